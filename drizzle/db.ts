@@ -1,0 +1,121 @@
+/**
+ * The one database connection module: embedded PGlite when no `DATABASE_URL` is given,
+ * PostgreSQL through postgres.js when it is. Both speak the same SQL, so the rest of the code
+ * sees one `Database` type and never asks which it has.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { sql, type SQL } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import * as schema from "./schema.js";
+
+export { schema };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Transaction = PgTransaction<PgQueryResultHKT, typeof schema, any>;
+/** Anything that runs SQL: the pool or an open transaction. */
+export type Executor = Database | Transaction;
+
+export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), "migrations");
+
+export interface Connection {
+  db: Database;
+  kind: "pglite" | "postgres";
+  /** Runs a plain SQL string outside drizzle (LISTEN, pg_terminate_backend, test schemas). */
+  raw(text: string): Promise<unknown>;
+  close(): Promise<void>;
+  /** The postgres.js client when on PostgreSQL (for LISTEN/NOTIFY); null on PGlite. */
+  postgres: postgres.Sql | null;
+  /** The PGlite instance when embedded; null on PostgreSQL. */
+  pglite: PGlite | null;
+  /** The PostgreSQL URL, when on PostgreSQL. */
+  url?: string;
+  searchPath?: string;
+}
+
+export interface ConnectOptions {
+  /** A PostgreSQL URL; without one the embedded database is used. */
+  databaseUrl?: string;
+  /** Where PGlite keeps its files; `memory://` keeps nothing. */
+  pgliteDir?: string;
+  /** PostgreSQL pool size. */
+  max?: number;
+  /** A schema to put first on the search_path (tests use one schema per file). */
+  searchPath?: string;
+}
+
+/** Opens the database named by the options (PGlite by default). Throws when it cannot be reached. */
+export async function connect(options: ConnectOptions = {}): Promise<Connection> {
+  if (options.databaseUrl) {
+    const client = postgres(options.databaseUrl, {
+      max: options.max ?? 10,
+      onnotice: () => {},
+      connect_timeout: 5,
+      idle_timeout: 60,
+      connection: options.searchPath ? { search_path: options.searchPath } : undefined,
+    });
+    const db = drizzlePostgres(client, { schema }) as unknown as Database;
+    return {
+      db,
+      kind: "postgres",
+      raw: (text) => client.unsafe(text),
+      close: () => client.end({ timeout: 5 }),
+      postgres: client,
+      pglite: null,
+      url: options.databaseUrl,
+      searchPath: options.searchPath,
+    };
+  }
+  const dir = options.pgliteDir ?? "./.data/pglite";
+  if (!dir.startsWith("memory://")) mkdirSync(dir, { recursive: true });
+  const client = new PGlite(dir);
+  await client.waitReady;
+  if (options.searchPath) await client.exec(`SET search_path TO ${options.searchPath}`);
+  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  return {
+    db,
+    kind: "pglite",
+    raw: (text) => client.exec(text),
+    close: () => client.close(),
+    postgres: null,
+    pglite: client,
+  };
+}
+
+/** Applies the drizzle-kit migrations that have not run yet. */
+export async function runMigrations(connection: Connection): Promise<void> {
+  if (connection.kind === "postgres") {
+    // Instances that start together against one database migrate one at a time: a session
+    // advisory lock on a connection of its own, held while drizzle applies the migrations.
+    const client = postgres(connection.url!, { max: 1, onnotice: () => {}, connection: connection.searchPath ? { search_path: connection.searchPath } : undefined });
+    try {
+      await client.unsafe("SELECT pg_advisory_lock(7263541)");
+      await migratePostgres(drizzlePostgres(client), { migrationsFolder, migrationsSchema: connection.searchPath ?? "drizzle" });
+    } finally {
+      await client.end({ timeout: 5 });
+    }
+  } else {
+    await migratePglite(connection.db as never, { migrationsFolder });
+  }
+}
+
+/** Runs a statement and returns its rows, whichever driver is underneath. */
+export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
+  const result = (await executor.execute(query)) as unknown;
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+/** Runs a statement and returns its first row, or undefined. */
+export async function firstRow<T>(executor: Executor, query: SQL): Promise<T | undefined> {
+  return (await rows<T>(executor, query))[0];
+}

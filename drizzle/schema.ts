@@ -1,0 +1,288 @@
+/**
+ * The tables of the backorder engine. Constraints carry as many of the invariants of DESIGN.md
+ * section 3 as a single row can: quantities are never negative, allocated never exceeds onHand,
+ * and every order line's units add up. The rest (sums across rows, FIFO) is checked by the audit.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgSequence,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const locations = pgTable(
+  "locations",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    code: text("code").notNull(),
+    name: text("name").notNull(),
+    /** Allocation order: lower first. The lowest is the default location. */
+    priority: integer("priority").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("locations_code_key").on(t.code)],
+);
+
+export const products = pgTable(
+  "products",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    sku: text("sku").notNull(),
+    name: text("name").notNull(),
+    price: numeric("price", { precision: 14, scale: 2 }).notNull(),
+    currencyCode: text("currency_code").notNull().default("USD"),
+    backorderPolicy: text("backorder_policy", { enum: ["DENY", "ALLOW"] }).notNull().default("DENY"),
+    backorderLimit: integer("backorder_limit"),
+    minOrderQuantity: integer("min_order_quantity").notNull().default(1),
+    maxOrderQuantity: integer("max_order_quantity"),
+    leadTimeDays: integer("lead_time_days"),
+    /** Units waiting in this product's backlog: the sum of its waiting backorders' remaining. */
+    backordered: integer("backordered").notNull().default(0),
+    /**
+     * Bumped under this row's lock by every transaction that changes the product's stock,
+     * backlog or restocks; events carry it so subscribers can order a product's changes.
+     */
+    version: bigint("version", { mode: "number" }).notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("products_sku_key").on(t.sku),
+    check("products_price_check", sql`${t.price} >= 0`),
+    check("products_backordered_check", sql`${t.backordered} >= 0`),
+    check("products_backorder_limit_check", sql`${t.backorderLimit} IS NULL OR ${t.backorderLimit} >= 0`),
+    check("products_min_order_check", sql`${t.minOrderQuantity} >= 1`),
+    check(
+      "products_max_order_check",
+      sql`${t.maxOrderQuantity} IS NULL OR ${t.maxOrderQuantity} >= ${t.minOrderQuantity}`,
+    ),
+    check("products_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} >= 0`),
+  ],
+);
+
+export const stockLevels = pgTable(
+  "stock_levels",
+  {
+    productId: integer("product_id").notNull().references(() => products.id),
+    locationId: integer("location_id").notNull().references(() => locations.id),
+    onHand: integer("on_hand").notNull().default(0),
+    allocated: integer("allocated").notNull().default(0),
+    safetyStock: integer("safety_stock").notNull().default(0),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.productId, t.locationId] }),
+    check("stock_levels_allocated_check", sql`${t.allocated} >= 0 AND ${t.allocated} <= ${t.onHand}`),
+    check("stock_levels_safety_check", sql`${t.safetyStock} >= 0`),
+  ],
+);
+
+export const orderNumberSeq = pgSequence("order_number_seq", { startWith: 1001 });
+
+export const orders = pgTable(
+  "orders",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    number: text("number")
+      .notNull()
+      .default(sql`'BO-' || nextval('order_number_seq')::text`),
+    customer: text("customer").notNull(),
+    status: text("status", {
+      enum: ["AWAITING_STOCK", "READY_TO_SHIP", "PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED"],
+    }).notNull(),
+    total: numeric("total", { precision: 14, scale: 2 }).notNull(),
+    currencyCode: text("currency_code").notNull(),
+    cancelReason: text("cancel_reason"),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("orders_number_key").on(t.number),
+    index("orders_customer_idx").on(t.customer),
+    index("orders_status_idx").on(t.status),
+  ],
+);
+
+export const orderLines = pgTable(
+  "order_lines",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    orderId: integer("order_id").notNull().references(() => orders.id),
+    productId: integer("product_id").notNull().references(() => products.id),
+    lineNumber: integer("line_number").notNull(),
+    quantity: integer("quantity").notNull(),
+    unitPrice: numeric("unit_price", { precision: 14, scale: 2 }).notNull(),
+    allocated: integer("allocated").notNull().default(0),
+    /** Units still waiting in the backlog. */
+    waiting: integer("waiting").notNull().default(0),
+    shipped: integer("shipped").notNull().default(0),
+    cancelled: integer("cancelled").notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex("order_lines_order_line_key").on(t.orderId, t.lineNumber),
+    index("order_lines_product_idx").on(t.productId),
+    check(
+      "order_lines_units_check",
+      sql`${t.quantity} > 0 AND ${t.allocated} >= 0 AND ${t.waiting} >= 0 AND ${t.shipped} >= 0 AND ${t.cancelled} >= 0
+        AND ${t.quantity} = ${t.allocated} + ${t.waiting} + ${t.shipped} + ${t.cancelled}`,
+    ),
+  ],
+);
+
+/** Units of an order line reserved at a location; `quantity` is what is still open (not shipped). */
+export const allocations = pgTable(
+  "allocations",
+  {
+    orderLineId: integer("order_line_id").notNull().references(() => orderLines.id),
+    locationId: integer("location_id").notNull().references(() => locations.id),
+    productId: integer("product_id").notNull().references(() => products.id),
+    quantity: integer("quantity").notNull(),
+    shipped: integer("shipped").notNull().default(0),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orderLineId, t.locationId] }),
+    index("allocations_stock_idx").on(t.productId, t.locationId),
+    check("allocations_quantity_check", sql`${t.quantity} >= 0 AND ${t.shipped} >= 0`),
+  ],
+);
+
+export const backorders = pgTable(
+  "backorders",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    productId: integer("product_id").notNull().references(() => products.id),
+    orderId: integer("order_id").notNull().references(() => orders.id),
+    orderLineId: integer("order_line_id").notNull().references(() => orderLines.id),
+    quantity: integer("quantity").notNull(),
+    remaining: integer("remaining").notNull(),
+    status: text("status", { enum: ["WAITING", "FILLED", "CANCELLED"] }).notNull().default("WAITING"),
+    /** Higher first; ties in placement order (id, assigned under the product's lock). */
+    priority: integer("priority").notNull().default(0),
+    expectedAt: at("expected_at"),
+    etaSource: text("eta_source", { enum: ["RESTOCK", "LEAD_TIME", "UNKNOWN"] }).notNull().default("UNKNOWN"),
+    promisedAt: at("promised_at"),
+    /** Whether a DELAYED event has been written for this backorder's current lateness. */
+    delayed: boolean("delayed").notNull().default(false),
+    createdAt: createdAt(),
+    filledAt: at("filled_at"),
+    cancelledAt: at("cancelled_at"),
+  },
+  (t) => [
+    uniqueIndex("backorders_order_line_key").on(t.orderLineId),
+    index("backorders_queue_idx")
+      .on(t.productId, t.priority.desc(), t.id)
+      .where(sql`${t.status} = 'WAITING'`),
+    index("backorders_order_idx").on(t.orderId),
+    check(
+      "backorders_quantity_check",
+      sql`${t.quantity} > 0 AND ${t.remaining} >= 0 AND ${t.remaining} <= ${t.quantity}
+        AND (${t.status} <> 'WAITING' OR ${t.remaining} > 0)`,
+    ),
+  ],
+);
+
+/** Append-only: which units went to which backorder, from where, and when. The FIFO audit reads it. */
+export const backorderFills = pgTable(
+  "backorder_fills",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    backorderId: integer("backorder_id").notNull().references(() => backorders.id),
+    productId: integer("product_id").notNull().references(() => products.id),
+    locationId: integer("location_id").notNull().references(() => locations.id),
+    quantity: integer("quantity").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("backorder_fills_backorder_idx").on(t.backorderId), check("backorder_fills_quantity_check", sql`${t.quantity} > 0`)],
+);
+
+export const restocks = pgTable(
+  "restocks",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    productId: integer("product_id").notNull().references(() => products.id),
+    locationId: integer("location_id").notNull().references(() => locations.id),
+    quantity: integer("quantity").notNull(),
+    receivedQuantity: integer("received_quantity").notNull().default(0),
+    expectedAt: at("expected_at").notNull(),
+    status: text("status", { enum: ["SCHEDULED", "RECEIVED", "CANCELLED"] }).notNull().default("SCHEDULED"),
+    reference: text("reference"),
+    receivedAt: at("received_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("restocks_product_idx").on(t.productId, t.expectedAt),
+    check(
+      "restocks_quantity_check",
+      sql`${t.quantity} > 0 AND ${t.receivedQuantity} >= 0 AND ${t.receivedQuantity} <= ${t.quantity}`,
+    ),
+  ],
+);
+
+/** The stock ledger, append-only: onHand at a stock level is the sum of its movements. */
+export const stockMovements = pgTable(
+  "stock_movements",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    productId: integer("product_id").notNull().references(() => products.id),
+    locationId: integer("location_id").notNull().references(() => locations.id),
+    delta: integer("delta").notNull(),
+    kind: text("kind", { enum: ["INITIAL", "ADJUSTMENT", "RESTOCK", "SHIPMENT"] }).notNull(),
+    reason: text("reason"),
+    orderId: integer("order_id").references(() => orders.id),
+    restockId: integer("restock_id").references(() => restocks.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index("stock_movements_stock_idx").on(t.productId, t.locationId)],
+);
+
+/**
+ * The transactional outbox. `txid` is the writing transaction's id: a reader delivers a row only
+ * once every transaction that could precede it has finished (DESIGN.md section 6).
+ */
+export const events = pgTable(
+  "events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    txid: bigint("txid", { mode: "bigint" })
+      .notNull()
+      .default(sql`(pg_current_xact_id()::text)::bigint`),
+    type: text("type").notNull(),
+    productId: integer("product_id"),
+    productVersion: bigint("product_version", { mode: "number" }),
+    orderId: integer("order_id"),
+    restockId: integer("restock_id"),
+    payload: jsonb("payload").notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index("events_txid_idx").on(t.txid, t.id)],
+);
+
+export const idempotencyKeys = pgTable("idempotency_keys", {
+  key: text("key").primaryKey(),
+  requestHash: text("request_hash").notNull(),
+  orderId: integer("order_id").references(() => orders.id),
+  createdAt: createdAt(),
+});
+
+/** Demand refused by a DENY policy or a limit, kept for the metrics even when the order was rejected. */
+export const lostDemand = pgTable("lost_demand", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  productId: integer("product_id").notNull().references(() => products.id),
+  quantity: integer("quantity").notNull(),
+  code: text("code").notNull(),
+  createdAt: createdAt(),
+});
