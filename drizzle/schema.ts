@@ -20,7 +20,8 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 
-const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const stamp = (name: string) => timestamp(name, { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const createdAt = () => stamp("created_at");
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 export const locations = pgTable(
@@ -57,7 +58,7 @@ export const products = pgTable(
      */
     version: bigint("version", { mode: "number" }).notNull().default(0),
     createdAt: createdAt(),
-    updatedAt: createdAt(),
+    updatedAt: stamp("updated_at"),
   },
   (t) => [
     uniqueIndex("products_sku_key").on(t.sku),
@@ -81,7 +82,7 @@ export const stockLevels = pgTable(
     onHand: integer("on_hand").notNull().default(0),
     allocated: integer("allocated").notNull().default(0),
     safetyStock: integer("safety_stock").notNull().default(0),
-    updatedAt: createdAt(),
+    updatedAt: stamp("updated_at"),
   },
   (t) => [
     primaryKey({ columns: [t.productId, t.locationId] }),
@@ -107,7 +108,7 @@ export const orders = pgTable(
     currencyCode: text("currency_code").notNull(),
     cancelReason: text("cancel_reason"),
     createdAt: createdAt(),
-    updatedAt: createdAt(),
+    updatedAt: stamp("updated_at"),
   },
   (t) => [
     uniqueIndex("orders_number_key").on(t.number),
@@ -151,7 +152,7 @@ export const allocations = pgTable(
     productId: integer("product_id").notNull().references(() => products.id),
     quantity: integer("quantity").notNull(),
     shipped: integer("shipped").notNull().default(0),
-    updatedAt: createdAt(),
+    updatedAt: stamp("updated_at"),
   },
   (t) => [
     primaryKey({ columns: [t.orderLineId, t.locationId] }),
@@ -168,7 +169,9 @@ export const backorders = pgTable(
     orderId: integer("order_id").notNull().references(() => orders.id),
     orderLineId: integer("order_line_id").notNull().references(() => orderLines.id),
     quantity: integer("quantity").notNull(),
+    /** Units still waiting. quantity = filled (sum of fills) + remaining + cancelled. */
     remaining: integer("remaining").notNull(),
+    cancelled: integer("cancelled").notNull().default(0),
     status: text("status", { enum: ["WAITING", "FILLED", "CANCELLED"] }).notNull().default("WAITING"),
     /** Higher first; ties in placement order (id, assigned under the product's lock). */
     priority: integer("priority").notNull().default(0),
@@ -189,7 +192,8 @@ export const backorders = pgTable(
     index("backorders_order_idx").on(t.orderId),
     check(
       "backorders_quantity_check",
-      sql`${t.quantity} > 0 AND ${t.remaining} >= 0 AND ${t.remaining} <= ${t.quantity}
+      sql`${t.quantity} > 0 AND ${t.remaining} >= 0 AND ${t.cancelled} >= 0
+        AND ${t.remaining} + ${t.cancelled} <= ${t.quantity}
         AND (${t.status} <> 'WAITING' OR ${t.remaining} > 0)`,
     ),
   ],
@@ -275,6 +279,8 @@ export const idempotencyKeys = pgTable("idempotency_keys", {
   key: text("key").primaryKey(),
   requestHash: text("request_hash").notNull(),
   orderId: integer("order_id").references(() => orders.id),
+  /** The line issues the first request was answered with, replayed with the order. */
+  issues: jsonb("issues").notNull().default([]),
   createdAt: createdAt(),
 });
 

@@ -5,7 +5,7 @@ CREATE TABLE "allocations" (
 	"product_id" integer NOT NULL,
 	"quantity" integer NOT NULL,
 	"shipped" integer DEFAULT 0 NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "allocations_order_line_id_location_id_pk" PRIMARY KEY("order_line_id","location_id"),
 	CONSTRAINT "allocations_quantity_check" CHECK ("allocations"."quantity" >= 0 AND "allocations"."shipped" >= 0)
 );
@@ -27,6 +27,7 @@ CREATE TABLE "backorders" (
 	"order_line_id" integer NOT NULL,
 	"quantity" integer NOT NULL,
 	"remaining" integer NOT NULL,
+	"cancelled" integer DEFAULT 0 NOT NULL,
 	"status" text DEFAULT 'WAITING' NOT NULL,
 	"priority" integer DEFAULT 0 NOT NULL,
 	"expected_at" timestamp with time zone,
@@ -36,7 +37,8 @@ CREATE TABLE "backorders" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"filled_at" timestamp with time zone,
 	"cancelled_at" timestamp with time zone,
-	CONSTRAINT "backorders_quantity_check" CHECK ("backorders"."quantity" > 0 AND "backorders"."remaining" >= 0 AND "backorders"."remaining" <= "backorders"."quantity"
+	CONSTRAINT "backorders_quantity_check" CHECK ("backorders"."quantity" > 0 AND "backorders"."remaining" >= 0 AND "backorders"."cancelled" >= 0
+        AND "backorders"."remaining" + "backorders"."cancelled" <= "backorders"."quantity"
         AND ("backorders"."status" <> 'WAITING' OR "backorders"."remaining" > 0))
 );
 --> statement-breakpoint
@@ -56,6 +58,7 @@ CREATE TABLE "idempotency_keys" (
 	"key" text PRIMARY KEY NOT NULL,
 	"request_hash" text NOT NULL,
 	"order_id" integer,
+	"issues" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -98,7 +101,8 @@ CREATE TABLE "orders" (
 	"total" numeric(14, 2) NOT NULL,
 	"currency_code" text NOT NULL,
 	"cancel_reason" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "products" (
@@ -115,6 +119,7 @@ CREATE TABLE "products" (
 	"backordered" integer DEFAULT 0 NOT NULL,
 	"version" bigint DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "products_price_check" CHECK ("products"."price" >= 0),
 	CONSTRAINT "products_backordered_check" CHECK ("products"."backordered" >= 0),
 	CONSTRAINT "products_backorder_limit_check" CHECK ("products"."backorder_limit" IS NULL OR "products"."backorder_limit" >= 0),
@@ -143,7 +148,7 @@ CREATE TABLE "stock_levels" (
 	"on_hand" integer DEFAULT 0 NOT NULL,
 	"allocated" integer DEFAULT 0 NOT NULL,
 	"safety_stock" integer DEFAULT 0 NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "stock_levels_product_id_location_id_pk" PRIMARY KEY("product_id","location_id"),
 	CONSTRAINT "stock_levels_allocated_check" CHECK ("stock_levels"."allocated" >= 0 AND "stock_levels"."allocated" <= "stock_levels"."on_hand"),
 	CONSTRAINT "stock_levels_safety_check" CHECK ("stock_levels"."safety_stock" >= 0)

@@ -1,0 +1,165 @@
+/**
+ * The backlog: each product's first-come, first-served queue of waiting backorders, and the one
+ * statement that fills it from whatever stock is free.
+ */
+import { sql } from "drizzle-orm";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { recomputeEta } from "./eta.service.js";
+import { recordOrderChanges, recordProductChanges } from "./event.service.js";
+import { lockProduct } from "./product.service.js";
+import { intArray } from "./sql.js";
+import { inTransaction } from "./transaction.js";
+import { type BackorderRecord, type OrderStatus, refuse } from "./types.js";
+import { Checks, LIMITS, requireId } from "./validation.js";
+
+export interface FillResult {
+  /** Backorders that received units, in queue order. */
+  backorderIds: number[];
+  /** Their orders. */
+  orderIds: number[];
+  units: number;
+}
+
+/**
+ * Fills a product's backlog, FIFO, from the free units of all its locations, in one statement.
+ * The queue's running totals of waiting units form one line of intervals and the locations'
+ * free units (in location priority order) another; each overlap is a fill of that many units
+ * from that location. Only as many queue rows as there are free units are read. The caller holds
+ * the product's lock; order statuses and events are the caller's to write.
+ */
+export async function fillBacklog(tx: Executor, productId: number): Promise<FillResult> {
+  const filled = await rows<{ backorder_id: number; order_id: number; quantity: number }>(
+    tx,
+    sql`
+    WITH supply AS (
+      SELECT s.location_id, s.on_hand - s.allocated - s.safety_stock AS free, l.priority
+      FROM stock_levels s JOIN locations l ON l.id = s.location_id
+      WHERE s.product_id = ${productId} AND s.on_hand - s.allocated - s.safety_stock > 0
+    ), supply_span AS (
+      SELECT location_id, sum(free) OVER w - free AS span_start, sum(free) OVER w AS span_end
+      FROM supply WINDOW w AS (ORDER BY priority, location_id)
+    ), head AS (
+      SELECT id, order_id, order_line_id, remaining, priority
+      FROM backorders
+      WHERE product_id = ${productId} AND status = 'WAITING'
+      ORDER BY priority DESC, id
+      LIMIT (SELECT coalesce(sum(free), 0) FROM supply)
+    ), queue_span AS (
+      SELECT id, order_id, order_line_id, remaining,
+             sum(remaining) OVER w - remaining AS span_start, sum(remaining) OVER w AS span_end,
+             row_number() OVER w AS place
+      FROM head WINDOW w AS (ORDER BY priority DESC, id)
+    ), fills AS (
+      SELECT q.id AS backorder_id, q.order_id, q.order_line_id, q.place, s.location_id,
+             (least(q.span_end, s.span_end) - greatest(q.span_start, s.span_start))::int AS quantity
+      FROM queue_span q JOIN supply_span s ON q.span_start < s.span_end AND s.span_start < q.span_end
+    ), per_backorder AS (
+      SELECT backorder_id, order_id, order_line_id, min(place) AS place, sum(quantity)::int AS quantity
+      FROM fills GROUP BY backorder_id, order_id, order_line_id
+    ), per_location AS (
+      SELECT location_id, sum(quantity)::int AS quantity FROM fills GROUP BY location_id
+    ), filled_backorders AS (
+      UPDATE backorders b
+      SET remaining = b.remaining - p.quantity,
+          status = CASE WHEN b.remaining = p.quantity THEN 'FILLED' ELSE b.status END,
+          filled_at = CASE WHEN b.remaining = p.quantity THEN now() ELSE b.filled_at END
+      FROM per_backorder p WHERE b.id = p.backorder_id
+      RETURNING b.id
+    ), filled_lines AS (
+      UPDATE order_lines l SET allocated = l.allocated + p.quantity, waiting = l.waiting - p.quantity
+      FROM per_backorder p WHERE l.id = p.order_line_id
+      RETURNING l.id
+    ), allocated AS (
+      INSERT INTO allocations (order_line_id, location_id, product_id, quantity)
+      SELECT order_line_id, location_id, ${productId}::int, quantity FROM fills
+      ON CONFLICT (order_line_id, location_id)
+      DO UPDATE SET quantity = allocations.quantity + excluded.quantity, updated_at = now()
+      RETURNING order_line_id
+    ), ledger AS (
+      INSERT INTO backorder_fills (backorder_id, product_id, location_id, quantity)
+      SELECT backorder_id, ${productId}::int, location_id, quantity FROM fills ORDER BY place, location_id
+      RETURNING id
+    ), stock AS (
+      UPDATE stock_levels s SET allocated = s.allocated + p.quantity, updated_at = now()
+      FROM per_location p WHERE s.product_id = ${productId} AND s.location_id = p.location_id
+      RETURNING s.location_id
+    ), backlog AS (
+      UPDATE products SET backordered = backordered - (SELECT coalesce(sum(quantity), 0) FROM fills)
+      WHERE id = ${productId} AND EXISTS (SELECT 1 FROM fills)
+      RETURNING id
+    )
+    -- Data-modifying CTEs run to completion whether or not the final SELECT reads them.
+    SELECT backorder_id, order_id, quantity FROM per_backorder
+    ORDER BY place
+  `,
+  );
+  return {
+    backorderIds: filled.map((row) => Number(row.backorder_id)),
+    orderIds: [...new Set(filled.map((row) => Number(row.order_id)))],
+    units: filled.reduce((sum, row) => sum + Number(row.quantity), 0),
+  };
+}
+
+/**
+ * Sets each order's status from its lines (DESIGN.md section 4, first match wins) and returns the
+ * orders whose status changed.
+ */
+export async function refreshOrderStatuses(tx: Executor, orderIds: readonly number[]): Promise<{ id: number; status: OrderStatus }[]> {
+  if (orderIds.length === 0) return [];
+  const changed = await rows<{ id: number; status: OrderStatus }>(
+    tx,
+    sql`
+    UPDATE orders o SET status = s.status, updated_at = now()
+    FROM (
+      SELECT order_id, CASE
+        WHEN sum(cancelled) = sum(quantity) THEN 'CANCELLED'
+        WHEN sum(shipped) = sum(quantity) - sum(cancelled) THEN 'SHIPPED'
+        WHEN sum(shipped) > 0 THEN 'PARTIALLY_SHIPPED'
+        WHEN sum(waiting) > 0 THEN 'AWAITING_STOCK'
+        ELSE 'READY_TO_SHIP' END AS status
+      FROM order_lines WHERE order_id = ANY(${intArray([...new Set(orderIds)])}) GROUP BY order_id
+    ) s
+    WHERE o.id = s.order_id AND o.status <> s.status
+    RETURNING o.id, o.status
+  `,
+  );
+  return changed.map((row) => ({ id: Number(row.id), status: row.status }));
+}
+
+/**
+ * After units came free for a product: fill its backlog, re-date what is left, update the filled
+ * orders' statuses and write their BACKORDER_FILLED events. Returns what was filled.
+ */
+export async function settleBacklog(tx: Executor, productId: number): Promise<FillResult> {
+  const fill = await fillBacklog(tx, productId);
+  if (fill.units > 0) {
+    await recomputeEta(tx, productId);
+    await refreshOrderStatuses(tx, fill.orderIds);
+    await recordOrderChanges(tx, fill.orderIds, "BACKORDER_FILLED");
+  }
+  return fill;
+}
+
+/**
+ * Moves a waiting backorder in its product's queue: higher priority goes first. Units already
+ * allocated stay where they are; the backlog is re-dated.
+ */
+export async function prioritizeBackorder(db: Database, id: number, priority: number): Promise<BackorderRecord> {
+  const checks = new Checks();
+  checks.int(priority, ["priority"], -LIMITS.priority, LIMITS.priority);
+  checks.throwIfAny();
+  const backorderId = requireId(id, ["id"], "backorder");
+  return inTransaction(db, async (tx) => {
+    const [found] = await rows<{ product_id: number }>(tx, sql`SELECT product_id FROM backorders WHERE id = ${backorderId}`);
+    if (!found) refuse("NOT_FOUND", "backorder not found", ["id"]);
+    const productId = Number(found.product_id);
+    await lockProduct(tx, productId, ["id"]);
+    const [backorder] = await tx.select().from(schema.backorders).where(sql`id = ${backorderId}`);
+    if (backorder.status !== "WAITING") refuse("INVALID_STATE", `backorder is ${backorder.status}, not WAITING`, ["id"]);
+    await tx.execute(sql`UPDATE backorders SET priority = ${priority} WHERE id = ${backorderId}`);
+    await recomputeEta(tx, productId);
+    await recordProductChanges(tx, [productId], "BACKORDER_PRIORITIZED");
+    const [updated] = await tx.select().from(schema.backorders).where(sql`id = ${backorderId}`);
+    return updated;
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * Expected dates (DESIGN.md section 5). A waiting backorder is served by the first scheduled
+ * restock whose running total of incoming units covers the running total of waiting units up to
+ * and including it. Both running totals are window sums; the match is a running minimum over
+ * their union sorted by running total, so a whole backlog is re-dated in one O(n log n) statement.
+ */
+import { sql } from "drizzle-orm";
+import { type Database, type Executor, rows } from "../../drizzle/db.js";
+import { recordOrderChanges } from "./event.service.js";
+import { intArray } from "./sql.js";
+import { inTransaction } from "./transaction.js";
+
+export interface RecomputeOptions {
+  /**
+   * Re-date only the part of the queue from this backorder's place on. Backorders ahead of it
+   * cannot change when the change is at or behind it (a new backorder, one that left the queue).
+   */
+  from?: { priority: number; id: number };
+  /** New backorders whose ETA becomes their promise. */
+  promise?: number[];
+}
+
+export interface RecomputeResult {
+  /** How many backorders got a new date, source or lateness. */
+  changed: number;
+  /** Orders with a backorder that has just become late. */
+  delayedOrderIds: number[];
+}
+
+/**
+ * Re-dates a product's waiting backorders in one statement, writing only the rows whose date,
+ * source or lateness changed, and appends a DELAYED order event for each backorder that has just
+ * become late. The caller holds the product's lock.
+ */
+export async function recomputeEta(tx: Executor, productId: number, options: RecomputeOptions = {}): Promise<RecomputeResult> {
+  const from = options.from
+    ? sql`AND (priority < ${options.from.priority}::int OR (priority = ${options.from.priority}::int AND id >= ${options.from.id}::int))`
+    : sql``;
+  const promise = intArray(options.promise ?? []);
+  const updated = await rows<{ order_id: number; newly_late: boolean }>(
+    tx,
+    sql`
+    WITH product AS (
+      SELECT lead_time_days, backordered FROM products WHERE id = ${productId}
+    ), supply AS (
+      SELECT expected_at, sum(quantity - received_quantity) OVER (ORDER BY expected_at, id) AS cum
+      FROM restocks
+      WHERE product_id = ${productId} AND status = 'SCHEDULED' AND received_quantity < quantity
+    ), tail AS (
+      SELECT id, order_id, priority, remaining, created_at, promised_at, delayed
+      FROM backorders
+      WHERE product_id = ${productId} AND status = 'WAITING' ${from}
+    ), queue AS (
+      SELECT t.*,
+        (SELECT backordered FROM product) - (SELECT coalesce(sum(remaining), 0) FROM tail)
+          + sum(remaining) OVER (ORDER BY priority DESC, id) AS cum
+      FROM tail t
+    ), dated AS (
+      SELECT kind, id, min(expected_at) OVER (ORDER BY cum DESC, kind ROWS UNBOUNDED PRECEDING) AS eta
+      FROM (
+        SELECT 0 AS kind, NULL::int AS id, cum, expected_at FROM supply
+        UNION ALL
+        SELECT 1, id, cum, NULL::timestamptz FROM queue
+      ) merged
+    ), fresh AS (
+      SELECT q.id, q.delayed AS was_late,
+        CASE WHEN q.id = ANY(${promise}) THEN e.at ELSE q.promised_at END AS promised_at, e.at, e.source
+      FROM queue q
+      JOIN dated d ON d.kind = 1 AND d.id = q.id
+      CROSS JOIN product p
+      CROSS JOIN LATERAL (SELECT
+        CASE WHEN d.eta IS NOT NULL THEN d.eta
+             WHEN p.lead_time_days IS NOT NULL THEN q.created_at + p.lead_time_days * interval '1 day' END AS at,
+        CASE WHEN d.eta IS NOT NULL THEN 'RESTOCK'
+             WHEN p.lead_time_days IS NOT NULL THEN 'LEAD_TIME' ELSE 'UNKNOWN' END AS source) e
+    ), judged AS (
+      SELECT f.*, (f.promised_at IS NOT NULL AND (f.at IS NULL OR f.at > f.promised_at OR f.promised_at < now())) AS late
+      FROM fresh f
+    )
+    UPDATE backorders b
+    SET expected_at = j.at, eta_source = j.source, promised_at = j.promised_at, delayed = j.late
+    FROM judged j
+    WHERE b.id = j.id
+      AND (b.expected_at IS DISTINCT FROM j.at OR b.eta_source <> j.source
+           OR b.promised_at IS DISTINCT FROM j.promised_at OR b.delayed <> j.late)
+    RETURNING b.order_id, (j.late AND NOT j.was_late) AS newly_late
+  `,
+  );
+  const delayedOrderIds = [...new Set(updated.filter((row) => row.newly_late).map((row) => Number(row.order_id)))];
+  await recordOrderChanges(tx, delayedOrderIds, "DELAYED");
+  return { changed: updated.length, delayedOrderIds };
+}
+
+/**
+ * Marks waiting backorders whose promised date has passed by `now` as late, and appends a
+ * DELAYED event for each of their orders. Run periodically: time passing is the one cause of
+ * lateness that no transaction sees.
+ */
+export async function markOverdueBackorders(db: Database, now: Date = new Date()): Promise<number[]> {
+  return inTransaction(db, async (tx) => {
+    const late = await rows<{ order_id: number }>(
+      tx,
+      sql`UPDATE backorders SET delayed = true
+          WHERE status = 'WAITING' AND NOT delayed AND promised_at < ${now.toISOString()}::timestamptz
+          RETURNING order_id`,
+    );
+    const orderIds = [...new Set(late.map((row) => Number(row.order_id)))];
+    await recordOrderChanges(tx, orderIds, "DELAYED");
+    return orderIds;
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * The writing half of the transactional outbox (DESIGN.md section 6): each change appends its
+ * events in its own transaction, so nothing is published that did not commit.
+ */
+import { sql } from "drizzle-orm";
+import { type Executor, rows } from "../../drizzle/db.js";
+import { intArray } from "./sql.js";
+import type { ChangeReason, OrderChangeKind, RestockChangeKind } from "./types.js";
+
+/**
+ * Bumps each product's version under the lock its caller holds and appends a STOCK_CHANGED and a
+ * BACKLOG_CHANGED event carrying a snapshot of the product's quantities, all in one statement.
+ * The caller must hold the products' row locks, so the versions order each product's events.
+ */
+export async function recordProductChanges(tx: Executor, productIds: readonly number[], reason: ChangeReason) {
+  const ids = [...new Set(productIds)];
+  if (ids.length === 0) return;
+  await tx.execute(sql`
+    WITH bumped AS (
+      UPDATE products SET version = version + 1, updated_at = now()
+      WHERE id = ANY(${intArray(ids)})
+      RETURNING id, version, backordered
+    ), stock AS (
+      SELECT product_id, sum(on_hand)::int AS on_hand, sum(allocated)::int AS allocated,
+             sum(greatest(0, on_hand - allocated - safety_stock))::int AS available
+      FROM stock_levels WHERE product_id = ANY(${intArray(ids)}) GROUP BY product_id
+    ), supply AS (
+      SELECT product_id, sum(quantity - received_quantity)::int AS incoming, min(expected_at) AS next_at
+      FROM restocks WHERE status = 'SCHEDULED' AND product_id = ANY(${intArray(ids)}) GROUP BY product_id
+    ), waiting AS (
+      SELECT product_id, count(*)::int AS orders FROM backorders
+      WHERE status = 'WAITING' AND product_id = ANY(${intArray(ids)}) GROUP BY product_id
+    ), snapshot AS (
+      SELECT b.id, b.version, b.backordered,
+             coalesce(s.on_hand, 0) AS on_hand, coalesce(s.allocated, 0) AS allocated,
+             coalesce(s.available, 0) AS available, coalesce(r.incoming, 0) AS incoming, r.next_at,
+             coalesce(w.orders, 0) AS waiting_orders,
+             (SELECT expected_at FROM backorders q WHERE q.product_id = b.id AND q.status = 'WAITING'
+              ORDER BY q.priority DESC, q.id LIMIT 1) AS next_expected_at
+      FROM bumped b
+      LEFT JOIN stock s ON s.product_id = b.id
+      LEFT JOIN supply r ON r.product_id = b.id
+      LEFT JOIN waiting w ON w.product_id = b.id
+    )
+    INSERT INTO events (type, product_id, product_version, payload)
+    SELECT kind, id, version, CASE kind
+      WHEN 'STOCK_CHANGED' THEN jsonb_build_object(
+        'reason', ${reason}::text,
+        'stock', jsonb_build_object(
+          'onHand', on_hand, 'allocated', allocated, 'available', available,
+          'backordered', backordered, 'incoming', incoming,
+          'projected', available + incoming - backordered,
+          'nextRestockAt', to_char(next_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+      ELSE jsonb_build_object(
+        'reason', ${reason}::text, 'backordered', backordered, 'waitingOrders', waiting_orders,
+        'nextExpectedAt', to_char(next_expected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+      END
+    FROM snapshot CROSS JOIN (VALUES ('STOCK_CHANGED'), ('BACKLOG_CHANGED')) AS k(kind)
+    ORDER BY id, kind DESC
+  `);
+}
+
+/** Appends one ORDER_CHANGED event per order, with the order's current status and customer. */
+export async function recordOrderChanges(tx: Executor, orderIds: readonly number[], kind: OrderChangeKind) {
+  const ids = [...new Set(orderIds)];
+  if (ids.length === 0) return;
+  await tx.execute(sql`
+    INSERT INTO events (type, order_id, payload)
+    SELECT 'ORDER_CHANGED', id, jsonb_build_object('kind', ${kind}::text, 'customer', customer, 'status', status)
+    FROM orders WHERE id = ANY(${intArray(ids)}) ORDER BY id
+  `);
+}
+
+/** Appends a RESTOCK_CHANGED event for one restock. */
+export async function recordRestockChange(
+  tx: Executor,
+  restock: { id: number; productId: number },
+  kind: RestockChangeKind,
+  filledUnits = 0,
+) {
+  await tx.execute(sql`
+    INSERT INTO events (type, product_id, restock_id, payload)
+    VALUES ('RESTOCK_CHANGED', ${restock.productId}, ${restock.id},
+            jsonb_build_object('kind', ${kind}::text, 'filledUnits', ${filledUnits}::int))
+  `);
+}
+
+/** The id of the newest event, as a starting cursor for a reader. */
+export async function latestEventId(tx: Executor): Promise<number> {
+  const [row] = await rows<{ id: number | string | null }>(tx, sql`SELECT max(id) AS id FROM events`);
+  return Number(row?.id ?? 0);
+}

@@ -1,0 +1,465 @@
+/**
+ * Orders: placing them (allocate what is free, queue the rest), cancelling, shipping
+ * (DESIGN.md section 4). Each call is one transaction that locks its products in id order.
+ */
+import { createHash } from "node:crypto";
+import { eq, sql } from "drizzle-orm";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { refreshOrderStatuses, settleBacklog } from "./backlog.service.js";
+import { recomputeEta } from "./eta.service.js";
+import { recordOrderChanges, recordProductChanges } from "./event.service.js";
+import { lockProducts, productIdsBySku } from "./product.service.js";
+import { intArray, jsonb } from "./sql.js";
+import { inTransaction } from "./transaction.js";
+import {
+  DomainError,
+  type Issue,
+  type OrderRecord,
+  type PlaceOrderInput,
+  type PlaceOrderResult,
+  type ProductRecord,
+  refuse,
+} from "./types.js";
+import { Checks, LIMITS, requireId } from "./validation.js";
+
+const { orders } = schema;
+
+interface RequestedLine {
+  productId?: number;
+  sku?: string;
+  quantity: number;
+}
+
+interface PlannedLine {
+  lineNumber: number;
+  product: ProductRecord;
+  quantity: number;
+  allocations: { locationId: number; quantity: number }[];
+  waiting: number;
+}
+
+interface LostUnits {
+  productId: number;
+  quantity: number;
+  code: Issue["code"];
+}
+
+function checkPlaceOrder(input: PlaceOrderInput) {
+  const checks = new Checks(["input"]);
+  const customer = checks.text(input.customer, ["customer"], LIMITS.customer);
+  const idempotencyKey = checks.text(input.idempotencyKey, ["idempotencyKey"], LIMITS.idempotencyKey, { optional: true });
+  const allowPartial = input.allowPartial ?? true;
+  if (typeof allowPartial !== "boolean") checks.fail(["allowPartial"], "allowPartial must be true or false");
+  const lines: RequestedLine[] = [];
+  if (!Array.isArray(input.lines) || input.lines.length === 0) {
+    checks.fail(["lines"], "an order needs at least one line");
+  } else if (input.lines.length > LIMITS.lines) {
+    checks.fail(["lines"], `an order has at most ${LIMITS.lines} lines`);
+  } else {
+    input.lines.forEach((line, i) => {
+      const at = ["lines", String(i)];
+      const quantity = checks.int(line?.quantity, [...at, "quantity"], 1, LIMITS.quantity);
+      const hasId = line?.productId !== undefined && line?.productId !== null;
+      const hasSku = line?.sku !== undefined && line?.sku !== null;
+      if (hasId === hasSku) return checks.fail(at, "a line names its product by productId or by sku, not both");
+      const sku = hasSku ? checks.text(line.sku, [...at, "sku"], LIMITS.sku) : undefined;
+      if (quantity !== undefined && (hasId || sku)) lines.push({ productId: line.productId ?? undefined, sku, quantity });
+    });
+  }
+  checks.throwIfAny();
+  return { customer: customer!, lines, allowPartial: allowPartial as boolean, idempotencyKey };
+}
+
+/**
+ * Places an order in one transaction. Each line takes what is free (locations by ascending
+ * priority, split when needed); the rest waits at the end of the product's queue under ALLOW, or
+ * is refused under DENY. With `allowPartial` (the default) a refused line is cut to what can be
+ * had and its issue returned with the order; without it, any issue refuses the whole order.
+ * An idempotency key replays the first result for the same input, also when two requests race.
+ * Refused units are recorded as lost demand even when the order is refused.
+ */
+export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<PlaceOrderResult> {
+  const request = checkPlaceOrder(input);
+  const requestHash = createHash("sha256")
+    .update(JSON.stringify([request.customer, request.lines, request.allowPartial]))
+    .digest("hex");
+  let lost: LostUnits[] = [];
+  try {
+    return await inTransaction(db, async (tx) => {
+      lost = [];
+      if (request.idempotencyKey) {
+        const replay = await claimIdempotencyKey(tx, request.idempotencyKey, requestHash);
+        if (replay) return replay;
+      }
+      const plan = await planOrder(tx, request, lost);
+      const order = await writeOrder(tx, request.customer, plan.lines);
+      if (lost.length > 0) await recordLostDemand(tx, lost);
+      if (request.idempotencyKey) {
+        await tx.execute(sql`
+          UPDATE idempotency_keys SET order_id = ${order.id}, issues = ${jsonb(plan.issues)}
+          WHERE key = ${request.idempotencyKey}`);
+      }
+      return { order, issues: plan.issues, replayed: false };
+    });
+  } catch (error) {
+    if (error instanceof DomainError && lost.length > 0) {
+      await inTransaction(db, (tx) => recordLostDemand(tx, lost));
+    }
+    throw error;
+  }
+}
+
+/**
+ * Inserts the key, or finds the first request's. A second request with the key waits on the
+ * first's uncommitted row and then sees it, so racing duplicates replay instead of double-placing.
+ */
+async function claimIdempotencyKey(tx: Executor, key: string, requestHash: string): Promise<PlaceOrderResult | null> {
+  const claimed = await rows(tx, sql`
+    INSERT INTO idempotency_keys (key, request_hash) VALUES (${key}, ${requestHash})
+    ON CONFLICT DO NOTHING RETURNING key`);
+  if (claimed.length > 0) return null;
+  const [prior] = await rows<{ request_hash: string; order_id: number | null; issues: Issue[] | string }>(
+    tx,
+    sql`SELECT request_hash, order_id, issues FROM idempotency_keys WHERE key = ${key}`,
+  );
+  if (!prior || prior.request_hash !== requestHash || prior.order_id === null) {
+    refuse("IDEMPOTENCY_KEY_REUSED", "this idempotency key was used for a different order", ["input", "idempotencyKey"]);
+  }
+  const [order] = await tx.select().from(orders).where(eq(orders.id, Number(prior.order_id)));
+  const issues = typeof prior.issues === "string" ? (JSON.parse(prior.issues) as Issue[]) : prior.issues;
+  return { order, issues, replayed: true };
+}
+
+async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrder>, lost: LostUnits[]) {
+  const checks = new Checks(["input"]);
+  const idsBySku = await productIdsBySku(tx, request.lines.flatMap((line) => (line.sku ? [line.sku] : [])));
+  const productIds = request.lines.map((line, i) => {
+    const id = line.sku ? idsBySku.get(line.sku) : line.productId;
+    const valid = typeof id === "number" && Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647;
+    if (!valid) checks.fail(["lines", String(i), line.sku ? "sku" : "productId"], "product not found", "NOT_FOUND");
+    return valid ? id : undefined;
+  });
+  checks.throwIfAny();
+  const locked = await lockProducts(tx, productIds as number[]);
+  const byId = new Map(locked.map((product) => [product.id, product]));
+  const seen = new Set<number>();
+  productIds.forEach((id, i) => {
+    const line = request.lines[i];
+    if (!byId.has(id!)) checks.fail(["lines", String(i), line.sku ? "sku" : "productId"], "product not found", "NOT_FOUND");
+    else if (seen.has(id!)) checks.fail(["lines", String(i)], "each product may appear in one line only; add the quantities");
+    seen.add(id!);
+  });
+  checks.throwIfAny();
+  if (new Set(locked.map((product) => product.currencyCode)).size > 1) {
+    refuse("INVALID_INPUT", "an order's products must share one currency", ["input", "lines"]);
+  }
+
+  const free = await rows<{ product_id: number; location_id: number; free: number }>(
+    tx,
+    sql`
+    SELECT s.product_id, s.location_id, (s.on_hand - s.allocated - s.safety_stock)::int AS free
+    FROM stock_levels s JOIN locations l ON l.id = s.location_id
+    WHERE s.product_id = ANY(${intArray(locked.map((product) => product.id))})
+      AND s.on_hand - s.allocated - s.safety_stock > 0
+    ORDER BY s.product_id, l.priority, l.id`,
+  );
+
+  const issues: Issue[] = [];
+  const lines: PlannedLine[] = [];
+  request.lines.forEach((line, i) => {
+    const product = byId.get(productIds[i]!)!;
+    const at = ["input", "lines", String(i), "quantity"];
+    if (line.quantity < product.minOrderQuantity) {
+      checks.fail(["lines", String(i), "quantity"], `${product.sku} is sold in quantities of at least ${product.minOrderQuantity}`, "BELOW_MIN_ORDER_QUANTITY");
+      return;
+    }
+    if (product.maxOrderQuantity !== null && line.quantity > product.maxOrderQuantity) {
+      checks.fail(["lines", String(i), "quantity"], `${product.sku} is sold in quantities of at most ${product.maxOrderQuantity}`, "ABOVE_MAX_ORDER_QUANTITY");
+      return;
+    }
+    // Stock never jumps the queue: while anyone waits, nothing is free (invariant 2).
+    const levels = product.backordered > 0 ? [] : free.filter((level) => level.product_id === product.id);
+    let wanted = line.quantity;
+    const allocations = [];
+    for (const level of levels) {
+      if (wanted === 0) break;
+      const take = Math.min(wanted, level.free);
+      allocations.push({ locationId: Number(level.location_id), quantity: take });
+      wanted -= take;
+    }
+    let waiting = wanted;
+    if (waiting > 0 && product.backorderPolicy === "DENY") {
+      issues.push({ code: "OUT_OF_STOCK", message: `${product.sku}: only ${line.quantity - waiting} of ${line.quantity} in stock`, field: at });
+      lost.push({ productId: product.id, quantity: waiting, code: "OUT_OF_STOCK" });
+      waiting = 0;
+    } else if (waiting > 0 && product.backorderLimit !== null) {
+      const room = Math.max(0, product.backorderLimit - product.backordered);
+      if (waiting > room) {
+        issues.push({
+          code: "BACKORDER_LIMIT_EXCEEDED",
+          message: `${product.sku}: only ${line.quantity - waiting + room} of ${line.quantity} can be ordered (backorder limit ${product.backorderLimit})`,
+          field: at,
+        });
+        lost.push({ productId: product.id, quantity: waiting - room, code: "BACKORDER_LIMIT_EXCEEDED" });
+        waiting = room;
+      }
+    }
+    const quantity = line.quantity - wanted + waiting;
+    if (quantity > 0) lines.push({ lineNumber: i + 1, product, quantity, allocations, waiting });
+  });
+  checks.throwIfAny();
+  if (issues.length > 0 && (!request.allowPartial || lines.length === 0)) throw new DomainError(issues);
+  return { lines, issues };
+}
+
+/** Writes the order, its lines, allocations, backorders and stock changes in one statement, then dates the new backorders. */
+async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]): Promise<OrderRecord> {
+  const cents = lines.reduce((sum, line) => sum + Math.round(Number(line.product.price) * 100) * line.quantity, 0);
+  const status = lines.some((line) => line.waiting > 0) ? "AWAITING_STOCK" : "READY_TO_SHIP";
+  const lineRows = lines.map((line) => ({
+    line_number: line.lineNumber,
+    product_id: line.product.id,
+    quantity: line.quantity,
+    unit_price: line.product.price,
+    allocated: line.quantity - line.waiting,
+    waiting: line.waiting,
+  }));
+  const allocationRows = lines.flatMap((line) =>
+    line.allocations.map((a) => ({ line_number: line.lineNumber, product_id: line.product.id, location_id: a.locationId, quantity: a.quantity })),
+  );
+  const created = await rows<{ order_id: number; backorder_id: number | null; product_id: number | null }>(
+    tx,
+    sql`
+    WITH new_order AS (
+      INSERT INTO orders (customer, status, total, currency_code)
+      VALUES (${customer}, ${status}, ${(cents / 100).toFixed(2)}::numeric, ${lines[0].product.currencyCode})
+      RETURNING id
+    ), requested AS (
+      SELECT * FROM jsonb_to_recordset(${jsonb(lineRows)})
+        AS r(line_number int, product_id int, quantity int, unit_price numeric, allocated int, waiting int)
+    ), new_lines AS (
+      INSERT INTO order_lines (order_id, product_id, line_number, quantity, unit_price, allocated, waiting)
+      SELECT new_order.id, product_id, line_number, quantity, unit_price, allocated, waiting
+      FROM new_order, requested ORDER BY line_number
+      RETURNING id, order_id, product_id, line_number, waiting
+    ), split AS (
+      SELECT * FROM jsonb_to_recordset(${jsonb(allocationRows)})
+        AS a(line_number int, product_id int, location_id int, quantity int)
+    ), new_allocations AS (
+      INSERT INTO allocations (order_line_id, location_id, product_id, quantity)
+      SELECT l.id, s.location_id, s.product_id, s.quantity FROM split s JOIN new_lines l USING (line_number)
+    ), stock AS (
+      UPDATE stock_levels st SET allocated = st.allocated + t.quantity, updated_at = now()
+      FROM (SELECT product_id, location_id, sum(quantity)::int AS quantity FROM split GROUP BY 1, 2) t
+      WHERE st.product_id = t.product_id AND st.location_id = t.location_id
+    ), backlog AS (
+      UPDATE products p SET backordered = p.backordered + r.waiting
+      FROM requested r WHERE p.id = r.product_id AND r.waiting > 0
+    ), new_backorders AS (
+      INSERT INTO backorders (product_id, order_id, order_line_id, quantity, remaining)
+      SELECT product_id, order_id, id, waiting, waiting FROM new_lines WHERE waiting > 0 ORDER BY product_id
+      RETURNING id, order_id, product_id
+    )
+    SELECT (SELECT id FROM new_order) AS order_id, b.id AS backorder_id, b.product_id
+    FROM (SELECT 1) one LEFT JOIN new_backorders b ON true
+  `,
+  );
+  const orderId = Number(created[0].order_id);
+  for (const row of created) {
+    if (row.backorder_id === null) continue;
+    const backorderId = Number(row.backorder_id);
+    // A new backorder (priority 0) is dated from its place on; those ahead of it keep their dates.
+    await recomputeEta(tx, Number(row.product_id), { from: { priority: 0, id: backorderId }, promise: [backorderId] });
+  }
+  await recordProductChanges(tx, lines.map((line) => line.product.id), "ORDER_PLACED");
+  await recordOrderChanges(tx, [orderId], "PLACED");
+  const [order] = await tx.select().from(orders).where(eq(orders.id, orderId));
+  return order;
+}
+
+async function recordLostDemand(tx: Executor, lost: LostUnits[]) {
+  await tx.execute(sql`
+    INSERT INTO lost_demand (product_id, quantity, code)
+    SELECT product_id, quantity, code FROM jsonb_to_recordset(${jsonb(lost.map((l) => ({ product_id: l.productId, quantity: l.quantity, code: l.code })))})
+      AS l(product_id int, quantity int, code text)`);
+}
+
+/**
+ * Locks an order for a change: its products first (id order, like every other operation), then
+ * the order row. NOT_FOUND when there is no such order.
+ */
+async function lockOrder(tx: Executor, id: number, field: string[]): Promise<OrderRecord> {
+  const productIds = await rows<{ product_id: number }>(
+    tx,
+    sql`SELECT DISTINCT product_id FROM order_lines WHERE order_id = ${id}`,
+  );
+  await lockProducts(tx, productIds.map((row) => Number(row.product_id)));
+  const [order] = await tx.select().from(orders).where(eq(orders.id, id)).for("update");
+  if (!order) refuse("NOT_FOUND", "order not found", field);
+  return order;
+}
+
+interface Release {
+  lineId: number;
+  /** Waiting units to cancel. */
+  waiting: number;
+  /** Allocated units to cancel (released to the backlog). */
+  allocated: number;
+}
+
+/**
+ * Cancels units of order lines in one statement: waiting units leave their backorders, allocated
+ * units are released (from the least preferred location first). Then every product that got
+ * units back fills its backlog, and every queue that lost units is re-dated.
+ */
+async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
+  const touched = await rows<{ product_id: number; released: number; priority: number | null; backorder_id: number | null }>(
+    tx,
+    sql`
+    WITH req AS (
+      SELECT * FROM jsonb_to_recordset(${jsonb(releases.map((r) => ({ line_id: r.lineId, waiting: r.waiting, allocated: r.allocated })))})
+        AS r(line_id int, waiting int, allocated int)
+    ), open AS (
+      SELECT a.order_line_id, a.location_id, a.product_id, a.quantity, r.allocated AS to_release,
+             sum(a.quantity) OVER (PARTITION BY a.order_line_id ORDER BY l.priority DESC, l.id DESC) - a.quantity AS before
+      FROM allocations a JOIN req r ON r.line_id = a.order_line_id JOIN locations l ON l.id = a.location_id
+      WHERE a.quantity > 0 AND r.allocated > 0
+    ), released AS (
+      SELECT order_line_id, location_id, product_id, least(quantity, greatest(0, to_release - before))::int AS quantity
+      FROM open WHERE to_release - before > 0
+    ), allocations_left AS (
+      UPDATE allocations a SET quantity = a.quantity - r.quantity, updated_at = now()
+      FROM released r WHERE a.order_line_id = r.order_line_id AND a.location_id = r.location_id
+    ), stock AS (
+      UPDATE stock_levels s SET allocated = s.allocated - t.quantity, updated_at = now()
+      FROM (SELECT product_id, location_id, sum(quantity)::int AS quantity FROM released GROUP BY 1, 2) t
+      WHERE s.product_id = t.product_id AND s.location_id = t.location_id
+    ), lines AS (
+      UPDATE order_lines l
+      SET waiting = l.waiting - r.waiting, allocated = l.allocated - r.allocated,
+          cancelled = l.cancelled + r.waiting + r.allocated
+      FROM req r WHERE l.id = r.line_id
+      RETURNING l.id, l.product_id
+    ), left_queue AS (
+      UPDATE backorders b
+      SET remaining = b.remaining - r.waiting, cancelled = b.cancelled + r.waiting,
+          status = CASE WHEN b.remaining = r.waiting THEN 'CANCELLED' ELSE b.status END,
+          cancelled_at = CASE WHEN b.remaining = r.waiting THEN now() ELSE b.cancelled_at END
+      FROM req r WHERE b.order_line_id = r.line_id AND b.status = 'WAITING' AND r.waiting > 0
+      RETURNING b.id, b.product_id, b.priority, r.waiting
+    ), backlog AS (
+      UPDATE products p SET backordered = p.backordered - t.waiting
+      FROM (SELECT product_id, sum(waiting)::int AS waiting FROM left_queue GROUP BY 1) t
+      WHERE p.id = t.product_id
+    )
+    SELECT l.product_id,
+           coalesce((SELECT sum(quantity) FROM released r WHERE r.product_id = l.product_id), 0)::int AS released,
+           q.priority, q.id AS backorder_id
+    FROM lines l LEFT JOIN left_queue q ON q.product_id = l.product_id
+  `,
+  );
+  const productIds = [...new Set(touched.map((row) => Number(row.product_id)))].sort((a, b) => a - b);
+  for (const productId of productIds) {
+    const rowsOfProduct = touched.filter((row) => Number(row.product_id) === productId);
+    const released = rowsOfProduct.some((row) => row.released > 0);
+    const left = rowsOfProduct.find((row) => row.backorder_id !== null);
+    const fill = released ? await settleBacklog(tx, productId) : { units: 0 };
+    if (left && fill.units === 0) {
+      // Those behind the cancelled units move up; those ahead keep their dates.
+      await recomputeEta(tx, productId, { from: { priority: Number(left.priority), id: Number(left.backorder_id) } });
+    }
+  }
+  await refreshOrderStatuses(tx, [orderId]);
+  await recordProductChanges(tx, productIds, "ORDER_CANCELLED");
+  await recordOrderChanges(tx, [orderId], "CANCELLED");
+}
+
+/**
+ * Cancels every unit of an order that has not shipped: waiting units first, then allocated ones,
+ * which go at once to the oldest waiting backorders. INVALID_STATE when nothing is left to cancel.
+ */
+export async function cancelOrder(db: Database, id: number, reason?: string | null): Promise<OrderRecord> {
+  const orderId = requireId(id, ["id"], "order");
+  const checks = new Checks();
+  const why = checks.text(reason, ["reason"], LIMITS.reason, { optional: true });
+  checks.throwIfAny();
+  return inTransaction(db, async (tx) => {
+    const order = await lockOrder(tx, orderId, ["id"]);
+    const lines = await tx.select().from(schema.orderLines).where(eq(schema.orderLines.orderId, order.id));
+    const releases = lines
+      .filter((line) => line.waiting + line.allocated > 0)
+      .map((line) => ({ lineId: line.id, waiting: line.waiting, allocated: line.allocated }));
+    if (releases.length === 0) refuse("INVALID_STATE", `order ${order.number} is ${order.status}: nothing left to cancel`, ["id"]);
+    await cancelUnits(tx, order.id, releases);
+    if (why) await tx.update(orders).set({ cancelReason: why }).where(eq(orders.id, order.id));
+    const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
+    return updated;
+  });
+}
+
+/**
+ * Cancels `quantity` units of one order line (all that have not shipped when omitted): waiting
+ * units first, then allocated ones. INVALID_INPUT when more are asked than can be cancelled.
+ */
+export async function cancelOrderLine(db: Database, id: number, quantity?: number | null): Promise<OrderRecord> {
+  const lineId = requireId(id, ["id"], "order line");
+  const checks = new Checks();
+  if (quantity !== undefined && quantity !== null) checks.int(quantity, ["quantity"], 1, LIMITS.quantity);
+  checks.throwIfAny();
+  return inTransaction(db, async (tx) => {
+    const [found] = await rows<{ order_id: number }>(tx, sql`SELECT order_id FROM order_lines WHERE id = ${lineId}`);
+    if (!found) refuse("NOT_FOUND", "order line not found", ["id"]);
+    const order = await lockOrder(tx, Number(found.order_id), ["id"]);
+    const [line] = await tx.select().from(schema.orderLines).where(eq(schema.orderLines.id, lineId));
+    const open = line.waiting + line.allocated;
+    if (open === 0) refuse("INVALID_STATE", "every unit of this line has shipped or been cancelled", ["id"]);
+    const wanted = quantity ?? open;
+    if (wanted > open) refuse("INVALID_INPUT", `only ${open} units of this line can be cancelled`, ["quantity"]);
+    const waiting = Math.min(wanted, line.waiting);
+    await cancelUnits(tx, order.id, [{ lineId, waiting, allocated: wanted - waiting }]);
+    const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
+    return updated;
+  });
+}
+
+/**
+ * Ships every allocated unit of an order: onHand and allocated fall together at each location,
+ * with a SHIPMENT movement in the ledger. INVALID_STATE when nothing is allocated.
+ */
+export async function shipOrder(db: Database, id: number): Promise<OrderRecord> {
+  const orderId = requireId(id, ["id"], "order");
+  return inTransaction(db, async (tx) => {
+    const order = await lockOrder(tx, orderId, ["id"]);
+    const shipped = await rows<{ product_id: number }>(
+      tx,
+      sql`
+      WITH open AS (
+        SELECT a.order_line_id, a.location_id, a.product_id, a.quantity
+        FROM allocations a JOIN order_lines l ON l.id = a.order_line_id
+        WHERE l.order_id = ${order.id} AND a.quantity > 0
+      ), allocations_shipped AS (
+        UPDATE allocations a SET shipped = a.shipped + o.quantity, quantity = 0, updated_at = now()
+        FROM open o WHERE a.order_line_id = o.order_line_id AND a.location_id = o.location_id
+      ), per_stock AS (
+        SELECT product_id, location_id, sum(quantity)::int AS quantity FROM open GROUP BY 1, 2
+      ), stock AS (
+        UPDATE stock_levels s
+        SET on_hand = s.on_hand - p.quantity, allocated = s.allocated - p.quantity, updated_at = now()
+        FROM per_stock p WHERE s.product_id = p.product_id AND s.location_id = p.location_id
+      ), ledger AS (
+        INSERT INTO stock_movements (product_id, location_id, delta, kind, order_id)
+        SELECT product_id, location_id, -quantity, 'SHIPMENT', ${order.id}::int FROM per_stock
+      ), lines AS (
+        UPDATE order_lines l SET shipped = l.shipped + l.allocated, allocated = 0
+        WHERE l.order_id = ${order.id} AND l.allocated > 0
+      )
+      SELECT DISTINCT product_id FROM per_stock`,
+    );
+    if (shipped.length === 0) refuse("INVALID_STATE", `order ${order.number} has no allocated units to ship`, ["id"]);
+    await refreshOrderStatuses(tx, [order.id]);
+    await recordProductChanges(tx, shipped.map((row) => Number(row.product_id)), "ORDER_SHIPPED");
+    await recordOrderChanges(tx, [order.id], "SHIPPED");
+    const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
+    return updated;
+  });
+}

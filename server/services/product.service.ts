@@ -1,0 +1,148 @@
+/** The catalogue: products, their backorder policy and limits. */
+import { eq, sql } from "drizzle-orm";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { recomputeEta } from "./eta.service.js";
+import { recordProductChanges } from "./event.service.js";
+import { ensureStockLevels, getDefaultLocation } from "./location.service.js";
+import { intArray, jsonb } from "./sql.js";
+import { inTransaction, sqlState } from "./transaction.js";
+import {
+  type CreateProductInput,
+  type ProductRecord,
+  refuse,
+  type UpdateProductInput,
+} from "./types.js";
+import { Checks, LIMITS, requireId } from "./validation.js";
+
+const { products } = schema;
+
+/**
+ * Locks the products' rows in id order and returns them in that order. Every operation that
+ * changes a product's stock, backlog or restocks takes this lock first: it is the product's mutex,
+ * and the fixed order means two operations on the same products cannot deadlock.
+ */
+export async function lockProducts(tx: Executor, ids: readonly number[]): Promise<ProductRecord[]> {
+  if (ids.length === 0) return [];
+  return tx
+    .select()
+    .from(products)
+    .where(sql`${products.id} = ANY(${intArray([...new Set(ids)])})`)
+    .orderBy(products.id)
+    .for("update");
+}
+
+/** Locks one product, refusing with NOT_FOUND when it does not exist. */
+export async function lockProduct(tx: Executor, id: unknown, field: string[]): Promise<ProductRecord> {
+  const [product] = await lockProducts(tx, [requireId(id, field, "product")]);
+  if (!product) refuse("NOT_FOUND", "product not found", field);
+  return product;
+}
+
+function checkProductFields(checks: Checks, input: UpdateProductInput, creating: boolean) {
+  const has = (key: keyof UpdateProductInput) => creating || input[key] !== undefined;
+  const optionalInt = (key: "backorderLimit" | "maxOrderQuantity" | "leadTimeDays", min: number, max: number) =>
+    input[key] === null || input[key] === undefined ? input[key] : checks.int(input[key], [key], min, max);
+  const values: Partial<typeof products.$inferInsert> = {};
+  if (has("sku")) values.sku = checks.text(input.sku, ["sku"], LIMITS.sku);
+  if (has("name")) values.name = checks.text(input.name, ["name"], LIMITS.name);
+  if (has("price")) values.price = checks.money(input.price, ["price"]);
+  if (input.currencyCode !== undefined) {
+    const code = checks.text(input.currencyCode, ["currencyCode"], LIMITS.currencyCode);
+    if (code && !/^[A-Z]{3}$/.test(code)) checks.fail(["currencyCode"], "currencyCode must be an ISO 4217 code like USD");
+    values.currencyCode = code;
+  }
+  if (input.backorderPolicy !== undefined) {
+    if (input.backorderPolicy !== "ALLOW" && input.backorderPolicy !== "DENY") {
+      checks.fail(["backorderPolicy"], "backorderPolicy must be ALLOW or DENY");
+    }
+    values.backorderPolicy = input.backorderPolicy;
+  }
+  if (input.backorderLimit !== undefined) values.backorderLimit = optionalInt("backorderLimit", 0, LIMITS.quantity * 100);
+  if (input.minOrderQuantity !== undefined) {
+    values.minOrderQuantity = checks.int(input.minOrderQuantity, ["minOrderQuantity"], 1, LIMITS.quantity);
+  }
+  if (input.maxOrderQuantity !== undefined) values.maxOrderQuantity = optionalInt("maxOrderQuantity", 1, LIMITS.quantity);
+  if (input.leadTimeDays !== undefined) values.leadTimeDays = optionalInt("leadTimeDays", 0, LIMITS.leadTimeDays);
+  return values;
+}
+
+function checkMinMax(checks: Checks, min: number | undefined, max: number | null | undefined) {
+  if (min !== undefined && max !== undefined && max !== null && max < min) {
+    checks.fail(["maxOrderQuantity"], "maxOrderQuantity must not be below minOrderQuantity");
+  }
+}
+
+/** Creates a product, with `initialStock` units at the default location; DUPLICATE for a taken SKU. */
+export async function createProduct(db: Database, input: CreateProductInput): Promise<ProductRecord> {
+  const checks = new Checks(["input"]);
+  const values = checkProductFields(checks, input, true);
+  const initialStock = input.initialStock === undefined || input.initialStock === null
+    ? 0
+    : checks.int(input.initialStock, ["initialStock"], 0, LIMITS.quantity);
+  checkMinMax(checks, values.minOrderQuantity ?? 1, values.maxOrderQuantity);
+  checks.throwIfAny();
+  try {
+    return await inTransaction(db, async (tx) => {
+      const location = await getDefaultLocation(tx);
+      const [product] = await tx.insert(products).values(values as typeof products.$inferInsert).returning();
+      await ensureStockLevels(tx, [product.id], location.id);
+      if (initialStock! > 0) {
+        await tx.execute(sql`
+          WITH moved AS (
+            INSERT INTO stock_movements (product_id, location_id, delta, kind, reason)
+            VALUES (${product.id}, ${location.id}, ${initialStock}, 'INITIAL', 'initial stock')
+          )
+          UPDATE stock_levels SET on_hand = on_hand + ${initialStock}, updated_at = now()
+          WHERE product_id = ${product.id} AND location_id = ${location.id}
+        `);
+      }
+      await recordProductChanges(tx, [product.id], "PRODUCT_CREATED");
+      return { ...product, version: product.version + 1 };
+    });
+  } catch (error) {
+    if (sqlState(error) === "23505") refuse("DUPLICATE", `a product with SKU ${values.sku} exists`, ["input", "sku"]);
+    throw error;
+  }
+}
+
+/**
+ * Changes a product's catalogue fields and policy. Backorders already waiting keep their place
+ * when the policy or limit tightens; only new orders are held to the new rules. A new lead time
+ * re-dates the backlog.
+ */
+export async function updateProduct(db: Database, id: number, input: UpdateProductInput): Promise<ProductRecord> {
+  const checks = new Checks(["input"]);
+  const values = checkProductFields(checks, input, false);
+  checks.throwIfAny();
+  try {
+    return await inTransaction(db, async (tx) => {
+      const current = await lockProduct(tx, id, ["id"]);
+      const after = new Checks(["input"]);
+      checkMinMax(after, values.minOrderQuantity ?? current.minOrderQuantity,
+        values.maxOrderQuantity === undefined ? current.maxOrderQuantity : values.maxOrderQuantity);
+      after.throwIfAny();
+      if (Object.keys(values).length > 0) {
+        await tx.update(products).set(values).where(eq(products.id, current.id));
+      }
+      if (values.leadTimeDays !== undefined && values.leadTimeDays !== current.leadTimeDays) {
+        await recomputeEta(tx, current.id);
+      }
+      await recordProductChanges(tx, [current.id], "PRODUCT_UPDATED");
+      const [updated] = await tx.select().from(products).where(eq(products.id, current.id));
+      return updated;
+    });
+  } catch (error) {
+    if (sqlState(error) === "23505") refuse("DUPLICATE", `a product with SKU ${values.sku} exists`, ["input", "sku"]);
+    throw error;
+  }
+}
+
+/** Ids of the products with these SKUs (for callers that name products by SKU). */
+export async function productIdsBySku(tx: Executor, skus: string[]): Promise<Map<string, number>> {
+  if (skus.length === 0) return new Map();
+  const found = await rows<{ id: number; sku: string }>(
+    tx,
+    sql`SELECT id, sku FROM products WHERE sku IN (SELECT jsonb_array_elements_text(${jsonb(skus)}))`,
+  );
+  return new Map(found.map((row) => [row.sku, row.id]));
+}

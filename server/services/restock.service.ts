@@ -1,0 +1,130 @@
+/** Restocks: supply on its way, which dates the backlog, and its receipt, which fills it. */
+import { eq, sql } from "drizzle-orm";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { settleBacklog } from "./backlog.service.js";
+import { recomputeEta } from "./eta.service.js";
+import { recordProductChanges, recordRestockChange } from "./event.service.js";
+import { ensureStockLevels, resolveLocation } from "./location.service.js";
+import { lockProduct } from "./product.service.js";
+import { intArray } from "./sql.js";
+import { inTransaction } from "./transaction.js";
+import {
+  type BackorderRecord,
+  type ReceiveRestockResult,
+  refuse,
+  type RestockRecord,
+  type ScheduleRestockInput,
+} from "./types.js";
+import { Checks, LIMITS, requireId } from "./validation.js";
+
+const { restocks } = schema;
+
+/** Schedules a restock and re-dates the product's backlog against it. */
+export async function scheduleRestock(db: Database, input: ScheduleRestockInput): Promise<RestockRecord> {
+  const checks = new Checks(["input"]);
+  const quantity = checks.int(input.quantity, ["quantity"], 1, LIMITS.quantity);
+  const expectedAt = checks.date(input.expectedAt, ["expectedAt"]);
+  const reference = checks.text(input.reference, ["reference"], LIMITS.reference, { optional: true });
+  checks.throwIfAny();
+  return inTransaction(db, async (tx) => {
+    const product = await lockProduct(tx, input.productId, ["input", "productId"]);
+    const location = await resolveLocation(tx, input.locationId, ["input", "locationId"]);
+    await ensureStockLevels(tx, [product.id], location.id);
+    const [restock] = await tx
+      .insert(restocks)
+      .values({ productId: product.id, locationId: location.id, quantity: quantity!, expectedAt: expectedAt!, reference })
+      .returning();
+    await recomputeEta(tx, product.id);
+    await recordProductChanges(tx, [product.id], "RESTOCK_SCHEDULED");
+    await recordRestockChange(tx, restock, "SCHEDULED");
+    return restock;
+  });
+}
+
+/**
+ * Locks a restock for a change: its product first (the order every operation follows), then the
+ * restock row. NOT_FOUND for an unknown restock, INVALID_STATE unless it is still SCHEDULED.
+ */
+async function lockScheduledRestock(tx: Executor, id: number): Promise<RestockRecord> {
+  const restockId = requireId(id, ["id"], "restock");
+  const [found] = await rows<{ product_id: number }>(tx, sql`SELECT product_id FROM restocks WHERE id = ${restockId}`);
+  if (!found) refuse("NOT_FOUND", "restock not found", ["id"]);
+  await lockProduct(tx, Number(found.product_id), ["id"]);
+  const [restock] = await tx.select().from(restocks).where(eq(restocks.id, restockId)).for("update");
+  if (restock.status !== "SCHEDULED") refuse("INVALID_STATE", `restock is ${restock.status}, not SCHEDULED`, ["id"]);
+  return restock;
+}
+
+/** Moves a scheduled restock's expected date; backorders it was to serve may become late (DELAYED events). */
+export async function rescheduleRestock(db: Database, id: number, expectedAt: Date): Promise<RestockRecord> {
+  const checks = new Checks();
+  const when = checks.date(expectedAt, ["expectedAt"]);
+  checks.throwIfAny();
+  return inTransaction(db, async (tx) => {
+    const restock = await lockScheduledRestock(tx, id);
+    const [updated] = await tx.update(restocks).set({ expectedAt: when! }).where(eq(restocks.id, restock.id)).returning();
+    await recomputeEta(tx, restock.productId);
+    await recordProductChanges(tx, [restock.productId], "RESTOCK_RESCHEDULED");
+    await recordRestockChange(tx, updated, "RESCHEDULED");
+    return updated;
+  });
+}
+
+/**
+ * Receives `quantity` units of a restock (all that are outstanding when omitted): onHand grows at
+ * its location, the backlog is filled FIFO in one statement, and what still waits is re-dated.
+ * The restock stays SCHEDULED until every unit has arrived.
+ */
+export async function receiveRestock(db: Database, id: number, quantity?: number | null): Promise<ReceiveRestockResult> {
+  const checks = new Checks();
+  if (quantity !== undefined && quantity !== null) checks.int(quantity, ["quantity"], 1, LIMITS.quantity);
+  checks.throwIfAny();
+  return inTransaction(db, async (tx) => {
+    const restock = await lockScheduledRestock(tx, id);
+    const outstanding = restock.quantity - restock.receivedQuantity;
+    const units = quantity ?? outstanding;
+    if (units > outstanding) refuse("INVALID_INPUT", `only ${outstanding} units of this restock are outstanding`, ["quantity"]);
+    await tx.execute(sql`
+      WITH moved AS (
+        INSERT INTO stock_movements (product_id, location_id, delta, kind, restock_id)
+        VALUES (${restock.productId}, ${restock.locationId}, ${units}, 'RESTOCK', ${restock.id})
+      )
+      UPDATE stock_levels SET on_hand = on_hand + ${units}, updated_at = now()
+      WHERE product_id = ${restock.productId} AND location_id = ${restock.locationId}`);
+    const complete = units === outstanding;
+    const [updated] = await tx
+      .update(restocks)
+      .set({
+        receivedQuantity: restock.receivedQuantity + units,
+        receivedAt: new Date(),
+        status: complete ? "RECEIVED" : "SCHEDULED",
+      })
+      .where(eq(restocks.id, restock.id))
+      .returning();
+    const fill = await settleBacklog(tx, restock.productId);
+    // Fewer units incoming and fewer waiting shift the running totals: re-date even without a fill.
+    if (fill.units === 0) await recomputeEta(tx, restock.productId);
+    await recordProductChanges(tx, [restock.productId], "RESTOCK_RECEIVED");
+    await recordRestockChange(tx, updated, "RECEIVED", fill.units);
+    return { restock: updated, filledBackorders: await backordersInOrder(tx, fill.backorderIds) };
+  });
+}
+
+/** Cancels a scheduled restock; backorders it was to serve may become late (DELAYED events). */
+export async function cancelRestock(db: Database, id: number): Promise<RestockRecord> {
+  return inTransaction(db, async (tx) => {
+    const restock = await lockScheduledRestock(tx, id);
+    const [updated] = await tx.update(restocks).set({ status: "CANCELLED" }).where(eq(restocks.id, restock.id)).returning();
+    await recomputeEta(tx, restock.productId);
+    await recordProductChanges(tx, [restock.productId], "RESTOCK_CANCELLED");
+    await recordRestockChange(tx, updated, "CANCELLED");
+    return updated;
+  });
+}
+
+async function backordersInOrder(tx: Executor, ids: number[]): Promise<BackorderRecord[]> {
+  if (ids.length === 0) return [];
+  const found = await tx.select().from(schema.backorders).where(sql`${schema.backorders.id} = ANY(${intArray(ids)})`);
+  const byId = new Map(found.map((b) => [b.id, b]));
+  return ids.map((id) => byId.get(id)!);
+}

@@ -1,0 +1,55 @@
+/** Stock counts: corrections of what is on the shelf, recorded in the ledger. */
+import { and, eq, sql } from "drizzle-orm";
+import { type Database, schema } from "../../drizzle/db.js";
+import { settleBacklog } from "./backlog.service.js";
+import { recordProductChanges } from "./event.service.js";
+import { ensureStockLevels, resolveLocation } from "./location.service.js";
+import { lockProduct } from "./product.service.js";
+import { inTransaction } from "./transaction.js";
+import { type AdjustStockInput, refuse, type StockLevelRecord } from "./types.js";
+import { Checks, LIMITS } from "./validation.js";
+
+const { stockLevels } = schema;
+
+/**
+ * Corrects onHand at a location by `delta` (a count found more or fewer units) and optionally
+ * sets its safety stock. Units that come free go to the backlog at once. INSUFFICIENT_STOCK when
+ * onHand would fall below what is allocated.
+ */
+export async function adjustStock(db: Database, input: AdjustStockInput): Promise<StockLevelRecord> {
+  const checks = new Checks(["input"]);
+  const delta = checks.int(input.delta, ["delta"], -LIMITS.quantity, LIMITS.quantity);
+  const reason = checks.text(input.reason, ["reason"], LIMITS.reason);
+  const safetyStock = input.safetyStock === undefined || input.safetyStock === null
+    ? undefined
+    : checks.int(input.safetyStock, ["safetyStock"], 0, LIMITS.quantity);
+  if (delta === 0 && safetyStock === undefined) checks.fail(["delta"], "delta must not be 0");
+  checks.throwIfAny();
+  return inTransaction(db, async (tx) => {
+    const product = await lockProduct(tx, input.productId, ["input", "productId"]);
+    const location = await resolveLocation(tx, input.locationId, ["input", "locationId"]);
+    await ensureStockLevels(tx, [product.id], location.id);
+    const where = and(eq(stockLevels.productId, product.id), eq(stockLevels.locationId, location.id));
+    const [level] = await tx.select().from(stockLevels).where(where);
+    if (level.onHand + delta! < level.allocated) {
+      refuse(
+        "INSUFFICIENT_STOCK",
+        `${product.sku} at ${location.code}: ${level.allocated} units are allocated, onHand cannot fall to ${level.onHand + delta!}`,
+        ["input", "delta"],
+      );
+    }
+    if (delta !== 0) {
+      await tx.execute(sql`
+        INSERT INTO stock_movements (product_id, location_id, delta, kind, reason)
+        VALUES (${product.id}, ${location.id}, ${delta}, 'ADJUSTMENT', ${reason})`);
+    }
+    await tx
+      .update(stockLevels)
+      .set({ onHand: sql`${stockLevels.onHand} + ${delta}`, safetyStock: safetyStock ?? level.safetyStock, updatedAt: new Date() })
+      .where(where);
+    await settleBacklog(tx, product.id);
+    await recordProductChanges(tx, [product.id], "STOCK_ADJUSTED");
+    const [updated] = await tx.select().from(stockLevels).where(where);
+    return updated;
+  });
+}
