@@ -1,0 +1,162 @@
+/** The backlog: FIFO fills from restocks, priorities, expected dates and lateness (DESIGN.md sections 4-5). */
+import { describe, expect, it } from "vitest";
+import { eq, sql } from "drizzle-orm";
+import { rows, schema } from "../../drizzle/db.js";
+import { prioritizeBackorder } from "../../server/services/backlog.service.js";
+import { markOverdueBackorders } from "../../server/services/eta.service.js";
+import { placeOrder } from "../../server/services/order.service.js";
+import { updateProduct } from "../../server/services/product.service.js";
+import { cancelRestock, receiveRestock, rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
+import { DomainError } from "../../server/services/types.js";
+import { backorderOfOrder, daysFromNow, newProduct, stockOf, waitingQueue } from "../support/catalogue.js";
+import { useFreshDatabase } from "../support/database.js";
+
+const database = useFreshDatabase();
+
+async function orderUnits(productId: number, ...quantities: number[]) {
+  const ids = [];
+  for (const [i, quantity] of quantities.entries()) {
+    const { order } = await placeOrder(database.db, { customer: `c${i}`, lines: [{ productId, quantity }] });
+    ids.push(order.id);
+  }
+  return ids;
+}
+
+describe("filling the backlog", () => {
+  it("fills some backorders and part of the next from one restock, first come first served", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const [a, b, c] = await orderUnits(product.id, 2, 3, 4);
+    const restock = await scheduleRestock(db, { productId: product.id, quantity: 6, expectedAt: daysFromNow(2) });
+    const { filledBackorders, restock: received } = await receiveRestock(db, restock.id);
+    expect(received).toMatchObject({ status: "RECEIVED", receivedQuantity: 6 });
+    expect(filledBackorders.map((f) => [f.orderId, f.remaining, f.status])).toEqual([
+      [a, 0, "FILLED"],
+      [b, 0, "FILLED"],
+      [c, 3, "WAITING"],
+    ]);
+    expect(await stockOf(db, product.id)).toEqual({ onHand: 6, allocated: 6, backordered: 3 });
+    const [order] = await db.select().from(schema.orders).where(eq(schema.orders.id, c));
+    expect(order.status).toBe("AWAITING_STOCK");
+  });
+
+  it("fills in queue order across partial receipts and priorities", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const [a, b, c] = await orderUnits(product.id, 2, 2, 2);
+    await prioritizeBackorder(db, (await backorderOfOrder(db, c)).id, 5);
+    const restock = await scheduleRestock(db, { productId: product.id, quantity: 6, expectedAt: daysFromNow(1) });
+    const first = await receiveRestock(db, restock.id, 3);
+    expect(first.restock).toMatchObject({ status: "SCHEDULED", receivedQuantity: 3 });
+    expect(first.filledBackorders.map((f) => [f.orderId, f.remaining])).toEqual([[c, 0], [a, 1]]);
+    const second = await receiveRestock(db, restock.id, 2);
+    expect(second.filledBackorders.map((f) => [f.orderId, f.remaining])).toEqual([[a, 0], [b, 1]]);
+    expect((await waitingQueue(db, product.id)).map((q) => q.orderId)).toEqual([b]);
+    const tooMany = await receiveRestock(db, restock.id, 2).catch((e: DomainError) => e);
+    expect((tooMany as DomainError).code).toBe("INVALID_INPUT");
+  });
+
+  it("refuses to receive a cancelled or fully received restock", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const restock = await scheduleRestock(db, { productId: product.id, quantity: 1, expectedAt: daysFromNow(1) });
+    await cancelRestock(db, restock.id);
+    const error = await receiveRestock(db, restock.id).catch((e: DomainError) => e);
+    expect((error as DomainError).code).toBe("INVALID_STATE");
+  });
+});
+
+describe("expected dates", () => {
+  it("dates backorders against two restocks by running totals", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const soon = daysFromNow(3);
+    const later = daysFromNow(10);
+    await scheduleRestock(db, { productId: product.id, quantity: 4, expectedAt: later });
+    await scheduleRestock(db, { productId: product.id, quantity: 3, expectedAt: soon });
+    const [a, b, c, d] = await orderUnits(product.id, 2, 1, 3, 5);
+    const dates = await Promise.all([a, b, c, d].map((id) => backorderOfOrder(db, id)));
+    // Running totals 2, 3, 6, 11 against supply 3 (soon) and 7 (later).
+    expect(dates.map((x) => x.expectedAt?.toISOString() ?? null)).toEqual([
+      soon.toISOString(), soon.toISOString(), later.toISOString(), null,
+    ]);
+    expect(dates.map((x) => x.etaSource)).toEqual(["RESTOCK", "RESTOCK", "RESTOCK", "UNKNOWN"]);
+    expect(dates.map((x) => x.promisedAt?.toISOString() ?? null)).toEqual([
+      soon.toISOString(), soon.toISOString(), later.toISOString(), null,
+    ]);
+  });
+
+  it("falls back to the lead time beyond scheduled supply", async () => {
+    const { db } = database;
+    const product = await newProduct(db, { leadTimeDays: 14 });
+    await scheduleRestock(db, { productId: product.id, quantity: 1, expectedAt: daysFromNow(2) });
+    const [covered, beyond] = await orderUnits(product.id, 1, 1);
+    expect((await backorderOfOrder(db, covered)).etaSource).toBe("RESTOCK");
+    const fallback = await backorderOfOrder(db, beyond);
+    expect(fallback.etaSource).toBe("LEAD_TIME");
+    expect(fallback.expectedAt!.getTime() - fallback.createdAt.getTime()).toBe(14 * 86_400_000);
+  });
+
+  it("re-dates the backlog when the lead time changes", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const [id] = await orderUnits(product.id, 1);
+    expect((await backorderOfOrder(db, id)).etaSource).toBe("UNKNOWN");
+    await updateProduct(db, product.id, { leadTimeDays: 7 });
+    expect((await backorderOfOrder(db, id)).etaSource).toBe("LEAD_TIME");
+  });
+
+  it("marks backorders delayed and writes DELAYED events when a restock is rescheduled later", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const restock = await scheduleRestock(db, { productId: product.id, quantity: 5, expectedAt: daysFromNow(2) });
+    const [id] = await orderUnits(product.id, 2);
+    expect((await backorderOfOrder(db, id)).delayed).toBe(false);
+    await rescheduleRestock(db, restock.id, daysFromNow(9));
+    const late = await backorderOfOrder(db, id);
+    expect(late.delayed).toBe(true);
+    expect(late.promisedAt!.getTime()).toBeLessThan(late.expectedAt!.getTime());
+    const events = await rows<{ n: number }>(
+      db,
+      sql`SELECT count(*)::int AS n FROM events WHERE type = 'ORDER_CHANGED' AND order_id = ${id} AND payload->>'kind' = 'DELAYED'`,
+    );
+    expect(Number(events[0].n)).toBe(1);
+    // Moving the restock back in time makes the promise good again.
+    await rescheduleRestock(db, restock.id, daysFromNow(1));
+    expect((await backorderOfOrder(db, id)).delayed).toBe(false);
+  });
+
+  it("makes a promise unknown and late when its restock is cancelled", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const restock = await scheduleRestock(db, { productId: product.id, quantity: 5, expectedAt: daysFromNow(2) });
+    const [id] = await orderUnits(product.id, 1);
+    await cancelRestock(db, restock.id);
+    const late = await backorderOfOrder(db, id);
+    expect(late).toMatchObject({ etaSource: "UNKNOWN", expectedAt: null, delayed: true });
+  });
+
+  it("marks backorders whose promised date has passed", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    await scheduleRestock(db, { productId: product.id, quantity: 5, expectedAt: daysFromNow(2) });
+    const [id] = await orderUnits(product.id, 1);
+    expect(await markOverdueBackorders(db, daysFromNow(1))).not.toContain(id);
+    expect(await markOverdueBackorders(db, daysFromNow(3))).toContain(id);
+    expect((await backorderOfOrder(db, id)).delayed).toBe(true);
+    // Once marked, a later sweep does not announce it again.
+    expect(await markOverdueBackorders(db, daysFromNow(4))).not.toContain(id);
+  });
+
+  it("re-dates a deep backlog in one statement per product", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    // 300 single-unit orders, then a restock covering the first 150.
+    for (let i = 0; i < 300; i++) await placeOrder(db, { customer: `bulk${i}`, lines: [{ productId: product.id, quantity: 1 }] });
+    const at = daysFromNow(4);
+    await scheduleRestock(db, { productId: product.id, quantity: 150, expectedAt: at });
+    const queue = await waitingQueue(db, product.id);
+    expect(queue.slice(0, 150).every((b) => b.expectedAt?.getTime() === at.getTime())).toBe(true);
+    expect(queue.slice(150).every((b) => b.etaSource === "UNKNOWN")).toBe(true);
+  });
+});
