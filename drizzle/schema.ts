@@ -254,13 +254,17 @@ export const stockMovements = pgTable(
 );
 
 /**
- * The transactional outbox. `txid` is the writing transaction's id: a reader delivers a row only
- * once every transaction that could precede it has finished (DESIGN.md section 6).
+ * The transactional outbox (DESIGN.md section 6). Writers append rows inside their transaction;
+ * `seq` is stamped afterwards, by one stamper at a time, on rows that have committed, in id order.
+ * Readers follow `seq`, which therefore never has a row appear behind a position already read.
+ * `txid` records the writing transaction, for audits and debugging.
  */
 export const events = pgTable(
   "events",
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** Delivery position: null until stamped; gap-free and increasing in commit order. */
+    seq: bigint("seq", { mode: "number" }),
     txid: bigint("txid", { mode: "bigint" })
       .notNull()
       .default(sql`(pg_current_xact_id()::text)::bigint`),
@@ -272,7 +276,10 @@ export const events = pgTable(
     payload: jsonb("payload").notNull().default({}),
     createdAt: createdAt(),
   },
-  (t) => [index("events_txid_idx").on(t.txid, t.id)],
+  (t) => [
+    uniqueIndex("events_seq_key").on(t.seq),
+    index("events_unstamped_idx").on(t.id).where(sql`${t.seq} IS NULL`),
+  ],
 );
 
 export const idempotencyKeys = pgTable("idempotency_keys", {

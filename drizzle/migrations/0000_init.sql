@@ -44,6 +44,7 @@ CREATE TABLE "backorders" (
 --> statement-breakpoint
 CREATE TABLE "events" (
 	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "events_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
+	"seq" bigint,
 	"txid" bigint DEFAULT (pg_current_xact_id()::text)::bigint NOT NULL,
 	"type" text NOT NULL,
 	"product_id" integer,
@@ -192,7 +193,8 @@ CREATE INDEX "backorder_fills_backorder_idx" ON "backorder_fills" USING btree ("
 CREATE UNIQUE INDEX "backorders_order_line_key" ON "backorders" USING btree ("order_line_id");--> statement-breakpoint
 CREATE INDEX "backorders_queue_idx" ON "backorders" USING btree ("product_id","priority" DESC NULLS LAST,"id") WHERE "backorders"."status" = 'WAITING';--> statement-breakpoint
 CREATE INDEX "backorders_order_idx" ON "backorders" USING btree ("order_id");--> statement-breakpoint
-CREATE INDEX "events_txid_idx" ON "events" USING btree ("txid","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "events_seq_key" ON "events" USING btree ("seq");--> statement-breakpoint
+CREATE INDEX "events_unstamped_idx" ON "events" USING btree ("id") WHERE "events"."seq" IS NULL;--> statement-breakpoint
 CREATE UNIQUE INDEX "locations_code_key" ON "locations" USING btree ("code");--> statement-breakpoint
 CREATE UNIQUE INDEX "order_lines_order_line_key" ON "order_lines" USING btree ("order_id","line_number");--> statement-breakpoint
 CREATE INDEX "order_lines_product_idx" ON "order_lines" USING btree ("product_id");--> statement-breakpoint

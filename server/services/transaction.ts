@@ -17,11 +17,26 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
+const commitListeners = new WeakMap<Database, Set<() => void>>();
+
+/**
+ * Calls `listener` after each transaction that `inTransaction` commits on this database (the
+ * event log's wake-up: it runs after commit, never inside the transaction). Returns a remover.
+ */
+export function onCommit(db: Database, listener: () => void): () => void {
+  let listeners = commitListeners.get(db);
+  if (!listeners) commitListeners.set(db, (listeners = new Set()));
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /** Runs `work` in one transaction, retrying it when PostgreSQL aborts it for a deadlock or serialization failure. */
 export async function inTransaction<T>(db: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction((tx) => work(tx as Transaction));
+      const result = await db.transaction((tx) => work(tx as Transaction));
+      commitListeners.get(db)?.forEach((listener) => listener());
+      return result;
     } catch (error) {
       const state = sqlState(error);
       if (!state || !RETRYABLE.has(state) || attempt >= MAX_ATTEMPTS) throw error;

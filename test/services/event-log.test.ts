@@ -1,0 +1,109 @@
+/** The event log: stamping committed events, reading them in order, and the outbox gap (DESIGN.md section 6). */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "drizzle-orm";
+import postgres from "postgres";
+import { connect, type Connection, rows } from "../../drizzle/db.js";
+import { type LoggedEvent, readEvents, stampEvents } from "../../server/services/event-log.service.js";
+import { placeOrder } from "../../server/services/order.service.js";
+import { newProduct } from "../support/catalogue.js";
+import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
+
+const database = useFreshDatabase();
+
+/** Stamps and reads everything after `after`, as a hub does. */
+async function drain(after: number): Promise<LoggedEvent[]> {
+  await stampEvents(database.db);
+  return readEvents(database.db, after, 100_000);
+}
+
+describe("the event log", () => {
+  it("stamps committed events with gap-free positions in the order they were written", async () => {
+    const start = (await drain(0)).at(-1)?.seq ?? 0;
+    const product = await newProduct(database.db, { initialStock: 1 });
+    await placeOrder(database.db, { customer: "ann", lines: [{ productId: product.id, quantity: 2 }] });
+    const events = await drain(start);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => start + i + 1));
+    expect(events.map((e) => e.type)).toEqual([
+      "STOCK_CHANGED", "BACKLOG_CHANGED", // product created
+      "STOCK_CHANGED", "BACKLOG_CHANGED", "ORDER_CHANGED", // order placed
+    ]);
+    const backlog = events.filter((e) => e.type === "BACKLOG_CHANGED").at(-1)!;
+    expect(backlog.payload).toMatchObject({ reason: "ORDER_PLACED", backordered: 1, waitingOrders: 1 });
+    expect(events.at(-1)!.payload).toMatchObject({ kind: "PLACED", customer: "ann", status: "AWAITING_STOCK" });
+  });
+
+  it("stamps nothing twice", async () => {
+    await drain(0);
+    expect(await stampEvents(database.db)).toBe(0);
+  });
+});
+
+describeOnPostgres("the outbox gap on PostgreSQL", () => {
+  let pool: Connection;
+  let raw: postgres.Sql;
+  beforeAll(async () => {
+    pool = await connect({ databaseUrl: database.url, max: 16 });
+    raw = postgres(database.url!, { max: 2, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    await pool?.close();
+    await raw?.end({ timeout: 5 });
+  });
+
+  it("gives a row that commits late a position after those already read, never skipping it", async () => {
+    const before = (await drain(0)).at(-1)?.seq ?? 0;
+    const late = await raw.reserve();
+    try {
+      await late`BEGIN`;
+      const [{ id: lateId }] = await late`INSERT INTO events (type, payload) VALUES ('ORDER_CHANGED', '{"kind":"late"}') RETURNING id`;
+      await raw`INSERT INTO events (type, payload) VALUES ('ORDER_CHANGED', '{"kind":"early"}')`;
+      const first = await drain(before);
+      expect(first.map((e) => e.payload.kind)).toEqual(["early"]);
+      await late`COMMIT`;
+      const second = await drain(first.at(-1)!.seq);
+      expect(second.map((e) => e.payload.kind)).toEqual(["late"]);
+      expect(second[0].seq).toBe(first[0].seq + 1);
+      expect(Number(lateId)).toBeLessThan(Number((await rows<{ id: number }>(database.db, sql`SELECT max(id) AS id FROM events`))[0].id));
+    } finally {
+      late.release();
+    }
+  });
+
+  it("delivers every event of concurrent writers exactly once, each product's in version order", async () => {
+    const products = await Promise.all([1, 2, 3].map(() => newProduct(pool.db, { initialStock: 20 })));
+    let cursor = (await drain(0)).at(-1)?.seq ?? 0;
+    const delivered: LoggedEvent[] = [];
+    let writing = true;
+    const reader = (async () => {
+      while (writing) {
+        await stampEvents(pool.db);
+        const batch = await readEvents(pool.db, cursor, 10_000);
+        delivered.push(...batch);
+        if (batch.length) cursor = batch.at(-1)!.seq;
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        placeOrder(pool.db, { customer: `w${i}`, lines: [{ productId: products[i % 3].id, quantity: 1 + (i % 2) }] }),
+      ),
+    );
+    writing = false;
+    await reader;
+    await stampEvents(pool.db);
+    delivered.push(...(await readEvents(pool.db, cursor, 10_000)));
+
+    const seqs = delivered.map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    // 120 orders: a PLACED event each, and a stock and a backlog event per order's product.
+    expect(delivered.filter((e) => e.type === "ORDER_CHANGED")).toHaveLength(120);
+    for (const product of products) {
+      const versions = delivered.filter((e) => e.productId === product.id && e.type === "STOCK_CHANGED").map((e) => e.productVersion!);
+      expect(versions).toHaveLength(40);
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+      expect(new Set(versions).size).toBe(40);
+    }
+    const [{ unstamped }] = await rows<{ unstamped: number }>(pool.db, sql`SELECT count(*)::int AS unstamped FROM events WHERE seq IS NULL`);
+    expect(Number(unstamped)).toBe(0);
+  });
+});
