@@ -1,0 +1,173 @@
+/**
+ * The HTTP server: Apollo Server 5 on Express 5, on a plain node http server that the
+ * WebSocket (graphql-ws) part attaches to at the same path.
+ *
+ *   POST /graphql   the API (GET for queries too, and the explorer in a browser)
+ *   GET  /healthz   200 while the process is up
+ *   GET  /readyz    200 when the database answers and the migrations are applied, else 503
+ */
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import { sql } from "drizzle-orm";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { GraphQLSchema } from "graphql";
+import { connect, type Connection, type Database, runMigrations } from "../drizzle/db.js";
+import { type Context, createContext } from "./context.js";
+import { formatError } from "./error-masking.js";
+import { buildGraphQLSchema } from "./graphql-schema.js";
+import { createLogger, type Logger, serializeError } from "./logger.js";
+import { requestLogPlugin } from "./request-log.plugin.js";
+
+export interface AppOptions {
+  /** Default 4000; 0 picks a free port (tests). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** An open database to use (tests inject theirs); close() leaves it open. */
+  connection?: Connection;
+  /** Without `connection`: PostgreSQL URL; unset means embedded PGlite. */
+  databaseUrl?: string;
+  /** Without `connection` and `databaseUrl`: where PGlite keeps its files (`memory://` for none). */
+  pgliteDir?: string;
+  /** Apply pending migrations at start. Default true (a no-op when they are applied). */
+  migrate?: boolean;
+  /** Runs after the migrations, before the server listens (the demo seed). */
+  prepare?: (db: Database) => Promise<void>;
+  logger?: Logger;
+  /** Largest JSON body accepted on /graphql. Default 1mb. */
+  bodyLimit?: string;
+  /** More Apollo plugins (the WebSocket part adds its drain plugin here). */
+  plugins?: ApolloServerPlugin<Context>[];
+}
+
+export interface App {
+  /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
+  url: string;
+  port: number;
+  httpServer: http.Server;
+  connection: Connection;
+  db: Database;
+  schema: GraphQLSchema;
+  logger: Logger;
+  /** Registers cleanup to run at close, before the database closes (e.g. the WebSocket server). */
+  onClose(cleanup: () => Promise<void> | void): void;
+  /** Stops accepting requests, lets running ones finish, then closes what createApp opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Request ids: the caller's X-Request-Id when it is sane, else a new UUID; echoed back. */
+function requestId(req: Request, res: Response, next: NextFunction): void {
+  const given = req.get("x-request-id");
+  const id = given && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
+  res.locals.requestId = id;
+  res.setHeader("x-request-id", id);
+  next();
+}
+
+/** Connects, migrates, builds the schema and starts listening. Throws when any of it fails. */
+export async function createApp(options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger();
+  const ownsConnection = !options.connection;
+  const connection = options.connection ?? (await connect({ databaseUrl: options.databaseUrl, pgliteDir: options.pgliteDir }));
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let migrated = false;
+  let closing = false;
+
+  try {
+    if (options.migrate ?? true) await runMigrations(connection);
+    migrated = true;
+    if (options.prepare) await options.prepare(connection.db);
+
+    const schema = await buildGraphQLSchema();
+    const app = express();
+    const httpServer = http.createServer(app);
+    const apollo = new ApolloServer<Context>({
+      schema,
+      introspection: true,
+      includeStacktraceInErrorResponses: false,
+      // Shutdown is the owner's call (main.ts handles the signals), not Apollo's.
+      stopOnTerminationSignals: false,
+      formatError,
+      logger: {
+        debug: (message) => logger.debug(String(message)),
+        info: (message) => logger.info(String(message)),
+        warn: (message) => logger.warn(String(message)),
+        error: (message) => logger.error(String(message)),
+      },
+      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), requestLogPlugin(logger), ...(options.plugins ?? [])],
+    });
+    await apollo.start();
+
+    app.disable("x-powered-by");
+    app.use(requestId);
+    app.get("/healthz", (_req, res) => {
+      res.json({ status: "ok" });
+    });
+    app.get("/readyz", async (_req, res) => {
+      let database = false;
+      try {
+        await connection.db.execute(sql`SELECT 1`);
+        database = true;
+      } catch (error) {
+        logger.warn("readiness check failed", { error: serializeError(error) });
+      }
+      const ready = database && migrated && !closing;
+      res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", database, migrations: migrated, closing });
+    });
+    app.use(
+      "/graphql",
+      express.json({ limit: options.bodyLimit ?? "1mb" }),
+      expressMiddleware(apollo, {
+        context: async ({ res }) => createContext({ db: connection.db, logger, requestId: res.locals.requestId as string }),
+      }),
+    );
+    app.use((_req, res) => {
+      res.status(404).json({ error: "not found" });
+    });
+    // Body-parser refusals (too large, not JSON) and anything else: JSON, no stack.
+    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      const status = (error as { status?: number }).status ?? 500;
+      if (status >= 500) logger.error("http error", { requestId: res.locals.requestId, error: serializeError(error) });
+      const message = status >= 500 ? "Internal server error" : (error as Error).message;
+      const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+      res.status(status).json({ errors: [{ message, extensions: { code } }] });
+    });
+
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(options.port ?? 4000, host, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
+    });
+    const { port } = httpServer.address() as AddressInfo;
+    const urlHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+
+    let closed: Promise<void> | undefined;
+    return {
+      url: `http://${urlHost}:${port}/graphql`,
+      port,
+      httpServer,
+      connection,
+      db: connection.db,
+      schema,
+      logger,
+      onClose: (cleanup) => void cleanups.push(cleanup),
+      close: () =>
+        (closed ??= (async () => {
+          closing = true;
+          for (const cleanup of cleanups.reverse()) await cleanup();
+          await apollo.stop();
+          if (ownsConnection) await connection.close();
+        })()),
+    };
+  } catch (error) {
+    if (ownsConnection) await connection.close().catch(() => {});
+    throw error;
+  }
+}

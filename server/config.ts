@@ -1,0 +1,52 @@
+/**
+ * The server's configuration, from the environment (DESIGN.md section 8). Read once at start;
+ * a bad value stops the server with a message instead of running misconfigured.
+ */
+import { type LogLevel, parseLogLevel } from "./logger.js";
+
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL connection string; unset: embedded PGlite. */
+  databaseUrl?: string;
+  /** Where PGlite keeps its files; `memory://` keeps nothing. */
+  pgliteDir: string;
+  /** Load the demo catalogue when the database is empty. */
+  seedDemo: boolean;
+  /** Reserved: makes sure an ADMIN API key with this secret exists (access control issue). */
+  bootstrapAdminKey?: string;
+  logLevel: LogLevel;
+}
+
+/** Reads a boolean variable: true/false, 1/0, yes/no, on/off; `fallback` when unset or empty. */
+export function parseBoolean(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === "") return fallback;
+  const normalized = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(normalized)) return true;
+  if (["0", "false", "no", "off"].includes(normalized)) return false;
+  throw new Error(`${name} must be true or false, got "${value}"`);
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return 4000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${value}"`);
+  return port;
+}
+
+/**
+ * The configuration in `env`. `defaults.seedDemo` is what SEED_DEMO means when unset: true for
+ * `npm start`, false for everything else. Throws on a malformed value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { seedDemo?: boolean } = {}): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  return {
+    port: parsePort(env.PORT),
+    host: env.HOST?.trim() || "127.0.0.1",
+    databaseUrl,
+    pgliteDir: env.PGLITE_DIR?.trim() || "./.data/pglite",
+    seedDemo: parseBoolean("SEED_DEMO", env.SEED_DEMO, defaults.seedDemo ?? false),
+    bootstrapAdminKey: env.BOOTSTRAP_ADMIN_KEY || undefined,
+    logLevel: parseLogLevel(env.LOG_LEVEL),
+  };
+}

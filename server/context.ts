@@ -1,0 +1,42 @@
+/**
+ * The request context every resolver receives: the database, the request's DataLoaders, its
+ * id and a logger that stamps it. The access-control issue adds the caller's API key here.
+ */
+import { randomUUID } from "node:crypto";
+import type { Database } from "../drizzle/db.js";
+import { createLoaders, type Loaders } from "./loaders.js";
+import type { Logger } from "./logger.js";
+
+export interface Context {
+  db: Database;
+  /** Replaced after every mutation (see `refreshLoaders`). */
+  loaders: Loaders;
+  requestId: string;
+  logger: Logger;
+}
+
+export interface ContextOptions {
+  db: Database;
+  logger: Logger;
+  /** Default: a new UUID. */
+  requestId?: string;
+}
+
+/** A context for one request (or one subscription event). */
+export function createContext(options: ContextOptions): Context {
+  const requestId = options.requestId ?? randomUUID();
+  return {
+    db: options.db,
+    loaders: createLoaders(options.db),
+    requestId,
+    logger: options.logger.child({ requestId }),
+  };
+}
+
+/**
+ * Drops everything the request's loaders cached: called after a write, so the payload (and any
+ * later mutation of the same operation) reads the state the write committed.
+ */
+export function refreshLoaders(context: Context): void {
+  context.loaders = createLoaders(context.db);
+}

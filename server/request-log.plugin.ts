@@ -1,0 +1,39 @@
+/**
+ * An Apollo plugin that writes one log line per GraphQL request (request id, operation,
+ * duration, error count) and, for every error that will be masked, the error in full.
+ */
+import type { ApolloServerPlugin } from "@apollo/server";
+import type { Context } from "./context.js";
+import { isExposedError } from "./error-masking.js";
+import { type Logger, serializeError } from "./logger.js";
+
+export function requestLogPlugin(logger: Logger): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+      return {
+        async didEncounterErrors({ errors, operationName }) {
+          for (const error of errors) {
+            if (isExposedError(error.extensions)) continue;
+            logger.error("unexpected error", {
+              requestId: contextValue.requestId,
+              operationName: operationName ?? null,
+              durationMs: elapsed(),
+              path: error.path?.join("."),
+              error: serializeError(error.originalError ?? error),
+            });
+          }
+        },
+        async willSendResponse({ operationName, errors }) {
+          logger.info("graphql request", {
+            requestId: contextValue.requestId,
+            operationName: operationName ?? null,
+            durationMs: elapsed(),
+            errors: errors?.length ?? 0,
+          });
+        },
+      };
+    },
+  };
+}

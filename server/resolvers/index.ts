@@ -1,0 +1,24 @@
+/**
+ * Every resolver class of the API, in one list for buildSchema. The live-updates issue adds its
+ * subscription resolver here.
+ */
+import type { NonEmptyArray } from "type-graphql";
+import { BackorderResolver } from "./backlog.resolver.js";
+import { LocationResolver } from "./location.resolver.js";
+import { NodeResolver } from "./node.resolver.js";
+import { OrderLineResolver, OrderResolver } from "./order.resolver.js";
+import { ProductResolver } from "./product.resolver.js";
+import { RestockResolver } from "./restock.resolver.js";
+import { StockLevelResolver } from "./stock.resolver.js";
+
+export const resolvers: NonEmptyArray<Function> = [
+  NodeResolver,
+  LocationResolver,
+  ProductResolver,
+  StockLevelResolver,
+  OrderResolver,
+  OrderLineResolver,
+  BackorderResolver,
+  RestockResolver,
+  // Subscriptions (graphql-ws) go here.
+];

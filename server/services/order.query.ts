@@ -1,0 +1,124 @@
+/**
+ * Reading orders: by id or number, their lines, what their waiting units were promised and are
+ * expected for, and a filtered list, newest first.
+ */
+import { and, asc, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
+import { type Executor, rows, schema } from "../../drizzle/db.js";
+import { delayedCondition } from "./backlog.query.js";
+import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "./cursor.query.js";
+import { intArray, toDate } from "./sql.js";
+import type { OrderLineRecord, OrderRecord, OrderStatus } from "./types.js";
+
+const { orders, orderLines } = schema;
+
+export interface OrderFilter {
+  status?: OrderStatus[] | null;
+  /** Exact customer identifier. */
+  customer?: string | null;
+  /** Orders with (true) or without (false) a delayed waiting backorder. */
+  delayed?: boolean | null;
+  /** Orders with a line for this product. */
+  productId?: number | null;
+}
+
+/** What an order's waiting units look like (DESIGN.md section 7, Order). */
+export interface OrderWaitingSummary {
+  /** The latest promise among its waiting backorders. */
+  promisedAt: Date | null;
+  /** When its last waiting unit is expected; null when any of them has no ETA, or none waits. */
+  expectedAt: Date | null;
+  /** Whether any waiting backorder is delayed. */
+  delayed: boolean;
+}
+
+/** The orders with these ids, in the ids' order; null where none exists. */
+export async function ordersByIds(db: Executor, ids: readonly number[]): Promise<(OrderRecord | null)[]> {
+  if (ids.length === 0) return [];
+  const found = await db.select().from(orders).where(inArray(orders.id, [...ids]));
+  const byId = new Map(found.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** The orders with these numbers, in the numbers' order; null where none exists. */
+export async function ordersByNumbers(db: Executor, numbers: readonly string[]): Promise<(OrderRecord | null)[]> {
+  if (numbers.length === 0) return [];
+  const found = await db.select().from(orders).where(inArray(orders.number, [...numbers]));
+  const byNumber = new Map(found.map((row) => [row.number, row]));
+  return numbers.map((number) => byNumber.get(number) ?? null);
+}
+
+/** The order lines with these ids, in the ids' order; null where none exists. */
+export async function orderLinesByIds(db: Executor, ids: readonly number[]): Promise<(OrderLineRecord | null)[]> {
+  if (ids.length === 0) return [];
+  const found = await db.select().from(orderLines).where(inArray(orderLines.id, [...ids]));
+  const byId = new Map(found.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** Each order's lines in line-number order, in the ids' order; [] for an unknown order. */
+export async function orderLinesByOrders(db: Executor, orderIds: readonly number[]): Promise<OrderLineRecord[][]> {
+  if (orderIds.length === 0) return [];
+  const found = await db
+    .select()
+    .from(orderLines)
+    .where(inArray(orderLines.orderId, [...orderIds]))
+    .orderBy(asc(orderLines.orderId), asc(orderLines.lineNumber));
+  const byOrder = new Map<number, OrderLineRecord[]>();
+  for (const line of found) {
+    const list = byOrder.get(line.orderId) ?? [];
+    list.push(line);
+    byOrder.set(line.orderId, list);
+  }
+  return orderIds.map((id) => byOrder.get(id) ?? []);
+}
+
+/** The waiting-units summary of each order, in the ids' order, in one statement. */
+export async function orderWaitingSummaries(db: Executor, orderIds: readonly number[]): Promise<OrderWaitingSummary[]> {
+  if (orderIds.length === 0) return [];
+  const found = await rows<Record<string, unknown>>(
+    db,
+    sql`
+      SELECT b.order_id,
+             max(b.promised_at) AS promised_at,
+             CASE WHEN bool_or(b.expected_at IS NULL) THEN NULL ELSE max(b.expected_at) END AS expected_at,
+             bool_or(${delayedCondition("b")}) AS delayed
+        FROM backorders b
+       WHERE b.order_id = ANY(${intArray(orderIds)}) AND b.status = 'WAITING'
+       GROUP BY b.order_id`,
+  );
+  const byOrder = new Map<number, OrderWaitingSummary>(
+    found.map((row) => [
+      Number(row.order_id),
+      { promisedAt: toDate(row.promised_at), expectedAt: toDate(row.expected_at), delayed: row.delayed === true || row.delayed === "t" },
+    ]),
+  );
+  return orderIds.map((id) => byOrder.get(id) ?? { promisedAt: null, expectedAt: null, delayed: false });
+}
+
+/** A page of orders matching `filter`, newest first. INVALID_INPUT for a bad `first` or cursor. */
+export async function listOrders(db: Executor, filter: OrderFilter | null | undefined, page: PageArgs): Promise<Page<OrderRecord>> {
+  const limit = pageSize(page.first);
+  const after = decodeCursor(page.after, ["int"]);
+  const conditions: SQL[] = [];
+  if (filter?.status) conditions.push(filter.status.length > 0 ? inArray(orders.status, filter.status) : sql`false`);
+  if (filter?.customer !== undefined && filter?.customer !== null) conditions.push(eq(orders.customer, filter.customer));
+  if (filter?.delayed !== undefined && filter?.delayed !== null) {
+    const exists = sql`EXISTS (SELECT 1 FROM backorders b WHERE b.order_id = ${orders.id} AND ${delayedCondition("b")})`;
+    conditions.push(filter.delayed ? exists : sql`NOT ${exists}`);
+  }
+  if (filter?.productId !== undefined && filter?.productId !== null) {
+    conditions.push(sql`EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = ${orders.id} AND l.product_id = ${filter.productId}::int)`);
+  }
+  const keyset = after ? [lt(orders.id, after[0] as number)] : [];
+  const fetched = await db
+    .select()
+    .from(orders)
+    .where(and(...conditions, ...keyset))
+    .orderBy(desc(orders.id))
+    .limit(limit + 1);
+  const count = lazyCount(async () => {
+    const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(orders).where(and(...conditions));
+    return Number(row.count);
+  });
+  return toPage(fetched, limit, (row) => [row.id], count);
+}

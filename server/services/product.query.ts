@@ -1,0 +1,160 @@
+/**
+ * Reading the catalogue: products, their stock summary (DESIGN.md section 3) and stock levels.
+ * Every function takes a whole batch of keys and runs one statement, for the DataLoaders.
+ */
+import { and, asc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
+import { type Executor, rows, schema } from "../../drizzle/db.js";
+import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "./cursor.query.js";
+import { intArray, toDate } from "./sql.js";
+import type { BackorderPolicy, ProductRecord, StockLevelRecord } from "./types.js";
+
+const { products, stockLevels, locations } = schema;
+
+/** A product's quantities, summed over its locations (DESIGN.md section 3). */
+export interface StockSummaryRecord {
+  productId: number;
+  onHand: number;
+  allocated: number;
+  available: number;
+  backordered: number;
+  incoming: number;
+  projected: number;
+  nextRestockAt: Date | null;
+}
+
+/** A stock level with its derived `available`. */
+export interface StockLevelView extends StockLevelRecord {
+  available: number;
+}
+
+export interface ProductFilter {
+  skus?: string[] | null;
+  /** Case-insensitive substring of the SKU or the name. */
+  search?: string | null;
+  hasBacklog?: boolean | null;
+  backorderPolicy?: BackorderPolicy | null;
+}
+
+/** The products with these ids, in the ids' order; null where none exists. */
+export async function productsByIds(db: Executor, ids: readonly number[]): Promise<(ProductRecord | null)[]> {
+  if (ids.length === 0) return [];
+  const found = await db.select().from(products).where(inArray(products.id, [...ids]));
+  const byId = new Map(found.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** The products with these SKUs (exact match), in the SKUs' order; null where none exists. */
+export async function productsBySkus(db: Executor, skus: readonly string[]): Promise<(ProductRecord | null)[]> {
+  if (skus.length === 0) return [];
+  const found = await db.select().from(products).where(inArray(products.sku, [...skus]));
+  const bySku = new Map(found.map((row) => [row.sku, row]));
+  return skus.map((sku) => bySku.get(sku) ?? null);
+}
+
+/**
+ * The stock summaries of these products, in the ids' order, in one statement. `available` is
+ * summed per level after flooring each at zero; `incoming` and `nextRestockAt` come from the
+ * SCHEDULED restocks. Null for an unknown product.
+ */
+export async function stockSummaries(db: Executor, productIds: readonly number[]): Promise<(StockSummaryRecord | null)[]> {
+  if (productIds.length === 0) return [];
+  const found = await rows<Record<string, unknown>>(
+    db,
+    sql`
+      SELECT p.id AS product_id,
+             coalesce(s.on_hand, 0)::int AS on_hand,
+             coalesce(s.allocated, 0)::int AS allocated,
+             coalesce(s.available, 0)::int AS available,
+             p.backordered::int AS backordered,
+             coalesce(r.incoming, 0)::int AS incoming,
+             r.next_restock_at
+        FROM products p
+        LEFT JOIN (
+          SELECT product_id, sum(on_hand) AS on_hand, sum(allocated) AS allocated,
+                 sum(greatest(0, on_hand - allocated - safety_stock)) AS available
+            FROM stock_levels
+           WHERE product_id = ANY(${intArray(productIds)})
+           GROUP BY product_id
+        ) s ON s.product_id = p.id
+        LEFT JOIN (
+          SELECT product_id, sum(quantity - received_quantity) AS incoming, min(expected_at) AS next_restock_at
+            FROM restocks
+           WHERE status = 'SCHEDULED' AND product_id = ANY(${intArray(productIds)})
+           GROUP BY product_id
+        ) r ON r.product_id = p.id
+       WHERE p.id = ANY(${intArray(productIds)})`,
+  );
+  const byId = new Map<number, StockSummaryRecord>();
+  for (const row of found) {
+    const summary = {
+      productId: Number(row.product_id),
+      onHand: Number(row.on_hand),
+      allocated: Number(row.allocated),
+      available: Number(row.available),
+      backordered: Number(row.backordered),
+      incoming: Number(row.incoming),
+      projected: 0,
+      nextRestockAt: toDate(row.next_restock_at),
+    };
+    summary.projected = summary.available + summary.incoming - summary.backordered;
+    byId.set(summary.productId, summary);
+  }
+  return productIds.map((id) => byId.get(id) ?? null);
+}
+
+/** Each product's stock levels, in allocation order of their locations; [] for an unknown product. */
+export async function stockLevelsByProducts(db: Executor, productIds: readonly number[]): Promise<StockLevelView[][]> {
+  if (productIds.length === 0) return [];
+  const found = await db
+    .select({ level: stockLevels })
+    .from(stockLevels)
+    .innerJoin(locations, eq(locations.id, stockLevels.locationId))
+    .where(inArray(stockLevels.productId, [...productIds]))
+    .orderBy(asc(stockLevels.productId), asc(locations.priority), asc(locations.id));
+  const byProduct = new Map<number, StockLevelView[]>();
+  for (const { level } of found) {
+    const available = Math.max(0, level.onHand - level.allocated - level.safetyStock);
+    const list = byProduct.get(level.productId) ?? [];
+    list.push({ ...level, available });
+    byProduct.set(level.productId, list);
+  }
+  return productIds.map((id) => byProduct.get(id) ?? []);
+}
+
+/** `%`, `_` and `\` match themselves in a search, not as LIKE wildcards. */
+function likePattern(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function productConditions(filter: ProductFilter | null | undefined): SQL[] {
+  const conditions: SQL[] = [];
+  if (!filter) return conditions;
+  if (filter.skus) conditions.push(filter.skus.length > 0 ? inArray(products.sku, filter.skus) : sql`false`);
+  if (filter.search) {
+    const pattern = likePattern(filter.search);
+    conditions.push(sql`(${products.sku} ILIKE ${pattern} OR ${products.name} ILIKE ${pattern})`);
+  }
+  if (filter.hasBacklog === true) conditions.push(gt(products.backordered, 0));
+  if (filter.hasBacklog === false) conditions.push(eq(products.backordered, 0));
+  if (filter.backorderPolicy) conditions.push(eq(products.backorderPolicy, filter.backorderPolicy));
+  return conditions;
+}
+
+/** A page of products matching `filter`, in id order. INVALID_INPUT for a bad `first` or cursor. */
+export async function listProducts(db: Executor, filter: ProductFilter | null | undefined, page: PageArgs): Promise<Page<ProductRecord>> {
+  const limit = pageSize(page.first);
+  const after = decodeCursor(page.after, ["int"]);
+  const conditions = productConditions(filter);
+  const keyset = after ? [gt(products.id, after[0] as number)] : [];
+  const fetched = await db
+    .select()
+    .from(products)
+    .where(and(...conditions, ...keyset))
+    .orderBy(asc(products.id))
+    .limit(limit + 1);
+  const count = lazyCount(async () => {
+    const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(products).where(and(...conditions));
+    return Number(row.count);
+  });
+  return toPage(fetched, limit, (row) => [row.id], count);
+}
