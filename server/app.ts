@@ -20,7 +20,10 @@ import { type Context, createContext } from "./context.js";
 import { formatError } from "./error-masking.js";
 import { buildGraphQLSchema } from "./graphql-schema.js";
 import { createLogger, type Logger, serializeError } from "./logger.js";
+import { EventHub, type EventHubOptions } from "./event-hub.js";
 import { requestLogPlugin } from "./request-log.plugin.js";
+import { markOverdueBackorders } from "./services/eta.service.js";
+import { attachWebSocket } from "./websocket.js";
 
 export interface AppOptions {
   /** Default 4000; 0 picks a free port (tests). */
@@ -40,8 +43,14 @@ export interface AppOptions {
   logger?: Logger;
   /** Largest JSON body accepted on /graphql. Default 1mb. */
   bodyLimit?: string;
-  /** More Apollo plugins (the WebSocket part adds its drain plugin here). */
+  /** More Apollo plugins. */
   plugins?: ApolloServerPlugin<Context>[];
+  /** Live updates: how the event hub follows the log and how much a slow subscriber may queue. */
+  live?: EventHubOptions & { maxBufferedBytes?: number };
+  /** How often waiting backorders whose promised date passed are marked late. Default 60 s; 0: never. */
+  delaySweepMs?: number;
+  /** The clock of the delay sweep (tests move time). */
+  clock?: () => Date;
 }
 
 export interface App {
@@ -53,6 +62,10 @@ export interface App {
   db: Database;
   schema: GraphQLSchema;
   logger: Logger;
+  /** This instance's event log reader (subscriptions). */
+  hub: EventHub;
+  /** Runs the delay sweep now (what the timer does). */
+  sweepDelays(): Promise<number[]>;
   /** Registers cleanup to run at close, before the database closes (e.g. the WebSocket server). */
   onClose(cleanup: () => Promise<void> | void): void;
   /** Stops accepting requests, lets running ones finish, then closes what createApp opened. Idempotent. */
@@ -137,6 +150,23 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       res.status(status).json({ errors: [{ message, extensions: { code } }] });
     });
 
+    const hub = new EventHub(connection, { logger, ...options.live });
+    await hub.start();
+    cleanups.push(() => hub.stop());
+    cleanups.push(attachWebSocket({
+      httpServer, schema, db: connection.db, hub, logger, maxBufferedBytes: options.live?.maxBufferedBytes,
+    }));
+    const clock = options.clock ?? (() => new Date());
+    const sweepDelays = () => markOverdueBackorders(connection.db, clock());
+    const sweepMs = options.delaySweepMs ?? 60_000;
+    if (sweepMs > 0) {
+      const sweep = setInterval(() => {
+        sweepDelays().catch((error: unknown) => logger.warn("delay sweep failed", { error: serializeError(error) }));
+      }, sweepMs);
+      sweep.unref();
+      cleanups.push(() => clearInterval(sweep));
+    }
+
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
       httpServer.once("error", reject);
@@ -157,6 +187,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       db: connection.db,
       schema,
       logger,
+      hub,
+      sweepDelays,
       onClose: (cleanup) => void cleanups.push(cleanup),
       close: () =>
         (closed ??= (async () => {

@@ -4,11 +4,16 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Database } from "../drizzle/db.js";
+import type { EventHub } from "./event-hub.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 import type { Logger } from "./logger.js";
 
 export interface Context {
   db: Database;
+  /** This instance's event log reader; present on WebSocket connections, which serve subscriptions. */
+  hub?: EventHub;
+  /** Closes the WebSocket this subscription runs on (a subscriber too slow to keep up). */
+  closeConnection?: (code: number, reason: string) => void;
   /** Replaced after every mutation (see `refreshLoaders`). */
   loaders: Loaders;
   requestId: string;
@@ -17,6 +22,8 @@ export interface Context {
 
 export interface ContextOptions {
   db: Database;
+  hub?: EventHub;
+  closeConnection?: (code: number, reason: string) => void;
   logger: Logger;
   /** Default: a new UUID. */
   requestId?: string;
@@ -27,6 +34,8 @@ export function createContext(options: ContextOptions): Context {
   const requestId = options.requestId ?? randomUUID();
   return {
     db: options.db,
+    hub: options.hub,
+    closeConnection: options.closeConnection,
     loaders: createLoaders(options.db),
     requestId,
     logger: options.logger.child({ requestId }),

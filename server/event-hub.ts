@@ -12,6 +12,9 @@ import { onCommit } from "./services/transaction.js";
 import { createLogger, type Logger, serializeError } from "./logger.js";
 
 const CHANNEL = "backorder_events";
+
+/** WebSocket close code for a subscriber that fell too far behind (resume with its last cursor). */
+export const SUBSCRIBER_TOO_SLOW = 4413;
 const READ_BATCH = 1000;
 
 export interface EventHubOptions {
@@ -42,6 +45,7 @@ export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
     private readonly accepts: (event: LoggedEvent) => boolean,
     private readonly maxQueue: number,
     private readonly detach: (feed: EventFeed) => void,
+    private readonly onOverflow?: (error: SubscriberTooSlowError) => void,
   ) {}
 
   /** Called by the hub for each new event. */
@@ -54,7 +58,9 @@ export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
       return;
     }
     if (this.queue.length >= this.maxQueue) {
-      this.fail(new SubscriberTooSlowError(this.queue[0].seq - 1));
+      const error = new SubscriberTooSlowError(this.queue[0].seq - 1);
+      this.fail(error);
+      this.onOverflow?.(error);
       return;
     }
     this.queue.push(event);
@@ -93,6 +99,42 @@ export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
     this.waiting?.({ value: undefined, done: true });
     this.waiting = null;
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+/** Reads the log from a cursor up to where a live feed starts, then hands over to the feed. */
+class ReplayThenLive implements AsyncIterableIterator<LoggedEvent> {
+  private buffer: LoggedEvent[] = [];
+  private replaying = true;
+
+  constructor(
+    private readonly db: Database,
+    private readonly accepts: (event: LoggedEvent) => boolean,
+    private position: number,
+    private readonly feed: EventFeed,
+  ) {}
+
+  async next(): Promise<IteratorResult<LoggedEvent>> {
+    while (this.replaying && this.buffer.length === 0) {
+      const page = await readEvents(this.db, this.position, READ_BATCH, this.feed.startSeq);
+      if (page.length === 0) this.replaying = false;
+      else {
+        this.position = page[page.length - 1].seq;
+        this.buffer = page.filter(this.accepts);
+      }
+    }
+    const event = this.buffer.shift();
+    return event ? { value: event, done: false } : this.feed.next();
+  }
+
+  return(): Promise<IteratorResult<LoggedEvent>> {
+    this.replaying = false;
+    this.buffer = [];
+    return this.feed.return();
   }
 
   [Symbol.asyncIterator]() {
@@ -155,11 +197,29 @@ export class EventHub {
     for (const feed of [...this.feeds]) feed.return();
   }
 
-  /** Opens a live feed of events after the hub's current position that pass `accepts`. */
-  attach(accepts: (event: LoggedEvent) => boolean): EventFeed {
-    const feed = new EventFeed(this.lastSeq, accepts, this.maxQueue, (f) => this.feeds.delete(f));
+  /**
+   * Opens a live feed of the events that pass `accepts`, after the hub's current position or
+   * after `floor` when that is later. `onOverflow` hears when the feed is dropped as too slow.
+   */
+  attach(accepts: (event: LoggedEvent) => boolean, floor = 0, onOverflow?: (error: SubscriberTooSlowError) => void): EventFeed {
+    const feed = new EventFeed(Math.max(this.lastSeq, floor), accepts, this.maxQueue, (f) => this.feeds.delete(f), onOverflow);
     this.feeds.add(feed);
     return feed;
+  }
+
+  /**
+   * Every event after `after` that passes `accepts`, in order and each once: first those already
+   * in the log (read from the database), then live ones. The live feed is attached before the
+   * replay starts, so nothing that commits in between falls into the seam.
+   */
+  stream(
+    accepts: (event: LoggedEvent) => boolean,
+    after: number | undefined,
+    onOverflow?: (error: SubscriberTooSlowError) => void,
+  ): AsyncIterableIterator<LoggedEvent> {
+    const feed = this.attach(accepts, after ?? 0, onOverflow);
+    if (after === undefined || after >= feed.startSeq) return feed;
+    return new ReplayThenLive(this.db, accepts, after, feed);
   }
 
   /** Asks the hub to stamp and read new events soon; calls coalesce. */

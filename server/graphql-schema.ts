@@ -6,6 +6,7 @@ import "reflect-metadata";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
+import { createPubSub } from "@graphql-yoga/subscription";
 import { buildSchema } from "type-graphql";
 import { DateTimeScalar } from "../schema/scalars.js";
 import { resolvers } from "./resolvers/index.js";
@@ -21,6 +22,9 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
     emitSchemaFile: false,
     // Any `Date` that slips through without a type function still uses our ISO-8601 scalar.
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    // type-graphql insists on a PubSub once there are subscriptions, even though ours read the
+    // event log through their own `subscribe` functions and never publish to it.
+    pubSub: createPubSub(),
   });
 }
 

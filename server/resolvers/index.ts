@@ -1,6 +1,5 @@
 /**
- * Every resolver class of the API, in one list for buildSchema. The live-updates issue adds its
- * subscription resolver here.
+ * Every resolver class of the API, in one list for buildSchema.
  */
 import type { NonEmptyArray } from "type-graphql";
 import { BackorderResolver } from "./backlog.resolver.js";
@@ -10,6 +9,7 @@ import { OrderLineResolver, OrderResolver } from "./order.resolver.js";
 import { ProductResolver } from "./product.resolver.js";
 import { RestockResolver } from "./restock.resolver.js";
 import { StockLevelResolver } from "./stock.resolver.js";
+import { SubscriptionResolver } from "./subscription.resolver.js";
 
 export const resolvers: NonEmptyArray<Function> = [
   NodeResolver,
@@ -20,5 +20,5 @@ export const resolvers: NonEmptyArray<Function> = [
   OrderLineResolver,
   BackorderResolver,
   RestockResolver,
-  // Subscriptions (graphql-ws) go here.
+  SubscriptionResolver,
 ];

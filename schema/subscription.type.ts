@@ -1,0 +1,133 @@
+/** What the live subscriptions deliver: one object per event of the log, each with its cursor. */
+import "reflect-metadata";
+import { Field, Int, ObjectType, registerEnumType } from "type-graphql";
+import { OrderStatus } from "./enums.js";
+import { Order } from "./order.type.js";
+import { Product, StockSummary } from "./product.type.js";
+import { Restock } from "./restock.type.js";
+import { DateTimeScalar } from "./scalars.js";
+
+export enum ChangeReason {
+  PRODUCT_CREATED = "PRODUCT_CREATED",
+  PRODUCT_UPDATED = "PRODUCT_UPDATED",
+  ORDER_PLACED = "ORDER_PLACED",
+  ORDER_CANCELLED = "ORDER_CANCELLED",
+  ORDER_SHIPPED = "ORDER_SHIPPED",
+  STOCK_ADJUSTED = "STOCK_ADJUSTED",
+  RESTOCK_SCHEDULED = "RESTOCK_SCHEDULED",
+  RESTOCK_RESCHEDULED = "RESTOCK_RESCHEDULED",
+  RESTOCK_RECEIVED = "RESTOCK_RECEIVED",
+  RESTOCK_CANCELLED = "RESTOCK_CANCELLED",
+  BACKORDER_PRIORITIZED = "BACKORDER_PRIORITIZED",
+  ETA_CHANGED = "ETA_CHANGED",
+}
+
+export enum RestockChangeKind {
+  SCHEDULED = "SCHEDULED",
+  RESCHEDULED = "RESCHEDULED",
+  RECEIVED = "RECEIVED",
+  CANCELLED = "CANCELLED",
+}
+
+export enum OrderChangeKind {
+  PLACED = "PLACED",
+  ALLOCATED = "ALLOCATED",
+  BACKORDER_FILLED = "BACKORDER_FILLED",
+  DELAYED = "DELAYED",
+  SHIPPED = "SHIPPED",
+  CANCELLED = "CANCELLED",
+}
+
+registerEnumType(ChangeReason, { name: "ChangeReason", description: "The operation that changed a product's stock or backlog." });
+registerEnumType(RestockChangeKind, { name: "RestockChangeKind" });
+registerEnumType(OrderChangeKind, {
+  name: "OrderChangeKind",
+  valuesConfig: {
+    BACKORDER_FILLED: { description: "Waiting units of the order were allocated from a restock or released stock." },
+    DELAYED: { description: "A waiting backorder of the order became late: its expected date passed its promise, or became unknown." },
+  },
+});
+
+@ObjectType({ description: "A product's quantities changed. `stock` is the state right after this change." })
+export class StockChange {
+  @Field(() => String, { description: "Pass as `after` to resume right after this event." })
+  cursor!: string;
+
+  @Field(() => DateTimeScalar, { description: "When the change committed." })
+  at!: Date;
+
+  @Field(() => Product)
+  product!: Product;
+
+  @Field(() => StockSummary)
+  stock!: StockSummary;
+
+  @Field(() => ChangeReason)
+  reason!: ChangeReason;
+
+  @Field(() => Int, { description: "Increases by one with every change of the product: a subscriber can tell it missed none." })
+  productVersion!: number;
+}
+
+@ObjectType({ description: "A product's backlog changed. The figures are the state right after this change." })
+export class BacklogChange {
+  @Field(() => String, { description: "Pass as `after` to resume right after this event." })
+  cursor!: string;
+
+  @Field(() => DateTimeScalar, { description: "When the change committed." })
+  at!: Date;
+
+  @Field(() => Product)
+  product!: Product;
+
+  @Field(() => Int, { description: "Units waiting in the product's backlog." })
+  backordered!: number;
+
+  @Field(() => Int, { description: "Backorders waiting." })
+  waitingOrders!: number;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: "The expected date of the backorder first in line." })
+  nextExpectedAt!: Date | null;
+
+  @Field(() => ChangeReason)
+  reason!: ChangeReason;
+
+  @Field(() => Int)
+  productVersion!: number;
+}
+
+@ObjectType({ description: "A restock was scheduled, moved, received (in part or in full) or cancelled." })
+export class RestockChange {
+  @Field(() => String, { description: "Pass as `after` to resume right after this event." })
+  cursor!: string;
+
+  @Field(() => DateTimeScalar, { description: "When the change committed." })
+  at!: Date;
+
+  @Field(() => Restock)
+  restock!: Restock;
+
+  @Field(() => RestockChangeKind)
+  kind!: RestockChangeKind;
+
+  @Field(() => Int, { description: "Backordered units this change allocated (RECEIVED)." })
+  filledUnits!: number;
+}
+
+@ObjectType({ description: "An order was placed, filled, delayed, shipped or cancelled." })
+export class OrderChange {
+  @Field(() => String, { description: "Pass as `after` to resume right after this event." })
+  cursor!: string;
+
+  @Field(() => DateTimeScalar, { description: "When the change committed." })
+  at!: Date;
+
+  @Field(() => Order)
+  order!: Order;
+
+  @Field(() => OrderChangeKind)
+  kind!: OrderChangeKind;
+
+  @Field(() => OrderStatus, { description: "The order's status right after this change." })
+  status!: OrderStatus;
+}

@@ -1,0 +1,181 @@
+/**
+ * The live subscriptions (DESIGN.md sections 6-7), served over graphql-ws. Each reads the
+ * instance's event hub: the events after `after` from the log first, then live ones, each once.
+ * Bad arguments (a malformed or unknown cursor, an unknown id) fail this subscription only.
+ */
+import "reflect-metadata";
+import { Arg, Ctx, ID, Resolver, Root, Subscription } from "type-graphql";
+import {
+  BacklogChange,
+  type ChangeReason,
+  OrderChange,
+  type OrderChangeKind,
+  RestockChange,
+  type RestockChangeKind,
+  StockChange,
+} from "../../schema/subscription.type.js";
+import { type Context, refreshLoaders } from "../context.js";
+import { fromEventCursor, toEventCursor } from "../event-cursor.js";
+import { SUBSCRIBER_TOO_SLOW } from "../event-hub.js";
+import { decodeId, type NodeTypeName } from "../node-id.js";
+import { type LoggedEvent, latestSeq } from "../services/event-log.service.js";
+import { ordersByIds } from "../services/order.query.js";
+import { productsByIds } from "../services/product.query.js";
+import type { EventType, OrderStatus, StockSnapshot } from "../services/types.js";
+import { badUserInput, checkLength } from "./connection.js";
+
+const MAX_IDS = 1000;
+
+interface SubscribeData<TArgs> {
+  args: TArgs;
+  context: Context;
+}
+
+/** Decodes subscription ids of one type, refusing malformed and unknown ones. */
+async function existingIds(
+  ids: string[] | null | undefined,
+  type: NodeTypeName,
+  argument: string,
+  exists: (ids: number[]) => Promise<unknown[]>,
+): Promise<Set<number> | null> {
+  if (!ids) return null;
+  if (ids.length > MAX_IDS) throw badUserInput(`${argument} takes at most ${MAX_IDS} ids`, argument);
+  const decoded = ids.map((id) => {
+    const dbId = decodeId(id, type);
+    if (dbId === null) throw badUserInput(`${argument}: ${JSON.stringify(id).slice(0, 80)} is not a ${type} id`, argument);
+    return dbId;
+  });
+  const found = await exists(decoded);
+  const missing = decoded.filter((_, i) => !found[i]);
+  if (missing.length > 0) throw badUserInput(`${argument}: no ${type} with id ${ids[decoded.indexOf(missing[0])]}`, argument);
+  return new Set(decoded);
+}
+
+/** The position a cursor names, refusing malformed cursors and cursors from beyond this log. */
+async function cursorPosition(context: Context, after: string | null | undefined): Promise<number | undefined> {
+  if (after === undefined || after === null) return undefined;
+  const seq = fromEventCursor(after);
+  if (seq === null) throw badUserInput("after is not an event cursor of this server", "after");
+  if (seq > (await latestSeq(context.db))) throw badUserInput("after is ahead of the event log: not a cursor of this server", "after");
+  return seq;
+}
+
+function liveEvents(
+  context: Context,
+  type: EventType,
+  accepts: (event: LoggedEvent) => boolean,
+  after: number | undefined,
+): AsyncIterableIterator<LoggedEvent> {
+  if (!context.hub) throw badUserInput("subscriptions are served over WebSocket (graphql-transport-ws) at this path");
+  return context.hub.stream((event) => event.type === type && accepts(event), after, (error) =>
+    context.closeConnection?.(SUBSCRIBER_TOO_SLOW, `subscriber too slow: resume with after=${toEventCursor(error.lastSeq)}`),
+  );
+}
+
+async function productEvents(type: EventType, { args, context }: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) {
+  const ids = await existingIds(args.productIds, "Product", "productIds", (dbIds) => productsByIds(context.db, dbIds));
+  const after = await cursorPosition(context, args.after);
+  return liveEvents(context, type, (event) => !ids || ids.has(event.productId!), after);
+}
+
+/** Per event: fresh loaders, so the objects a subscriber asks for are read as they are now. */
+async function loadProduct(context: Context, event: LoggedEvent) {
+  refreshLoaders(context);
+  return context.loaders.product.load(event.productId!);
+}
+
+const dateOrNull = (value: unknown) => (typeof value === "string" ? new Date(value) : null);
+
+@Resolver()
+export class SubscriptionResolver {
+  @Subscription(() => StockChange, {
+    description: "A product's stock changed. Give `after` (a cursor received earlier) to receive every event since it first.",
+    subscribe: (data: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) => productEvents("STOCK_CHANGED", data),
+  })
+  async stockChanged(
+    @Root() event: LoggedEvent,
+    @Ctx() context: Context,
+    @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
+    @Arg("after", () => String, { nullable: true }) _after?: string | null,
+  ) {
+    const stock = event.payload.stock as StockSnapshot;
+    return {
+      cursor: toEventCursor(event.seq),
+      at: event.at,
+      product: await loadProduct(context, event),
+      stock: { ...stock, productId: event.productId, nextRestockAt: dateOrNull(stock.nextRestockAt) },
+      reason: event.payload.reason as ChangeReason,
+      productVersion: event.productVersion,
+    };
+  }
+
+  @Subscription(() => BacklogChange, {
+    description: "A product's backlog changed: units and orders waiting, and when the first in line expects its units.",
+    subscribe: (data: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) => productEvents("BACKLOG_CHANGED", data),
+  })
+  async backlogChanged(
+    @Root() event: LoggedEvent,
+    @Ctx() context: Context,
+    @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
+    @Arg("after", () => String, { nullable: true }) _after?: string | null,
+  ) {
+    return {
+      cursor: toEventCursor(event.seq),
+      at: event.at,
+      product: await loadProduct(context, event),
+      backordered: event.payload.backordered as number,
+      waitingOrders: event.payload.waitingOrders as number,
+      nextExpectedAt: dateOrNull(event.payload.nextExpectedAt),
+      reason: event.payload.reason as ChangeReason,
+      productVersion: event.productVersion,
+    };
+  }
+
+  @Subscription(() => RestockChange, {
+    description: "A restock of these products was scheduled, moved, received or cancelled.",
+    subscribe: (data: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) => productEvents("RESTOCK_CHANGED", data),
+  })
+  async restockChanged(
+    @Root() event: LoggedEvent,
+    @Ctx() context: Context,
+    @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
+    @Arg("after", () => String, { nullable: true }) _after?: string | null,
+  ) {
+    refreshLoaders(context);
+    return {
+      cursor: toEventCursor(event.seq),
+      at: event.at,
+      restock: await context.loaders.restock.load(event.restockId!),
+      kind: event.payload.kind as RestockChangeKind,
+      filledUnits: event.payload.filledUnits as number,
+    };
+  }
+
+  @Subscription(() => OrderChange, {
+    description: "These orders (or every order of `customer`, or all orders) changed.",
+    subscribe: async ({ args, context }: SubscribeData<{ orderIds?: string[] | null; customer?: string | null; after?: string | null }>) => {
+      checkLength(args.customer, 200, "customer");
+      const ids = await existingIds(args.orderIds, "Order", "orderIds", (dbIds) => ordersByIds(context.db, dbIds));
+      const after = await cursorPosition(context, args.after);
+      const customer = args.customer ?? null;
+      return liveEvents(context, "ORDER_CHANGED", (event) =>
+        (!ids || ids.has(event.orderId!)) && (customer === null || event.payload.customer === customer), after);
+    },
+  })
+  async orderChanged(
+    @Root() event: LoggedEvent,
+    @Ctx() context: Context,
+    @Arg("orderIds", () => [ID], { nullable: true }) _orderIds?: string[] | null,
+    @Arg("customer", () => String, { nullable: true }) _customer?: string | null,
+    @Arg("after", () => String, { nullable: true }) _after?: string | null,
+  ) {
+    refreshLoaders(context);
+    return {
+      cursor: toEventCursor(event.seq),
+      at: event.at,
+      order: await context.loaders.order.load(event.orderId!),
+      kind: event.payload.kind as OrderChangeKind,
+      status: event.payload.status as OrderStatus,
+    };
+  }
+}
