@@ -4,7 +4,7 @@
  * Bad arguments (a malformed or unknown cursor, an unknown id) fail this subscription only.
  */
 import "reflect-metadata";
-import { Arg, Ctx, ID, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Ctx, ID, Query, Resolver, Root, Subscription } from "type-graphql";
 import {
   BacklogChange,
   type ChangeReason,
@@ -18,7 +18,7 @@ import { type Context, refreshLoaders } from "../context.js";
 import { fromEventCursor, toEventCursor } from "../event-cursor.js";
 import { SUBSCRIBER_TOO_SLOW } from "../event-hub.js";
 import { decodeId, type NodeTypeName } from "../node-id.js";
-import { type LoggedEvent, latestSeq } from "../services/event-log.service.js";
+import { type LoggedEvent, latestSeq, stampEvents } from "../services/event-log.service.js";
 import { ordersByIds } from "../services/order.query.js";
 import { productsByIds } from "../services/product.query.js";
 import type { EventType, OrderStatus, StockSnapshot } from "../services/types.js";
@@ -88,6 +88,16 @@ const dateOrNull = (value: unknown) => (typeof value === "string" ? new Date(val
 
 @Resolver()
 export class SubscriptionResolver {
+  @Query(() => String, {
+    description:
+      "The cursor of the newest event in the log. Read it before you load a snapshot, then subscribe with `after` set to it: you miss nothing that happens after the snapshot.",
+  })
+  async eventCursor(@Ctx() context: Context): Promise<string> {
+    // Everything committed before this call gets its position first, so the cursor covers it.
+    await stampEvents(context.db, { wait: true });
+    return toEventCursor(await latestSeq(context.db));
+  }
+
   @Subscription(() => StockChange, {
     description: "A product's stock changed. Give `after` (a cursor received earlier) to receive every event since it first.",
     subscribe: (data: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) => productEvents("STOCK_CHANGED", data),

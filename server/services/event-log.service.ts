@@ -32,12 +32,16 @@ export interface LoggedEvent {
 
 /**
  * Gives committed, unstamped events their `seq`, in id order, up to a batch. Returns how many it
- * stamped; 0 also when another stamper holds the lock (it will stamp them).
+ * stamped. By default it gives way when another stamper is at work (that one stamps them); with
+ * `wait` it waits its turn, so every event committed before the call has a position after it.
  */
-export async function stampEvents(db: Database): Promise<number> {
+export async function stampEvents(db: Database, { wait = false } = {}): Promise<number> {
   return db.transaction(async (tx) => {
-    const [lock] = await rows<{ locked: boolean }>(tx, sql`SELECT pg_try_advisory_xact_lock(${STAMPER_LOCK}) AS locked`);
-    if (!lock.locked) return 0;
+    if (wait) await tx.execute(sql`SELECT pg_advisory_xact_lock(${STAMPER_LOCK})`);
+    else {
+      const [lock] = await rows<{ locked: boolean }>(tx, sql`SELECT pg_try_advisory_xact_lock(${STAMPER_LOCK}) AS locked`);
+      if (!lock.locked) return 0;
+    }
     const stamped = await rows<{ seq: number }>(
       tx,
       sql`

@@ -1,0 +1,273 @@
+/** Subscriptions over real WebSockets to a real server (DESIGN.md sections 6-7, issue 3). */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "drizzle-orm";
+import { connect, type Connection, rows } from "../../drizzle/db.js";
+import { type App, createApp } from "../../server/app.js";
+import { fromEventCursor } from "../../server/event-cursor.js";
+import { SUBSCRIBER_TOO_SLOW } from "../../server/event-hub.js";
+import { createLogger } from "../../server/logger.js";
+import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
+import { postGraphQL, useTestServer } from "../support/http.js";
+import { collect, type Collected, waitFor } from "../support/live.js";
+
+const database = useFreshDatabase();
+const server = useTestServer(database);
+const open: Collected[] = [];
+
+afterAll(async () => {
+  await Promise.all(open.map((c) => c.dispose()));
+});
+
+async function subscribe(query: string, variables: Record<string, unknown> = {}, url = server.url) {
+  const collected = await collect(url, query, variables);
+  open.push(collected);
+  return collected;
+}
+
+async function cursorNow(url = server.url): Promise<string> {
+  return (await postGraphQL(url, "{ eventCursor }")).body.data.eventCursor;
+}
+
+async function newProduct(stock = 0, sku = `LIVE-${Math.random().toString(36).slice(2, 8)}`): Promise<{ id: string; sku: string }> {
+  const data = await server.data(
+    `mutation($sku: String!, $stock: Int!) { createProduct(input: { sku: $sku, name: "Live", price: "5.00", backorderPolicy: ALLOW, initialStock: $stock }) { product { id sku } } }`,
+    { sku, stock },
+  );
+  return data.createProduct.product;
+}
+
+async function order(productId: string, quantity: number, customer = "live@example.com"): Promise<{ id: string; number: string }> {
+  const data = await server.data(
+    `mutation($p: ID!, $q: Int!, $c: String!) { placeOrder(input: { customer: $c, lines: [{ productId: $p, quantity: $q }] }) { order { id number } userErrors { code } } }`,
+    { p: productId, q: quantity, c: customer },
+  );
+  return data.placeOrder.order;
+}
+
+async function scheduleRestock(productId: string, quantity: number, days = 3): Promise<string> {
+  const data = await server.data(
+    `mutation($p: ID!, $q: Int!, $at: DateTime!) { scheduleRestock(input: { productId: $p, quantity: $q, expectedAt: $at }) { restock { id } } }`,
+    { p: productId, q: quantity, at: new Date(Date.now() + days * 86_400_000).toISOString() },
+  );
+  return data.scheduleRestock.restock.id;
+}
+
+describe("each subscription", () => {
+  it("stockChanged delivers the stock of the products asked for, right after each change", async () => {
+    const watched = await newProduct(3);
+    const other = await newProduct(3);
+    const sub = await subscribe(
+      `subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { reason productVersion cursor at product { sku } stock { onHand allocated available backordered } } }`,
+      { ids: [watched.id], after: await cursorNow() },
+    );
+    await order(other.id, 1);
+    await order(watched.id, 5);
+    await waitFor(() => sub.events.length >= 1, "a stock event");
+    expect(sub.events).toHaveLength(1);
+    expect(sub.events[0]).toMatchObject({
+      reason: "ORDER_PLACED",
+      product: { sku: watched.sku },
+      stock: { onHand: 3, allocated: 3, available: 0, backordered: 2 },
+    });
+    expect(typeof sub.events[0].cursor).toBe("string");
+  });
+
+  it("backlogChanged reports units and orders waiting and the next expected date", async () => {
+    const product = await newProduct(0);
+    await scheduleRestock(product.id, 10, 2);
+    const sub = await subscribe(
+      `subscription($ids: [ID!], $after: String) { backlogChanged(productIds: $ids, after: $after) { reason backordered waitingOrders nextExpectedAt } }`,
+      { ids: [product.id], after: await cursorNow() },
+    );
+    await order(product.id, 2);
+    await order(product.id, 1);
+    await waitFor(() => sub.events.length >= 2, "two backlog events");
+    expect(sub.events.map((e) => [e.backordered, e.waitingOrders])).toEqual([[2, 1], [3, 2]]);
+    expect(new Date(sub.events[1].nextExpectedAt).getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it("restockChanged reports scheduling and receipts with the units they filled", async () => {
+    const product = await newProduct(0);
+    const sub = await subscribe(
+      `subscription($ids: [ID!], $after: String) { restockChanged(productIds: $ids, after: $after) { kind filledUnits restock { id status receivedQuantity } } }`,
+      { ids: [product.id], after: await cursorNow() },
+    );
+    await order(product.id, 4);
+    const restockId = await scheduleRestock(product.id, 3);
+    await server.data(`mutation($id: ID!) { receiveRestock(id: $id) { restock { id } } }`, { id: restockId });
+    await waitFor(() => sub.events.length >= 2, "two restock events");
+    expect(sub.events.map((e) => [e.kind, e.filledUnits])).toEqual([["SCHEDULED", 0], ["RECEIVED", 3]]);
+    expect(sub.events[1].restock).toMatchObject({ id: restockId, status: "RECEIVED", receivedQuantity: 3 });
+  });
+
+  it("orderChanged follows the orders or the customer asked for, and tells when one is delayed", async () => {
+    const product = await newProduct(0);
+    const restockId = await scheduleRestock(product.id, 10, 2);
+    const after = await cursorNow();
+    const byCustomer = await subscribe(
+      `subscription($c: String, $after: String) { orderChanged(customer: $c, after: $after) { kind status order { number } } }`,
+      { c: "watched@example.com", after },
+    );
+    const mine = await order(product.id, 1, "watched@example.com");
+    await order(product.id, 1, "someone-else@example.com");
+    const byId = await subscribe(
+      `subscription($ids: [ID!], $after: String) { orderChanged(orderIds: $ids, after: $after) { kind status order { number } } }`,
+      { ids: [mine.id], after },
+    );
+    await server.data(`mutation($id: ID!, $at: DateTime!) { rescheduleRestock(id: $id, expectedAt: $at) { restock { id } } }`, {
+      id: restockId,
+      at: new Date(Date.now() + 9 * 86_400_000).toISOString(),
+    });
+    await waitFor(() => byCustomer.events.length >= 2 && byId.events.length >= 2, "placed and delayed events");
+    for (const sub of [byCustomer, byId]) {
+      expect(sub.events.map((e) => [e.kind, e.order.number])).toEqual([["PLACED", mine.number], ["DELAYED", mine.number]]);
+    }
+  });
+});
+
+describe("resume and errors", () => {
+  it("replays every event after a cursor in order, once, then goes on live", async () => {
+    const product = await newProduct(10);
+    const start = await cursorNow();
+    for (let i = 0; i < 3; i++) await order(product.id, 1);
+    const sub = await subscribe(
+      `subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { productVersion cursor stock { allocated } } }`,
+      { ids: [product.id], after: start },
+    );
+    await waitFor(() => sub.events.length >= 3, "three replayed events");
+    await order(product.id, 1);
+    await waitFor(() => sub.events.length >= 4, "a live event after the replay");
+    expect(sub.events.map((e) => e.stock.allocated)).toEqual([1, 2, 3, 4]);
+    const versions = sub.events.map((e) => e.productVersion);
+    expect(versions).toEqual([versions[0], versions[0] + 1, versions[0] + 2, versions[0] + 3]);
+    const positions = sub.events.map((e) => fromEventCursor(e.cursor)!);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+  });
+
+  it("misses nothing when resuming from the last cursor received", async () => {
+    const product = await newProduct(100);
+    const query = `subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { cursor stock { allocated } } }`;
+    const first = await subscribe(query, { ids: [product.id], after: await cursorNow() });
+    await order(product.id, 1);
+    await waitFor(() => first.events.length === 1, "the first event");
+    await first.dispose();
+    // Changes while nobody listens.
+    await order(product.id, 1);
+    await order(product.id, 1);
+    const second = await subscribe(query, { ids: [product.id], after: first.events[0].cursor });
+    await order(product.id, 1);
+    await waitFor(() => second.events.length >= 3, "the missed events and a live one");
+    expect([...first.events, ...second.events].map((e) => e.stock.allocated)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("refuses a malformed cursor, a cursor from beyond the log and unknown ids on that subscription only", async () => {
+    const product = await newProduct(1);
+    const healthy = await subscribe(
+      `subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { stock { allocated } } }`,
+      { ids: [product.id], after: await cursorNow() },
+    );
+    const cases: [string, Record<string, unknown>][] = [
+      ["subscription { stockChanged(after: \"not-a-cursor\") { reason } }", {}],
+      ["subscription($a: String) { backlogChanged(after: $a) { reason } }", { a: Buffer.from("ev:999999999").toString("base64url") }],
+      ["subscription { restockChanged(productIds: [\"UHJvZHVjdDo5OTk5OTk\"]) { kind } }", {}],
+      ["subscription($ids: [ID!]) { orderChanged(orderIds: $ids) { kind } }", { ids: [product.id] }],
+    ];
+    for (const [query, variables] of cases) {
+      const bad = await subscribe(query, variables);
+      await bad.ended;
+      expect(bad.errors.length, query).toBeGreaterThan(0);
+      expect(JSON.stringify(bad.errors)).toContain("BAD_USER_INPUT");
+    }
+    await order(product.id, 1);
+    await waitFor(() => healthy.events.length === 1, "the healthy subscription still delivering");
+  });
+
+  it("closes a subscriber that falls too far behind with a clear code, and it can resume", async () => {
+    const logs: string[] = [];
+    const small = await createApp({
+      port: 0,
+      connection: database.connection,
+      migrate: false,
+      live: { maxQueue: 3 },
+      logger: createLogger({ write: (line) => logs.push(line) }),
+    });
+    try {
+      const product = await newProduct(0);
+      for (let i = 0; i < 12; i++) await order(product.id, 1, `slow${i}@example.com`);
+      const restockId = await scheduleRestock(product.id, 12);
+      const after = await cursorNow();
+      const query = `subscription($after: String) { orderChanged(after: $after) { kind cursor order { number lines { product { sku stock { onHand } } } } } }`;
+      const slow = await subscribe(query, { after }, small.url);
+      // One receipt fills twelve orders: twelve events arrive at once, more than the queue holds.
+      await server.data(`mutation($id: ID!) { receiveRestock(id: $id) { restock { id } } }`, { id: restockId });
+      await waitFor(() => slow.closed !== null, "the slow subscriber to be closed");
+      expect(slow.closed).toMatchObject({ code: SUBSCRIBER_TOO_SLOW });
+      expect(slow.closed!.reason).toContain("resume");
+      expect((await fetch(small.url.replace("/graphql", "/healthz"))).status).toBe(200);
+      const resumed = await subscribe(query, { after: slow.events.at(-1)?.cursor ?? after });
+      await waitFor(() => slow.events.length + resumed.events.length >= 12, "the rest of the events after resuming");
+      const kinds = [...slow.events, ...resumed.events].map((e) => e.kind);
+      expect(kinds).toEqual(Array(12).fill("BACKORDER_FILLED"));
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describeOnPostgres("two instances on one PostgreSQL", () => {
+  let second: App;
+  let secondConnection: Connection;
+  beforeAll(async () => {
+    secondConnection = await connect({ databaseUrl: database.url });
+    second = await createApp({ port: 0, connection: secondConnection, migrate: false, logger: createLogger({ level: "silent" }) });
+  });
+  afterAll(async () => {
+    await second?.close();
+    await secondConnection?.close();
+  });
+
+  it("delivers a change made on one instance to a subscriber of the other within a second", async () => {
+    const product = await newProduct(0);
+    const sub = await subscribe(
+      `subscription($ids: [ID!], $after: String) { backlogChanged(productIds: $ids, after: $after) { backordered } }`,
+      { ids: [product.id], after: await cursorNow(second.url) },
+      second.url,
+    );
+    const started = Date.now();
+    await order(product.id, 2);
+    await waitFor(() => sub.events.length === 1, "the event on the other instance", 1000);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(sub.events[0].backordered).toBe(2);
+  });
+
+  it("delivers every event of concurrent writers on both instances exactly once, in log order", async () => {
+    const products = await Promise.all([0, 1, 2].map(() => newProduct(5)));
+    const after = await cursorNow();
+    const sub = await subscribe(
+      `subscription($after: String) { stockChanged(after: $after) { cursor productVersion product { id } } }`,
+      { after },
+      second.url,
+    );
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        postGraphQL(i % 2 ? server.url : second.url,
+          `mutation($p: ID!) { placeOrder(input: { customer: "c", lines: [{ productId: $p, quantity: 1 }] }) { order { id } } }`,
+          { p: products[i % 3].id }),
+      ),
+    );
+    const [{ n }] = await rows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM events WHERE type = 'STOCK_CHANGED' AND seq > ${fromEventCursor(after)!}`);
+    await waitFor(() => sub.events.length >= Number(n), `${n} stock events`, 5000);
+    await waitFor(async () => {
+      const [{ total }] = await rows<{ total: number }>(database.db, sql`SELECT count(*)::int AS total FROM events WHERE type = 'STOCK_CHANGED' AND (seq IS NULL OR seq > ${fromEventCursor(after)!})`);
+      return sub.events.length === Number(total);
+    }, "every stock event, none twice");
+    const positions = sub.events.map((e) => fromEventCursor(e.cursor)!);
+    expect(new Set(positions).size).toBe(positions.length);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    for (const product of products) {
+      const versions = sub.events.filter((e) => e.product.id === product.id).map((e) => e.productVersion);
+      expect(versions).toHaveLength(20);
+      expect(versions).toEqual(versions.map((_, i) => versions[0] + i));
+    }
+  });
+});
