@@ -23,7 +23,9 @@ export function parseDateTime(text: string): Date {
   if (Number(month) < 1 || Number(month) > 12 || Number(day) < 1 || Number(day) > daysInMonth) return invalid;
   if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return invalid;
   if (Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return invalid;
-  return new Date(match[4] === undefined ? `${year}-${month}-${day}T00:00:00Z` : text.replace(" ", "T"));
+  if (match[4] === undefined) return new Date(`${year}-${month}-${day}T00:00:00Z`);
+  // JavaScript reads "+05:30" and "+0530" but not an hour-only offset ("+05"), which ISO-8601 allows.
+  return new Date(text.replace(" ", "T").replace(/([+-]\d{2})$/, "$1:00"));
 }
 
 /** Whether a DateTime argument parsed to a real instant. */

@@ -3,54 +3,20 @@
  * filters, queue positions, derived stock and dates, global ids, the error model of queries, and
  * the DataLoaders keeping a nested query's statement count flat whatever the page size.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, createApp } from "../server/app.js";
-import { createLogger } from "../server/logger.js";
+import { describe, expect, it } from "vitest";
 import { toGlobalId } from "../server/node-id.js";
 import { prioritizeBackorder } from "../server/services/backlog.service.js";
 import { placeOrder } from "../server/services/order.service.js";
 import { rescheduleRestock, scheduleRestock } from "../server/services/restock.service.js";
 import { backorderOfOrder, daysFromNow, newProduct, uniqueSku } from "./support/catalogue.js";
 import { useFreshDatabase } from "./support/database.js";
+import { type GraphQLResponse, useTestServer } from "./support/http.js";
 
 const database = useFreshDatabase();
-let app: App;
-const logLines: string[] = [];
-
-beforeAll(async () => {
-  app = await createApp({
-    port: 0,
-    connection: database.connection,
-    migrate: false,
-    logger: createLogger({ level: "info", write: (line) => logLines.push(line) }),
-  });
-});
-
-afterAll(async () => {
-  await app?.close();
-});
-
-interface GraphQLResponse {
-  status: number;
-  data?: any;
-  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
-}
-
-async function gql(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse> {
-  const response = await fetch(app.url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: response.status, ...((await response.json()) as object) };
-}
-
-/** Runs a query and fails the test on any GraphQL error. */
-async function data(query: string, variables: Record<string, unknown> = {}) {
-  const response = await gql(query, variables);
-  expect(response.errors).toBeUndefined();
-  return response.data;
-}
+// The event hub's fallback poll reads the database every 500 ms; under load one would land inside
+// countStatements' window and break the DataLoader test. Nothing here subscribes, so poll rarely.
+const server = useTestServer(database, { live: { pollMs: 3_600_000 } });
+const { gql, data, logLines } = server;
 
 /** Counts the SQL statements the server runs while `work` runs (every statement goes through prepareQuery). */
 async function countStatements(work: () => Promise<unknown>): Promise<number> {
@@ -288,10 +254,10 @@ describe("the error model of queries", () => {
   it("refuses first above 100 or below 0 and a foreign cursor with BAD_USER_INPUT", async () => {
     for (const args of ["first: 101", "first: -1", `after: "bm90IG91cnM"`]) {
       const response = await gql(`{ products(${args}) { totalCount } }`);
-      expect(response.errors?.[0].extensions?.code, args).toBe("BAD_USER_INPUT");
+      expect(response.body.errors?.[0].extensions?.code, args).toBe("BAD_USER_INPUT");
     }
     const nested = await gql(`{ products(first: 1) { nodes { backlog(first: 500) { totalCount } } } }`);
-    expect(nested.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+    expect(nested.body.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
   });
 
   it("masks an unexpected failure as INTERNAL_SERVER_ERROR and logs it in full with the request id", async () => {
@@ -302,7 +268,7 @@ describe("the error model of queries", () => {
     } finally {
       await database.connection.raw("ALTER TABLE locations_hidden RENAME TO locations");
     }
-    expect(response.errors).toEqual([{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }]);
+    expect(response.body.errors).toEqual([{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }]);
     const logged = logLines.map((line) => JSON.parse(line)).find((entry) => entry.msg === "unexpected error" && entry.operationName === "Broken");
     expect(logged).toMatchObject({ level: "error", path: "locations" });
     expect(typeof logged.requestId).toBe("string");
@@ -343,9 +309,9 @@ describe("DataLoaders", () => {
 
 describe("health", () => {
   it("answers /healthz and /readyz", async () => {
-    const health = await fetch(app.url.replace(/\/graphql$/, "/healthz"));
+    const health = await fetch(server.url.replace(/\/graphql$/, "/healthz"));
     expect([health.status, await health.json()]).toEqual([200, { status: "ok" }]);
-    const ready = await fetch(app.url.replace(/\/graphql$/, "/readyz"));
+    const ready = await fetch(server.url.replace(/\/graphql$/, "/readyz"));
     expect(ready.status).toBe(200);
   });
 });
