@@ -36,6 +36,8 @@ export default defineConfig({
         test: {
           name: "pglite",
           env: { TEST_DB: "pglite" },
+          // Dumps a migrated data directory once per run; each file loads it.
+          globalSetup: ["test/support/global-setup.ts"],
         },
       },
       ...(postgresUrl

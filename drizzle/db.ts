@@ -51,6 +51,8 @@ export interface ConnectOptions {
   max?: number;
   /** A schema to put first on the search_path (tests use one schema per file). */
   searchPath?: string;
+  /** PGlite only: start from this dumped data directory (tests load a migrated dump). */
+  loadDataDir?: Blob;
 }
 
 /** Opens the database named by the options (PGlite by default). Throws when it cannot be reached. */
@@ -77,7 +79,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   }
   const dir = options.pgliteDir ?? "./.data/pglite";
   if (!dir.startsWith("memory://")) mkdirSync(dir, { recursive: true });
-  const client = new PGlite(dir);
+  const client = new PGlite(dir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   await client.waitReady;
   if (options.searchPath) await client.exec(`SET search_path TO ${options.searchPath}`);
   const db = drizzlePglite(client, { schema }) as unknown as Database;

@@ -21,6 +21,7 @@ import { formatError } from "./error-masking.js";
 import { buildGraphQLSchema } from "./graphql-schema.js";
 import { createLogger, type Logger, serializeError } from "./logger.js";
 import { EventHub, type EventHubOptions } from "./event-hub.js";
+import { pagesRouter } from "./pages.js";
 import { requestLogPlugin } from "./request-log.plugin.js";
 import { markOverdueBackorders } from "./services/eta.service.js";
 import { attachWebSocket } from "./websocket.js";
@@ -117,6 +118,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
 
     app.disable("x-powered-by");
     app.use(requestId);
+    app.use(pagesRouter());
     app.get("/healthz", (_req, res) => {
       res.json({ status: "ok" });
     });

@@ -4,6 +4,7 @@
  * cloned from the run's template (test/support/global-setup.ts).
  */
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, inject } from "vitest";
 import { connect, runMigrations, type Connection, type Database } from "../../drizzle/db.js";
 import { expectCleanAudit } from "./audit.js";
@@ -44,14 +45,26 @@ async function postgresRun(adminUrl: string): Promise<{ template: string; runId:
   return { template: await adhocTemplate, runId: adhocRunId };
 }
 
+async function migratedPglite(): Promise<Connection> {
+  const connection = await connect({ pgliteDir: "memory://" });
+  await runMigrations(connection);
+  return connection;
+}
+
+/** In-memory PGlite loaded from the run's migrated dump (global-setup.ts), or null without one. */
+async function pgliteFromSnapshot(): Promise<Connection | null> {
+  const snapshot = inject("pgliteSnapshot");
+  if (!snapshot || !existsSync(snapshot)) return null;
+  return connect({ pgliteDir: "memory://", loadDataDir: new Blob([readFileSync(snapshot)]) });
+}
+
 /**
  * Opens a brand new migrated database: in-memory PGlite, or on PostgreSQL a database of its own
  * cloned from the migrated template. Throws when the database cannot be created or reached.
  */
 export async function freshDatabase(): Promise<FreshDatabase> {
   if (!onPostgres) {
-    const connection = await connect({ pgliteDir: "memory://" });
-    await runMigrations(connection);
+    const connection = (await pgliteFromSnapshot()) ?? (await migratedPglite());
     return { connection, db: connection.db, kind: "pglite", close: () => connection.close() };
   }
   const adminUrl = postgresAdminUrl();
