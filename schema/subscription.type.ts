@@ -48,19 +48,21 @@ registerEnumType(OrderChangeKind, {
   },
 });
 
-@ObjectType({ description: "A product's quantities changed. `stock` is the state right after this change." })
-export class StockChange {
+/** Every event carries its place in the log. A base of the types below, never in the schema itself. */
+@ObjectType()
+abstract class LogEntry {
   @Field(() => String, { description: "Pass as `after` to resume right after this event." })
   cursor!: string;
 
   @Field(() => DateTimeScalar, { description: "When the change committed." })
   at!: Date;
+}
 
+/** An event about one product, numbered by the product's version. */
+@ObjectType()
+abstract class ProductLogEntry extends LogEntry {
   @Field(() => Product)
   product!: Product;
-
-  @Field(() => StockSummary)
-  stock!: StockSummary;
 
   @Field(() => ChangeReason)
   reason!: ChangeReason;
@@ -69,17 +71,14 @@ export class StockChange {
   productVersion!: number;
 }
 
+@ObjectType({ description: "A product's quantities changed. `stock` is the state right after this change." })
+export class StockChange extends ProductLogEntry {
+  @Field(() => StockSummary)
+  stock!: StockSummary;
+}
+
 @ObjectType({ description: "A product's backlog changed. The figures are the state right after this change." })
-export class BacklogChange {
-  @Field(() => String, { description: "Pass as `after` to resume right after this event." })
-  cursor!: string;
-
-  @Field(() => DateTimeScalar, { description: "When the change committed." })
-  at!: Date;
-
-  @Field(() => Product)
-  product!: Product;
-
+export class BacklogChange extends ProductLogEntry {
   @Field(() => Int, { description: "Units waiting in the product's backlog." })
   backordered!: number;
 
@@ -88,22 +87,10 @@ export class BacklogChange {
 
   @Field(() => DateTimeScalar, { nullable: true, description: "The expected date of the backorder first in line." })
   nextExpectedAt!: Date | null;
-
-  @Field(() => ChangeReason)
-  reason!: ChangeReason;
-
-  @Field(() => Int)
-  productVersion!: number;
 }
 
 @ObjectType({ description: "A restock was scheduled, moved, received (in part or in full) or cancelled." })
-export class RestockChange {
-  @Field(() => String, { description: "Pass as `after` to resume right after this event." })
-  cursor!: string;
-
-  @Field(() => DateTimeScalar, { description: "When the change committed." })
-  at!: Date;
-
+export class RestockChange extends LogEntry {
   @Field(() => Restock)
   restock!: Restock;
 
@@ -115,13 +102,7 @@ export class RestockChange {
 }
 
 @ObjectType({ description: "An order was placed, filled, delayed, shipped or cancelled." })
-export class OrderChange {
-  @Field(() => String, { description: "Pass as `after` to resume right after this event." })
-  cursor!: string;
-
-  @Field(() => DateTimeScalar, { description: "When the change committed." })
-  at!: Date;
-
+export class OrderChange extends LogEntry {
   @Field(() => Order)
   order!: Order;
 
