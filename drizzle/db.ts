@@ -3,7 +3,7 @@
  * PostgreSQL through postgres.js when it is. Both speak the same SQL, so the rest of the code
  * sees one `Database` type and never asks which it has.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -78,19 +78,85 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     };
   }
   const dir = options.pgliteDir ?? "./.data/pglite";
-  if (!dir.startsWith("memory://")) mkdirSync(dir, { recursive: true });
+  let unlock = () => {};
+  if (!dir.startsWith("memory://")) {
+    mkdirSync(dir, { recursive: true });
+    unlock = lockPgliteDir(dir);
+  }
   const client = new PGlite(dir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
-  await client.waitReady;
+  try {
+    await client.waitReady;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   if (options.searchPath) await client.exec(`SET search_path TO ${options.searchPath}`);
   const db = drizzlePglite(client, { schema }) as unknown as Database;
   return {
     db,
     kind: "pglite",
     raw: (text) => client.exec(text),
-    close: () => client.close(),
+    close: () => client.close().finally(unlock),
     postgres: null,
     pglite: client,
   };
+}
+
+/** A PGlite directory another live process has open. */
+export class PgliteDirectoryLockedError extends Error {
+  constructor(readonly dir: string, readonly pid: number, readonly lockFile: string) {
+    super(
+      `the embedded database in ${dir} is in use by process ${pid}: PGlite allows one process at a time. ` +
+        `Stop that process (e.g. the server) first, or use PostgreSQL (DATABASE_URL). If no such process runs, delete ${lockFile}.`,
+    );
+    this.name = "PgliteDirectoryLockedError";
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes `<dir>.lock` for this process, or throws PgliteDirectoryLockedError. PGlite itself takes
+ * no lock: two processes on one directory would each write their own copy of the pages and
+ * corrupt it. A lock left by a process that died is taken over. Returns the release.
+ */
+function lockPgliteDir(dir: string): () => void {
+  const lockFile = `${path.resolve(dir)}.lock`;
+  const mine = String(process.pid);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(lockFile, mine, { flag: "wx" });
+      return () => {
+        try {
+          if (readFileSync(lockFile, "utf8") === mine) unlinkSync(lockFile);
+        } catch {
+          // Gone already.
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(lockFile, "utf8"));
+      } catch {
+        continue; // Released meanwhile: try again.
+      }
+      if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) throw new PgliteDirectoryLockedError(dir, holder, lockFile);
+      try {
+        unlinkSync(lockFile); // left by a process that died
+      } catch {
+        // Another process took it over first; the next attempt sees whose it is.
+      }
+    }
+  }
+  throw new PgliteDirectoryLockedError(dir, 0, lockFile);
 }
 
 /** Applies the drizzle-kit migrations that have not run yet. */

@@ -299,3 +299,39 @@ export const lostDemand = pgTable("lost_demand", {
   code: text("code").notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * API keys (DESIGN.md section 9). Only a SHA-256 hash of the secret is stored: the secret is
+ * shown once, at creation. `prefix` is a few characters of the secret, enough to tell keys apart
+ * in a list or a log line and far too few to guess the rest.
+ */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    name: text("name").notNull(),
+    role: text("role", { enum: ["ADMIN", "OPERATOR", "STOREFRONT", "READER"] }).notNull(),
+    prefix: text("prefix").notNull(),
+    /** Hex SHA-256 of the whole secret: what a request's key is looked up by. */
+    secretHash: text("secret_hash").notNull(),
+    createdAt: createdAt(),
+    /** Updated at most once a minute per key, not on every request. */
+    lastUsedAt: at("last_used_at"),
+    revokedAt: at("revoked_at"),
+  },
+  (t) => [
+    uniqueIndex("api_keys_secret_hash_key").on(t.secretHash),
+    check("api_keys_role_check", sql`${t.role} IN ('ADMIN', 'OPERATOR', 'STOREFRONT', 'READER')`),
+  ],
+);
+
+/**
+ * Random values the server makes once per database and every instance shares, e.g. the key of
+ * the customer pseudonyms READER keys see (a keyed hash: a plain hash of an e-mail address could
+ * be reversed by hashing guesses).
+ */
+export const serverSecrets = pgTable("server_secrets", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+  createdAt: createdAt(),
+});

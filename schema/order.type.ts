@@ -17,7 +17,9 @@ export class Order implements Node {
   @Field(() => String, { description: "The order number shown to the customer, e.g. BO-1001." })
   number!: string;
 
-  @Field(() => String)
+  @Field(() => String, {
+    description: "The customer's identifier. READER keys see a stable pseudonym instead (customer- and 10 hex digits), the same for every order of one customer.",
+  })
   customer!: string;
 
   @Field(() => OrderStatus)

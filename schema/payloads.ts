@@ -1,6 +1,7 @@
 /** What mutations return: the object (null when refused) and the userErrors. */
 import "reflect-metadata";
 import { Field, ObjectType } from "type-graphql";
+import { ApiKey } from "./api-key.type.js";
 import { Backorder } from "./backorder.type.js";
 import { UserError } from "./errors.js";
 import { Location } from "./location.type.js";
@@ -72,6 +73,27 @@ export class ReceiveRestockPayload {
 export class BackorderPayload {
   @Field(() => Backorder, { nullable: true })
   backorder!: Backorder | null;
+
+  @Field(() => [UserError])
+  userErrors!: UserError[];
+}
+
+@ObjectType({ description: "The new key and its secret: the only time the secret is shown. Store it now." })
+export class CreateApiKeyPayload {
+  @Field(() => ApiKey, { nullable: true })
+  apiKey!: ApiKey | null;
+
+  @Field(() => String, { nullable: true, description: "Send it as `Authorization: Bearer <secret>`. It cannot be read again." })
+  secret!: string | null;
+
+  @Field(() => [UserError])
+  userErrors!: UserError[];
+}
+
+@ObjectType()
+export class ApiKeyPayload {
+  @Field(() => ApiKey, { nullable: true })
+  apiKey!: ApiKey | null;
 
   @Field(() => [UserError])
   userErrors!: UserError[];

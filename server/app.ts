@@ -21,10 +21,16 @@ import { formatError } from "./error-masking.js";
 import { buildGraphQLSchema } from "./graphql-schema.js";
 import { createLogger, type Logger, serializeError } from "./logger.js";
 import { EventHub, type EventHubOptions } from "./event-hub.js";
+import { dashboardRouter } from "./dashboard.js";
 import { pagesRouter } from "./pages.js";
+import { REQUEST_PARSE_OPTIONS, requestGuardsPlugin, requestValidationRules } from "./request-guards.js";
 import { requestLogPlugin } from "./request-log.plugin.js";
+import { callerOf, type QueryLimits, type QueryLimitsOverride, resolveQueryLimits } from "./query-limits.js";
+import { queryLimitsPlugin } from "./query-limits.plugin.js";
 import { markOverdueBackorders } from "./services/eta.service.js";
 import { attachWebSocket } from "./websocket.js";
+import { requireApiKey } from "./authentication.js";
+import { ensureApiKey } from "./services/api-key.service.js";
 
 export interface AppOptions {
   /** Default 4000; 0 picks a free port (tests). */
@@ -41,11 +47,15 @@ export interface AppOptions {
   migrate?: boolean;
   /** Runs after the migrations, before the server listens (the demo seed). */
   prepare?: (db: Database) => Promise<void>;
+  /** BOOTSTRAP_ADMIN_KEY: an ADMIN API key with this secret is made sure to exist at start. */
+  bootstrapAdminKey?: string;
   logger?: Logger;
   /** Largest JSON body accepted on /graphql. Default 1mb. */
   bodyLimit?: string;
   /** More Apollo plugins. */
   plugins?: ApolloServerPlugin<Context>[];
+  /** Depth, cost and cost-per-second limits per role, over the defaults (server/query-limits.ts). */
+  limits?: QueryLimitsOverride | QueryLimits;
   /** Live updates: how the event hub follows the log and how much a slow subscriber may queue. */
   live?: EventHubOptions & { maxBufferedBytes?: number };
   /** How often waiting backorders whose promised date passed are marked late. Default 60 s; 0: never. */
@@ -95,8 +105,15 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     if (options.migrate ?? true) await runMigrations(connection);
     migrated = true;
     if (options.prepare) await options.prepare(connection.db);
+    if (options.bootstrapAdminKey) {
+      const { apiKey, created } = await ensureApiKey(connection.db, { secret: options.bootstrapAdminKey, role: "ADMIN", name: "bootstrap admin" });
+      if (apiKey.revokedAt) logger.warn("BOOTSTRAP_ADMIN_KEY names a revoked key: it stays revoked; set another secret", { apiKeyId: apiKey.id });
+      else if (apiKey.role !== "ADMIN") logger.warn("BOOTSTRAP_ADMIN_KEY names a key that is not ADMIN: its role is kept", { apiKeyId: apiKey.id, role: apiKey.role });
+      else if (created) logger.info("bootstrap admin key created", { apiKeyId: apiKey.id, prefix: apiKey.prefix });
+    }
 
     const schema = await buildGraphQLSchema();
+    const limits = resolveQueryLimits(options.limits);
     const app = express();
     const httpServer = http.createServer(app);
     const apollo = new ApolloServer<Context>({
@@ -106,19 +123,29 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       // Shutdown is the owner's call (main.ts handles the signals), not Apollo's.
       stopOnTerminationSignals: false,
       formatError,
+      // Width, token and unstorable-text limits, and no subscriptions over HTTP (server/request-guards.ts).
+      parseOptions: REQUEST_PARSE_OPTIONS,
+      validationRules: requestValidationRules,
       logger: {
         debug: (message) => logger.debug(String(message)),
         info: (message) => logger.info(String(message)),
         warn: (message) => logger.warn(String(message)),
         error: (message) => logger.error(String(message)),
       },
-      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), requestLogPlugin(logger), ...(options.plugins ?? [])],
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        requestLogPlugin(logger),
+        requestGuardsPlugin<Context>(),
+        queryLimitsPlugin<Context>({ limits, caller: (context) => callerOf(context.apiKey, context.clientAddress) }),
+        ...(options.plugins ?? []),
+      ],
     });
     await apollo.start();
 
     app.disable("x-powered-by");
     app.use(requestId);
     app.use(pagesRouter());
+    app.use(dashboardRouter({ logger }));
     app.get("/healthz", (_req, res) => {
       res.json({ status: "ok" });
     });
@@ -135,9 +162,12 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     });
     app.use(
       "/graphql",
+      // The key first: a request without one is refused before its body is read.
+      requireApiKey({ db: connection.db, logger }),
       express.json({ limit: options.bodyLimit ?? "1mb" }),
       expressMiddleware(apollo, {
-        context: async ({ res }) => createContext({ db: connection.db, logger, requestId: res.locals.requestId as string }),
+        context: async ({ req, res }) =>
+          createContext({ db: connection.db, logger, requestId: res.locals.requestId as string, apiKey: res.locals.apiKey, clientAddress: req.ip }),
       }),
     );
     app.use((_req, res) => {
@@ -156,7 +186,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     await hub.start();
     cleanups.push(() => hub.stop());
     cleanups.push(attachWebSocket({
-      httpServer, schema, db: connection.db, hub, logger, maxBufferedBytes: options.live?.maxBufferedBytes,
+      httpServer, schema, db: connection.db, hub, logger, maxBufferedBytes: options.live?.maxBufferedBytes, limits,
     }));
     const clock = options.clock ?? (() => new Date());
     const sweepDelays = () => markOverdueBackorders(connection.db, clock());

@@ -3,6 +3,7 @@
  * a bad value stops the server with a message instead of running misconfigured.
  */
 import { type LogLevel, parseLogLevel } from "./logger.js";
+import { parseQueryLimits, type QueryLimits } from "./query-limits.js";
 
 export interface Config {
   port: number;
@@ -13,9 +14,11 @@ export interface Config {
   pgliteDir: string;
   /** Load the demo catalogue when the database is empty. */
   seedDemo: boolean;
-  /** Reserved: makes sure an ADMIN API key with this secret exists (access control issue). */
+  /** BOOTSTRAP_ADMIN_KEY: makes sure an ADMIN API key with this secret exists at start. */
   bootstrapAdminKey?: string;
   logLevel: LogLevel;
+  /** QUERY_LIMITS: JSON overriding the per-role query limits, e.g. {"READER":{"capacity":10000}}. */
+  queryLimits: QueryLimits;
 }
 
 /** Reads a boolean variable: true/false, 1/0, yes/no, on/off; `fallback` when unset or empty. */
@@ -48,5 +51,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { see
     seedDemo: parseBoolean("SEED_DEMO", env.SEED_DEMO, defaults.seedDemo ?? false),
     bootstrapAdminKey: env.BOOTSTRAP_ADMIN_KEY || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    queryLimits: parseQueryLimits(env.QUERY_LIMITS),
   };
 }

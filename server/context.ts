@@ -1,15 +1,20 @@
 /**
  * The request context every resolver receives: the database, the request's DataLoaders, its
- * id and a logger that stamps it. The access-control issue adds the caller's API key here.
+ * id, the caller's API key (id and role, never the secret) and a logger that stamps them.
  */
 import { randomUUID } from "node:crypto";
 import type { Database } from "../drizzle/db.js";
+import type { AuthenticatedKey } from "./auth-checker.js";
 import type { EventHub } from "./event-hub.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 import type { Logger } from "./logger.js";
 
 export interface Context {
   db: Database;
+  /** The key the request (or WebSocket connection) authenticated with; the auth checker reads its role. */
+  apiKey?: AuthenticatedKey;
+  /** The client's IP address (HTTP): whose cost budget a request without a key spends. */
+  clientAddress?: string;
   /** This instance's event log reader; present on WebSocket connections, which serve subscriptions. */
   hub?: EventHub;
   /** Closes the WebSocket this subscription runs on (a subscriber too slow to keep up). */
@@ -22,6 +27,8 @@ export interface Context {
 
 export interface ContextOptions {
   db: Database;
+  apiKey?: AuthenticatedKey;
+  clientAddress?: string;
   hub?: EventHub;
   closeConnection?: (code: number, reason: string) => void;
   logger: Logger;
@@ -34,11 +41,13 @@ export function createContext(options: ContextOptions): Context {
   const requestId = options.requestId ?? randomUUID();
   return {
     db: options.db,
+    apiKey: options.apiKey,
+    clientAddress: options.clientAddress,
     hub: options.hub,
     closeConnection: options.closeConnection,
     loaders: createLoaders(options.db),
     requestId,
-    logger: options.logger.child({ requestId }),
+    logger: options.logger.child(options.apiKey ? { requestId, apiKeyId: options.apiKey.id } : { requestId }),
   };
 }
 

@@ -16,6 +16,10 @@ export const EXPOSED_ERROR_CODES = new Set<string>([
   "PERSISTED_QUERY_NOT_SUPPORTED",
   "UNAUTHENTICATED",
   "FORBIDDEN",
+  // Query limits (server/query-limits.ts).
+  "QUERY_TOO_DEEP",
+  "QUERY_TOO_COSTLY",
+  "THROTTLED",
 ]);
 
 /** Whether an error with these extensions is one the client may see. */

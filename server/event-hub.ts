@@ -144,6 +144,7 @@ class ReplayThenLive implements AsyncIterableIterator<LoggedEvent> {
 
 export class EventHub {
   private feeds = new Set<EventFeed>();
+  private listeners = new Set<(event: LoggedEvent) => void>();
   private lastSeq = 0;
   private running: Promise<void> | null = null;
   private again = false;
@@ -222,6 +223,16 @@ export class EventHub {
     return new ReplayThenLive(this.db, accepts, after, feed);
   }
 
+  /**
+   * Calls `listener` with every event this hub reads, of any type, in log order, before the
+   * feeds get it (the WebSocket server hears API_KEY_REVOKED this way). Returns a remover.
+   * A listener must not throw.
+   */
+  onEvent(listener: (event: LoggedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Asks the hub to stamp and read new events soon; calls coalesce. */
   wake(): void {
     if (this.closed) return;
@@ -250,6 +261,7 @@ export class EventHub {
       const events = await readEvents(this.db, this.lastSeq, READ_BATCH);
       for (const event of events) {
         this.lastSeq = event.seq;
+        for (const listener of this.listeners) listener(event);
         for (const feed of this.feeds) feed.push(event);
       }
       if (events.length < READ_BATCH) break;

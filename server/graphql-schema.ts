@@ -9,6 +9,7 @@ import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphq
 import { createPubSub } from "@graphql-yoga/subscription";
 import { buildSchema } from "type-graphql";
 import { DateTimeScalar } from "../schema/scalars.js";
+import { authChecker } from "./auth-checker.js";
 import { resolvers } from "./resolvers/index.js";
 
 /** Where the emitted SDL lives (committed; a test fails when it is stale). */
@@ -20,6 +21,8 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
     resolvers,
     validate: false,
     emitSchemaFile: false,
+    // Roles per operation: each names them with @Authorized (server/auth-checker.ts).
+    authChecker,
     // Any `Date` that slips through without a type function still uses our ISO-8601 scalar.
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // type-graphql insists on a PubSub once there are subscriptions, even though ours read the

@@ -28,6 +28,8 @@ export function requestLogPlugin(logger: Logger): ApolloServerPlugin<Context> {
         async willSendResponse({ operationName, errors }) {
           logger.info("graphql request", {
             requestId: contextValue.requestId,
+            // The key's id, never its secret.
+            apiKeyId: contextValue.apiKey?.id ?? null,
             operationName: operationName ?? null,
             durationMs: elapsed(),
             errors: errors?.length ?? 0,

@@ -2,17 +2,27 @@
  * Subscriptions over WebSocket (graphql-ws, protocol graphql-transport-ws) on the HTTP server's
  * port and path. Each connection gets a context with this instance's event hub; a connection
  * whose client stops reading is closed before its send buffer can grow without bound.
+ *
+ * Access: `connectionParams.authorization` ("Bearer <key>" or the key alone) is checked when the
+ * connection opens; without a valid key it is closed with 4401. The key is checked again for
+ * every new subscription, and when a key is revoked (an API_KEY_REVOKED event, which every
+ * instance's hub reads) its connections are closed with 4403 on every instance.
  */
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
-import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { AuthenticatedKey } from "./auth-checker.js";
+import { authenticateAuthorization } from "./authentication.js";
+import { isApiKeyActive } from "./services/api-key.service.js";
 import type { Database } from "../drizzle/db.js";
 import { createContext } from "./context.js";
 import { SUBSCRIBER_TOO_SLOW, type EventHub } from "./event-hub.js";
 import { formatError, isExposedError } from "./error-masking.js";
 import { type Logger, serializeError } from "./logger.js";
+import { REQUEST_PARSE_OPTIONS, requestValidationRules } from "./request-guards.js";
+import { callerOf, DEFAULT_QUERY_LIMITS, prepareSubscription, type QueryLimits } from "./query-limits.js";
 
 export interface WebSocketOptions {
   httpServer: http.Server;
@@ -24,6 +34,8 @@ export interface WebSocketOptions {
   maxBufferedBytes?: number;
   /** Largest message a client may send. Default 64 KiB. */
   maxPayloadBytes?: number;
+  /** Depth and cost limits per role (server/query-limits.ts). Default: the defaults. */
+  limits?: QueryLimits;
 }
 
 /**
@@ -39,18 +51,81 @@ function mask(error: GraphQLError, logger: Logger): GraphQLFormattedError {
   return formatError(formatted);
 }
 
+/** Close code of a connection without a valid key (graphql-ws's Unauthorized). */
+export const UNAUTHORIZED_CLOSE = 4401;
+/** Close code of a connection whose key was revoked while it was open. */
+export const KEY_REVOKED_CLOSE = 4403;
+export const KEY_REVOKED_REASON = "API key revoked";
+
 /** Attaches graphql-ws to `/graphql`; returns a function that closes every connection. */
 export function attachWebSocket(options: WebSocketOptions): () => Promise<void> {
   const maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
   const wss = new WebSocketServer({ server: options.httpServer, path: "/graphql", maxPayload: options.maxPayloadBytes ?? 64 * 1024 });
+  const keyOf = new WeakMap<WebSocket, AuthenticatedKey>();
+  const socketsByKey = new Map<number, Set<WebSocket>>();
+  const closeRevoked = (socket: WebSocket, apiKeyId: number) => {
+    options.logger.info("closing websocket: api key revoked", { apiKeyId });
+    socket.close(KEY_REVOKED_CLOSE, KEY_REVOKED_REASON);
+  };
+  const stopListening = options.hub.onEvent((event) => {
+    if (event.type !== "API_KEY_REVOKED") return;
+    const apiKeyId = Number(event.payload.apiKeyId);
+    for (const socket of socketsByKey.get(apiKeyId) ?? []) closeRevoked(socket, apiKeyId);
+  });
   const server = useServer(
     {
       schema: options.schema,
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        let key: AuthenticatedKey | null;
+        try {
+          key = await authenticateAuthorization(options.db, ctx.connectionParams?.authorization, { bare: true });
+        } catch (error) {
+          options.logger.error("websocket authentication failed", { error: serializeError(error) });
+          socket.close(1011, "Internal server error");
+          return false;
+        }
+        if (!key) {
+          options.logger.info("websocket refused: no valid API key", {
+            authorization: ctx.connectionParams?.authorization === undefined ? "missing" : "invalid",
+          });
+          // graphql-ws would close with 4403 on `false`; this close comes first and wins.
+          socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
+          return false;
+        }
+        if (socket.readyState !== socket.OPEN) return false;
+        const apiKeyId = key.id;
+        keyOf.set(socket, key);
+        const sockets = socketsByKey.get(apiKeyId) ?? new Set<WebSocket>();
+        socketsByKey.set(apiKeyId, sockets.add(socket));
+        socket.once("close", () => {
+          sockets.delete(socket);
+          if (sockets.size === 0 && socketsByKey.get(apiKeyId) === sockets) socketsByKey.delete(apiKeyId);
+        });
+        return true;
+      },
+      // A key revoked since the connection opened starts nothing new, even before the hub hears of it.
+      // Then the same token, width, NUL, depth and cost limits as over HTTP: an operation
+      // over them is refused on its own subscription, the connection stays open.
+      onSubscribe: async (ctx, _id, payload) => {
+        const socket = ctx.extra.socket;
+        const key = keyOf.get(socket);
+        if (key && (await isApiKeyActive(options.db, key.id))) {
+          return prepareSubscription(options.schema, payload, callerOf(key, undefined), options.limits ?? DEFAULT_QUERY_LIMITS, {
+            parseOptions: REQUEST_PARSE_OPTIONS,
+            validationRules: requestValidationRules,
+          });
+        }
+        if (key) closeRevoked(socket, key.id);
+        else socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
+        return [new GraphQLError(KEY_REVOKED_REASON, { extensions: { code: "UNAUTHENTICATED" } })];
+      },
       context: (ctx) => {
         const socket = ctx.extra.socket;
         const requestId = randomUUID();
         return createContext({
           db: options.db,
+          apiKey: keyOf.get(socket),
           hub: options.hub,
           logger: options.logger,
           requestId,
@@ -75,6 +150,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
     wss,
   );
   return async () => {
+    stopListening();
     await server.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };

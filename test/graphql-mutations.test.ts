@@ -10,7 +10,7 @@ import type { App } from "../server/app.js";
 import { toGlobalId } from "../server/node-id.js";
 import { daysFromNow, tableCounts, uniqueSku } from "./support/catalogue.js";
 import { describeOnPostgres, freshDatabase, useFreshDatabase } from "./support/database.js";
-import { type GraphQLResponse, postGraphQL, startTestServer, useTestServer } from "./support/http.js";
+import { authorizationHeader, type GraphQLResponse, postGraphQL, startTestServer, useTestServer } from "./support/http.js";
 
 const database = useFreshDatabase();
 const server = useTestServer(database);
@@ -960,7 +960,7 @@ describe("bad input", () => {
   });
 
   it("refuses a body that is not JSON with HTTP 400, without a stack", async () => {
-    const response = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: "{ not json" });
+    const response = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json", ...authorizationHeader() }, body: "{ not json" });
     const text = await response.text();
     expect(response.status).toBe(400);
     expect(text).not.toMatch(/at \/|\.ts:|\.js:|node_modules/);
@@ -970,8 +970,9 @@ describe("bad input", () => {
 // ---- unexpected failures ----
 
 /**
- * Runs `work` against a second, throwaway server whose database connection is already closed:
- * every statement fails inside the server, without any mock.
+ * Runs `work` against a second, throwaway server whose database has lost its products table:
+ * every statement on products fails inside the server, without any mock. (Not a closed
+ * connection: the API key lookup comes first and would fail before any resolver runs.)
  */
 async function withLostDatabase(work: (url: string, logLines: string[]) => Promise<void>): Promise<void> {
   const throwaway = await freshDatabase();
@@ -981,7 +982,7 @@ async function withLostDatabase(work: (url: string, logLines: string[]) => Promi
   let app: App | undefined;
   try {
     app = await startTestServer(throwaway.connection, logLines);
-    await closeDatabase();
+    await throwaway.connection.raw("ALTER TABLE products RENAME TO products_lost");
     await work(app.url, logLines);
   } finally {
     await app?.close();
@@ -989,7 +990,8 @@ async function withLostDatabase(work: (url: string, logLines: string[]) => Promi
   }
 }
 
-const MASKED = { data: null, errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] };
+/** `extensions` holds the query cost (server/query-limits.plugin.ts), on every response. */
+const MASKED = { data: null, errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }], extensions: { cost: expect.any(Object) } };
 
 describe("unexpected failures", () => {
   it("answers a query on a lost database as INTERNAL_SERVER_ERROR with a generic message and no stack, and logs it", async () => {

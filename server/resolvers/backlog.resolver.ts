@@ -1,12 +1,13 @@
 /** Backorders: their queue place and dates, the global backlog, prioritizeBackorder. */
 import "reflect-metadata";
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Backorder, BackorderConnection } from "../../schema/backorder.type.js";
 import type { ConnectionSource } from "../../schema/connection.js";
 import { BacklogFilter } from "../../schema/filters.input.js";
 import { Order, OrderLine } from "../../schema/order.type.js";
 import { BackorderPayload } from "../../schema/payloads.js";
 import { Product } from "../../schema/product.type.js";
+import { OPERATE, READ } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { primeLoaders } from "../loaders.js";
 import { decodeId, toGlobalId } from "../node-id.js";
@@ -62,6 +63,7 @@ export class BackorderResolver {
     return isDelayed(backorder);
   }
 
+  @Authorized(...READ)
   @Query(() => BackorderConnection, {
     description: "Waiting backorders of every product: higher priority first, then oldest first. position is within each product's queue.",
   })
@@ -89,6 +91,7 @@ export class BackorderResolver {
     return toConnection(page);
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => BackorderPayload, { description: "Moves a backorder in its queue: higher priority first. Allocations already made stay." })
   prioritizeBackorder(
     @Arg("id", () => ID) id: string,

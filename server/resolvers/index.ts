@@ -2,6 +2,7 @@
  * Every resolver class of the API, in one list for buildSchema.
  */
 import type { NonEmptyArray } from "type-graphql";
+import { ApiKeyResolver } from "./api-key.resolver.js";
 import { BackorderResolver } from "./backlog.resolver.js";
 import { LocationResolver } from "./location.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
@@ -21,4 +22,5 @@ export const resolvers: NonEmptyArray<Function> = [
   BackorderResolver,
   RestockResolver,
   SubscriptionResolver,
+  ApiKeyResolver,
 ];

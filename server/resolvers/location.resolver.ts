@@ -1,9 +1,10 @@
 /** Locations: their id, the list, and createLocation. */
 import "reflect-metadata";
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { CreateLocationInput } from "../../schema/location.input.js";
 import { Location } from "../../schema/location.type.js";
 import { LocationPayload } from "../../schema/payloads.js";
+import { OPERATE, READ } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { toGlobalId } from "../node-id.js";
 import { createLocation } from "../services/location.service.js";
@@ -18,6 +19,7 @@ export class LocationResolver {
     return toGlobalId("Location", location.id);
   }
 
+  @Authorized(...READ)
   @Query(() => [Location], { description: "Every location, in allocation order: the first is the default." })
   async locations(@Ctx() context: Context): Promise<LocationRecord[]> {
     const found = await listLocations(context.db);
@@ -25,6 +27,7 @@ export class LocationResolver {
     return found;
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => LocationPayload)
   createLocation(@Arg("input", () => CreateLocationInput) input: CreateLocationInput, @Ctx() context: Context) {
     return mutate(context, { location: null as LocationRecord | null }, async () => ({

@@ -1,6 +1,6 @@
 /** Orders and order lines: the queries, placeOrder, cancelOrder, cancelOrderLine, shipOrder. */
 import "reflect-metadata";
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Backorder } from "../../schema/backorder.type.js";
 import type { ConnectionSource } from "../../schema/connection.js";
 import { OrderFilter } from "../../schema/filters.input.js";
@@ -10,9 +10,11 @@ import { OrderPayload } from "../../schema/payloads.js";
 import { PlaceOrderInput } from "../../schema/place-order.input.js";
 import { Product } from "../../schema/product.type.js";
 import { DateTimeScalar } from "../../schema/scalars.js";
+import { OPERATE, ORDER, READ, refuseCustomerFilter, seesCustomers } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { primeLoaders } from "../loaders.js";
 import { decodeId, fromGlobalId, toGlobalId } from "../node-id.js";
+import { customerPseudonym } from "../services/customer-pseudonym.service.js";
 import { listOrders } from "../services/order.query.js";
 import { cancelOrder, cancelOrderLine, placeOrder, shipOrder } from "../services/order.service.js";
 import {
@@ -34,6 +36,12 @@ export class OrderResolver {
   @FieldResolver(() => ID)
   id(@Root() order: OrderRecord): string {
     return toGlobalId("Order", order.id);
+  }
+
+  /** READER keys see a pseudonym: the order's customer is not theirs to know. */
+  @FieldResolver(() => String)
+  async customer(@Root() order: OrderRecord, @Ctx() context: Context): Promise<string> {
+    return seesCustomers(context) ? order.customer : customerPseudonym(context.db, order.customer);
   }
 
   @FieldResolver(() => Money)
@@ -61,6 +69,7 @@ export class OrderResolver {
     return (await context.loaders.orderWaiting.load(order.id)).delayed;
   }
 
+  @Authorized(...READ)
   @Query(() => Order, { nullable: true, description: "An order by id or by number; null when there is none (or they disagree)." })
   async order(
     @Ctx() context: Context,
@@ -76,6 +85,7 @@ export class OrderResolver {
     return context.loaders.orderByNumber.load(number);
   }
 
+  @Authorized(...READ)
   @Query(() => OrderConnection, { description: "Orders, newest first." })
   async orders(
     @Ctx() context: Context,
@@ -85,6 +95,7 @@ export class OrderResolver {
   ): Promise<ConnectionSource<OrderRecord>> {
     checkFirst(first);
     checkLength(filter?.customer, 200, "filter.customer");
+    refuseCustomerFilter(context, filter?.customer, "filter.customer");
     let productId: number | undefined;
     if (filter?.productId !== undefined && filter?.productId !== null) {
       const decoded = decodeId(filter.productId, "Product");
@@ -98,6 +109,7 @@ export class OrderResolver {
     return toConnection(page);
   }
 
+  @Authorized(...ORDER)
   @Mutation(() => OrderPayload, {
     description: "Allocates what is available and backorders the rest (policy ALLOW). With allowPartial, the order and userErrors for the lines cut.",
   })
@@ -127,6 +139,7 @@ export class OrderResolver {
     });
   }
 
+  @Authorized(...ORDER)
   @Mutation(() => OrderPayload, { description: "Cancels every unit not shipped: waiting ones first; released units go to the backlog." })
   cancelOrder(
     @Arg("id", () => ID) id: string,
@@ -139,6 +152,7 @@ export class OrderResolver {
     }));
   }
 
+  @Authorized(...ORDER)
   @Mutation(() => OrderPayload, { description: "Cancels units of one line (all not shipped when quantity is omitted); waiting units first." })
   cancelOrderLine(
     @Arg("id", () => ID) id: string,
@@ -151,6 +165,7 @@ export class OrderResolver {
     }));
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => OrderPayload, { description: "Ships every allocated unit of the order." })
   shipOrder(@Arg("id", () => ID) id: string, @Ctx() context: Context) {
     return mutate(context, NO_ORDER, async () => ({

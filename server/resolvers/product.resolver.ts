@@ -1,6 +1,6 @@
 /** Products: the catalogue queries, their stock and backlog, createProduct and updateProduct. */
 import "reflect-metadata";
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { ConnectionSource } from "../../schema/connection.js";
 import { BackorderConnection } from "../../schema/backorder.type.js";
 import { RestockStatus } from "../../schema/enums.js";
@@ -10,6 +10,7 @@ import { ProductPayload } from "../../schema/payloads.js";
 import { CreateProductInput, UpdateProductInput } from "../../schema/product.input.js";
 import { Product, ProductConnection, StockLevel, StockSummary } from "../../schema/product.type.js";
 import { RestockConnection } from "../../schema/restock.type.js";
+import { OPERATE, READ } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { primeLoaders } from "../loaders.js";
 import { decodeId, toGlobalId } from "../node-id.js";
@@ -80,6 +81,7 @@ export class ProductResolver {
     return toConnection(page);
   }
 
+  @Authorized(...READ)
   @Query(() => Product, { nullable: true, description: "A product by id or by SKU; null when there is none (or they disagree)." })
   async product(
     @Ctx() context: Context,
@@ -95,6 +97,7 @@ export class ProductResolver {
     return context.loaders.productBySku.load(sku);
   }
 
+  @Authorized(...READ)
   @Query(() => ProductConnection, { description: "Products in id order." })
   async products(
     @Ctx() context: Context,
@@ -110,6 +113,7 @@ export class ProductResolver {
     return toConnection(page);
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => ProductPayload)
   createProduct(@Arg("input", () => CreateProductInput) input: CreateProductInput, @Ctx() context: Context) {
     return mutate(context, { product: null as ProductRecord | null }, async () => ({
@@ -128,6 +132,7 @@ export class ProductResolver {
     }));
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => ProductPayload)
   updateProduct(
     @Arg("id", () => ID) id: string,

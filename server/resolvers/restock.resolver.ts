@@ -1,6 +1,6 @@
 /** Restocks: the list, and schedule, reschedule, receive and cancel. */
 import "reflect-metadata";
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { ConnectionSource } from "../../schema/connection.js";
 import { RestockFilter } from "../../schema/filters.input.js";
 import { Location } from "../../schema/location.type.js";
@@ -9,6 +9,7 @@ import { Product } from "../../schema/product.type.js";
 import { ScheduleRestockInput } from "../../schema/restock.input.js";
 import { Restock, RestockConnection } from "../../schema/restock.type.js";
 import { DateTimeScalar, isValidDate } from "../../schema/scalars.js";
+import { OPERATE, READ } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { primeLoaders } from "../loaders.js";
 import { decodeId, toGlobalId } from "../node-id.js";
@@ -47,6 +48,7 @@ export class RestockResolver {
     return context.loaders.location.load(restock.locationId);
   }
 
+  @Authorized(...READ)
   @Query(() => RestockConnection, { description: "Restocks by expected date." })
   async restocks(
     @Ctx() context: Context,
@@ -66,6 +68,7 @@ export class RestockResolver {
     return toConnection(page);
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => RestockPayload, { description: "Expects units of a product at a location on a date; re-dates the backlog." })
   scheduleRestock(@Arg("input", () => ScheduleRestockInput) input: ScheduleRestockInput, @Ctx() context: Context) {
     return mutate(context, NO_RESTOCK, async () => ({
@@ -79,6 +82,7 @@ export class RestockResolver {
     }));
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => RestockPayload, { description: "Moves a scheduled restock's date; backorders it no longer covers in time become delayed." })
   rescheduleRestock(
     @Arg("id", () => ID) id: string,
@@ -91,6 +95,7 @@ export class RestockResolver {
     });
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => ReceiveRestockPayload, {
     description: "Receives a scheduled restock (all of it, or `quantity` units) and fills the backlog first-come, first-served.",
   })
@@ -105,6 +110,7 @@ export class RestockResolver {
     });
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => RestockPayload, { description: "Cancels a scheduled restock; the backlog is re-dated without it." })
   cancelRestock(@Arg("id", () => ID) id: string, @Ctx() context: Context) {
     return mutate(context, NO_RESTOCK, async () => ({

@@ -1,10 +1,11 @@
 /** Stock levels (a product at a location) and adjustStock. */
 import "reflect-metadata";
-import { Arg, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from "type-graphql";
 import { Location } from "../../schema/location.type.js";
 import { StockLevelPayload } from "../../schema/payloads.js";
 import { Product, StockLevel } from "../../schema/product.type.js";
 import { AdjustStockInput } from "../../schema/stock.input.js";
+import { OPERATE } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { adjustStock } from "../services/stock.service.js";
 import type { LocationRecord, ProductRecord, StockLevelRecord } from "../services/types.js";
@@ -27,6 +28,7 @@ export class StockLevelResolver {
     return context.loaders.product.load(level.productId);
   }
 
+  @Authorized(...OPERATE)
   @Mutation(() => StockLevelPayload, { description: "A stock count correction: a rise fills the backlog; a fall below allocated is INSUFFICIENT_STOCK." })
   adjustStock(@Arg("input", () => AdjustStockInput) input: AdjustStockInput, @Ctx() context: Context) {
     return mutate(context, { stockLevel: null as StockLevelRecord | null }, async () => ({

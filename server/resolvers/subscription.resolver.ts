@@ -4,7 +4,7 @@
  * Bad arguments (a malformed or unknown cursor, an unknown id) fail this subscription only.
  */
 import "reflect-metadata";
-import { Arg, Ctx, ID, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, ID, Query, Resolver, Root, Subscription } from "type-graphql";
 import {
   BacklogChange,
   type ChangeReason,
@@ -14,6 +14,7 @@ import {
   type RestockChangeKind,
   StockChange,
 } from "../../schema/subscription.type.js";
+import { READ, refuseCustomerFilter } from "../auth-checker.js";
 import { type Context, refreshLoaders } from "../context.js";
 import { fromEventCursor, toEventCursor } from "../event-cursor.js";
 import { SUBSCRIBER_TOO_SLOW } from "../event-hub.js";
@@ -88,6 +89,7 @@ const dateOrNull = (value: unknown) => (typeof value === "string" ? new Date(val
 
 @Resolver()
 export class SubscriptionResolver {
+  @Authorized(...READ)
   @Query(() => String, {
     description:
       "The cursor of the newest event in the log. Read it before you load a snapshot, then subscribe with `after` set to it: you miss nothing that happens after the snapshot.",
@@ -98,6 +100,7 @@ export class SubscriptionResolver {
     return toEventCursor(await latestSeq(context.db));
   }
 
+  @Authorized(...READ)
   @Subscription(() => StockChange, {
     description: "A product's stock changed. Give `after` (a cursor received earlier) to receive every event since it first.",
     subscribe: (data: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) => productEvents("STOCK_CHANGED", data),
@@ -119,6 +122,7 @@ export class SubscriptionResolver {
     };
   }
 
+  @Authorized(...READ)
   @Subscription(() => BacklogChange, {
     description: "A product's backlog changed: units and orders waiting, and when the first in line expects its units.",
     subscribe: (data: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) => productEvents("BACKLOG_CHANGED", data),
@@ -141,6 +145,7 @@ export class SubscriptionResolver {
     };
   }
 
+  @Authorized(...READ)
   @Subscription(() => RestockChange, {
     description: "A restock of these products was scheduled, moved, received or cancelled.",
     subscribe: (data: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) => productEvents("RESTOCK_CHANGED", data),
@@ -161,10 +166,12 @@ export class SubscriptionResolver {
     };
   }
 
+  @Authorized(...READ)
   @Subscription(() => OrderChange, {
     description: "These orders (or every order of `customer`, or all orders) changed.",
     subscribe: async ({ args, context }: SubscribeData<{ orderIds?: string[] | null; customer?: string | null; after?: string | null }>) => {
       checkLength(args.customer, 200, "customer");
+      refuseCustomerFilter(context, args.customer, "customer");
       const ids = await existingIds(args.orderIds, "Order", "orderIds", (dbIds) => ordersByIds(context.db, dbIds));
       const after = await cursorPosition(context, args.after);
       const customer = args.customer ?? null;

@@ -85,6 +85,13 @@ export async function recordRestockChange(
   `);
 }
 
+/** Appends an API_KEY_REVOKED event: each instance's event hub hears it and closes the key's subscriptions. */
+export async function recordApiKeyRevoked(tx: Executor, apiKeyId: number) {
+  await tx.execute(sql`
+    INSERT INTO events (type, payload) VALUES ('API_KEY_REVOKED', jsonb_build_object('apiKeyId', ${apiKeyId}::int))
+  `);
+}
+
 /** The id of the newest event, as a starting cursor for a reader. */
 export async function latestEventId(tx: Executor): Promise<number> {
   const [row] = await rows<{ id: number | string | null }>(tx, sql`SELECT max(id) AS id FROM events`);

@@ -207,6 +207,8 @@ async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrde
     const quantity = line.quantity - wanted + waiting;
     if (quantity > 0) lines.push({ lineNumber: i + 1, product, quantity, allocations, waiting });
   });
+  // An order refused for its quantities never reached the stock question: no demand was lost.
+  if (checks.issues.length > 0) lost.length = 0;
   checks.throwIfAny();
   if (issues.length > 0 && (!request.allowPartial || lines.length === 0)) throw new DomainError(issues);
   return { lines, issues };

@@ -12,12 +12,15 @@ export type OrderLineRecord = typeof schema.orderLines.$inferSelect;
 export type BackorderRecord = typeof schema.backorders.$inferSelect;
 export type RestockRecord = typeof schema.restocks.$inferSelect;
 export type EventRecord = typeof schema.events.$inferSelect;
+export type ApiKeyRecord = typeof schema.apiKeys.$inferSelect;
 
 export type BackorderPolicy = ProductRecord["backorderPolicy"];
 export type OrderStatus = OrderRecord["status"];
 export type BackorderStatus = BackorderRecord["status"];
 export type RestockStatus = RestockRecord["status"];
 export type EtaSource = BackorderRecord["etaSource"];
+/** What an API key may do (DESIGN.md section 9). */
+export type ApiKeyRole = ApiKeyRecord["role"];
 
 /** Machine-readable reasons a business rule says no (DESIGN.md section 7, `ErrorCode`). */
 export const ERROR_CODES = [
@@ -149,7 +152,7 @@ export interface BackorderFill {
 
 // ---- the event log (DESIGN.md section 6): one row per change, written in the change's transaction ----
 
-export type EventType = "STOCK_CHANGED" | "BACKLOG_CHANGED" | "RESTOCK_CHANGED" | "ORDER_CHANGED";
+export type EventType = "STOCK_CHANGED" | "BACKLOG_CHANGED" | "RESTOCK_CHANGED" | "ORDER_CHANGED" | "API_KEY_REVOKED";
 
 /** A product's quantities at the moment of an event (DESIGN.md section 3). */
 export interface StockSnapshot {
@@ -202,4 +205,9 @@ export interface OrderChangedPayload {
   kind: OrderChangeKind;
   customer: string;
   status: OrderStatus;
+}
+
+/** An API key was revoked: every instance closes the key's open subscriptions. */
+export interface ApiKeyRevokedPayload {
+  apiKeyId: number;
 }

@@ -1,6 +1,7 @@
 /** Live-update helpers for tests: a real graphql-ws client that collects what a subscription delivers. */
 import { type Client, createClient } from "graphql-ws";
 import WebSocket from "ws";
+import { TEST_ADMIN_KEY } from "./http.js";
 
 /** Polls `condition` until it holds or `ms` pass; throws with `what` on time-out. Never a fixed sleep. */
 export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
@@ -28,16 +29,34 @@ export interface Collected {
   dispose(): Promise<void>;
 }
 
-/** Opens a connection of its own (no retries) and collects one subscription's data and errors. */
-export async function collect(httpUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<Collected> {
+export interface CollectOptions {
+  /** Sent as `connectionParams.authorization: "Bearer <key>"`; default TEST_ADMIN_KEY (test/support/http.ts), null: no params. */
+  key?: string | null;
+}
+
+/**
+ * Opens a connection of its own (no retries) and collects one subscription's data and errors.
+ * Rejects, with the close code and reason, when the server refuses the connection.
+ */
+export async function collect(
+  httpUrl: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  options: CollectOptions = {},
+): Promise<Collected> {
   let connected!: () => void;
-  const opened = new Promise<void>((resolve) => (connected = resolve));
+  let refused!: (error: Error) => void;
+  const opened = new Promise<void>((resolve, reject) => {
+    connected = resolve;
+    refused = reject;
+  });
   const result: Omit<Collected, "ended" | "dispose"> = { events: [], errors: [], closed: null, client: undefined as unknown as Client };
   const client = createClient({
     url: wsUrl(httpUrl),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: false,
+    connectionParams: options.key === null ? undefined : { authorization: `Bearer ${options.key ?? TEST_ADMIN_KEY}` },
     // The close is asserted through `closed`; graphql-ws would also print it.
     onNonLazyError: () => {},
     on: {
@@ -45,6 +64,8 @@ export async function collect(httpUrl: string, query: string, variables: Record<
       closed: (event) => {
         const close = event as { code?: number; reason?: string };
         if (close.code !== undefined && close.code !== 1000) result.closed = { code: close.code, reason: String(close.reason ?? "") };
+        // Before `connected`: the connection was refused (after it, this does nothing).
+        refused(Object.assign(new Error(`connection closed: ${close.code} ${close.reason ?? ""}`), { close: result.closed }));
       },
     },
   });

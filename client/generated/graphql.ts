@@ -1,0 +1,292 @@
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What happens to ordered units beyond the available stock. */
+export type BackorderPolicy =
+  /** Queued as a backorder, up to the product's backorderLimit. */
+  | 'ALLOW'
+  /** Refused with OUT_OF_STOCK (or cut, with allowPartial). */
+  | 'DENY';
+
+/** The operation that changed a product's stock or backlog. */
+export type ChangeReason =
+  | 'BACKORDER_PRIORITIZED'
+  | 'ETA_CHANGED'
+  | 'ORDER_CANCELLED'
+  | 'ORDER_PLACED'
+  | 'ORDER_SHIPPED'
+  | 'PRODUCT_CREATED'
+  | 'PRODUCT_UPDATED'
+  | 'RESTOCK_CANCELLED'
+  | 'RESTOCK_RECEIVED'
+  | 'RESTOCK_RESCHEDULED'
+  | 'RESTOCK_SCHEDULED'
+  | 'STOCK_ADJUSTED';
+
+export type OrderChangeKind =
+  | 'ALLOCATED'
+  /** Waiting units of the order were allocated from a restock or released stock. */
+  | 'BACKORDER_FILLED'
+  | 'CANCELLED'
+  /** A waiting backorder of the order became late: its expected date passed its promise, or became unknown. */
+  | 'DELAYED'
+  | 'PLACED'
+  | 'SHIPPED';
+
+/** Where an order stands; the first that applies wins, in the order listed from CANCELLED up. */
+export type OrderStatus =
+  | 'AWAITING_STOCK'
+  | 'CANCELLED'
+  | 'PARTIALLY_SHIPPED'
+  | 'READY_TO_SHIP'
+  | 'SHIPPED';
+
+export type RestockChangeKind =
+  | 'CANCELLED'
+  | 'RECEIVED'
+  | 'RESCHEDULED'
+  | 'SCHEDULED';
+
+export type RestockStatus =
+  | 'CANCELLED'
+  | 'RECEIVED'
+  | 'SCHEDULED';
+
+export type BacklogChangedSubscriptionVariables = Exact<{
+  productIds?: Array<string | number> | string | number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type BacklogChangedSubscription = { backlogChanged: { cursor: string, at: string, reason: ChangeReason, productVersion: number, backordered: number, waitingOrders: number, nextExpectedAt: string | null, product: { id: string, sku: string, name: string } } };
+
+export type DashboardOrderChangedSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+
+export type DashboardOrderChangedSubscription = { orderChanged: { cursor: string, at: string, kind: OrderChangeKind, status: OrderStatus, order: { id: string, number: string, delayed: boolean, promisedAt: string | null, expectedAt: string | null, lines: Array<{ quantity: number, product: { id: string, sku: string } }> } } };
+
+export type DashboardProductsQueryVariables = Exact<{
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type DashboardProductsQuery = { products: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, sku: string, name: string, backorderPolicy: BackorderPolicy, stock: { onHand: number, allocated: number, available: number, backordered: number, incoming: number, projected: number, nextRestockAt: string | null }, backlog: { totalCount: number } }> } };
+
+export type EventCursorQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type EventCursorQuery = { eventCursor: string };
+
+export type OrderChangedSubscriptionVariables = Exact<{
+  orderIds?: Array<string | number> | string | number | null | undefined;
+  customer?: string | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type OrderChangedSubscription = { orderChanged: { cursor: string, at: string, kind: OrderChangeKind, status: OrderStatus, order: { id: string, number: string, status: OrderStatus, delayed: boolean, promisedAt: string | null, expectedAt: string | null } } };
+
+export type ProductsBySkuQueryVariables = Exact<{
+  skus: Array<string> | string;
+}>;
+
+
+export type ProductsBySkuQuery = { products: { nodes: Array<{ id: string, sku: string, name: string }> } };
+
+export type RestockChangedSubscriptionVariables = Exact<{
+  productIds?: Array<string | number> | string | number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type RestockChangedSubscription = { restockChanged: { cursor: string, at: string, kind: RestockChangeKind, filledUnits: number, restock: { id: string, status: RestockStatus, quantity: number, receivedQuantity: number, expectedAt: string, receivedAt: string | null, reference: string | null, product: { id: string, sku: string, name: string }, location: { id: string, code: string } } } };
+
+export type StockChangedSubscriptionVariables = Exact<{
+  productIds?: Array<string | number> | string | number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type StockChangedSubscription = { stockChanged: { cursor: string, at: string, reason: ChangeReason, productVersion: number, product: { id: string, sku: string, name: string }, stock: { onHand: number, allocated: number, available: number, backordered: number, incoming: number, projected: number, nextRestockAt: string | null } } };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+
+export const BacklogChangedDocument = new TypedDocumentString(`
+    subscription BacklogChanged($productIds: [ID!], $after: String) {
+  backlogChanged(productIds: $productIds, after: $after) {
+    cursor
+    at
+    reason
+    productVersion
+    product {
+      id
+      sku
+      name
+    }
+    backordered
+    waitingOrders
+    nextExpectedAt
+  }
+}
+    `) as unknown as TypedDocumentString<BacklogChangedSubscription, BacklogChangedSubscriptionVariables>;
+export const DashboardOrderChangedDocument = new TypedDocumentString(`
+    subscription DashboardOrderChanged($after: String) {
+  orderChanged(after: $after) {
+    cursor
+    at
+    kind
+    status
+    order {
+      id
+      number
+      delayed
+      promisedAt
+      expectedAt
+      lines {
+        quantity
+        product {
+          id
+          sku
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardOrderChangedSubscription, DashboardOrderChangedSubscriptionVariables>;
+export const DashboardProductsDocument = new TypedDocumentString(`
+    query DashboardProducts($first: Int!, $after: String) {
+  products(first: $first, after: $after) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      id
+      sku
+      name
+      backorderPolicy
+      stock {
+        onHand
+        allocated
+        available
+        backordered
+        incoming
+        projected
+        nextRestockAt
+      }
+      backlog(first: 0) {
+        totalCount
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardProductsQuery, DashboardProductsQueryVariables>;
+export const EventCursorDocument = new TypedDocumentString(`
+    query EventCursor {
+  eventCursor
+}
+    `) as unknown as TypedDocumentString<EventCursorQuery, EventCursorQueryVariables>;
+export const OrderChangedDocument = new TypedDocumentString(`
+    subscription OrderChanged($orderIds: [ID!], $customer: String, $after: String) {
+  orderChanged(orderIds: $orderIds, customer: $customer, after: $after) {
+    cursor
+    at
+    kind
+    status
+    order {
+      id
+      number
+      status
+      delayed
+      promisedAt
+      expectedAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<OrderChangedSubscription, OrderChangedSubscriptionVariables>;
+export const ProductsBySkuDocument = new TypedDocumentString(`
+    query ProductsBySku($skus: [String!]!) {
+  products(filter: {skus: $skus}, first: 100) {
+    nodes {
+      id
+      sku
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ProductsBySkuQuery, ProductsBySkuQueryVariables>;
+export const RestockChangedDocument = new TypedDocumentString(`
+    subscription RestockChanged($productIds: [ID!], $after: String) {
+  restockChanged(productIds: $productIds, after: $after) {
+    cursor
+    at
+    kind
+    filledUnits
+    restock {
+      id
+      status
+      quantity
+      receivedQuantity
+      expectedAt
+      receivedAt
+      reference
+      product {
+        id
+        sku
+        name
+      }
+      location {
+        id
+        code
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RestockChangedSubscription, RestockChangedSubscriptionVariables>;
+export const StockChangedDocument = new TypedDocumentString(`
+    subscription StockChanged($productIds: [ID!], $after: String) {
+  stockChanged(productIds: $productIds, after: $after) {
+    cursor
+    at
+    reason
+    productVersion
+    product {
+      id
+      sku
+      name
+    }
+    stock {
+      onHand
+      allocated
+      available
+      backordered
+      incoming
+      projected
+      nextRestockAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<StockChangedSubscription, StockChangedSubscriptionVariables>;

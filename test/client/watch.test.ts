@@ -1,0 +1,167 @@
+/**
+ * `npm run watch` (client/watch.ts) as a user runs it: a child process against a real server,
+ * orders placed over HTTP, its output read line by line; across a server restart it carries on
+ * and prints each change once; SIGINT ends it with exit code 0.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { placeOrder } from "../../server/services/order.service.js";
+import { newProduct } from "../support/catalogue.js";
+import { useFreshDatabase } from "../support/database.js";
+import { postGraphQL, TEST_ADMIN_KEY } from "../support/http.js";
+import { waitFor } from "../support/live.js";
+import { type RestartableServer, startRestartableServer } from "./restartable-server.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** Starting the CLI compiles it with tsx first: allow for a loaded machine. */
+const START_MS = 30_000;
+
+const database = useFreshDatabase();
+let server: RestartableServer;
+const running = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  server = await startRestartableServer(database.connection);
+});
+
+afterAll(async () => {
+  for (const child of running) child.kill("SIGKILL");
+  await server.stop();
+});
+
+interface Watcher {
+  child: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Runs the CLI in one process (`node --import tsx`, what `tsx client/watch.ts` runs) and collects its lines. */
+function runWatch(args: string[]): Watcher {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.BACKORDER_URL;
+  env.BACKORDER_API_KEY = TEST_ADMIN_KEY;
+  const child = spawn(process.execPath, ["--import", "tsx", "client/watch.ts", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  const watcher: Watcher = {
+    child,
+    stdout: [],
+    stderr: [],
+    exited: new Promise((resolve) =>
+      child.once("exit", (code) => {
+        running.delete(child);
+        resolve(code);
+      }),
+    ),
+  };
+  createInterface({ input: child.stdout! }).on("line", (line) => watcher.stdout.push(line));
+  createInterface({ input: child.stderr! }).on("line", (line) => watcher.stderr.push(line));
+  return watcher;
+}
+
+async function started(watcher: Watcher): Promise<void> {
+  await waitFor(() => watcher.stderr.some((line) => line.includes(" watching ")) || watcher.child.exitCode !== null, "the CLI to start", START_MS);
+  expect(watcher.stderr.join("\n")).toContain(" watching ");
+}
+
+async function orderOverHttp(sku: string, quantity: number, customer = "cli@example.com") {
+  const response = await postGraphQL(
+    server.url,
+    `mutation($sku: String!, $q: Int!, $c: String!) { placeOrder(input: { customer: $c, lines: [{ sku: $sku, quantity: $q }] }) { order { number } userErrors { code } } }`,
+    { sku, q: quantity, c: customer },
+  );
+  expect(response.body.data?.placeOrder.userErrors).toEqual([]);
+  return response.body.data.placeOrder.order.number as string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (watcher: Watcher): any[] => watcher.stdout.map((line) => JSON.parse(line));
+
+describe("npm run watch", () => {
+  it("prints one JSON line per change of the SKUs asked for, with the figures, and exits 0 on SIGINT", async () => {
+    const watched = await newProduct(database.db, { initialStock: 2 });
+    const other = await newProduct(database.db, { initialStock: 2 });
+    const watcher = runWatch(["--url", server.wsUrl, "--json", "--sku", watched.sku]);
+    await started(watcher);
+    await orderOverHttp(other.sku, 1);
+    await orderOverHttp(watched.sku, 3);
+    await waitFor(() => watcher.stdout.length >= 2, "a stock line and a backlog line");
+    const lines = json(watcher);
+    expect(lines.map((line) => line.product?.sku)).toEqual([watched.sku, watched.sku]);
+    expect(lines.find((line) => line.type === "stockChanged")).toMatchObject({
+      reason: "ORDER_PLACED",
+      product: { sku: watched.sku, name: watched.name },
+      stock: { onHand: 2, allocated: 2, available: 0, backordered: 1 },
+      cursor: expect.any(String),
+      at: expect.any(String),
+    });
+    expect(lines.find((line) => line.type === "backlogChanged")).toMatchObject({ backordered: 1, waitingOrders: 1 });
+
+    watcher.child.kill("SIGINT");
+    expect(await watcher.exited).toBe(0);
+  });
+
+  it("prints readable lines, orders too with --orders", async () => {
+    const watched = await newProduct(database.db, { initialStock: 5 });
+    const watcher = runWatch(["--url", server.wsUrl, "--sku", watched.sku, "--orders"]);
+    await started(watcher);
+    const number = await orderOverHttp(watched.sku, 2);
+    await waitFor(() => watcher.stdout.length >= 3, "a stock, a backlog and an order line");
+    const time = String.raw`\d\d:\d\d:\d\d\.\d{3}`;
+    expect(watcher.stdout).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^${time}  ${watched.sku}  stock ORDER_PLACED  on hand 5  allocated 2  available 3  backordered 0 `)),
+        expect.stringMatching(new RegExp(`^${time}  ${watched.sku}  backlog ORDER_PLACED  nothing waiting$`)),
+        expect.stringMatching(new RegExp(`^${time}  ${number}  order PLACED  READY_TO_SHIP`)),
+      ]),
+    );
+    watcher.child.kill("SIGINT");
+    expect(await watcher.exited).toBe(0);
+  });
+
+  it("keeps going across a server restart and prints what changed while the server was down, each once", async () => {
+    const watched = await newProduct(database.db, { initialStock: 50 });
+    const watcher = runWatch(["--url", server.wsUrl, "--json", "--sku", watched.sku]);
+    await started(watcher);
+    const stockLines = () => json(watcher).filter((line) => line.type === "stockChanged");
+    await orderOverHttp(watched.sku, 1);
+    await waitFor(() => stockLines().length === 1, "the first change");
+
+    await server.stop();
+    await waitFor(() => watcher.stderr.some((line) => line.includes(" disconnected ")), "the CLI to report the disconnect");
+    const orderDirectly = () => placeOrder(database.db, { customer: "down@example.com", lines: [{ productId: watched.id, quantity: 1 }] });
+    for (let i = 0; i < 3; i++) await orderDirectly();
+    await server.start();
+    // Straight to the database: fetch may still hold a keep-alive socket to the stopped server.
+    await orderDirectly();
+
+    await waitFor(() => stockLines().at(-1)?.stock.allocated === 5, "every change up to the one after the restart");
+    expect(stockLines().map((line) => line.stock.allocated)).toEqual([1, 2, 3, 4, 5]);
+    expect(watcher.stderr.filter((line) => line.includes(" connected ")).length).toBeGreaterThanOrEqual(2);
+    watcher.child.kill("SIGINT");
+    expect(await watcher.exited).toBe(0);
+  });
+
+  it("with --after, first prints what changed since that cursor", async () => {
+    const watched = await newProduct(database.db, { initialStock: 10 });
+    const after = (await postGraphQL(server.url, "{ eventCursor }")).body.data.eventCursor as string;
+    await orderOverHttp(watched.sku, 1);
+    await orderOverHttp(watched.sku, 2);
+    const watcher = runWatch(["--url", server.wsUrl, "--json", "--sku", watched.sku, "--after", after]);
+    await started(watcher);
+    await waitFor(() => json(watcher).filter((line) => line.type === "stockChanged").length >= 2, "the two changes since the cursor", START_MS);
+    expect(json(watcher).filter((line) => line.type === "stockChanged").map((line) => line.stock.allocated)).toEqual([1, 3]);
+    watcher.child.kill("SIGINT");
+    expect(await watcher.exited).toBe(0);
+  });
+
+  it("refuses an unknown SKU with exit code 2", async () => {
+    const watcher = runWatch(["--url", server.wsUrl, "--sku", "NO-SUCH-SKU"]);
+    expect(await watcher.exited).toBe(2);
+    expect(watcher.stderr.join("\n")).toContain("no product with SKU NO-SUCH-SKU");
+  });
+});

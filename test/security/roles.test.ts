@@ -1,0 +1,287 @@
+/**
+ * The role × operation matrix (DESIGN.md section 9, issue 5 item 6): every query and mutation of
+ * the schema, sent over HTTP with a key of each role. An allowed role gets no FORBIDDEN and the
+ * operation does its work (a mutation answers without userErrors); a denied role gets exactly one
+ * FORBIDDEN error, no data, and the database is exactly as before. Every subscription is allowed
+ * to every role over WebSocket and delivers to it. A root field missing from the matrix fails the
+ * run: a new operation must say who may use it.
+ */
+import { isObjectType } from "graphql";
+import { beforeAll, describe, expect, it } from "vitest";
+import { toGlobalId } from "../../server/node-id.js";
+import { createApiKey } from "../../server/services/api-key.service.js";
+import { placeOrder } from "../../server/services/order.service.js";
+import { scheduleRestock } from "../../server/services/restock.service.js";
+import type { ApiKeyRole } from "../../server/services/types.js";
+import { createRoleKeys, databaseDigest, ROLES, type RoleKey } from "../support/access.js";
+import { backorderOfOrder, daysFromNow, newProduct, uniqueSku } from "../support/catalogue.js";
+import { useFreshDatabase } from "../support/database.js";
+import { useTestServer } from "../support/http.js";
+import { collect, type Collected, waitFor } from "../support/live.js";
+
+const database = useFreshDatabase();
+const server = useTestServer(database, { delaySweepMs: 0 });
+let keys: Record<ApiKeyRole, RoleKey>;
+
+beforeAll(async () => {
+  keys = await createRoleKeys(database.db, "matrix");
+});
+
+const ALL: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"];
+const OPERATE: ApiKeyRole[] = ["ADMIN", "OPERATOR"];
+const ORDER: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT"];
+const KEYS: ApiKeyRole[] = ["ADMIN"];
+
+interface Request {
+  query: string;
+  variables?: Record<string, unknown>;
+}
+
+interface Operation {
+  kind: "query" | "mutation";
+  roles: ApiKeyRole[];
+  /** Makes fresh fixtures (through the services) and the request that uses them. */
+  request(): Promise<Request>;
+}
+
+// ---- fixtures, fresh for every request so each run has something to act on ----
+
+const db = () => database.db;
+const gid = toGlobalId;
+
+async function product() {
+  return gid("Product", (await newProduct(db(), { initialStock: 5 })).id);
+}
+
+/** An order of 3 units of a product with 1 on the shelf: 1 allocated, 2 backordered. */
+async function orderWithBackorder() {
+  const record = await newProduct(db(), { initialStock: 1 });
+  const { order } = await placeOrder(db(), { customer: "matrix@example.com", lines: [{ productId: record.id, quantity: 3 }] });
+  const backorder = await backorderOfOrder(db(), order.id);
+  return { order: gid("Order", order.id), line: gid("OrderLine", backorder.orderLineId), backorder: gid("Backorder", backorder.id) };
+}
+
+async function restock() {
+  const record = await newProduct(db());
+  return gid("Restock", (await scheduleRestock(db(), { productId: record.id, quantity: 4, expectedAt: daysFromNow(5) })).id);
+}
+
+const PAYLOAD = "{ userErrors { code message field } }";
+
+const OPERATIONS: Record<string, Operation> = {
+  // queries: every role
+  node: { kind: "query", roles: ALL, request: async () => ({ query: "query($id: ID!) { node(id: $id) { id } }", variables: { id: await product() } }) },
+  product: { kind: "query", roles: ALL, request: async () => ({ query: "query($id: ID) { product(id: $id) { sku } }", variables: { id: await product() } }) },
+  products: { kind: "query", roles: ALL, request: async () => ({ query: "{ products(first: 2) { totalCount nodes { sku } } }" }) },
+  order: {
+    kind: "query", roles: ALL,
+    request: async () => ({ query: "query($id: ID) { order(id: $id) { number customer } }", variables: { id: (await orderWithBackorder()).order } }),
+  },
+  orders: { kind: "query", roles: ALL, request: async () => ({ query: "{ orders(first: 2) { nodes { number customer } } }" }) },
+  backlog: { kind: "query", roles: ALL, request: async () => ({ query: "{ backlog(first: 2) { nodes { id position } } }" }) },
+  restocks: { kind: "query", roles: ALL, request: async () => ({ query: "{ restocks(first: 2) { nodes { id } } }" }) },
+  locations: { kind: "query", roles: ALL, request: async () => ({ query: "{ locations { code } }" }) },
+  eventCursor: { kind: "query", roles: ALL, request: async () => ({ query: "{ eventCursor }" }) },
+  apiKeys: { kind: "query", roles: KEYS, request: async () => ({ query: "{ apiKeys(first: 2) { nodes { id role } } }" }) },
+
+  // mutations: catalogue, stock, restocks, shipping, priorities
+  createLocation: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({
+      query: `mutation($input: CreateLocationInput!) { createLocation(input: $input) ${PAYLOAD} }`,
+      variables: { input: { code: uniqueSku("LOC"), name: "Matrix" } },
+    }),
+  },
+  createProduct: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({
+      query: `mutation($input: CreateProductInput!) { createProduct(input: $input) ${PAYLOAD} }`,
+      variables: { input: { sku: uniqueSku("NEW"), name: "Matrix", price: "3.00", initialStock: 2 } },
+    }),
+  },
+  updateProduct: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({
+      query: `mutation($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) ${PAYLOAD} }`,
+      variables: { id: await product(), input: { name: "Renamed", backorderLimit: 1 } },
+    }),
+  },
+  adjustStock: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({
+      query: `mutation($input: AdjustStockInput!) { adjustStock(input: $input) ${PAYLOAD} }`,
+      variables: { input: { productId: await product(), delta: 3, reason: "count" } },
+    }),
+  },
+  shipOrder: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({ query: `mutation($id: ID!) { shipOrder(id: $id) ${PAYLOAD} }`, variables: { id: (await orderWithBackorder()).order } }),
+  },
+  scheduleRestock: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({
+      query: `mutation($input: ScheduleRestockInput!) { scheduleRestock(input: $input) ${PAYLOAD} }`,
+      variables: { input: { productId: await product(), quantity: 3, expectedAt: daysFromNow(3).toISOString() } },
+    }),
+  },
+  rescheduleRestock: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({
+      query: `mutation($id: ID!, $at: DateTime!) { rescheduleRestock(id: $id, expectedAt: $at) ${PAYLOAD} }`,
+      variables: { id: await restock(), at: daysFromNow(9).toISOString() },
+    }),
+  },
+  receiveRestock: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({ query: `mutation($id: ID!) { receiveRestock(id: $id) ${PAYLOAD} }`, variables: { id: await restock() } }),
+  },
+  cancelRestock: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({ query: `mutation($id: ID!) { cancelRestock(id: $id) ${PAYLOAD} }`, variables: { id: await restock() } }),
+  },
+  prioritizeBackorder: {
+    kind: "mutation", roles: OPERATE,
+    request: async () => ({
+      query: `mutation($id: ID!) { prioritizeBackorder(id: $id, priority: 7) ${PAYLOAD} }`,
+      variables: { id: (await orderWithBackorder()).backorder },
+    }),
+  },
+
+  // mutations: what a storefront does
+  placeOrder: {
+    kind: "mutation", roles: ORDER,
+    request: async () => ({
+      query: `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) ${PAYLOAD} }`,
+      variables: { input: { customer: "shop@example.com", lines: [{ productId: await product(), quantity: 2 }], idempotencyKey: uniqueSku("IDEM") } },
+    }),
+  },
+  cancelOrder: {
+    kind: "mutation", roles: ORDER,
+    request: async () => ({ query: `mutation($id: ID!) { cancelOrder(id: $id, reason: "matrix") ${PAYLOAD} }`, variables: { id: (await orderWithBackorder()).order } }),
+  },
+  cancelOrderLine: {
+    kind: "mutation", roles: ORDER,
+    request: async () => ({ query: `mutation($id: ID!) { cancelOrderLine(id: $id, quantity: 1) ${PAYLOAD} }`, variables: { id: (await orderWithBackorder()).line } }),
+  },
+
+  // mutations: keys
+  createApiKey: {
+    kind: "mutation", roles: KEYS,
+    request: async () => ({
+      query: `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { code message field } } }`,
+      variables: { input: { name: "made in the matrix", role: "READER" } },
+    }),
+  },
+  revokeApiKey: {
+    kind: "mutation", roles: KEYS,
+    request: async () => {
+      const { apiKey } = await createApiKey(db(), { name: "to revoke", role: "READER" });
+      return { query: `mutation($id: ID!) { revokeApiKey(id: $id) ${PAYLOAD} }`, variables: { id: gid("ApiKey", apiKey.id) } };
+    },
+  },
+};
+
+/** Each takes `after` (a cursor read first), so nothing done after subscribing can slip past it. */
+const SUBSCRIPTIONS: Record<string, { roles: ApiKeyRole[]; query: string }> = {
+  stockChanged: { roles: ALL, query: "subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { reason stock { onHand } } }" },
+  backlogChanged: { roles: ALL, query: "subscription($ids: [ID!], $after: String) { backlogChanged(productIds: $ids, after: $after) { backordered } }" },
+  restockChanged: { roles: ALL, query: "subscription($ids: [ID!], $after: String) { restockChanged(productIds: $ids, after: $after) { kind } }" },
+  orderChanged: { roles: ALL, query: "subscription($after: String) { orderChanged(after: $after) { kind order { number customer } } }" },
+};
+
+describe("the matrix", () => {
+  it("names every query, mutation and subscription of the schema", () => {
+    const schema = server.app.schema;
+    const fields = (name: string) => {
+      const type = schema.getType(name);
+      return type && isObjectType(type) ? Object.keys(type.getFields()).sort() : [];
+    };
+    const kinds = (kind: Operation["kind"]) => Object.keys(OPERATIONS).filter((field) => OPERATIONS[field].kind === kind).sort();
+    expect(fields("Query"), "every Query field has a row in OPERATIONS").toEqual(kinds("query"));
+    expect(fields("Mutation"), "every Mutation field has a row in OPERATIONS").toEqual(kinds("mutation"));
+    expect(fields("Subscription"), "every Subscription field has a row in SUBSCRIPTIONS").toEqual(Object.keys(SUBSCRIPTIONS).sort());
+  });
+
+  it("gives ADMIN every operation", () => {
+    for (const operation of Object.values(OPERATIONS)) expect(operation.roles).toContain("ADMIN");
+  });
+});
+
+const cases = Object.entries(OPERATIONS).flatMap(([field, operation]) =>
+  ROLES.map((role) => ({ field, role, operation, allowed: operation.roles.includes(role) })),
+);
+
+describe("over HTTP", () => {
+  it.each(cases.filter((c) => c.allowed).map((c) => [c.role, c.operation.kind, c.field, c] as const))(
+    "%s may run %s %s",
+    async (_role, _kind, _field, { field, role, operation }) => {
+      const { query, variables } = await operation.request();
+      const response = await server.gql(query, variables, { key: keys[role].secret });
+      expect(response.status, response.text).toBe(200);
+      expect(response.body.errors, response.text).toBeUndefined();
+      expect(response.body.data?.[field], response.text).toBeDefined();
+      if (operation.kind === "mutation") expect(response.body.data[field].userErrors, response.text).toEqual([]);
+    },
+  );
+
+  it.each(cases.filter((c) => !c.allowed).map((c) => [c.role, c.operation.kind, c.field, c] as const))(
+    "%s may not run %s %s: FORBIDDEN, nothing changes",
+    async (_role, _kind, _field, { field, role, operation }) => {
+      const { query, variables } = await operation.request();
+      const before = await databaseDigest(database.db);
+      const response = await server.gql(query, variables, { key: keys[role].secret });
+      expect(response.status, response.text).toBe(200);
+      expect(response.body.errors, response.text).toHaveLength(1);
+      expect(response.body.errors![0]).toMatchObject({ path: [field], extensions: { code: "FORBIDDEN" } });
+      expect(response.body.errors![0].message).toContain(role);
+      expect(response.body.data?.[field] ?? null).toBeNull();
+      expect(await databaseDigest(database.db)).toEqual(before);
+    },
+  );
+
+  it("lets only ADMIN read an API key through Query.node", async () => {
+    const { apiKey } = await createApiKey(database.db, { name: "node lookup", role: "READER" });
+    const query = `query($id: ID!) { node(id: $id) { id ... on ApiKey { name role } } }`;
+    const id = gid("ApiKey", apiKey.id);
+    expect((await server.data(query, { id }, { key: keys.ADMIN.secret })).node).toEqual({ id, name: "node lookup", role: "READER" });
+    for (const role of ["OPERATOR", "STOREFRONT", "READER"] as const) {
+      const response = await server.gql(query, { id }, { key: keys[role].secret });
+      expect(response.body.errors?.[0].extensions?.code, role).toBe("FORBIDDEN");
+      // An unknown key id is refused the same way: the answer says nothing about which keys exist.
+      const unknown = await server.gql(query, { id: gid("ApiKey", 999_999) }, { key: keys[role].secret });
+      expect(unknown.body.errors?.[0].extensions?.code, role).toBe("FORBIDDEN");
+    }
+  });
+});
+
+describe("over WebSocket", () => {
+  it.each(ROLES.map((role) => [role]))("%s may open every subscription and receives its events", async (role) => {
+    const watched = await newProduct(database.db);
+    const ids = [gid("Product", watched.id)];
+    const { eventCursor: after } = await server.data("{ eventCursor }", {}, { key: keys[role].secret });
+    const open: Collected[] = [];
+    try {
+      const subscriptions = Object.fromEntries(
+        await Promise.all(
+          Object.entries(SUBSCRIPTIONS).map(async ([field, { query, roles }]) => {
+            expect(roles).toContain(role);
+            const variables = field === "orderChanged" ? { after } : { ids, after };
+            const collected = await collect(server.url, query, variables, { key: keys[role].secret });
+            open.push(collected);
+            return [field, collected] as const;
+          }),
+        ),
+      );
+      await placeOrder(database.db, { customer: "ws@example.com", lines: [{ productId: watched.id, quantity: 1 }] });
+      await scheduleRestock(database.db, { productId: watched.id, quantity: 2, expectedAt: daysFromNow(4) });
+      for (const [field, collected] of Object.entries(subscriptions)) {
+        await waitFor(() => collected.events.length > 0 || collected.errors.length > 0, `${role} ${field}`);
+        expect(collected.errors, `${role} ${field}`).toEqual([]);
+        expect(collected.closed, `${role} ${field}`).toBeNull();
+      }
+    } finally {
+      await Promise.all(open.map((collected) => collected.dispose()));
+    }
+  });
+});
+
