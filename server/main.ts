@@ -20,7 +20,12 @@ const SHUTDOWN_DEADLINE_MS = 15_000;
  */
 function exampleQuery(url: string, adminKey: string, keys: { created: DevKeys | null; file: string | null }): string {
   const query = "{ products(first: 5) { nodes { sku name stock { available backordered incoming nextRestockAt } } } }";
-  const lines = [`GraphQL API: ${url}`];
+  const origin = url.replace(/\/graphql$/, "");
+  const lines = [
+    `GraphQL API: ${url}   (subscriptions: ${url.replace(/^http/, "ws")})`,
+    `Explorer:    ${origin}/explorer   (paste an API key)`,
+    `Dashboard:   ${origin}/dashboard`,
+  ];
   if (keys.created) {
     lines.push(
       "Development API keys (shown once; kept in " + (keys.file ?? "no file: in-memory database") + "):",
