@@ -22,6 +22,7 @@ import { decodeId, type NodeTypeName } from "../node-id.js";
 import { type LoggedEvent, latestSeq, stampEvents } from "../services/event-log.service.js";
 import { ordersByIds } from "../services/order.query.js";
 import { productsByIds } from "../services/product.query.js";
+import { restocksByIds } from "../services/restock.query.js";
 import type { EventType, OrderStatus, StockSnapshot } from "../services/types.js";
 import { badUserInput, checkLength } from "./connection.js";
 
@@ -79,11 +80,26 @@ async function productEvents(type: EventType, { args, context }: SubscribeData<{
   return liveEvents(context, type, (event) => !ids || ids.has(event.productId!), after);
 }
 
-/** Per event: fresh loaders, so the objects a subscriber asks for are read as they are now. */
-async function loadProduct(context: Context, event: LoggedEvent) {
-  refreshLoaders(context);
-  return context.loaders.product.load(event.productId!);
+/**
+ * The object an event is about, read once per event on this instance however many subscribers
+ * ask for it, and only when one does: every subscriber of an event shares the same event object.
+ */
+const linkedObjects = new WeakMap<LoggedEvent, Map<string, Promise<unknown>>>();
+function linked<T>(event: LoggedEvent, kind: string, load: () => Promise<T>): Promise<T> {
+  let loaded = linkedObjects.get(event);
+  if (!loaded) linkedObjects.set(event, (loaded = new Map()));
+  let object = loaded.get(kind) as Promise<T> | undefined;
+  if (!object) loaded.set(kind, (object = load()));
+  return object;
 }
+
+/** Per event: fresh loaders for the fields below the linked object, read as they are now. */
+function eventContext(context: Context): Context {
+  refreshLoaders(context);
+  return context;
+}
+
+const oneOf = <T>(rows: Promise<(T | null)[]>) => rows.then((found) => found[0] ?? null);
 
 const dateOrNull = (value: unknown) => (typeof value === "string" ? new Date(value) : null);
 
@@ -111,11 +127,14 @@ export class SubscriptionResolver {
     @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
+    eventContext(context);
     const stock = event.payload.stock as StockSnapshot;
     return {
       cursor: toEventCursor(event.seq),
       at: event.at,
-      product: await loadProduct(context, event),
+      get product() {
+        return linked(event, "product", () => oneOf(productsByIds(context.db, [event.productId!])));
+      },
       stock: { ...stock, productId: event.productId, nextRestockAt: dateOrNull(stock.nextRestockAt) },
       reason: event.payload.reason as ChangeReason,
       productVersion: event.productVersion,
@@ -133,10 +152,13 @@ export class SubscriptionResolver {
     @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
+    eventContext(context);
     return {
       cursor: toEventCursor(event.seq),
       at: event.at,
-      product: await loadProduct(context, event),
+      get product() {
+        return linked(event, "product", () => oneOf(productsByIds(context.db, [event.productId!])));
+      },
       backordered: event.payload.backordered as number,
       waitingOrders: event.payload.waitingOrders as number,
       nextExpectedAt: dateOrNull(event.payload.nextExpectedAt),
@@ -156,11 +178,13 @@ export class SubscriptionResolver {
     @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    refreshLoaders(context);
+    eventContext(context);
     return {
       cursor: toEventCursor(event.seq),
       at: event.at,
-      restock: await context.loaders.restock.load(event.restockId!),
+      get restock() {
+        return linked(event, "restock", () => oneOf(restocksByIds(context.db, [event.restockId!])));
+      },
       kind: event.payload.kind as RestockChangeKind,
       filledUnits: event.payload.filledUnits as number,
     };
@@ -186,11 +210,13 @@ export class SubscriptionResolver {
     @Arg("customer", () => String, { nullable: true }) _customer?: string | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    refreshLoaders(context);
+    eventContext(context);
     return {
       cursor: toEventCursor(event.seq),
       at: event.at,
-      order: await context.loaders.order.load(event.orderId!),
+      get order() {
+        return linked(event, "order", () => oneOf(ordersByIds(context.db, [event.orderId!])));
+      },
       kind: event.payload.kind as OrderChangeKind,
       status: event.payload.status as OrderStatus,
     };
