@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
+import { sharedSubscribe } from "./shared-subscribe.js";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { AuthenticatedKey } from "./auth-checker.js";
 import { authenticateAuthorization } from "./authentication.js";
@@ -48,7 +49,7 @@ function mask(error: GraphQLError, logger: Logger): GraphQLFormattedError {
     return { ...formatted, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } };
   }
   if (!isExposedError(formatted.extensions)) logger.error("subscription error", { error: serializeError(error.originalError ?? error) });
-  return formatError(formatted);
+  return formatError(formatted, error);
 }
 
 /** Close code of a connection without a valid key (graphql-ws's Unauthorized). */
@@ -75,6 +76,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
   const server = useServer(
     {
       schema: options.schema,
+      subscribe: sharedSubscribe,
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
         let key: AuthenticatedKey | null;

@@ -11,12 +11,22 @@ import type { ChangeReason, OrderChangeKind, RestockChangeKind } from "./types.j
  * Bumps each product's version under the lock its caller holds and appends a STOCK_CHANGED and a
  * BACKLOG_CHANGED event carrying a snapshot of the product's quantities, all in one statement.
  * The caller must hold the products' row locks, so the versions order each product's events.
+ * `orders` adds an ORDER_CHANGED event for each of these orders to the same statement.
  */
-export async function recordProductChanges(tx: Executor, productIds: readonly number[], reason: ChangeReason) {
+export async function recordProductChanges(
+  tx: Executor,
+  productIds: readonly number[],
+  reason: ChangeReason,
+  orders?: { ids: readonly number[]; kind: OrderChangeKind },
+) {
   const ids = [...new Set(productIds)];
-  if (ids.length === 0) return;
+  if (ids.length === 0) return orders ? recordOrderChanges(tx, orders.ids, orders.kind) : undefined;
+  // The orders' events ride along in the same statement: one round trip less under the lock.
+  const orderEvents = orders && orders.ids.length > 0
+    ? sql`order_events AS (${orderChangesInsert(orders.ids, orders.kind)} RETURNING id),`
+    : sql``;
   await tx.execute(sql`
-    WITH bumped AS (
+    WITH ${orderEvents} bumped AS (
       UPDATE products SET version = version + 1, updated_at = now()
       WHERE id = ANY(${intArray(ids)})
       RETURNING id, version, backordered
@@ -60,15 +70,17 @@ export async function recordProductChanges(tx: Executor, productIds: readonly nu
   `);
 }
 
-/** Appends one ORDER_CHANGED event per order, with the order's current status and customer. */
-export async function recordOrderChanges(tx: Executor, orderIds: readonly number[], kind: OrderChangeKind) {
-  const ids = [...new Set(orderIds)];
-  if (ids.length === 0) return;
-  await tx.execute(sql`
+function orderChangesInsert(orderIds: readonly number[], kind: OrderChangeKind) {
+  return sql`
     INSERT INTO events (type, order_id, payload)
     SELECT 'ORDER_CHANGED', id, jsonb_build_object('kind', ${kind}::text, 'customer', customer, 'status', status)
-    FROM orders WHERE id = ANY(${intArray(ids)}) ORDER BY id
-  `);
+    FROM orders WHERE id = ANY(${intArray([...new Set(orderIds)])}) ORDER BY id`;
+}
+
+/** Appends one ORDER_CHANGED event per order, with the order's current status and customer. */
+export async function recordOrderChanges(tx: Executor, orderIds: readonly number[], kind: OrderChangeKind) {
+  if (orderIds.length === 0) return;
+  await tx.execute(orderChangesInsert(orderIds, kind));
 }
 
 /** Appends a RESTOCK_CHANGED event for one restock. */

@@ -7,7 +7,8 @@ import { eq, sql } from "drizzle-orm";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { refreshOrderStatuses, settleBacklog } from "./backlog.service.js";
 import { recomputeEta } from "./eta.service.js";
-import { recordOrderChanges, recordProductChanges } from "./event.service.js";
+import { recordProductChanges } from "./event.service.js";
+import { toRecord } from "./cursor.query.js";
 import { lockProducts, productIdsBySku } from "./product.service.js";
 import { intArray, jsonb } from "./sql.js";
 import { inTransaction } from "./transaction.js";
@@ -229,13 +230,13 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
   const allocationRows = lines.flatMap((line) =>
     line.allocations.map((a) => ({ line_number: line.lineNumber, product_id: line.product.id, location_id: a.locationId, quantity: a.quantity })),
   );
-  const created = await rows<{ order_id: number; backorder_id: number | null; product_id: number | null }>(
+  const created = await rows<Record<string, unknown> & { id: number; backorder_id: number | null; backorder_product_id: number | null }>(
     tx,
     sql`
     WITH new_order AS (
       INSERT INTO orders (customer, status, total, currency_code)
       VALUES (${customer}, ${status}, ${(cents / 100).toFixed(2)}::numeric, ${lines[0].product.currencyCode})
-      RETURNING id
+      RETURNING *
     ), requested AS (
       SELECT * FROM jsonb_to_recordset(${jsonb(lineRows)})
         AS r(line_number int, product_id int, quantity int, unit_price numeric, allocated int, waiting int)
@@ -262,21 +263,19 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
       SELECT product_id, order_id, id, waiting, waiting FROM new_lines WHERE waiting > 0 ORDER BY product_id
       RETURNING id, order_id, product_id
     )
-    SELECT (SELECT id FROM new_order) AS order_id, b.id AS backorder_id, b.product_id
-    FROM (SELECT 1) one LEFT JOIN new_backorders b ON true
+    SELECT o.*, b.id AS backorder_id, b.product_id AS backorder_product_id
+    FROM new_order o LEFT JOIN new_backorders b ON true
   `,
   );
-  const orderId = Number(created[0].order_id);
+  const orderId = Number(created[0].id);
   for (const row of created) {
     if (row.backorder_id === null) continue;
     const backorderId = Number(row.backorder_id);
     // A new backorder (priority 0) is dated from its place on; those ahead of it keep their dates.
-    await recomputeEta(tx, Number(row.product_id), { from: { priority: 0, id: backorderId }, promise: [backorderId] });
+    await recomputeEta(tx, Number(row.backorder_product_id), { from: { priority: 0, id: backorderId }, promise: [backorderId] });
   }
-  await recordProductChanges(tx, lines.map((line) => line.product.id), "ORDER_PLACED");
-  await recordOrderChanges(tx, [orderId], "PLACED");
-  const [order] = await tx.select().from(orders).where(eq(orders.id, orderId));
-  return order;
+  await recordProductChanges(tx, lines.map((line) => line.product.id), "ORDER_PLACED", { ids: [orderId], kind: "PLACED" });
+  return toRecord(orders, created[0]);
 }
 
 async function recordLostDemand(tx: Executor, lost: LostUnits[]) {
@@ -372,8 +371,7 @@ async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
     }
   }
   await refreshOrderStatuses(tx, [orderId]);
-  await recordProductChanges(tx, productIds, "ORDER_CANCELLED");
-  await recordOrderChanges(tx, [orderId], "CANCELLED");
+  await recordProductChanges(tx, productIds, "ORDER_CANCELLED", { ids: [orderId], kind: "CANCELLED" });
 }
 
 /**
@@ -459,8 +457,7 @@ export async function shipOrder(db: Database, id: number): Promise<OrderRecord> 
     );
     if (shipped.length === 0) refuse("INVALID_STATE", `order ${order.number} has no allocated units to ship`, ["id"]);
     await refreshOrderStatuses(tx, [order.id]);
-    await recordProductChanges(tx, shipped.map((row) => Number(row.product_id)), "ORDER_SHIPPED");
-    await recordOrderChanges(tx, [order.id], "SHIPPED");
+    await recordProductChanges(tx, shipped.map((row) => Number(row.product_id)), "ORDER_SHIPPED", { ids: [order.id], kind: "SHIPPED" });
     const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
     return updated;
   });

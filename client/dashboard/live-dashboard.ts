@@ -1,0 +1,203 @@
+/// <reference lib="dom" />
+/**
+ * One live session of the dashboard for one API key, on the typed subscriber (client/subscriber.ts):
+ *
+ *  1. read `eventCursor`: where the event log ends now;
+ *  2. load the snapshot: every product, page by page (100 a request), and count their delayed backorders;
+ *  3. subscribe to stock, backlog, restock and order changes with `after` set to that cursor, so
+ *     nothing that happened since step 1 is missed (what the snapshot already shows is restated).
+ *
+ * From then on only events change the page: there is no polling. When the connection drops the
+ * subscriber reconnects by itself and resumes every subscription from the last event it
+ * delivered; the page says so (connection.view.ts) and marks the events it catches up on.
+ */
+import { DashboardOrderChangedDocument, DashboardProductsDocument, type DashboardProductsQuery, EventCursorDocument } from "../generated/graphql.js";
+import { type BacklogChange, createSubscriber, type RestockChange, type StockChange, SubscriptionError } from "../subscriber.js";
+import type { BacklogChart } from "./backlog-chart.view.js";
+import type { ConnectionView } from "./connection.view.js";
+import { DelayedCounter } from "./delayed-counts.js";
+import type { EventFeed } from "./event-feed.view.js";
+import { type FeedEntry, type OrderEvent, orderEntry, restockEntry, stockEntry } from "./feed-entries.js";
+import { count } from "./format.js";
+import { ProductBoard, type RowUpdate } from "./product-board.js";
+import type { StockTable } from "./stock-table.view.js";
+import type { SummaryTiles } from "./summary.view.js";
+
+/** Products per snapshot request: the API's largest page. */
+const PAGE_SIZE = 100;
+
+export interface DashboardViews {
+  table: StockTable;
+  feed: EventFeed;
+  chart: BacklogChart;
+  summary: SummaryTiles;
+  connection: ConnectionView;
+  /** Shows a message in place of the table (null hides it). */
+  notice(text: string | null): void;
+  /** The time of the last event received. */
+  lastEvent(at: Date): void;
+}
+
+export interface LiveDashboard {
+  /** Closes the connection; the views keep what they show. */
+  stop(): Promise<void>;
+  /** The connection view saw the connection drop at `at` (the chart shades the outage). */
+  connectionDown(at: Date): void;
+  /** ...and come back: events from the outage are marked as caught up in the feed. */
+  connectionUp(at: Date): void;
+}
+
+/** What to tell a person about a failure that retrying will not fix. */
+function refusal(error: unknown): string {
+  const subscriptionError = error instanceof SubscriptionError ? error : undefined;
+  const codes = new Set((subscriptionError?.errors ?? []).map((entry) => String(entry.extensions?.code ?? "")));
+  const close = subscriptionError?.close?.code;
+  if (codes.has("UNAUTHENTICATED") || close === 4401) {
+    return "The server refused this API key (UNAUTHENTICATED): it is unknown, malformed or revoked. Enter a valid key above; a READER key is enough.";
+  }
+  if (codes.has("FORBIDDEN") || close === 4403) return "This API key may not read stock and orders (FORBIDDEN). Use a key with the READER role or above.";
+  return `The dashboard stopped: ${error instanceof Error ? error.message : String(error)}. Press "Use key" to start again.`;
+}
+
+/**
+ * Starts a session: loads the snapshot into the views, then keeps them current. `url` is the
+ * WebSocket endpoint (ws://host/graphql). Never throws: failures are shown on the page.
+ */
+export function startLiveDashboard(url: string, apiKey: string, views: DashboardViews): LiveDashboard {
+  const { table, feed, chart, summary, connection } = views;
+  const board = new ProductBoard();
+  /** Times the connection was down, to mark the events caught up afterwards. */
+  const outages: { from: number; to: number | null }[] = [];
+  let stopped = false;
+
+  const subscriber = createSubscriber({
+    url,
+    authorization: `Bearer ${apiKey}`,
+    retry: { minMs: 300, maxMs: 5_000 },
+    onStatus: (status, close) => {
+      if (stopped) return;
+      if (status === "connected") connection.connected();
+      else if (status === "connecting") connection.connecting();
+      else connection.disconnected(close);
+    },
+    onError: (error) => {
+      if (stopped) return;
+      if (error.retrying) console.warn(`dashboard: ${error.operation}: ${error.message} (retrying)`);
+      else fail(error);
+    },
+  });
+
+  const fail = (error: unknown) => {
+    if (stopped) return;
+    connection.refused(refusal(error));
+    if (board.list().length === 0) views.notice(refusal(error));
+    void stop();
+  };
+
+  const counter = new DelayedCounter(
+    subscriber.query,
+    (productId, delayed) => {
+      const update = board.setDelayed(productId, delayed);
+      // The first count of a product is not news: no highlight.
+      if (update && update.changed.size > 0) shown(update, undefined, update.before?.delayed !== null);
+    },
+    (error) => {
+      if (error instanceof SubscriptionError && !error.retrying && error.errors.some((entry) => entry.extensions?.code === "UNAUTHENTICATED")) fail(error);
+      else console.warn("dashboard: counting delayed backorders failed; trying again", error);
+    },
+  );
+
+  const totalsChanged = (at?: Date) => {
+    const totals = board.totals();
+    summary.show(totals);
+    chart.record(totals.backordered, at);
+  };
+
+  const shown = (update: RowUpdate, at?: Date, highlight = true) => {
+    table.show(update.row, update.changed, highlight);
+    totalsChanged(at);
+  };
+
+  const caughtUp = (at: Date) => outages.some((outage) => outage.to !== null && at.getTime() >= outage.from && at.getTime() <= outage.to);
+
+  const post = (entry: FeedEntry | null) => {
+    if (!entry) return;
+    feed.add(entry, caughtUp(entry.at));
+  };
+
+  const onStock = (event: StockChange) => {
+    const at = new Date(event.at);
+    views.lastEvent(at);
+    const update = board.applyStock(event);
+    if (!update.before) views.notice(null);
+    post(stockEntry(event, update.before));
+    if (update.changed.size > 0 || !update.before) shown(update, at);
+  };
+
+  const onBacklog = (event: BacklogChange) => {
+    const at = new Date(event.at);
+    views.lastEvent(at);
+    const update = board.applyBacklog(event);
+    if (update.changed.size > 0 || !update.before) shown(update, at);
+    // Filled, cancelled, re-dated or newly queued backorders: how many are late may have changed.
+    counter.request([event.product.id]);
+  };
+
+  const onRestock = (event: RestockChange) => {
+    views.lastEvent(new Date(event.at));
+    post(restockEntry(event));
+  };
+
+  const onOrder = (event: OrderEvent) => {
+    views.lastEvent(new Date(event.at));
+    post(orderEntry(event));
+    // Time passing makes backorders late without any stock or backlog change: only this event tells.
+    if (event.kind === "DELAYED") counter.request(event.order.lines.map((line) => line.product.id));
+  };
+
+  const connectionDown = (at: Date) => {
+    outages.push({ from: at.getTime(), to: null });
+    chart.down(at);
+  };
+  const connectionUp = (at: Date) => {
+    const open = outages.at(-1);
+    if (open && open.to === null) open.to = at.getTime();
+    chart.up(at);
+  };
+
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    counter.stop();
+    await subscriber.dispose();
+  };
+
+  void (async () => {
+    try {
+      document.body.dataset.ready = "false";
+      views.notice("Loading products…");
+      const { eventCursor } = await subscriber.query(EventCursorDocument, {});
+      let after: string | null = null;
+      do {
+        const { products }: DashboardProductsQuery = await subscriber.query(DashboardProductsDocument, { first: PAGE_SIZE, after });
+        if (stopped) return;
+        for (const row of board.load(products.nodes)) table.show(row);
+        after = products.pageInfo.hasNextPage ? products.pageInfo.endCursor : null;
+        views.notice(after ? `Loading products… ${count(board.list().length)} of ${count(products.totalCount)}` : null);
+        if (products.totalCount === 0) views.notice("No products yet: they appear here as soon as they are created.");
+      } while (after);
+      totalsChanged();
+      counter.request(board.list().map((row) => row.id));
+
+      subscriber.stockChanged({ after: eventCursor }, onStock);
+      subscriber.backlogChanged({ after: eventCursor }, onBacklog);
+      subscriber.restockChanged({ after: eventCursor }, onRestock);
+      subscriber.subscribe(DashboardOrderChangedDocument, { after: eventCursor }, onOrder);
+      document.body.dataset.ready = "true";
+    } catch (error) {
+      fail(error);
+    }
+  })();
+
+  return { stop, connectionDown, connectionUp };
+}

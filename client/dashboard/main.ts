@@ -1,0 +1,108 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard page's script (bundled for browsers by server/dashboard.ts): finds the page's
+ * elements, keeps the API key (in localStorage under the explorer's name, so one key serves both
+ * pages), and runs one live session per key.
+ */
+import { BacklogChart } from "./backlog-chart.view.js";
+import { ConnectionView } from "./connection.view.js";
+import { EventFeed } from "./event-feed.view.js";
+import { clock } from "./format.js";
+import { type DashboardViews, type LiveDashboard, startLiveDashboard } from "./live-dashboard.js";
+import { StockTable } from "./stock-table.view.js";
+import { SummaryTiles } from "./summary.view.js";
+
+/** The explorer's storage key (client/explorer/explorer.js). */
+const STORAGE = "backorder.apiKey";
+
+function byId<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the dashboard page has no #${id}`);
+  return found as T;
+}
+
+function storedKey(): string {
+  try {
+    return localStorage.getItem(STORAGE) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+function storeKey(key: string): void {
+  try {
+    localStorage.setItem(STORAGE, key);
+  } catch {
+    // Private mode: the key lasts as long as the page.
+  }
+}
+
+const keyInput = byId<HTMLInputElement>("key");
+const notice = byId<HTMLElement>("notice");
+const lastEvent = byId<HTMLElement>("last-event");
+const table = new StockTable(byId<HTMLTableSectionElement>("products"), byId("product-count"));
+const feed = new EventFeed(byId<HTMLOListElement>("feed"), byId("feed-empty"));
+const chart = new BacklogChart(byId("chart"), byId("chart-now"));
+const summary = new SummaryTiles(byId("summary"));
+let session: LiveDashboard | undefined;
+const connection = new ConnectionView(
+  byId("connection"),
+  byId("banner"),
+  (at) => session?.connectionDown(at),
+  (_since, at) => session?.connectionUp(at),
+);
+
+const views: DashboardViews = {
+  table,
+  feed,
+  chart,
+  summary,
+  connection,
+  notice(text) {
+    notice.hidden = text === null;
+    notice.textContent = text ?? "";
+  },
+  lastEvent(at) {
+    lastEvent.textContent = `Last event ${clock(at)}`;
+    lastEvent.title = at.toLocaleString();
+  },
+};
+
+/** Stops the current session and starts one with `key` (none: asks for one). */
+async function start(key: string): Promise<void> {
+  const previous = session;
+  session = undefined;
+  await previous?.stop();
+  table.clear();
+  feed.clear();
+  chart.clear();
+  summary.show(null);
+  lastEvent.textContent = "";
+  if (!key) {
+    connection.reset("idle");
+    views.notice("Enter an API key above to see live stock. A READER key is enough; the explorer and this page share it.");
+    return;
+  }
+  connection.reset("connecting");
+  const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/graphql`;
+  session = startLiveDashboard(url, key, views);
+}
+
+function useKey(): void {
+  const key = keyInput.value.trim();
+  storeKey(key);
+  void start(key);
+}
+
+byId("use-key").addEventListener("click", useKey);
+keyInput.addEventListener("keydown", (event) => {
+  if (event.key === "Enter") useKey();
+});
+byId<HTMLInputElement>("filter").addEventListener("input", (event) => table.setFilter((event.target as HTMLInputElement).value));
+// Relative dates ("in 3 days") and the chart's "now" move with the clock, not with the server:
+// these redraw what the page has, they ask the server nothing.
+setInterval(() => table.refreshDates(), 60_000);
+setInterval(() => chart.render(), 5_000);
+
+keyInput.value = storedKey();
+void start(keyInput.value.trim());
