@@ -53,6 +53,11 @@ export interface ConnectOptions {
   searchPath?: string;
   /** PGlite only: start from this dumped data directory (tests load a migrated dump). */
   loadDataDir?: Blob;
+  /**
+   * PostgreSQL only: the server cancels any statement that runs longer (statement_timeout), so
+   * a request stuck behind a lock or an overloaded database fails instead of hanging. Unset or 0: none.
+   */
+  statementTimeoutMs?: number;
 }
 
 /** Opens the database named by the options (PGlite by default). Throws when it cannot be reached. */
@@ -63,7 +68,10 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
       onnotice: () => {},
       connect_timeout: 5,
       idle_timeout: 60,
-      connection: options.searchPath ? { search_path: options.searchPath } : undefined,
+      connection: {
+        ...(options.searchPath ? { search_path: options.searchPath } : {}),
+        ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      },
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
     return {

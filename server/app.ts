@@ -25,6 +25,7 @@ import { dashboardRouter } from "./dashboard.js";
 import { pagesRouter } from "./pages.js";
 import { REQUEST_PARSE_OPTIONS, requestGuardsPlugin, requestValidationRules } from "./request-guards.js";
 import { requestLogPlugin } from "./request-log.plugin.js";
+import { databaseUnavailablePlugin, isDatabaseUnavailable, RETRY_AFTER_SECONDS, serviceUnavailableError } from "./database-unavailable.js";
 import { callerOf, type QueryLimits, type QueryLimitsOverride, resolveQueryLimits } from "./query-limits.js";
 import { queryLimitsPlugin } from "./query-limits.plugin.js";
 import { markOverdueBackorders } from "./services/eta.service.js";
@@ -43,6 +44,11 @@ export interface AppOptions {
   databaseUrl?: string;
   /** Without `connection` and `databaseUrl`: where PGlite keeps its files (`memory://` for none). */
   pgliteDir?: string;
+  /**
+   * Without `connection`, on PostgreSQL: the longest a statement may run before the database
+   * cancels it and the request is answered SERVICE_UNAVAILABLE. Default 10 s; 0: no limit.
+   */
+  statementTimeoutMs?: number;
   /** Apply pending migrations at start. Default true (a no-op when they are applied). */
   migrate?: boolean;
   /** Runs after the migrations, before the server listens (the demo seed). */
@@ -83,6 +89,9 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** How long a statement may run by default (AppOptions.statementTimeoutMs). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+
 /** Request ids: the caller's X-Request-Id when it is sane, else a new UUID; echoed back. */
 function requestId(req: Request, res: Response, next: NextFunction): void {
   const given = req.get("x-request-id");
@@ -96,7 +105,11 @@ function requestId(req: Request, res: Response, next: NextFunction): void {
 export async function createApp(options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger();
   const ownsConnection = !options.connection;
-  const connection = options.connection ?? (await connect({ databaseUrl: options.databaseUrl, pgliteDir: options.pgliteDir }));
+  const connection = options.connection ?? (await connect({
+    databaseUrl: options.databaseUrl,
+    pgliteDir: options.pgliteDir,
+    statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+  }));
   const cleanups: (() => Promise<void> | void)[] = [];
   let migrated = false;
   let closing = false;
@@ -135,6 +148,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         requestLogPlugin(logger),
+        databaseUnavailablePlugin<Context>(),
         requestGuardsPlugin<Context>(),
         queryLimitsPlugin<Context>({ limits, caller: (context) => callerOf(context.apiKey, context.clientAddress) }),
         ...(options.plugins ?? []),
@@ -175,6 +189,12 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     });
     // Body-parser refusals (too large, not JSON) and anything else: JSON, no stack.
     app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      // The API key look-up found the database gone: 503, as from a resolver.
+      if (isDatabaseUnavailable(error)) {
+        logger.warn("database unavailable", { requestId: res.locals.requestId, error: serializeError(error) });
+        res.status(503).set("Retry-After", String(RETRY_AFTER_SECONDS)).json({ errors: [serviceUnavailableError()] });
+        return;
+      }
       const status = (error as { status?: number }).status ?? 500;
       if (status >= 500) logger.error("http error", { requestId: res.locals.requestId, error: serializeError(error) });
       const message = status >= 500 ? "Internal server error" : (error as Error).message;

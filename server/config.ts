@@ -19,6 +19,8 @@ export interface Config {
   logLevel: LogLevel;
   /** QUERY_LIMITS: JSON overriding the per-role query limits, e.g. {"READER":{"capacity":10000}}. */
   queryLimits: QueryLimits;
+  /** DATABASE_STATEMENT_TIMEOUT_MS: the longest a statement may run (PostgreSQL); unset: the app's default, 0: none. */
+  statementTimeoutMs?: number;
 }
 
 /** Reads a boolean variable: true/false, 1/0, yes/no, on/off; `fallback` when unset or empty. */
@@ -28,6 +30,13 @@ export function parseBoolean(name: string, value: string | undefined, fallback: 
   if (["1", "true", "yes", "on"].includes(normalized)) return true;
   if (["0", "false", "no", "off"].includes(normalized)) return false;
   throw new Error(`${name} must be true or false, got "${value}"`);
+}
+
+function parseStatementTimeout(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0) throw new Error(`DATABASE_STATEMENT_TIMEOUT_MS must be a whole number of milliseconds, got "${value}"`);
+  return ms;
 }
 
 function parsePort(value: string | undefined): number {
@@ -52,5 +61,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { see
     bootstrapAdminKey: env.BOOTSTRAP_ADMIN_KEY || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
     queryLimits: parseQueryLimits(env.QUERY_LIMITS),
+    statementTimeoutMs: parseStatementTimeout(env.DATABASE_STATEMENT_TIMEOUT_MS),
   };
 }

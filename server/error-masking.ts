@@ -4,6 +4,7 @@
  * records it in full and the client gets INTERNAL_SERVER_ERROR with no message, stack, SQL or path.
  */
 import type { GraphQLFormattedError } from "graphql";
+import { isDatabaseUnavailable, serviceUnavailableError } from "./database-unavailable.js";
 
 /** Codes a client may see as they are. The access-control issue adds its own codes here. */
 export const EXPOSED_ERROR_CODES = new Set<string>([
@@ -20,6 +21,8 @@ export const EXPOSED_ERROR_CODES = new Set<string>([
   "QUERY_TOO_DEEP",
   "QUERY_TOO_COSTLY",
   "THROTTLED",
+  // The database cannot answer (server/database-unavailable.ts).
+  "SERVICE_UNAVAILABLE",
 ]);
 
 /** Whether an error with these extensions is one the client may see. */
@@ -28,8 +31,12 @@ export function isExposedError(extensions: Readonly<Record<string, unknown>> | u
   return typeof code === "string" && EXPOSED_ERROR_CODES.has(code);
 }
 
-/** Apollo's `formatError`: passes exposed errors (without any stack), masks the rest. */
-export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+/**
+ * Apollo's `formatError`: passes exposed errors (without any stack), answers a database outage
+ * (`error`, the original, says so) as SERVICE_UNAVAILABLE, masks the rest.
+ */
+export function formatError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
+  if (error !== undefined && isDatabaseUnavailable(error)) return { ...serviceUnavailableError(), ...(formatted.path ? { path: formatted.path } : {}) };
   if (isExposedError(formatted.extensions)) {
     const { stacktrace: _stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };

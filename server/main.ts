@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
     limits: config.queryLimits,
+    statementTimeoutMs: config.statementTimeoutMs,
     logger,
     bootstrapAdminKey: config.bootstrapAdminKey,
     prepare: async (db) => {

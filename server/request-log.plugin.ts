@@ -4,6 +4,7 @@
  */
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Context } from "./context.js";
+import { isDatabaseUnavailable } from "./database-unavailable.js";
 import { isExposedError } from "./error-masking.js";
 import { type Logger, serializeError } from "./logger.js";
 
@@ -16,6 +17,15 @@ export function requestLogPlugin(logger: Logger): ApolloServerPlugin<Context> {
         async didEncounterErrors({ errors, operationName }) {
           for (const error of errors) {
             if (isExposedError(error.extensions)) continue;
+            if (isDatabaseUnavailable(error)) {
+              // Not a bug: the client is told SERVICE_UNAVAILABLE and retries.
+              logger.warn("database unavailable", {
+                requestId: contextValue.requestId,
+                operationName: operationName ?? null,
+                error: serializeError(error.originalError ?? error),
+              });
+              continue;
+            }
             logger.error("unexpected error", {
               requestId: contextValue.requestId,
               operationName: operationName ?? null,

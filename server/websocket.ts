@@ -21,6 +21,7 @@ import type { Database } from "../drizzle/db.js";
 import { createContext } from "./context.js";
 import { SUBSCRIBER_TOO_SLOW, type EventHub } from "./event-hub.js";
 import { formatError, isExposedError } from "./error-masking.js";
+import { isDatabaseUnavailable, SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE } from "./database-unavailable.js";
 import { type Logger, serializeError } from "./logger.js";
 import { REQUEST_PARSE_OPTIONS, requestValidationRules } from "./request-guards.js";
 import { callerOf, DEFAULT_QUERY_LIMITS, prepareSubscription, type QueryLimits } from "./query-limits.js";
@@ -48,7 +49,8 @@ function mask(error: GraphQLError, logger: Logger): GraphQLFormattedError {
   if (!error.originalError && !formatted.extensions?.code) {
     return { ...formatted, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } };
   }
-  if (!isExposedError(formatted.extensions)) logger.error("subscription error", { error: serializeError(error.originalError ?? error) });
+  if (isDatabaseUnavailable(error)) logger.warn("subscription: database unavailable", { error: serializeError(error.originalError ?? error) });
+  else if (!isExposedError(formatted.extensions)) logger.error("subscription error", { error: serializeError(error.originalError ?? error) });
   return formatError(formatted, error);
 }
 
@@ -83,8 +85,14 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
         try {
           key = await authenticateAuthorization(options.db, ctx.connectionParams?.authorization, { bare: true });
         } catch (error) {
-          options.logger.error("websocket authentication failed", { error: serializeError(error) });
-          socket.close(1011, "Internal server error");
+          if (isDatabaseUnavailable(error)) {
+            // The client retries the connection (server/database-unavailable.ts).
+            options.logger.warn("websocket refused: database unavailable", { error: serializeError(error) });
+            socket.close(1011, "Database unavailable: retry shortly");
+          } else {
+            options.logger.error("websocket authentication failed", { error: serializeError(error) });
+            socket.close(1011, "Internal server error");
+          }
           return false;
         }
         if (!key) {
@@ -112,7 +120,17 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
       onSubscribe: async (ctx, _id, payload) => {
         const socket = ctx.extra.socket;
         const key = keyOf.get(socket);
-        if (key && (await isApiKeyActive(options.db, key.id))) {
+        let active: boolean;
+        try {
+          active = key !== undefined && (await isApiKeyActive(options.db, key.id));
+        } catch (error) {
+          // Thrown here, graphql-ws would close the whole connection with the error's text (SQL
+          // included) as the reason. Only this subscription fails, with a code; the client retries it.
+          if (!isDatabaseUnavailable(error)) throw error;
+          options.logger.warn("subscription refused: database unavailable", { error: serializeError(error) });
+          return [new GraphQLError(SERVICE_UNAVAILABLE_MESSAGE, { extensions: { code: SERVICE_UNAVAILABLE } })];
+        }
+        if (key && active) {
           return prepareSubscription(options.schema, payload, callerOf(key, undefined), options.limits ?? DEFAULT_QUERY_LIMITS, {
             parseOptions: REQUEST_PARSE_OPTIONS,
             validationRules: requestValidationRules,

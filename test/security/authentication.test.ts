@@ -170,7 +170,7 @@ describe("HTTP requests with a valid key", () => {
     expect(after.body).toEqual(UNAUTHENTICATED);
   });
 
-  it("answers 500, not 401, when the key cannot be checked because the database is gone", async () => {
+  it("answers 503 (PostgreSQL) or 500 (PGlite), not 401, when the key cannot be checked because the database is gone", async () => {
     const throwaway = await freshDatabase();
     const logLines: string[] = [];
     let app: App | undefined;
@@ -178,9 +178,16 @@ describe("HTTP requests with a valid key", () => {
       app = await startTestServer(throwaway.connection, logLines, { delaySweepMs: 0 });
       await throwaway.close();
       const response = await postGraphQL(app.url, QUERY);
-      expect(response.status).toBe(500);
-      expect(response.body).toEqual({ errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
-      expect(logLines.some((line) => JSON.parse(line).msg === "http error")).toBe(true);
+      if (throwaway.kind === "postgres") {
+        // A closed PostgreSQL pool is an outage the client can retry (server/database-unavailable.ts).
+        expect(response.status).toBe(503);
+        expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(["SERVICE_UNAVAILABLE"]);
+        expect(logLines.some((line) => JSON.parse(line).msg === "database unavailable")).toBe(true);
+      } else {
+        expect(response.status).toBe(500);
+        expect(response.body).toEqual({ errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+        expect(logLines.some((line) => JSON.parse(line).msg === "http error")).toBe(true);
+      }
       expect(logLines.join("\n")).not.toContain(TEST_ADMIN_KEY);
     } finally {
       await app?.close();
