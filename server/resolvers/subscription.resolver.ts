@@ -101,6 +101,31 @@ function eventContext(context: Context): Context {
 
 const oneOf = <T>(rows: Promise<(T | null)[]>) => rows.then((found) => found[0] ?? null);
 
+/**
+ * What every delivered event has (its cursor and time) plus `fields`, and a lazily read `name`:
+ * the object the event links to, read once per event and only when selected. The caller's loaders
+ * are refreshed, so what is selected below that object is read as it is now.
+ */
+function logEntry<T extends object>(
+  event: LoggedEvent,
+  context: Context,
+  fields: T,
+  link: { name: string; load: (db: Context["db"]) => Promise<unknown> },
+) {
+  eventContext(context);
+  const entry = { cursor: toEventCursor(event.seq), at: event.at, ...fields };
+  return Object.defineProperty(entry, link.name, {
+    enumerable: true,
+    get: () => linked(event, link.name, () => link.load(context.db)),
+  });
+}
+
+const productLink = (event: LoggedEvent) => ({ name: "product", load: (db: Context["db"]) => oneOf(productsByIds(db, [event.productId!])) });
+const productFields = (event: LoggedEvent) => ({
+  reason: event.payload.reason as ChangeReason,
+  productVersion: event.productVersion,
+});
+
 const dateOrNull = (value: unknown) => (typeof value === "string" ? new Date(value) : null);
 
 @Resolver()
@@ -127,18 +152,9 @@ export class SubscriptionResolver {
     @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    eventContext(context);
     const stock = event.payload.stock as StockSnapshot;
-    return {
-      cursor: toEventCursor(event.seq),
-      at: event.at,
-      get product() {
-        return linked(event, "product", () => oneOf(productsByIds(context.db, [event.productId!])));
-      },
-      stock: { ...stock, productId: event.productId, nextRestockAt: dateOrNull(stock.nextRestockAt) },
-      reason: event.payload.reason as ChangeReason,
-      productVersion: event.productVersion,
-    };
+    const snapshot = { ...stock, productId: event.productId, nextRestockAt: dateOrNull(stock.nextRestockAt) };
+    return logEntry(event, context, { ...productFields(event), stock: snapshot }, productLink(event));
   }
 
   @Authorized(...READ)
@@ -152,19 +168,12 @@ export class SubscriptionResolver {
     @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    eventContext(context);
-    return {
-      cursor: toEventCursor(event.seq),
-      at: event.at,
-      get product() {
-        return linked(event, "product", () => oneOf(productsByIds(context.db, [event.productId!])));
-      },
+    return logEntry(event, context, {
+      ...productFields(event),
       backordered: event.payload.backordered as number,
       waitingOrders: event.payload.waitingOrders as number,
       nextExpectedAt: dateOrNull(event.payload.nextExpectedAt),
-      reason: event.payload.reason as ChangeReason,
-      productVersion: event.productVersion,
-    };
+    }, productLink(event));
   }
 
   @Authorized(...READ)
@@ -178,16 +187,10 @@ export class SubscriptionResolver {
     @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    eventContext(context);
-    return {
-      cursor: toEventCursor(event.seq),
-      at: event.at,
-      get restock() {
-        return linked(event, "restock", () => oneOf(restocksByIds(context.db, [event.restockId!])));
-      },
+    return logEntry(event, context, {
       kind: event.payload.kind as RestockChangeKind,
       filledUnits: event.payload.filledUnits as number,
-    };
+    }, { name: "restock", load: (db) => oneOf(restocksByIds(db, [event.restockId!])) });
   }
 
   @Authorized(...READ)
@@ -210,15 +213,9 @@ export class SubscriptionResolver {
     @Arg("customer", () => String, { nullable: true }) _customer?: string | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    eventContext(context);
-    return {
-      cursor: toEventCursor(event.seq),
-      at: event.at,
-      get order() {
-        return linked(event, "order", () => oneOf(ordersByIds(context.db, [event.orderId!])));
-      },
+    return logEntry(event, context, {
       kind: event.payload.kind as OrderChangeKind,
       status: event.payload.status as OrderStatus,
-    };
+    }, { name: "order", load: (db) => oneOf(ordersByIds(db, [event.orderId!])) });
   }
 }
