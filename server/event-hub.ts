@@ -188,6 +188,11 @@ export class EventHub {
     this.timer.unref();
   }
 
+  /** Resolves once no read of the log is running or queued (a test measuring the database waits on it). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   /** Stops following; open feeds end. */
   async stop(): Promise<void> {
     this.closed = true;

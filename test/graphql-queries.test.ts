@@ -13,13 +13,15 @@ import { useFreshDatabase } from "./support/database.js";
 import { type GraphQLResponse, useTestServer } from "./support/http.js";
 
 const database = useFreshDatabase();
-// The event hub's fallback poll reads the database every 500 ms; under load one would land inside
-// countStatements' window and break the DataLoader test. Nothing here subscribes, so poll rarely.
+// The event hub reads the log after commits and on a 500 ms poll; those reads must not land in
+// countStatements' window. Nothing here subscribes, so it polls rarely, and each count first waits
+// for the hub to finish what earlier commits started.
 const server = useTestServer(database, { live: { pollMs: 3_600_000 } });
 const { gql, data, logLines } = server;
 
 /** Counts the SQL statements the server runs while `work` runs (every statement goes through prepareQuery). */
 async function countStatements(work: () => Promise<unknown>): Promise<number> {
+  await server.app.hub.settled();
   const session = (database.db as unknown as { session: { prepareQuery: (...args: unknown[]) => unknown } }).session;
   const original = session.prepareQuery;
   let count = 0;

@@ -33,6 +33,7 @@ import { newProduct } from "../support/catalogue.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
 import { waitFor } from "../support/live.js";
 import { freePort, type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { seededRandom } from "../support/random.js";
 
 const CLIENTS = Math.max(1, Number(process.env.CRASH_CLIENTS ?? 8));
 const KILLS = Math.max(1, Number(process.env.CRASH_KILLS ?? 2));
@@ -46,17 +47,6 @@ const REQUEST_DEADLINE_MS = 10_000;
 const RUN = randomBytes(3).toString("hex");
 const HOT = 4;
 
-/** A small seeded generator, so a failing run can be replayed with CRASH_SEED. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ORDER_FIELDS = "id number customer lines { id quantity cancelled product { id } }";
 const OPS = {
@@ -217,7 +207,7 @@ describeOnPostgres("a server killed in the middle of a load", () => {
     };
 
     async function client(index: number): Promise<void> {
-      const pick = random(SEED * 31 + index);
+      const pick = seededRandom(SEED * 31 + index);
       const choose = <T>(items: readonly T[]) => items[Math.floor(pick() * items.length)];
       const customer = customerOf(index);
       const mine: string[] = [];

@@ -26,6 +26,7 @@ import { auditInvariants } from "../../server/services/audit.service.js";
 import { formatViolations } from "../support/audit.js";
 import { newProduct } from "../support/catalogue.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
+import { seededRandom } from "../support/random.js";
 
 const CLIENTS = Math.max(1, Number(process.env.LOAD_CLIENTS ?? 16));
 const SECONDS = Math.max(1, Number(process.env.LOAD_SECONDS ?? 10));
@@ -34,17 +35,6 @@ const HOT = 3;
 const COLD = 50;
 const ADMIN_KEY = `load-${"cd34".repeat(8)}`;
 
-/** A small seeded generator, so a failing run can be replayed with LOAD_SEED. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- the operations, as clients send them ----
 
@@ -139,7 +129,7 @@ describeOnPostgres("many concurrent clients over HTTP", () => {
       limits: { ADMIN: { capacity: 1e9, refillPerSecond: 1e9 } },
       logger: createLogger({ level: "warn", write: (line) => logLines.push(line) }),
     });
-    const pick = random(SEED);
+    const pick = seededRandom(SEED);
     for (let i = 0; i < HOT + COLD; i++) {
       const isHot = i < HOT;
       const stock = isHot ? 20 : Math.floor(pick() * 6);
@@ -217,7 +207,7 @@ describeOnPostgres("many concurrent clients over HTTP", () => {
     }
 
     async function client(index: number, deadline: number): Promise<void> {
-      const pick = random(SEED * 31 + index);
+      const pick = seededRandom(SEED * 31 + index);
       const choose = <T>(items: readonly T[]) => items[Math.floor(pick() * items.length)];
       const product = () => (pick() < 0.85 ? choose(hot) : choose(cold));
       const mine = new Map<string, ToldOrder>();
