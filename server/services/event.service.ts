@@ -3,7 +3,7 @@
  * events in its own transaction, so nothing is published that did not commit.
  */
 import { sql } from "drizzle-orm";
-import { type Executor, rows } from "../../drizzle/db.js";
+import type { Executor } from "../../drizzle/db.js";
 import { intArray } from "./sql.js";
 import type { ChangeReason, OrderChangeKind, RestockChangeKind } from "./types.js";
 
@@ -104,8 +104,3 @@ export async function recordApiKeyRevoked(tx: Executor, apiKeyId: number) {
   `);
 }
 
-/** The id of the newest event, as a starting cursor for a reader. */
-export async function latestEventId(tx: Executor): Promise<number> {
-  const [row] = await rows<{ id: number | string | null }>(tx, sql`SELECT max(id) AS id FROM events`);
-  return Number(row?.id ?? 0);
-}

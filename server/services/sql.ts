@@ -17,6 +17,3 @@ export function toDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
   return value instanceof Date ? value : new Date(String(value));
 }
-
-/** Queue order of a product's backlog: higher priority first, then placement order. */
-export const QUEUE_ORDER = sql.raw("priority DESC, id ASC");

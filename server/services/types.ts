@@ -137,18 +137,7 @@ export interface ReceiveRestockResult {
   filledBackorders: BackorderRecord[];
 }
 
-export interface StockLevelResult {
-  stockLevel: StockLevelRecord;
-}
 
-/** What a backlog fill did to one backorder. */
-export interface BackorderFill {
-  backorderId: number;
-  orderId: number;
-  orderLineId: number;
-  locationId: number;
-  quantity: number;
-}
 
 // ---- the event log (DESIGN.md section 6): one row per change, written in the change's transaction ----
 
