@@ -28,6 +28,19 @@ export interface RestartableServer {
 }
 
 /**
+ * Closing the server destroys its idle keep-alive connections, and on loopback their FIN is in
+ * this process's own sockets at once; but fetch's pool (undici, in this same process) drops such
+ * a socket only when an event-loop poll reads that FIN. A restart over PGlite can complete in
+ * microtasks alone, so without a poll in between, the next fetch to the same port is written on
+ * the dead socket and fails with "other side closed". A timer and then an immediate guarantee a
+ * poll phase: the pool has let go of every connection to the old server when stop() resolves.
+ */
+async function letClientsSeeTheClose(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
  * Starts an app on a free port over `connection` (migrated already), with the ADMIN key
  * TEST_ADMIN_KEY (test/support/http.ts). `options` go to every start (e.g. `live`). Log lines
  * are kept in `logLines`.
@@ -86,6 +99,7 @@ export async function startRestartableServer(
       const running = app;
       app = undefined;
       await running?.close();
+      await letClientsSeeTheClose();
     },
     start,
     cut() {
