@@ -291,14 +291,23 @@ export const idempotencyKeys = pgTable("idempotency_keys", {
   createdAt: createdAt(),
 });
 
-/** Demand refused by a DENY policy or a limit, kept for the metrics even when the order was rejected. */
-export const lostDemand = pgTable("lost_demand", {
-  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-  productId: integer("product_id").notNull().references(() => products.id),
-  quantity: integer("quantity").notNull(),
-  code: text("code").notNull(),
-  createdAt: createdAt(),
-});
+/**
+ * Demand refused by a DENY policy or a limit, kept for the metrics even when the order was rejected.
+ * `idempotency_key` is the refused request's key: a client retrying the same refused order with
+ * its key is one customer's demand, recorded once (rows without a key never conflict).
+ */
+export const lostDemand = pgTable(
+  "lost_demand",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    productId: integer("product_id").notNull().references(() => products.id),
+    quantity: integer("quantity").notNull(),
+    code: text("code").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("lost_demand_request_key").on(t.idempotencyKey, t.productId, t.code)],
+);
 
 /**
  * API keys (DESIGN.md section 9). Only a SHA-256 hash of the secret is stored: the secret is

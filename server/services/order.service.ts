@@ -77,7 +77,7 @@ function checkPlaceOrder(input: PlaceOrderInput) {
  * is refused under DENY. With `allowPartial` (the default) a refused line is cut to what can be
  * had and its issue returned with the order; without it, any issue refuses the whole order.
  * An idempotency key replays the first result for the same input, also when two requests race.
- * Refused units are recorded as lost demand even when the order is refused.
+ * Refused units are recorded as lost demand even when the order is refused, once per idempotency key.
  */
 export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   const request = checkPlaceOrder(input);
@@ -94,7 +94,7 @@ export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<
       }
       const plan = await planOrder(tx, request, lost);
       const order = await writeOrder(tx, request.customer, plan.lines);
-      if (lost.length > 0) await recordLostDemand(tx, lost);
+      if (lost.length > 0) await recordLostDemand(tx, lost, request.idempotencyKey);
       if (request.idempotencyKey) {
         await tx.execute(sql`
           UPDATE idempotency_keys SET order_id = ${order.id}, issues = ${jsonb(plan.issues)}
@@ -104,7 +104,7 @@ export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<
     });
   } catch (error) {
     if (error instanceof DomainError && lost.length > 0) {
-      await inTransaction(db, (tx) => recordLostDemand(tx, lost));
+      await inTransaction(db, (tx) => recordLostDemand(tx, lost, request.idempotencyKey));
     }
     throw error;
   }
@@ -278,11 +278,14 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
   return toRecord(orders, created[0]);
 }
 
-async function recordLostDemand(tx: Executor, lost: LostUnits[]) {
+/** Records refused units; a retry of the same request (same idempotency key) adds nothing. */
+async function recordLostDemand(tx: Executor, lost: LostUnits[], idempotencyKey: string | undefined) {
   await tx.execute(sql`
-    INSERT INTO lost_demand (product_id, quantity, code)
-    SELECT product_id, quantity, code FROM jsonb_to_recordset(${jsonb(lost.map((l) => ({ product_id: l.productId, quantity: l.quantity, code: l.code })))})
-      AS l(product_id int, quantity int, code text)`);
+    INSERT INTO lost_demand (product_id, quantity, code, idempotency_key)
+    SELECT product_id, quantity, code, ${idempotencyKey ?? null}::text
+    FROM jsonb_to_recordset(${jsonb(lost.map((l) => ({ product_id: l.productId, quantity: l.quantity, code: l.code })))})
+      AS l(product_id int, quantity int, code text)
+    ON CONFLICT DO NOTHING`);
 }
 
 /**

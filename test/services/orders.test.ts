@@ -90,6 +90,22 @@ describe("placeOrder", () => {
     expect(await tableCounts(db)).toEqual(before);
   });
 
+  it("records refused units as lost demand, once per idempotency key however often the request is retried", async () => {
+    const { db } = database;
+    const denied = await newProduct(db, { backorderPolicy: "DENY", initialStock: 1 });
+    const lostRows = () =>
+      db.select({ quantity: schema.lostDemand.quantity, code: schema.lostDemand.code }).from(schema.lostDemand).where(eq(schema.lostDemand.productId, denied.id));
+    const keyed = { customer: "ann", lines: [{ productId: denied.id, quantity: 4 }], allowPartial: false, idempotencyKey: `lost-${denied.id}` };
+    for (let attempt = 0; attempt < 3; attempt += 1) expect((await refusal(placeOrder(db, keyed))).code).toBe("OUT_OF_STOCK");
+    expect(await lostRows()).toEqual([{ quantity: 3, code: "OUT_OF_STOCK" }]);
+
+    // Without a key, nothing tells two requests apart: each is counted.
+    const { idempotencyKey: _, ...unkeyed } = keyed;
+    await refusal(placeOrder(db, unkeyed));
+    await refusal(placeOrder(db, unkeyed));
+    expect((await lostRows()).length).toBe(3);
+  });
+
   it("holds the backlog to backorderLimit", async () => {
     const { db } = database;
     const product = await newProduct(db, { backorderLimit: 5 });
