@@ -52,6 +52,8 @@ export const products = pgTable(
     leadTimeDays: integer("lead_time_days"),
     /** Units waiting in this product's backlog: the sum of its waiting backorders' remaining. */
     backordered: integer("backordered").notNull().default(0),
+    /** How many backorders wait in this product's backlog: kept beside `backordered` so an event need not count the queue. */
+    waitingOrders: integer("waiting_orders").notNull().default(0),
     /**
      * Bumped under this row's lock by every transaction that changes the product's stock,
      * backlog or restocks; events carry it so subscribers can order a product's changes.
@@ -64,6 +66,7 @@ export const products = pgTable(
     uniqueIndex("products_sku_key").on(t.sku),
     check("products_price_check", sql`${t.price} >= 0`),
     check("products_backordered_check", sql`${t.backordered} >= 0`),
+    check("products_waiting_orders_check", sql`${t.waitingOrders} >= 0 AND (${t.waitingOrders} = 0) = (${t.backordered} = 0)`),
     check("products_backorder_limit_check", sql`${t.backorderLimit} IS NULL OR ${t.backorderLimit} >= 0`),
     check("products_min_order_check", sql`${t.minOrderQuantity} >= 1`),
     check(

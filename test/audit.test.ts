@@ -94,7 +94,7 @@ async function order(
       `INSERT INTO backorders (product_id, order_id, order_line_id, quantity, remaining, priority, created_at)
        VALUES (${line.productId}, ${orderId}, ${lineId}, ${line.waiting}, ${line.waiting}, ${line.priority ?? 0}, ${at})`,
     );
-    await run(tx, `UPDATE products SET backordered = backordered + ${line.waiting} WHERE id = ${line.productId}`);
+    await run(tx, `UPDATE products SET backordered = backordered + ${line.waiting}, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${line.productId}`);
   }
   return { orderId, lineId, backorderId };
 }
@@ -139,7 +139,7 @@ async function fill(tx: Transaction, backorderId: number, quantity: number, loca
     `INSERT INTO stock_movements (product_id, location_id, delta, kind, created_at)
      VALUES (${b.product_id}, ${locationId}, ${quantity}, 'RESTOCK', ${at})`,
   );
-  await run(tx, `UPDATE products SET backordered = backordered - ${quantity} WHERE id = ${b.product_id}`);
+  await run(tx, `UPDATE products SET backordered = backordered - ${quantity}, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${b.product_id}`);
   await run(
     tx,
     `UPDATE orders o SET status = CASE WHEN EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.waiting > 0)
@@ -220,6 +220,7 @@ test("every invariant of DESIGN.md section 3 has a check", () => {
       "stock.on-hand-matches-ledger",
       "backlog.fifo",
       "product.backordered-matches-backlog",
+      "product.waiting-orders-matches-backlog",
       "backorder.filled-matches-fills",
       "order.status-matches-lines",
       "restock.received-within-quantity",
@@ -417,6 +418,14 @@ describe("backlog", () => {
     });
   });
 
+  test("a product's waiting-order count that differs from its queue is reported", async () => {
+    await rolledBack(async (tx) => {
+      const s = await baseState(tx);
+      await run(tx, `UPDATE products SET waiting_orders = waiting_orders + 1 WHERE id = ${s.productId}`);
+      await expectViolations(tx, [{ invariant: "product.waiting-orders-matches-backlog", ids: { productId: s.productId } }]);
+    });
+  });
+
   test("filled units that the fill ledger does not show are reported", async () => {
     await rolledBack(async (tx) => {
       const s = await baseState(tx);
@@ -440,6 +449,7 @@ describe("backlog", () => {
         { invariant: "backorder.status-matches-remaining", ids: { backorderId: s.waiting.backorderId } },
         { invariant: "line.waiting-matches-backorder", ids: { orderId: s.waiting.orderId, orderLineId: s.waiting.lineId } },
         { invariant: "product.backordered-matches-backlog", ids: { productId: s.productId } },
+        { invariant: "product.waiting-orders-matches-backlog", ids: { productId: s.productId } },
       ]);
     });
   });
@@ -523,7 +533,7 @@ describe("FIFO (invariant 6)", () => {
       await run(tx, `UPDATE backorders SET status = 'CANCELLED', remaining = 0, cancelled = 2, cancelled_at = ${time(7)} WHERE id = ${s.first}`);
       await run(tx, `UPDATE order_lines SET waiting = 0, cancelled = 2 WHERE id = ${first.order_line_id}`);
       await run(tx, `UPDATE orders SET status = 'CANCELLED' WHERE id = ${first.order_id}`);
-      await run(tx, `UPDATE products SET backordered = 0 WHERE id = ${s.q}`);
+      await run(tx, `UPDATE products SET backordered = 0, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${s.q}`);
       await productEvent(tx, s.q, 4, time(7), "ORDER_CANCELLED");
       await expectViolations(tx, [
         { invariant: "backlog.fifo", ids: { productId: s.q, backorderId: s.second, fillId, aheadBackorderId: s.first } },
@@ -541,7 +551,7 @@ describe("FIFO (invariant 6)", () => {
       await run(tx, `UPDATE backorders SET status = 'CANCELLED', remaining = 0, cancelled = 2, cancelled_at = ${time(4)} WHERE id = ${s.first}`);
       await run(tx, `UPDATE order_lines SET waiting = 0, cancelled = 2 WHERE id = ${first.order_line_id}`);
       await run(tx, `UPDATE orders SET status = 'CANCELLED' WHERE id = ${first.order_id}`);
-      await run(tx, `UPDATE products SET backordered = 2 WHERE id = ${s.q}`);
+      await run(tx, `UPDATE products SET backordered = 2, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${s.q}`);
       await productEvent(tx, s.q, 3, time(4), "ORDER_CANCELLED");
       await fill(tx, s.second, 2, s.main, time(5));
       await productEvent(tx, s.q, 4, time(5), "RESTOCK_RECEIVED");

@@ -243,6 +243,17 @@ const checks: InvariantCheck[] = [
       ORDER BY p.id`,
   },
   {
+    name: "product.waiting-orders-matches-backlog",
+    query: sql`
+      SELECT format('waitingOrders %s, waiting backorders %s', p.waiting_orders, coalesce(w.n, 0)) AS message,
+             jsonb_build_object('productId', p.id) AS ids
+      FROM products p
+      LEFT JOIN (SELECT product_id, count(*)::int AS n FROM backorders WHERE status = 'WAITING' GROUP BY product_id) w
+        ON w.product_id = p.id
+      WHERE p.waiting_orders <> coalesce(w.n, 0)
+      ORDER BY p.id`,
+  },
+  {
     // quantity = filled + remaining + cancelled, where filled is what the fill ledger says.
     name: "backorder.filled-matches-fills",
     query: sql`

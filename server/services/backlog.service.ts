@@ -64,7 +64,7 @@ export async function fillBacklog(tx: Executor, productId: number): Promise<Fill
           status = CASE WHEN b.remaining = p.quantity THEN 'FILLED' ELSE b.status END,
           filled_at = CASE WHEN b.remaining = p.quantity THEN now() ELSE b.filled_at END
       FROM per_backorder p WHERE b.id = p.backorder_id
-      RETURNING b.id
+      RETURNING b.id, b.status
     ), filled_lines AS (
       UPDATE order_lines l SET allocated = l.allocated + p.quantity, waiting = l.waiting - p.quantity
       FROM per_backorder p WHERE l.id = p.order_line_id
@@ -84,7 +84,9 @@ export async function fillBacklog(tx: Executor, productId: number): Promise<Fill
       FROM per_location p WHERE s.product_id = ${productId} AND s.location_id = p.location_id
       RETURNING s.location_id
     ), backlog AS (
-      UPDATE products SET backordered = backordered - (SELECT coalesce(sum(quantity), 0) FROM fills)
+      UPDATE products
+      SET backordered = backordered - (SELECT coalesce(sum(quantity), 0) FROM fills),
+          waiting_orders = waiting_orders - (SELECT count(*) FROM filled_backorders WHERE status = 'FILLED')::int
       WHERE id = ${productId} AND EXISTS (SELECT 1 FROM fills)
       RETURNING id
     )

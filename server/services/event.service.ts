@@ -29,7 +29,7 @@ export async function recordProductChanges(
     WITH ${orderEvents} bumped AS (
       UPDATE products SET version = version + 1, updated_at = now()
       WHERE id = ANY(${intArray(ids)})
-      RETURNING id, version, backordered
+      RETURNING id, version, backordered, waiting_orders
     ), stock AS (
       SELECT product_id, sum(on_hand)::int AS on_hand, sum(allocated)::int AS allocated,
              sum(greatest(0, on_hand - allocated - safety_stock))::int AS available
@@ -37,20 +37,15 @@ export async function recordProductChanges(
     ), supply AS (
       SELECT product_id, sum(quantity - received_quantity)::int AS incoming, min(expected_at) AS next_at
       FROM restocks WHERE status = 'SCHEDULED' AND product_id = ANY(${intArray(ids)}) GROUP BY product_id
-    ), waiting AS (
-      SELECT product_id, count(*)::int AS orders FROM backorders
-      WHERE status = 'WAITING' AND product_id = ANY(${intArray(ids)}) GROUP BY product_id
     ), snapshot AS (
-      SELECT b.id, b.version, b.backordered,
+      SELECT b.id, b.version, b.backordered, b.waiting_orders,
              coalesce(s.on_hand, 0) AS on_hand, coalesce(s.allocated, 0) AS allocated,
              coalesce(s.available, 0) AS available, coalesce(r.incoming, 0) AS incoming, r.next_at,
-             coalesce(w.orders, 0) AS waiting_orders,
              (SELECT expected_at FROM backorders q WHERE q.product_id = b.id AND q.status = 'WAITING'
               ORDER BY q.priority DESC, q.id LIMIT 1) AS next_expected_at
       FROM bumped b
       LEFT JOIN stock s ON s.product_id = b.id
       LEFT JOIN supply r ON r.product_id = b.id
-      LEFT JOIN waiting w ON w.product_id = b.id
     )
     INSERT INTO events (type, product_id, product_version, payload)
     SELECT kind, id, version, CASE kind

@@ -256,7 +256,7 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
       FROM (SELECT product_id, location_id, sum(quantity)::int AS quantity FROM split GROUP BY 1, 2) t
       WHERE st.product_id = t.product_id AND st.location_id = t.location_id
     ), backlog AS (
-      UPDATE products p SET backordered = p.backordered + r.waiting
+      UPDATE products p SET backordered = p.backordered + r.waiting, waiting_orders = p.waiting_orders + 1
       FROM requested r WHERE p.id = r.product_id AND r.waiting > 0
     ), new_backorders AS (
       INSERT INTO backorders (product_id, order_id, order_line_id, quantity, remaining)
@@ -350,10 +350,11 @@ async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
           status = CASE WHEN b.remaining = r.waiting THEN 'CANCELLED' ELSE b.status END,
           cancelled_at = CASE WHEN b.remaining = r.waiting THEN now() ELSE b.cancelled_at END
       FROM req r WHERE b.order_line_id = r.line_id AND b.status = 'WAITING' AND r.waiting > 0
-      RETURNING b.id, b.product_id, b.priority, r.waiting
+      RETURNING b.id, b.product_id, b.priority, b.status, r.waiting
     ), backlog AS (
-      UPDATE products p SET backordered = p.backordered - t.waiting
-      FROM (SELECT product_id, sum(waiting)::int AS waiting FROM left_queue GROUP BY 1) t
+      UPDATE products p SET backordered = p.backordered - t.waiting, waiting_orders = p.waiting_orders - t.left
+      FROM (SELECT product_id, sum(waiting)::int AS waiting, count(*) FILTER (WHERE status = 'CANCELLED')::int AS left
+            FROM left_queue GROUP BY 1) t
       WHERE p.id = t.product_id
     )
     SELECT l.product_id,
