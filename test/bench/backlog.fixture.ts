@@ -50,7 +50,9 @@ export async function queueBackorders(db: Database, productId: number, count: nu
       ), totals AS (
         SELECT count(*)::int AS backorders, coalesce(sum(remaining), 0)::int AS units FROM queued
       ), backlog AS (
-        UPDATE products SET backordered = backordered + (SELECT units FROM totals) WHERE id = ${productId}
+        UPDATE products
+        SET backordered = backordered + (SELECT units FROM totals), waiting_orders = waiting_orders + (SELECT backorders FROM totals)
+        WHERE id = ${productId}
       )
       SELECT backorders, units FROM totals`,
     );
