@@ -69,6 +69,9 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
       connect_timeout: 5,
       idle_timeout: 60,
       connection: {
+        // Every statement here is short (OLTP); the planner's estimates for jsonb_to_recordset
+        // and lateral joins pass jit_above_cost, and compiling costs 30+ ms a statement.
+        jit: "off",
         ...(options.searchPath ? { search_path: options.searchPath } : {}),
         ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
       },

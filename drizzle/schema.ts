@@ -189,8 +189,14 @@ export const backorders = pgTable(
   },
   (t) => [
     uniqueIndex("backorders_order_line_key").on(t.orderLineId),
+    // `DESC NULLS FIRST` is what `ORDER BY priority DESC` means: only then does the queue's sort
+    // read the index in order (with drizzle's default NULLS LAST every queue read sorted the queue).
     index("backorders_queue_idx")
-      .on(t.productId, t.priority.desc(), t.id)
+      .on(t.productId, t.priority.desc().nullsFirst(), t.id)
+      .where(sql`${t.status} = 'WAITING'`),
+    // The whole backlog in queue order (Query.backlog without a product).
+    index("backorders_global_queue_idx")
+      .on(t.priority.desc().nullsFirst(), t.id)
       .where(sql`${t.status} = 'WAITING'`),
     index("backorders_order_idx").on(t.orderId),
     check(

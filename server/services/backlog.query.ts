@@ -1,7 +1,10 @@
 /**
  * Reading the backlog: backorders with their place in their product's queue (DESIGN.md
- * sections 3 and 5). Positions are computed by window functions over the queue, for a whole
- * batch of products or ids in one statement, never one query per backorder.
+ * sections 3 and 5), for a whole batch of products or ids in one statement, never one query per
+ * backorder. A place is counted from the queue index (`backorders_queue_idx`: product, priority
+ * descending, id, over WAITING rows) as two range scans over what is ahead, so reading the head
+ * of a 100,000-deep queue costs what reading the head of a short one does: a read is
+ * proportional to how far into the queue it looks, never to the queue's depth.
  */
 import { inArray, sql, type SQL } from "drizzle-orm";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
@@ -62,13 +65,21 @@ export function isDelayed(backorder: BackorderRecord, now: Date = new Date()): b
   return !backorder.expectedAt || backorder.expectedAt > backorder.promisedAt || backorder.promisedAt < now;
 }
 
-/** The window over a product's queue that numbers its backorders and sums the units ahead. */
-const QUEUE_WINDOW = sql.raw(
-  "WINDOW w AS (PARTITION BY b.product_id ORDER BY b.priority DESC, b.id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)",
-);
-const QUEUE_COLUMNS = sql.raw(
-  "row_number() OVER w AS position, (sum(b.remaining) OVER w - b.remaining)::int AS units_ahead",
-);
+/**
+ * How many WAITING backorders of `product`, and how many units, come before the queue key
+ * (`priority`, `id`) — or up to and including it with `through`. Two index range scans: higher
+ * priorities, then the same priority with smaller ids. A null key counts nothing. Column
+ * references of the enclosing statement may be passed (it is meant for a LATERAL join).
+ */
+function queueAhead(product: SQL, priority: SQL, id: SQL, { through = false } = {}): SQL {
+  const idBound = through ? sql`<=` : sql`<`;
+  return sql`
+    SELECT (higher.n + same.n)::int AS n, (higher.units + same.units)::int AS units
+      FROM (SELECT count(*) AS n, coalesce(sum(remaining), 0) AS units FROM backorders
+             WHERE status = 'WAITING' AND product_id = ${product} AND priority > ${priority}) higher,
+           (SELECT count(*) AS n, coalesce(sum(remaining), 0) AS units FROM backorders
+             WHERE status = 'WAITING' AND product_id = ${product} AND priority = ${priority} AND id ${idBound} ${id}) same`;
+}
 
 function toQueued(row: Record<string, unknown>): QueuedBackorder {
   return {
@@ -103,15 +114,10 @@ export async function queuePlaces(db: Executor, ids: readonly number[]): Promise
   const found = await rows<{ id: number; position: unknown; units_ahead: unknown }>(
     db,
     sql`
-      SELECT q.id, q.position, q.units_ahead
-        FROM (
-          SELECT b.id, ${QUEUE_COLUMNS}
-            FROM backorders b
-           WHERE b.status = 'WAITING'
-             AND b.product_id IN (SELECT product_id FROM backorders WHERE id = ANY(${intArray(ids)}) AND status = 'WAITING')
-          ${QUEUE_WINDOW}
-        ) q
-       WHERE q.id = ANY(${intArray(ids)})`,
+      SELECT b.id, ahead.n + 1 AS position, ahead.units AS units_ahead
+        FROM backorders b
+        CROSS JOIN LATERAL (${queueAhead(sql`b.product_id`, sql`b.priority`, sql`b.id`)}) ahead
+       WHERE b.id = ANY(${intArray(ids)}) AND b.status = 'WAITING'`,
   );
   const byId = new Map(found.map((row) => [Number(row.id), { position: Number(row.position), unitsAhead: Number(row.units_ahead) }]));
   return ids.map((id) => byId.get(id) ?? null);
@@ -119,8 +125,10 @@ export async function queuePlaces(db: Executor, ids: readonly number[]): Promise
 
 /**
  * Backlog pages of several products at once (the Product.backlog field of a whole product
- * page), in the requests' order, in one statement: each product's WAITING queue is numbered by a
- * window, then each request takes its rows after its cursor. INVALID_INPUT for a bad `first` or cursor.
+ * page), in the requests' order, in one statement: each request takes the rows after its cursor
+ * from the queue index (the rest of the cursor's priority, then the lower priorities) and counts
+ * what is ahead of its cursor for their places; the total is the product's waiting-order count.
+ * INVALID_INPUT for a bad `first` or cursor.
  */
 export async function backlogPages(db: Executor, requests: readonly BacklogPageRequest[]): Promise<Page<QueuedBackorder>[]> {
   if (requests.length === 0) return [];
@@ -134,35 +142,35 @@ export async function backlogPages(db: Executor, requests: readonly BacklogPageR
       after_id: after ? after[1] : null,
     };
   });
+  const queued = (condition: SQL, order: SQL) => sql`(
+    SELECT * FROM backorders b
+     WHERE b.status = 'WAITING' AND b.product_id = r.product_id AND ${condition}
+     ORDER BY ${order} LIMIT r.lim + 1)`;
   const found = await rows<Record<string, unknown>>(
     db,
     sql`
       WITH req AS (
         SELECT * FROM jsonb_to_recordset(${jsonb(params)})
           AS r(k int, product_id int, lim int, after_priority int, after_id int)
-      ),
-      queue AS (
-        SELECT b.*, ${QUEUE_COLUMNS}
-          FROM backorders b
-         WHERE b.status = 'WAITING' AND b.product_id IN (SELECT product_id FROM req)
-        ${QUEUE_WINDOW}
-      ),
-      totals AS (
-        SELECT product_id, count(*)::int AS total FROM queue GROUP BY product_id
-      ),
-      picked AS (
-        SELECT r.k AS request_key, row_number() OVER (PARTITION BY r.k ORDER BY q.position) AS n, q.*
-          FROM req r
-          JOIN queue q ON q.product_id = r.product_id
-         WHERE r.after_id IS NULL
-            OR q.priority < r.after_priority
-            OR (q.priority = r.after_priority AND q.id > r.after_id)
       )
-      SELECT r.k AS page_key, coalesce(t.total, 0) AS page_total, p.*
+      SELECT r.k AS page_key, coalesce(p.waiting_orders, 0) AS page_total, q.*,
+             ahead.n + q.n AS position, ahead.units + q.units_before AS units_ahead
         FROM req r
-        LEFT JOIN totals t ON t.product_id = r.product_id
-        LEFT JOIN picked p ON p.request_key = r.k AND p.n <= r.lim + 1
-       ORDER BY r.k, p.n`,
+        LEFT JOIN products p ON p.id = r.product_id
+        CROSS JOIN LATERAL (${queueAhead(sql`r.product_id`, sql`r.after_priority`, sql`r.after_id`, { through: true })}) ahead
+        LEFT JOIN LATERAL (
+          SELECT page.*, row_number() OVER w AS n, (sum(page.remaining) OVER w - page.remaining)::int AS units_before
+            FROM (
+              SELECT * FROM (
+                ${queued(sql`b.priority = r.after_priority AND b.id > r.after_id`, sql`b.id`)}
+                UNION ALL
+                ${queued(sql`b.priority < coalesce(r.after_priority::bigint, 2147483648)`, sql`b.priority DESC, b.id`)}
+              ) after_cursor
+              ORDER BY priority DESC, id LIMIT r.lim + 1
+            ) page
+          WINDOW w AS (ORDER BY page.priority DESC, page.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        ) q ON true
+       ORDER BY r.k, q.n`,
   );
   const fetched = params.map(() => [] as QueuedBackorder[]);
   const totals = params.map(() => 0);
@@ -177,7 +185,10 @@ export async function backlogPages(db: Executor, requests: readonly BacklogPageR
 /**
  * A page of the whole backlog (WAITING backorders of every product, or of one), in global queue
  * order: higher priority first, then placement order. Each carries its place in its own
- * product's queue, computed in the same statement. INVALID_INPUT for a bad `first`, cursor or filter.
+ * product's queue, computed in the same statement: per product on the page, what is ahead of its
+ * first row there is counted once, then its rows from there to its last row on the page are
+ * numbered (filters may skip rows, so the span is read, not the page). INVALID_INPUT for a bad
+ * `first`, cursor or filter.
  */
 export async function listBacklog(db: Executor, filter: BacklogFilter | null | undefined, page: PageArgs): Promise<Page<QueuedBackorder>> {
   const limit = pageSize(page.first);
@@ -190,31 +201,58 @@ export async function listBacklog(db: Executor, filter: BacklogFilter | null | u
     conditions.push(sql`b.created_at <= now() - make_interval(hours => ${filter.olderThanHours}::int)`);
   }
   const where = sql.join(conditions, sql` AND `);
-  const keyset = after ? sql`AND (b.priority < ${after[0]}::int OR (b.priority = ${after[0]}::int AND b.id > ${after[1]}::int))` : sql``;
+  // After a cursor: the rest of its priority, then the lower priorities; each a range of the queue indexes.
+  const afterCursor = after
+    ? sql`(SELECT b.id, b.product_id, b.priority FROM backorders b
+            WHERE ${where} AND b.priority = ${after[0]}::int AND b.id > ${after[1]}::int ORDER BY b.id LIMIT ${limit + 1})
+          UNION ALL
+          (SELECT b.id, b.product_id, b.priority FROM backorders b
+            WHERE ${where} AND b.priority < ${after[0]}::int ORDER BY b.priority DESC, b.id LIMIT ${limit + 1})`
+    : sql`SELECT b.id, b.product_id, b.priority FROM backorders b WHERE ${where} ORDER BY b.priority DESC, b.id LIMIT ${limit + 1}`;
+  const span = (condition: SQL) => sql`(
+    SELECT q.id, q.priority, q.remaining FROM backorders q
+     WHERE q.status = 'WAITING' AND q.product_id = f.product_id AND ${condition})`;
   const found = await rows<Record<string, unknown>>(
     db,
     sql`
       WITH page AS (
-        SELECT b.id, b.product_id, b.priority
-          FROM backorders b
-         WHERE ${where} ${keyset}
-         ORDER BY b.priority DESC, b.id ASC
-         LIMIT ${limit + 1}
+        SELECT * FROM (${afterCursor}) u ORDER BY priority DESC, id LIMIT ${limit + 1}
       ),
-      queue AS (
-        SELECT b.id, ${QUEUE_COLUMNS}
-          FROM backorders b
-         WHERE b.status = 'WAITING' AND b.product_id IN (SELECT product_id FROM page)
-        ${QUEUE_WINDOW}
+      bounds AS (
+        SELECT f.product_id, f.first_priority, f.first_id, l.last_priority, l.last_id, ahead.n, ahead.units
+          FROM (SELECT DISTINCT ON (product_id) product_id, priority AS first_priority, id AS first_id
+                  FROM page ORDER BY product_id, priority DESC, id) f
+          JOIN (SELECT DISTINCT ON (product_id) product_id, priority AS last_priority, id AS last_id
+                  FROM page ORDER BY product_id, priority, id DESC) l USING (product_id)
+          CROSS JOIN LATERAL (${queueAhead(sql`f.product_id`, sql`f.first_priority`, sql`f.first_id`)}) ahead
+      ),
+      numbered AS (
+        SELECT s.id, f.n + row_number() OVER w AS position, (f.units + sum(s.remaining) OVER w - s.remaining)::int AS units_ahead
+          FROM bounds f
+          CROSS JOIN LATERAL (
+            ${span(sql`q.priority = f.first_priority AND q.id >= f.first_id
+                       AND q.id <= CASE WHEN f.first_priority = f.last_priority THEN f.last_id ELSE 2147483647 END`)}
+            UNION ALL
+            ${span(sql`q.priority < f.first_priority AND q.priority > f.last_priority`)}
+            UNION ALL
+            ${span(sql`q.priority = f.last_priority AND f.last_priority <> f.first_priority AND q.id <= f.last_id`)}
+          ) s
+        WINDOW w AS (PARTITION BY f.product_id ORDER BY s.priority DESC, s.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
       )
-      SELECT b.*, q.position, q.units_ahead
+      SELECT b.*, n.position, n.units_ahead
         FROM page
         JOIN backorders b ON b.id = page.id
-        LEFT JOIN queue q ON q.id = page.id
+        JOIN numbered n ON n.id = page.id
        ORDER BY page.priority DESC, page.id ASC`,
   );
+  // Without a filter beyond the product, the products' counters are the count.
+  const counted = conditions.length === 1
+    ? sql`SELECT coalesce(sum(waiting_orders), 0)::int AS count FROM products`
+    : conditions.length === 2 && filter?.productId !== undefined && filter?.productId !== null
+      ? sql`SELECT coalesce(sum(waiting_orders), 0)::int AS count FROM products WHERE id = ${filter.productId}`
+      : sql`SELECT count(*)::int AS count FROM backorders b WHERE ${where}`;
   const count = lazyCount(async () => {
-    const [row] = await rows<{ count: unknown }>(db, sql`SELECT count(*)::int AS count FROM backorders b WHERE ${where}`);
+    const [row] = await rows<{ count: unknown }>(db, counted);
     return Number(row.count);
   });
   return toPage(found.map(toQueued), limit, (row) => [row.priority, row.id], count);
