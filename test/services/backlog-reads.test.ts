@@ -23,8 +23,8 @@ const database = useFreshDatabase();
 interface Place {
   id: number;
   productId: number;
-  position: number;
-  unitsAhead: number;
+  position: number | null;
+  unitsAhead: number | null;
 }
 
 /** The definition: every WAITING backorder numbered within its product's whole queue, in global queue order. */

@@ -15,12 +15,13 @@ import { auditInvariants, formatViolation } from "../../../server/services/audit
 import { recomputeEta } from "../../../server/services/eta.service.js";
 import { getDefaultLocation } from "../../../server/services/location.service.js";
 import { createProduct } from "../../../server/services/product.service.js";
+import { backlogPages } from "../../../server/services/backlog.query.js";
 import { receiveRestock } from "../../../server/services/restock.service.js";
 import { inTransaction } from "../../../server/services/transaction.js";
 import { type Backlog, queueBackorders, scheduleSupply } from "../backlog.fixture.js";
 import type { BenchOptions } from "../bench-options.js";
 import { GraphQLClient } from "../graphql-client.js";
-import { timed } from "../latency.js";
+import { median, timed } from "../latency.js";
 import { step } from "../progress.js";
 import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
@@ -33,6 +34,14 @@ const FILL_GROWTH_TARGET = 12;
  */
 const ETA_TARGET_MS_PER_100K = 1200;
 
+/** A deep queue's head costs what a short queue's head does: within 2x, whatever the depth. */
+const HEAD_READ_GROWTH_TARGET = 2;
+const HEAD_READS = 25;
+
+const HEAD = `query Head($id: ID!) {
+  node(id: $id) { ... on Product { backlog(first: 5) { totalCount nodes { position unitsAhead expectedAt } } } }
+}`;
+
 const RECEIVE = `mutation Receive($id: ID!) {
   receiveRestock(id: $id) { restock { status receivedQuantity } userErrors { code message } }
 }`;
@@ -43,11 +52,15 @@ interface Measured {
   etaMs: number;
   etaChanged: number;
   fillMs: number;
+  /** Median time to read the first five of the queue, with their places and dates. */
+  headMs: number;
   baselineMs: number;
   baselineRows: number;
 }
 
 type Receive = (restockId: number) => Promise<void>;
+/** Reads the head of a product's backlog (five backorders, their places, the total). */
+type ReadHead = (productId: number) => Promise<void>;
 
 async function expectClean(db: Database, what: string): Promise<number> {
   const { result: violations, ms } = await timed(() => auditInvariants(db));
@@ -68,7 +81,7 @@ async function settle(db: Database): Promise<void> {
 }
 
 /** Builds one backlog, re-dates it, fills it with one restock, and times the raw UPDATE beside. */
-async function measure(db: Database, size: number, receive: Receive): Promise<Measured & { violations: number }> {
+async function measure(db: Database, size: number, receive: Receive, readHead: ReadHead): Promise<Measured & { violations: number }> {
   const location = await getDefaultLocation(db);
   const product = await createProduct(db, {
     sku: `FILL-${size}`,
@@ -97,6 +110,13 @@ async function measure(db: Database, size: number, receive: Receive): Promise<Me
   const { result: eta, ms: etaMs } = await timed(() => inTransaction(db, (tx) => recomputeEta(tx, product.id)));
   step(`re-dated ${eta.changed} backorders in ${etaMs.toFixed(0)} ms`);
 
+  step(`reading the head of the ${size.toLocaleString("en-US")}-deep queue ${HEAD_READS} times`);
+  await readHead(product.id);
+  const headSamples: number[] = [];
+  for (let i = 0; i < HEAD_READS; i++) headSamples.push((await timed(() => readHead(product.id))).ms);
+  const headMs = median(headSamples);
+  step(`backlog(first: 5): median ${headMs.toFixed(1)} ms`);
+
   await settle(db);
   step(`receiving a restock of ${backlog.units} units`);
   const { ms: fillMs } = await timed(() => receive(all));
@@ -114,7 +134,7 @@ async function measure(db: Database, size: number, receive: Receive): Promise<Me
   );
   step(`baseline: UPDATE of ${updated[0].n} backorder rows in ${baselineMs.toFixed(0)} ms`);
   violations += await expectClean(db, "after the fill");
-  return { backlog, setupMs, etaMs, etaChanged: eta.changed, fillMs, baselineMs, baselineRows: updated[0].n, violations };
+  return { backlog, setupMs, etaMs, etaChanged: eta.changed, fillMs, headMs, baselineMs, baselineRows: updated[0].n, violations };
 }
 
 function k(n: number): string {
@@ -156,6 +176,15 @@ function report(record: (figure: Omit<Figure, "scenario">) => void, small: Measu
     target: { on: "value", op: "<=", bound: (ETA_TARGET_MS_PER_100K * large.backlog.backorders) / 100_000 },
     note: `${large.etaChanged} backorders re-dated (every one: they had no date yet)${large.backlog.backorders === 100_000 ? "" : "; target scaled from 1.2 s per 100,000"}`,
   });
+  record({
+    name: `backlog(first: 5) at ${k(large.backlog.backorders)} deep`,
+    unit: "ms",
+    value: large.headMs,
+    baselineName: `at ${k(small.backlog.backorders)} deep`,
+    baseline: small.headMs,
+    target: { on: "ratio", op: "<=", bound: HEAD_READ_GROWTH_TARGET },
+    note: `median of ${HEAD_READS}: the first five backorders with their places, units ahead and dates, and the total`,
+  });
   record({ name: "invariant violations (audit)", unit: "", value: violations, target: { on: "value", op: "<=", bound: 0 } });
 }
 
@@ -174,8 +203,12 @@ export async function restockFillScenario(context: ScenarioContext): Promise<voi
     }>(RECEIVE, { id: toGlobalId("Restock", restockId) });
     if (!answer.restock || answer.userErrors.length) throw new Error(`receiveRestock refused: ${JSON.stringify(answer.userErrors)}`);
   };
-  const small = await measure(connection.db, options.backlog[0], receive);
-  const large = await measure(connection.db, options.backlog[1], receive);
+  const readHead: ReadHead = async (productId) => {
+    const { node } = await client.data<{ node: { backlog: { totalCount: number } } | null }>(HEAD, { id: toGlobalId("Product", productId) });
+    if (!node || node.backlog.totalCount === 0) throw new Error("the backlog read found no queue");
+  };
+  const small = await measure(connection.db, options.backlog[0], receive, readHead);
+  const large = await measure(connection.db, options.backlog[1], receive, readHead);
   report(context.record, small, large, small.violations + large.violations);
 }
 
@@ -185,8 +218,9 @@ export async function restockFillOnPglite(options: BenchOptions, record: (figure
   try {
     await runMigrations(connection);
     const receive: Receive = async (restockId) => void (await receiveRestock(connection.db, restockId));
-    const small = await measure(connection.db, options.backlog[0], receive);
-    const large = await measure(connection.db, options.backlog[1], receive);
+    const readHead: ReadHead = async (productId) => void (await backlogPages(connection.db, [{ productId, first: 5 }]));
+    const small = await measure(connection.db, options.backlog[0], receive, readHead);
+    const large = await measure(connection.db, options.backlog[1], receive, readHead);
     report(record, small, large, small.violations + large.violations);
   } finally {
     await connection.close();
