@@ -8,7 +8,8 @@
  * after a server-side failure — the subscribe message carries `after` set to that cursor, so the
  * server replays exactly what the user has not seen and then goes on live. A subscription given
  * no `after` first reads `Query.eventCursor` and starts from there, so even a reconnect before
- * its first event loses nothing.
+ * its first event loses nothing. The one thing it cannot resume from is a cursor older than the
+ * server's event retention: it then stops with a {@link CursorExpiredError}.
  *
  * Runs in a browser (the global WebSocket) and in Node (pass `ws` as `webSocketImpl`, or use
  * client/node.ts): nothing here imports a Node module or the `graphql` package.
@@ -90,7 +91,8 @@ export interface SubscriberOptions {
  * (a server-side error, the server ending it, or your callback throwing, which does not stop
  * it). false: it has stopped for good — the server refused its arguments (a malformed or
  * foreign cursor, an unknown id: `errors[].extensions.code` BAD_USER_INPUT), or the credentials
- * (UNAUTHENTICATED, FORBIDDEN, close codes 4401 and 4403).
+ * (UNAUTHENTICATED, FORBIDDEN, close codes 4401 and 4403), or its cursor expired
+ * ({@link CursorExpiredError}).
  */
 export class SubscriptionError extends Error {
   constructor(
@@ -104,6 +106,27 @@ export class SubscriptionError extends Error {
   ) {
     super(message, options);
     this.name = "SubscriptionError";
+  }
+}
+
+/**
+ * A subscription that stopped because the server pruned the events after its cursor
+ * (`errors[].extensions.code` CURSOR_EXPIRED): what happened since `cursor` cannot be replayed.
+ * Reload what you show (a snapshot), read `Query.eventCursor` first, and subscribe again with
+ * `after` set to it. Never retrying.
+ */
+export class CursorExpiredError extends SubscriptionError {
+  readonly code = "CURSOR_EXPIRED";
+
+  constructor(
+    operation: string,
+    /** The cursor it could not resume after. */
+    readonly cursor: string,
+    errors: readonly ServerError[],
+    options?: { cause?: unknown },
+  ) {
+    super(`${describe(errors)} (cursor ${cursor})`, operation, false, errors, undefined, options);
+    this.name = "CursorExpiredError";
   }
 }
 
@@ -155,7 +178,7 @@ export interface Subscriber {
 }
 
 /** Error codes that retrying cannot fix: the subscription stops. */
-const FINAL_ERROR_CODES = new Set(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN"]);
+const FINAL_ERROR_CODES = new Set(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "CURSOR_EXPIRED"]);
 /** Close codes that retrying cannot fix: unauthorized and forbidden. */
 const FINAL_CLOSE_CODES = new Set([4401, 4403]);
 
@@ -183,6 +206,10 @@ function isFinal(failure: unknown): boolean {
   const close = closeInfo(failure);
   if (close) return FINAL_CLOSE_CODES.has(close.code);
   return serverErrors(failure).some((error) => FINAL_ERROR_CODES.has(String(error.extensions?.code ?? "")));
+}
+
+function hasCode(failure: unknown, code: string): boolean {
+  return serverErrors(failure).some((error) => error.extensions?.code === code);
 }
 
 function describe(failure: unknown): string {
@@ -348,6 +375,9 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
       release?.();
       release = null;
       if (!active) return;
+      if (cursor !== null && hasCode(failure, "CURSOR_EXPIRED")) {
+        return stop(new CursorExpiredError(name, cursor, serverErrors(failure), { cause: failure }));
+      }
       const error = new SubscriptionError(describe(failure), name, !isFinal(failure), serverErrors(failure), closeInfo(failure), {
         cause: failure,
       });

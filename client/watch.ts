@@ -4,12 +4,21 @@
  * Prints live stock, backlog and restock changes (and order changes with --orders or
  * --customer), one line each, to stdout; connection status and errors go to stderr. It keeps
  * going across disconnects and server restarts, resuming after the last change it printed, so
- * no change is skipped or printed twice. Exits 0 on SIGINT or SIGTERM.
+ * no change is skipped or printed twice. When the server no longer has the changes since then
+ * (CURSOR_EXPIRED: older than its event retention) it says so in one line and goes on from now.
+ * Exits 0 on SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
 import { jsonLine, readableLine, type WatchedChange } from "./change-lines.js";
 import { EventCursorDocument, ProductsBySkuDocument } from "./generated/graphql.js";
-import { type CloseInfo, type ConnectionStatus, createSubscriber, type SubscriptionError } from "./node.js";
+import {
+  type CloseInfo,
+  type ConnectionStatus,
+  createSubscriber,
+  CursorExpiredError,
+  type LiveSubscription,
+  type SubscriptionError,
+} from "./node.js";
 
 const USAGE = `Usage: npm run watch -- [options]
 
@@ -93,6 +102,7 @@ async function main(): Promise<void> {
       stderr(`${now()} ${status} ${options.url}${why}`);
     },
     onError: (error: SubscriptionError) => {
+      if (error instanceof CursorExpiredError) return resumeFromNow(error);
       stderr(`${now()} ${error.operation}: ${error.message}${error.retrying ? " (retrying)" : ""}`);
       if (!error.retrying) stop(1);
     },
@@ -128,12 +138,45 @@ async function main(): Promise<void> {
   const print = (watched: WatchedChange) => {
     process.stdout.write(`${options.json ? jsonLine(watched) : readableLine(watched)}\n`);
   };
-  subscriber.stockChanged({ productIds, after }, (change) => print({ type: "stockChanged", change }));
-  subscriber.backlogChanged({ productIds, after }, (change) => print({ type: "backlogChanged", change }));
-  subscriber.restockChanged({ productIds, after }, (change) => print({ type: "restockChanged", change }));
-  if (options.orders) {
-    subscriber.orderChanged({ customer: options.customer, after }, (change) => print({ type: "orderChanged", change }));
-  }
+  /** The running subscriptions, all after one cursor. */
+  let live: LiveSubscription[] = [];
+  const followAll = (from: string) => {
+    live = [
+      subscriber.stockChanged({ productIds, after: from }, (change) => print({ type: "stockChanged", change })),
+      subscriber.backlogChanged({ productIds, after: from }, (change) => print({ type: "backlogChanged", change })),
+      subscriber.restockChanged({ productIds, after: from }, (change) => print({ type: "restockChanged", change })),
+    ];
+    if (options.orders) {
+      live.push(subscriber.orderChanged({ customer: options.customer, after: from }, (change) => print({ type: "orderChanged", change })));
+    }
+  };
+  let restarting = false;
+  /**
+   * The server no longer has the changes after a subscription's cursor (the others' soon expire
+   * too): one line says so, and every subscription starts again from where the log ends now.
+   */
+  const resumeFromNow = (error: CursorExpiredError) => {
+    if (restarting) return;
+    restarting = true;
+    for (const subscription of live) subscription.unsubscribe();
+    subscriber.query(EventCursorDocument, {}).then(
+      ({ eventCursor }) => {
+        if (stopping) return;
+        stderr(
+          `${now()} cursor expired: the server no longer keeps the changes after ${error.cursor} (older than its event retention), ` +
+            `so some were not printed; continuing from now (${eventCursor})`,
+        );
+        followAll(eventCursor);
+        restarting = false;
+      },
+      (failure: unknown) => {
+        if (stopping) return;
+        stderr(`${now()} cannot read the current event cursor: ${failure instanceof Error ? failure.message : String(failure)}`);
+        stop(1);
+      },
+    );
+  };
+  followAll(after);
   const what = options.skus.length > 0 ? options.skus.join(", ") : "every product";
   stderr(`${now()} watching ${what}${options.orders ? ` and ${options.customer ? `${options.customer}'s orders` : "orders"}` : ""} after ${after}`);
 }

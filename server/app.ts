@@ -20,6 +20,7 @@ import { type Context, createContext } from "./context.js";
 import { formatError } from "./error-masking.js";
 import { buildGraphQLSchema } from "./graphql-schema.js";
 import { createLogger, type Logger, serializeError } from "./logger.js";
+import { DEFAULT_EVENT_RETENTION_HOURS } from "./config.js";
 import { EventHub, type EventHubOptions } from "./event-hub.js";
 import { dashboardRouter } from "./dashboard.js";
 import { pagesRouter } from "./pages.js";
@@ -29,6 +30,7 @@ import { databaseUnavailablePlugin, isDatabaseUnavailable, RETRY_AFTER_SECONDS, 
 import { callerOf, type QueryLimits, type QueryLimitsOverride, resolveQueryLimits } from "./query-limits.js";
 import { queryLimitsPlugin } from "./query-limits.plugin.js";
 import { markOverdueBackorders } from "./services/eta.service.js";
+import { pruneEvents } from "./services/event-log.service.js";
 import { attachWebSocket } from "./websocket.js";
 import { requireApiKey } from "./authentication.js";
 import { ensureApiKey } from "./services/api-key.service.js";
@@ -66,7 +68,14 @@ export interface AppOptions {
   live?: EventHubOptions & { maxBufferedBytes?: number };
   /** How often waiting backorders whose promised date passed are marked late. Default 60 s; 0: never. */
   delaySweepMs?: number;
-  /** The clock of the delay sweep (tests move time). */
+  /**
+   * EVENT_RETENTION_HOURS: events older than this are pruned from the log (the newest is always
+   * kept); a subscriber resuming from before them gets CURSOR_EXPIRED. Default 168 (a week); 0: keep every event.
+   */
+  eventRetentionHours?: number;
+  /** How often old events are pruned. Default 10 min; 0: never. */
+  eventPruneMs?: number;
+  /** The clock of the delay sweep and the event pruning (tests move time). */
   clock?: () => Date;
 }
 
@@ -83,6 +92,8 @@ export interface App {
   hub: EventHub;
   /** Runs the delay sweep now (what the timer does). */
   sweepDelays(): Promise<number[]>;
+  /** Prunes the events older than the retention now (what the timer does); returns how many. */
+  pruneEvents(): Promise<number>;
   /** Registers cleanup to run at close, before the database closes (e.g. the WebSocket server). */
   onClose(cleanup: () => Promise<void> | void): void;
   /** Stops accepting requests, lets running ones finish, then closes what createApp opened. Idempotent. */
@@ -91,6 +102,7 @@ export interface App {
 
 /** How long a statement may run by default (AppOptions.statementTimeoutMs). */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+const HOUR_MS = 3_600_000;
 
 /** Request ids: the caller's X-Request-Id when it is sane, else a new UUID; echoed back. */
 function requestId(req: Request, res: Response, next: NextFunction): void {
@@ -218,6 +230,27 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       sweep.unref();
       cleanups.push(() => clearInterval(sweep));
     }
+    const retentionHours = options.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS;
+    const pruneOldEvents = async () =>
+      retentionHours > 0 ? pruneEvents(connection.db, new Date(clock().getTime() - retentionHours * HOUR_MS)) : 0;
+    const pruneMs = options.eventPruneMs ?? 600_000;
+    if (pruneMs > 0 && retentionHours > 0) {
+      let pruning: Promise<void> | null = null;
+      const prune = setInterval(() => {
+        // A slow prune (a large backlog of old events) is not started twice.
+        pruning ??= pruneOldEvents()
+          .then((deleted) => {
+            if (deleted > 0) logger.info("old events pruned", { deleted, retentionHours });
+          })
+          .catch((error: unknown) => logger.warn("event pruning failed", { error: serializeError(error) }))
+          .finally(() => (pruning = null));
+      }, pruneMs);
+      prune.unref();
+      cleanups.push(async () => {
+        clearInterval(prune);
+        await pruning;
+      });
+    }
 
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
@@ -241,6 +274,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       logger,
       hub,
       sweepDelays,
+      pruneEvents: pruneOldEvents,
       onClose: (cleanup) => void cleanups.push(cleanup),
       close: () =>
         (closed ??= (async () => {

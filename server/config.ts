@@ -21,6 +21,8 @@ export interface Config {
   queryLimits: QueryLimits;
   /** DATABASE_STATEMENT_TIMEOUT_MS: the longest a statement may run (PostgreSQL); unset: the app's default, 0: none. */
   statementTimeoutMs?: number;
+  /** EVENT_RETENTION_HOURS: how long the event log keeps an event for subscribers to resume from; 0: forever. */
+  eventRetentionHours: number;
 }
 
 /** Reads a boolean variable: true/false, 1/0, yes/no, on/off; `fallback` when unset or empty. */
@@ -37,6 +39,19 @@ function parseStatementTimeout(value: string | undefined): number | undefined {
   const ms = Number(value);
   if (!Number.isInteger(ms) || ms < 0) throw new Error(`DATABASE_STATEMENT_TIMEOUT_MS must be a whole number of milliseconds, got "${value}"`);
   return ms;
+}
+
+/** The default of EVENT_RETENTION_HOURS: a week. */
+export const DEFAULT_EVENT_RETENTION_HOURS = 168;
+/** A hundred years: anything longer is a typo, not a retention. */
+const MAX_EVENT_RETENTION_HOURS = 876_000;
+
+function parseEventRetention(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return DEFAULT_EVENT_RETENTION_HOURS;
+  if (!/^\s*\d+\s*$/.test(value) || Number(value) > MAX_EVENT_RETENTION_HOURS) {
+    throw new Error(`EVENT_RETENTION_HOURS must be a whole number of hours up to ${MAX_EVENT_RETENTION_HOURS} (0: keep every event), got "${value}"`);
+  }
+  return Number(value);
 }
 
 function parsePort(value: string | undefined): number {
@@ -62,5 +77,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { see
     logLevel: parseLogLevel(env.LOG_LEVEL),
     queryLimits: parseQueryLimits(env.QUERY_LIMITS),
     statementTimeoutMs: parseStatementTimeout(env.DATABASE_STATEMENT_TIMEOUT_MS),
+    eventRetentionHours: parseEventRetention(env.EVENT_RETENTION_HOURS),
   };
 }

@@ -23,6 +23,8 @@ export const EXPOSED_ERROR_CODES = new Set<string>([
   "THROTTLED",
   // The database cannot answer (server/database-unavailable.ts).
   "SERVICE_UNAVAILABLE",
+  // A subscription's cursor is older than the event log's retention (server/event-hub.ts).
+  "CURSOR_EXPIRED",
 ]);
 
 /** Whether an error with these extensions is one the client may see. */

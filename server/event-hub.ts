@@ -33,10 +33,28 @@ export class SubscriberTooSlowError extends Error {
   }
 }
 
+/** The code of {@link CursorExpiredError} in a GraphQL error's extensions. */
+export const CURSOR_EXPIRED = "CURSOR_EXPIRED";
+
+/**
+ * Why a subscription cannot deliver every event after its cursor: some were pruned (the log keeps
+ * EVENT_RETENTION_HOURS). Positions have no gaps, so a read that does not begin right after the
+ * last position proves it. Its `extensions` become the GraphQL error's, so the subscription fails
+ * with `code: CURSOR_EXPIRED` wherever the gap is found.
+ */
+export class CursorExpiredError extends Error {
+  readonly extensions = { code: CURSOR_EXPIRED };
+
+  constructor(readonly afterSeq: number) {
+    super("events after this cursor were pruned: load a snapshot, read Query.eventCursor and subscribe with after set to it");
+    this.name = "CursorExpiredError";
+  }
+}
+
 /** A subscriber's live feed: events after `startSeq` that pass its filter, queued until read. */
 export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
   private queue: LoggedEvent[] = [];
-  private waiting: ((result: IteratorResult<LoggedEvent>) => void) | null = null;
+  private waiting: { resolve: (result: IteratorResult<LoggedEvent>) => void; reject: (error: Error) => void } | null = null;
   private failure: Error | null = null;
   private done = false;
 
@@ -52,7 +70,7 @@ export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
   push(event: LoggedEvent): void {
     if (this.done || event.seq <= this.startSeq || !this.accepts(event)) return;
     if (this.waiting) {
-      const resolve = this.waiting;
+      const { resolve } = this.waiting;
       this.waiting = null;
       resolve({ value: event, done: false });
       return;
@@ -66,17 +84,17 @@ export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
     this.queue.push(event);
   }
 
-  /** Ends the feed with an error, delivered once the queue is read. */
+  /** Ends the feed with an error, delivered to the reader waiting or on the next read. */
   fail(error: Error): void {
     if (this.done) return;
     this.failure = error;
     this.queue = [];
     this.detach(this);
     if (this.waiting) {
-      const resolve = this.waiting;
+      const { reject } = this.waiting;
       this.waiting = null;
       this.done = true;
-      resolve({ value: undefined, done: true });
+      reject(error);
     }
   }
 
@@ -89,14 +107,14 @@ export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
       return Promise.reject(error);
     }
     if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.waiting = resolve));
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
   }
 
   return(): Promise<IteratorResult<LoggedEvent>> {
     this.done = true;
     this.queue = [];
     this.detach(this);
-    this.waiting?.({ value: undefined, done: true });
+    this.waiting?.resolve({ value: undefined, done: true });
     this.waiting = null;
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -106,7 +124,11 @@ export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
   }
 }
 
-/** Reads the log from a cursor up to where a live feed starts, then hands over to the feed. */
+/**
+ * Reads the log from a cursor up to where a live feed starts, then hands over to the feed. Every
+ * page must begin right after the position read last (or the cursor): when pruning took events
+ * in between, it fails with {@link CursorExpiredError} instead of skipping them.
+ */
 class ReplayThenLive implements AsyncIterableIterator<LoggedEvent> {
   private buffer: LoggedEvent[] = [];
   private replaying = true;
@@ -118,13 +140,22 @@ class ReplayThenLive implements AsyncIterableIterator<LoggedEvent> {
     private readonly feed: EventFeed,
   ) {}
 
+  /** Reads the next page; the feed starts at an event the hub read, so up to it nothing may be missing. */
+  async read(): Promise<void> {
+    const page = await readEvents(this.db, this.position, READ_BATCH, this.feed.startSeq);
+    if (page[0]?.seq !== this.position + 1) throw new CursorExpiredError(this.position);
+    this.position = page[page.length - 1].seq;
+    this.buffer = page.filter(this.accepts);
+    this.replaying = this.position < this.feed.startSeq;
+  }
+
   async next(): Promise<IteratorResult<LoggedEvent>> {
     while (this.replaying && this.buffer.length === 0) {
-      const page = await readEvents(this.db, this.position, READ_BATCH, this.feed.startSeq);
-      if (page.length === 0) this.replaying = false;
-      else {
-        this.position = page[page.length - 1].seq;
-        this.buffer = page.filter(this.accepts);
+      try {
+        await this.read();
+      } catch (error) {
+        this.feed.return();
+        throw error;
       }
     }
     const event = this.buffer.shift();
@@ -216,16 +247,26 @@ export class EventHub {
   /**
    * Every event after `after` that passes `accepts`, in order and each once: first those already
    * in the log (read from the database), then live ones. The live feed is attached before the
-   * replay starts, so nothing that commits in between falls into the seam.
+   * replay starts, so nothing that commits in between falls into the seam. The first page is read
+   * before this resolves: it rejects with {@link CursorExpiredError} when the events right after
+   * `after` were pruned, and once read they cannot be. A later page, or the hub itself, can still
+   * find a gap (pruning during a long replay): the iterator then fails with the same error.
    */
-  stream(
+  async stream(
     accepts: (event: LoggedEvent) => boolean,
     after: number | undefined,
     onOverflow?: (error: SubscriberTooSlowError) => void,
-  ): AsyncIterableIterator<LoggedEvent> {
+  ): Promise<AsyncIterableIterator<LoggedEvent>> {
     const feed = this.attach(accepts, after ?? 0, onOverflow);
     if (after === undefined || after >= feed.startSeq) return feed;
-    return new ReplayThenLive(this.db, accepts, after, feed);
+    const replay = new ReplayThenLive(this.db, accepts, after, feed);
+    try {
+      await replay.read();
+    } catch (error) {
+      feed.return();
+      throw error;
+    }
+    return replay;
   }
 
   /**
@@ -264,6 +305,7 @@ export class EventHub {
     }
     for (;;) {
       const events = await readEvents(this.db, this.lastSeq, READ_BATCH);
+      if (events.length > 0 && events[0].seq !== this.lastSeq + 1) this.skipped(events[0].seq);
       for (const event of events) {
         this.lastSeq = event.seq;
         for (const listener of this.listeners) listener(event);
@@ -272,5 +314,17 @@ export class EventHub {
       if (events.length < READ_BATCH) break;
     }
     if (stamped >= STAMP_BATCH) this.again = true;
+  }
+
+  /**
+   * Events before `next` were pruned before this hub read them (it was stalled for longer than the
+   * retention): the feeds that needed them end with CURSOR_EXPIRED rather than skip them.
+   */
+  private skipped(next: number): void {
+    this.logger.warn("event hub: events were pruned before it read them; subscriptions that needed them end with CURSOR_EXPIRED", {
+      lastSeq: this.lastSeq,
+      nextSeq: next,
+    });
+    for (const feed of [...this.feeds]) if (feed.startSeq < next - 1) feed.fail(new CursorExpiredError(feed.startSeq));
   }
 }

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     pgliteDir: config.pgliteDir,
     limits: config.queryLimits,
     statementTimeoutMs: config.statementTimeoutMs,
+    eventRetentionHours: config.eventRetentionHours,
     logger,
     bootstrapAdminKey: config.bootstrapAdminKey,
     prepare: async (db) => {

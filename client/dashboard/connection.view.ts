@@ -92,6 +92,15 @@ export class ConnectionView {
     this.onDown(now);
   }
 
+  /**
+   * The server no longer had the events since the page's last one (older than its retention):
+   * the session reloads its snapshot instead of catching up, and the banner says so.
+   */
+  reloaded(text: string): void {
+    this.showBanner("reloaded", text);
+    this.hideTimer = setTimeout(() => this.hideBanner(), RECOVERED_BANNER_MS);
+  }
+
   /** The server refused the key or the request for good: nothing will retry. */
   refused(message: string): void {
     this.downSince = null;
@@ -107,12 +116,12 @@ export class ConnectionView {
     document.body.dataset.recoveries = String(this.recoveries);
   }
 
-  private showBanner(state: "down" | "recovered" | "refused", text: string): void {
+  private showBanner(state: "down" | "recovered" | "reloaded" | "refused", text: string): void {
     clearTimeout(this.hideTimer);
     this.banner.dataset.state = state;
     this.banner.textContent = text;
     this.banner.hidden = false;
-    this.banner.setAttribute("role", state === "recovered" ? "status" : "alert");
+    this.banner.setAttribute("role", state === "recovered" || state === "reloaded" ? "status" : "alert");
   }
 
   private hideBanner(): void {

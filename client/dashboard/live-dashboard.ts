@@ -9,16 +9,26 @@
  *
  * From then on only events change the page: there is no polling. When the connection drops the
  * subscriber reconnects by itself and resumes every subscription from the last event it
- * delivered; the page says so (connection.view.ts) and marks the events it catches up on.
+ * delivered; the page says so (connection.view.ts) and marks the events it catches up on. When
+ * the server no longer has those events (CURSOR_EXPIRED: the page was away longer than the
+ * server keeps them), it goes through steps 1-3 again and says that it reloaded.
  */
 import { DashboardOrderChangedDocument, DashboardProductsDocument, type DashboardProductsQuery, EventCursorDocument } from "../generated/graphql.js";
-import { type BacklogChange, createSubscriber, type RestockChange, type StockChange, SubscriptionError } from "../subscriber.js";
+import {
+  type BacklogChange,
+  createSubscriber,
+  CursorExpiredError,
+  type LiveSubscription,
+  type RestockChange,
+  type StockChange,
+  SubscriptionError,
+} from "../subscriber.js";
 import type { BacklogChart } from "./backlog-chart.view.js";
 import type { ConnectionView } from "./connection.view.js";
 import { DelayedCounter } from "./delayed-counts.js";
 import type { EventFeed } from "./event-feed.view.js";
 import { type FeedEntry, type OrderEvent, orderEntry, restockEntry, stockEntry } from "./feed-entries.js";
-import { count } from "./format.js";
+import { clock, count } from "./format.js";
 import { ProductBoard, type RowUpdate } from "./product-board.js";
 import type { StockTable } from "./stock-table.view.js";
 import type { SummaryTiles } from "./summary.view.js";
@@ -82,7 +92,8 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     },
     onError: (error) => {
       if (stopped) return;
-      if (error.retrying) console.warn(`dashboard: ${error.operation}: ${error.message} (retrying)`);
+      if (error instanceof CursorExpiredError) reload(error);
+      else if (error.retrying) console.warn(`dashboard: ${error.operation}: ${error.message} (retrying)`);
       else fail(error);
     },
   });
@@ -172,28 +183,61 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     await subscriber.dispose();
   };
 
+  /** The subscriptions following the current snapshot. */
+  let live: LiveSubscription[] = [];
+  let reloading = false;
+
+  /** Steps 1-3: where the log ends, every product, then the changes after that point. `progress` shows the loading notices. */
+  const load = async (progress: boolean) => {
+    const { eventCursor } = await subscriber.query(EventCursorDocument, {});
+    let after: string | null = null;
+    do {
+      const { products }: DashboardProductsQuery = await subscriber.query(DashboardProductsDocument, { first: PAGE_SIZE, after });
+      if (stopped) return;
+      // On a reload, the figures that moved while the page could not follow are highlighted.
+      for (const update of board.load(products.nodes)) table.show(update.row, update.before ? update.changed : undefined);
+      after = products.pageInfo.hasNextPage ? products.pageInfo.endCursor : null;
+      if (progress) views.notice(after ? `Loading products… ${count(board.list().length)} of ${count(products.totalCount)}` : null);
+      if (products.totalCount === 0) views.notice("No products yet: they appear here as soon as they are created.");
+    } while (after);
+    totalsChanged();
+    counter.request(board.list().map((row) => row.id));
+
+    live = [
+      subscriber.stockChanged({ after: eventCursor }, onStock),
+      subscriber.backlogChanged({ after: eventCursor }, onBacklog),
+      subscriber.restockChanged({ after: eventCursor }, onRestock),
+      subscriber.subscribe(DashboardOrderChangedDocument, { after: eventCursor }, onOrder),
+    ];
+  };
+
+  /** The events since the page's last one are gone: load a fresh snapshot (once, however many subscriptions say so). */
+  const reload = (error: CursorExpiredError) => {
+    if (reloading) return;
+    reloading = true;
+    console.warn(`dashboard: ${error.operation}: ${error.message}: reloading the snapshot`);
+    for (const subscription of live) subscription.unsubscribe();
+    load(false).then(() => {
+      reloading = false;
+      if (stopped) return;
+      const at = new Date();
+      feed.add({
+        at, tone: "warn", tag: "Reloaded", subject: "Snapshot",
+        text: "reloaded: the server no longer keeps the events since the last one received here, so changes in between are not listed",
+      });
+      connection.reloaded(
+        `Reloaded at ${clock(at)}: the server no longer keeps the events since the last one this page received ` +
+          "(they are older than its retention), so the figures were reloaded from a fresh snapshot. Changes in between are not in the feed.",
+      );
+    }, fail);
+  };
+
   void (async () => {
     try {
       document.body.dataset.ready = "false";
       views.notice("Loading products…");
-      const { eventCursor } = await subscriber.query(EventCursorDocument, {});
-      let after: string | null = null;
-      do {
-        const { products }: DashboardProductsQuery = await subscriber.query(DashboardProductsDocument, { first: PAGE_SIZE, after });
-        if (stopped) return;
-        for (const row of board.load(products.nodes)) table.show(row);
-        after = products.pageInfo.hasNextPage ? products.pageInfo.endCursor : null;
-        views.notice(after ? `Loading products… ${count(board.list().length)} of ${count(products.totalCount)}` : null);
-        if (products.totalCount === 0) views.notice("No products yet: they appear here as soon as they are created.");
-      } while (after);
-      totalsChanged();
-      counter.request(board.list().map((row) => row.id));
-
-      subscriber.stockChanged({ after: eventCursor }, onStock);
-      subscriber.backlogChanged({ after: eventCursor }, onBacklog);
-      subscriber.restockChanged({ after: eventCursor }, onRestock);
-      subscriber.subscribe(DashboardOrderChangedDocument, { after: eventCursor }, onOrder);
-      document.body.dataset.ready = "true";
+      await load(true);
+      if (!stopped) document.body.dataset.ready = "true";
     } catch (error) {
       fail(error);
     }

@@ -59,6 +59,11 @@ export interface RowUpdate {
   changed: Set<RowField>;
 }
 
+/** Every figure of a row, to compare a reloaded row with the one it replaces. */
+const FIELDS: readonly RowField[] = [
+  "sku", "name", "onHand", "allocated", "available", "backordered", "waiting", "incoming", "projected", "nextRestockAt", "delayed",
+];
+
 interface Versions {
   stock: number;
   backlog: number;
@@ -72,9 +77,10 @@ export class ProductBoard {
   /** Product ids in the order the table lists them (the API's: id order, new products last). */
   private readonly order: string[] = [];
 
-  /** Adds (or overwrites) the products of one snapshot page. */
-  load(nodes: readonly ProductNode[]): ProductRow[] {
+  /** Adds (or overwrites) the products of one snapshot page; for a product already listed (a reload), which figures moved. */
+  load(nodes: readonly ProductNode[]): RowUpdate[] {
     return nodes.map((node) => {
+      const before = this.rows.get(node.id);
       const row: ProductRow = {
         id: node.id,
         sku: node.sku,
@@ -87,11 +93,13 @@ export class ProductBoard {
         incoming: node.stock.incoming,
         projected: node.stock.projected,
         nextRestockAt: node.stock.nextRestockAt,
-        delayed: this.rows.get(node.id)?.delayed ?? null,
+        delayed: before?.delayed ?? null,
       };
-      if (!this.rows.has(node.id)) this.order.push(node.id);
+      const changed = new Set<RowField>();
+      if (!before) this.order.push(node.id);
+      else for (const field of FIELDS) if (row[field] !== before[field]) changed.add(field);
       this.rows.set(node.id, row);
-      return row;
+      return { row, before, changed };
     });
   }
 

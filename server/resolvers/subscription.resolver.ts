@@ -1,7 +1,8 @@
 /**
  * The live subscriptions (DESIGN.md sections 6-7), served over graphql-ws. Each reads the
  * instance's event hub: the events after `after` from the log first, then live ones, each once.
- * Bad arguments (a malformed or unknown cursor, an unknown id) fail this subscription only.
+ * Bad arguments (a malformed or unknown cursor, an unknown id) fail this subscription only, and
+ * so does a cursor whose following events were pruned (CURSOR_EXPIRED, see CursorExpiredError).
  */
 import "reflect-metadata";
 import { Arg, Authorized, Ctx, ID, Query, Resolver, Root, Subscription } from "type-graphql";
@@ -67,7 +68,7 @@ function liveEvents(
   type: EventType,
   accepts: (event: LoggedEvent) => boolean,
   after: number | undefined,
-): AsyncIterableIterator<LoggedEvent> {
+): Promise<AsyncIterableIterator<LoggedEvent>> {
   if (!context.hub) throw badUserInput("subscriptions are served over WebSocket (graphql-transport-ws) at this path");
   return context.hub.stream((event) => event.type === type && accepts(event), after, (error) =>
     context.closeConnection?.(SUBSCRIBER_TOO_SLOW, `subscriber too slow: resume with after=${toEventCursor(error.lastSeq)}`),
@@ -143,7 +144,9 @@ export class SubscriptionResolver {
 
   @Authorized(...READ)
   @Subscription(() => StockChange, {
-    description: "A product's stock changed. Give `after` (a cursor received earlier) to receive every event since it first.",
+    description:
+      "A product's stock changed. Give `after` (a cursor received earlier) to receive every event since it first. " +
+      "Events older than the server's retention are pruned: a cursor from before them fails with CURSOR_EXPIRED (load a snapshot, then subscribe after `eventCursor`).",
     subscribe: (data: SubscribeData<{ productIds?: string[] | null; after?: string | null }>) => productEvents("STOCK_CHANGED", data),
   })
   async stockChanged(

@@ -17,6 +17,8 @@ import type { EventType } from "./types.js";
 const STAMPER_LOCK = 7263543;
 /** The most events one stamping pass gives a position to. */
 export const STAMP_BATCH = 5000;
+/** The most events one pruning statement deletes. */
+export const PRUNE_BATCH = 10_000;
 
 /** One committed event, as subscribers receive it. */
 export interface LoggedEvent {
@@ -81,4 +83,38 @@ export async function readEvents(db: Executor, afterSeq: number, limit: number, 
 export async function latestSeq(db: Executor): Promise<number> {
   const [row] = await rows<{ seq: number | string | null }>(db, sql`SELECT max(seq) AS seq FROM events`);
   return Number(row?.seq ?? 0);
+}
+
+/**
+ * Deletes the oldest stamped events, those created before `olderThan`, in statements of at most
+ * `batch` rows; returns how many it deleted. What is left is always an unbroken run of positions
+ * up to the newest, which is never deleted: stampEvents numbers on from max(seq), so positions
+ * are never reused, and a reader can tell from a gap before its first event that it came too late
+ * (the event hub's CURSOR_EXPIRED). Unstamped events are never deleted.
+ *
+ * It deletes from the bottom of the log and stops at the first event, in position order, that is
+ * not old enough: an old event stamped after a younger one (a long transaction) waits for it.
+ * Each statement reads at most `batch` entries of the `seq` index, however large the log.
+ */
+export async function pruneEvents(db: Database, olderThan: Date, { batch = PRUNE_BATCH } = {}): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const [row] = await rows<{ n: number | string }>(
+      db,
+      sql`
+      WITH head AS (SELECT seq, created_at FROM events WHERE seq IS NOT NULL ORDER BY seq LIMIT ${batch}),
+      gone AS (
+        DELETE FROM events WHERE seq < (
+          SELECT least(min(seq) FILTER (WHERE created_at >= ${olderThan.toISOString()}::timestamptz), max(seq) + 1,
+                       (SELECT max(seq) FROM events))
+          FROM head
+        )
+        RETURNING 1
+      )
+      SELECT count(*) AS n FROM gone`,
+    );
+    const n = Number(row?.n ?? 0);
+    deleted += n;
+    if (n < batch) return deleted;
+  }
 }

@@ -9,6 +9,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { seedDemo } from "../../server/seed.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
+import { pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
 import type { ProductRecord } from "../../server/services/types.js";
@@ -199,6 +200,32 @@ describeWithBrowser("the dashboard in a browser", () => {
     expect(await waitForFeedLine(page, after.placeOrder.order.number)).not.toContain("caught up");
     expectNoPageErrors(chromium);
   });
+  it("reloads its snapshot and says so when the server no longer keeps the events it missed", async () => {
+    const page = await openDashboard();
+    const bottle = (await tableRows(page)).find((row) => row.sku === "BOTTLE-STEEL")!;
+
+    await server.stop();
+    await page.waitForSelector('#banner[data-state="down"]', { state: "visible", timeout: UI_TIMEOUT_MS });
+    await placeOrder(database.db, { customer: "long-gone@example.com", lines: [{ sku: "BOTTLE-STEEL", quantity: 2 }] });
+    await placeOrder(database.db, { customer: "long-gone@example.com", lines: [{ sku: "BOTTLE-STEEL", quantity: 3 }] });
+    // Away for longer than the server keeps events: all but the newest are pruned.
+    await stampEvents(database.db, { wait: true });
+    await pruneEvents(database.db, new Date(Date.now() + 60_000));
+    await server.start();
+
+    await page.waitForSelector('#banner[data-state="reloaded"]', { state: "visible", timeout: UI_TIMEOUT_MS });
+    expect(await page.textContent("#banner")).toContain("the figures were reloaded from a fresh snapshot");
+    await waitForCell(page, "BOTTLE-STEEL", "allocated", bottle.allocated + 5);
+    expect(await waitForFeedLine(page, "Reloaded")).toContain("changes in between are not listed");
+    expect(await page.getAttribute("#connection", "data-state")).toBe("live");
+    await chromium.screenshot(page, "after reloading the snapshot");
+
+    // And it is live again after the reload.
+    await order("back-again@example.com", "BOTTLE-STEEL", 1);
+    await waitForCell(page, "BOTTLE-STEEL", "allocated", bottle.allocated + 6);
+    expectNoPageErrors(chromium);
+  });
+
   it("with a key the server does not know, says the key was refused and shows no data", async () => {
     const page = await chromium.newPage({ apiKey: "bo_not_a_key_the_server_knows_0123456789" });
     await page.goto(new URL("/dashboard", server.url).href);

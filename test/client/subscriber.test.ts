@@ -10,12 +10,14 @@ import { rows } from "../../drizzle/db.js";
 import { fromEventCursor } from "../../server/event-cursor.js";
 import { SUBSCRIBER_TOO_SLOW } from "../../server/event-hub.js";
 import { toGlobalId } from "../../server/node-id.js";
+import { pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { receiveRestock, rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
 import {
   type CloseInfo,
   type ConnectionStatus,
   createSubscriber,
+  CursorExpiredError,
   type OrderChange,
   type RestockChange,
   retryDelay,
@@ -349,6 +351,61 @@ describe("resume", () => {
     other.stockChanged({ productIds: [watched.globalId], after: sub.cursor }, (event) => seen.push(event));
     await waitFor(() => seen.length === 1, "the event on a live client");
     expect(events).toEqual([]);
+  });
+});
+
+describe("expired cursors", () => {
+  /** What a retention would do to a log this old: every event but the newest pruned. */
+  async function pruneAllButNewest(): Promise<void> {
+    await stampEvents(database.db, { wait: true });
+    await pruneEvents(database.db, new Date(Date.now() + 60_000));
+  }
+
+  it("stops with a CursorExpiredError, without retrying, when the events after its cursor were pruned", async () => {
+    const watched = await product(5);
+    const { subscriber, errors } = watch();
+    const { eventCursor: expired } = await subscriber.query(EventCursorDocument, {});
+    await order(watched.id, 1);
+    await order(watched.id, 1);
+    await pruneAllButNewest();
+    const events: StockChange[] = [];
+    const sub = subscriber.stockChanged({ productIds: [watched.globalId], after: expired }, (event) => events.push(event));
+    await waitFor(() => errors.length > 0, "the expiry");
+    expect(errors[0]).toBeInstanceOf(CursorExpiredError);
+    expect(errors[0]).toMatchObject({ code: "CURSOR_EXPIRED", cursor: expired, operation: "StockChanged", retrying: false });
+    expect(errors[0].errors[0].extensions?.code).toBe("CURSOR_EXPIRED");
+    expect(sub.active).toBe(false);
+    // Started again after the current cursor, as the error says, it is live; the expired one stays stopped.
+    const { eventCursor } = await subscriber.query(EventCursorDocument, {});
+    subscriber.stockChanged({ productIds: [watched.globalId], after: eventCursor }, (event) => events.push(event));
+    await order(watched.id, 1);
+    await waitFor(() => events.length === 1, "the live event");
+    expect(events[0].stock.allocated).toBe(3);
+    expect(errors).toHaveLength(1);
+  });
+
+  it("reports the expiry instead of resuming after an outage longer than the server keeps events", async () => {
+    const watched = await product(50);
+    const { subscriber, errors } = watch();
+    const events: StockChange[] = [];
+    const sub = subscriber.stockChanged({ productIds: [watched.globalId] }, (event) => events.push(event));
+    await sub.started;
+    await order(watched.id, 1);
+    await waitFor(() => events.length === 1, "the first event");
+
+    server.cut();
+    await waitFor(() => subscriber.status !== "connected", "the client to notice");
+    await order(watched.id, 1);
+    await order(watched.id, 1);
+    await pruneAllButNewest();
+    server.restore();
+
+    await waitFor(() => errors.some((error) => error instanceof CursorExpiredError), "the expiry after reconnecting");
+    expect(errors.filter((error) => !(error instanceof CursorExpiredError))).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ cursor: events[0].cursor, retrying: false });
+    expect(sub.active).toBe(false);
+    expect(events).toHaveLength(1);
   });
 });
 

@@ -8,6 +8,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { newProduct } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
@@ -155,6 +156,30 @@ describe("npm run watch", () => {
     await started(watcher);
     await waitFor(() => json(watcher).filter((line) => line.type === "stockChanged").length >= 2, "the two changes since the cursor", START_MS);
     expect(json(watcher).filter((line) => line.type === "stockChanged").map((line) => line.stock.allocated)).toEqual([1, 3]);
+    watcher.child.kill("SIGINT");
+    expect(await watcher.exited).toBe(0);
+  });
+
+  it("with a cursor the server no longer keeps events after, says so in one line and goes on from now", async () => {
+    const watched = await newProduct(database.db, { initialStock: 10 });
+    const expired = (await postGraphQL(server.url, "{ eventCursor }")).body.data.eventCursor as string;
+    await orderOverHttp(watched.sku, 1);
+    await orderOverHttp(watched.sku, 1);
+    // A retention shorter than the cursor's age: every event but the newest is pruned.
+    await stampEvents(database.db, { wait: true });
+    await pruneEvents(database.db, new Date(Date.now() + 60_000));
+    const watcher = runWatch(["--url", server.wsUrl, "--json", "--sku", watched.sku, "--orders", "--after", expired]);
+    await started(watcher);
+    await waitFor(() => watcher.stderr.some((line) => line.includes("continuing from now")), "the expiry line", START_MS);
+    const number = await orderOverHttp(watched.sku, 3);
+    await waitFor(() => json(watcher).some((line) => line.type === "orderChanged"), "the change made after it", START_MS);
+    await waitFor(() => json(watcher).some((line) => line.type === "stockChanged"), "its stock line");
+    const expiries = watcher.stderr.filter((line) => line.includes("cursor expired"));
+    expect(expiries).toHaveLength(1);
+    expect(expiries[0]).toContain(`no longer keeps the changes after ${expired}`);
+    expect(json(watcher).filter((line) => line.type === "stockChanged").map((line) => line.stock.allocated)).toEqual([5]);
+    expect(json(watcher).find((line) => line.type === "orderChanged")).toMatchObject({ order: { number } });
+    expect(watcher.child.exitCode).toBeNull();
     watcher.child.kill("SIGINT");
     expect(await watcher.exited).toBe(0);
   });

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { connect, type Connection, rows } from "../../drizzle/db.js";
 import { type App, createApp } from "../../server/app.js";
-import { fromEventCursor } from "../../server/event-cursor.js";
+import { fromEventCursor, toEventCursor } from "../../server/event-cursor.js";
 import { SUBSCRIBER_TOO_SLOW } from "../../server/event-hub.js";
+import { latestSeq, pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { createLogger } from "../../server/logger.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
 import { postGraphQL, useTestServer } from "../support/http.js";
@@ -210,6 +211,136 @@ describe("resume and errors", () => {
       expect(kinds).toEqual(Array(12).fill("BACKORDER_FILLED"));
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe("expired cursors", () => {
+  const DAY_MS = 86_400_000;
+  const stockQuery = `subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { cursor stock { allocated } } }`;
+
+  /** Prunes every event up to and including position `upTo` (a month old now), as a week's retention would. */
+  async function pruneUpTo(upTo: number): Promise<void> {
+    await database.db.execute(sql`UPDATE events SET created_at = created_at - interval '30 days' WHERE seq <= ${upTo}`);
+    await pruneEvents(database.db, new Date(Date.now() - 7 * DAY_MS));
+    const [{ oldest }] = await rows<{ oldest: number }>(database.db, sql`SELECT min(seq) AS oldest FROM events`);
+    expect(Number(oldest)).toBe(upTo + 1);
+  }
+
+  it("fails a subscription whose cursor's next events were pruned with CURSOR_EXPIRED and nothing else; the connection stays", async () => {
+    const product = await newProduct(10);
+    const expired = await cursorNow();
+    await order(product.id, 1);
+    await order(product.id, 1);
+    await pruneUpTo(fromEventCursor(expired)! + 1);
+    const sub = await subscribe(stockQuery, { ids: [product.id], after: expired });
+    await waitFor(() => sub.errors.length > 0, "the refusal");
+    await sub.ended;
+    expect(sub.events).toEqual([]);
+    expect(sub.errors).toHaveLength(1);
+    expect(sub.errors[0]).toMatchObject({
+      message: expect.stringContaining("load a snapshot, read Query.eventCursor and subscribe with after set to it"),
+      extensions: { code: "CURSOR_EXPIRED" },
+    });
+    expect(sub.closed).toBeNull();
+    // The same connection serves a new subscription after the current cursor.
+    const events: unknown[] = [];
+    sub.client.subscribe({ query: stockQuery, variables: { ids: [product.id], after: await cursorNow() } }, {
+      next: (value) => void events.push(value.data),
+      error: () => {},
+      complete: () => {},
+    });
+    await waitFor(() => server.app.hub.subscriberCount > 0, "the new subscription");
+    await order(product.id, 1);
+    await waitFor(() => events.length === 1, "a live event on the same connection");
+  });
+
+  it("replays exactly the events still kept after a cursor right before the oldest one", async () => {
+    const product = await newProduct(10);
+    await order(product.id, 1);
+    const boundary = fromEventCursor(await cursorNow())!;
+    await order(product.id, 1);
+    await order(product.id, 1);
+    await pruneUpTo(boundary);
+    const sub = await subscribe(stockQuery, { ids: [product.id], after: toEventCursor(boundary) });
+    await waitFor(() => sub.events.length >= 2, "the two events kept");
+    await order(product.id, 1);
+    await waitFor(() => sub.events.length >= 3, "a live event after them");
+    expect(sub.events.map((e) => e.stock.allocated)).toEqual([2, 3, 4]);
+    expect(sub.errors).toEqual([]);
+  });
+
+  it("prunes events older than the retention on the app's timer and clock, keeping the newest", async () => {
+    const product = await newProduct(10);
+    await order(product.id, 1);
+    await stampEvents(database.db, { wait: true });
+    const newest = await latestSeq(database.db);
+    const pruning = await createApp({
+      port: 0,
+      connection: database.connection,
+      migrate: false,
+      delaySweepMs: 0,
+      eventRetentionHours: 24,
+      eventPruneMs: 20,
+      // Two days later: every event is older than a day.
+      clock: () => new Date(Date.now() + 2 * DAY_MS),
+      logger: createLogger({ level: "silent" }),
+    });
+    try {
+      await waitFor(async () => {
+        const [{ n }] = await rows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM events WHERE seq IS NOT NULL`);
+        return Number(n) === 1;
+      }, "the timer to prune all but the newest event");
+      expect(await latestSeq(database.db)).toBe(newest);
+    } finally {
+      await pruning.close();
+    }
+  });
+
+  it("keeps every event with a retention of 0", async () => {
+    const product = await newProduct(10);
+    await order(product.id, 1);
+    const app = await createApp({
+      port: 0, connection: database.connection, migrate: false, delaySweepMs: 0, eventRetentionHours: 0,
+      clock: () => new Date(Date.now() + 365 * DAY_MS), logger: createLogger({ level: "silent" }),
+    });
+    try {
+      expect(await app.pruneEvents()).toBe(0);
+      const [{ n }] = await rows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM events WHERE seq IS NOT NULL`);
+      expect(Number(n)).toBeGreaterThan(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("ends a live subscription with CURSOR_EXPIRED when its instance finds events pruned before it read them", async () => {
+    const logs: string[] = [];
+    // Its hub reads the log only when woken: it falls behind while events are written and pruned.
+    const stalled = await createApp({
+      port: 0, connection: database.connection, migrate: false, delaySweepMs: 0, eventPruneMs: 0,
+      live: { pollMs: 600_000 }, logger: createLogger({ write: (line) => logs.push(line) }),
+    });
+    try {
+      const product = await newProduct(10);
+      const sub = await subscribe(stockQuery, { ids: [product.id], after: await cursorNow() }, stalled.url);
+      await waitFor(() => stalled.hub.subscriberCount === 1, "the subscription on the stalled instance");
+      // Written by a tool that wakes no hub, of a type nobody subscribes to.
+      for (let i = 0; i < 3; i++) await database.db.execute(sql`INSERT INTO events (type, payload) VALUES ('PRUNE_TEST', '{}')`);
+      await stampEvents(database.db, { wait: true });
+      // The other instance has read them; only the stalled one is behind.
+      server.app.hub.wake();
+      await server.app.hub.settled();
+      expect(server.app.hub.position).toBe(await latestSeq(database.db));
+      await pruneEvents(database.db, new Date(Date.now() + DAY_MS));
+      stalled.hub.wake();
+      await waitFor(() => sub.errors.length > 0, "the subscription to fail");
+      await sub.ended;
+      expect(sub.events).toEqual([]);
+      // Found while it was live: graphql-ws's error message, which carries the list of errors.
+      expect(sub.errors.flat()).toMatchObject([{ extensions: { code: "CURSOR_EXPIRED" } }]);
+      expect(logs.join("\n")).toContain("events were pruned before it read them");
+    } finally {
+      await stalled.close();
     }
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { connect, type Connection, rows } from "../../drizzle/db.js";
-import { type LoggedEvent, readEvents, stampEvents } from "../../server/services/event-log.service.js";
+import { latestSeq, type LoggedEvent, pruneEvents, readEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { newProduct } from "../support/catalogue.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
@@ -35,6 +35,73 @@ describe("the event log", () => {
   it("stamps nothing twice", async () => {
     await drain(0);
     expect(await stampEvents(database.db)).toBe(0);
+  });
+});
+
+describe("pruning the event log", () => {
+  const DAY_MS = 86_400_000;
+  const weekAgo = () => new Date(Date.now() - 7 * DAY_MS);
+
+  /** Makes the stamped events matching `where` a month old. */
+  async function age(where: ReturnType<typeof sql>): Promise<void> {
+    await database.db.execute(sql`UPDATE events SET created_at = created_at - interval '30 days' WHERE seq IS NOT NULL AND (${where})`);
+  }
+
+  /** Positions and ids left in the log; unstamped events have a null position. */
+  async function remaining(): Promise<{ seq: number | null; id: number }[]> {
+    const found = await rows<{ seq: string | number | null; id: string | number }>(database.db, sql`SELECT seq, id FROM events ORDER BY seq NULLS LAST, id`);
+    return found.map((row) => ({ seq: row.seq === null ? null : Number(row.seq), id: Number(row.id) }));
+  }
+
+  /** Some events: a product and `orders` orders of it, stamped. Returns the newest position. */
+  async function someEvents(orders = 2): Promise<number> {
+    const product = await newProduct(database.db, { initialStock: 1 });
+    for (let i = 0; i < orders; i++) await placeOrder(database.db, { customer: `prune${i}`, lines: [{ productId: product.id, quantity: 1 }] });
+    await drain(0);
+    return latestSeq(database.db);
+  }
+
+  it("deletes the stamped events older than the cutoff in bounded batches, keeping the newest and every unstamped one", async () => {
+    const newest = await someEvents(3);
+    // Written a month ago and not stamped yet (its transaction had not been seen by a stamper).
+    const [{ id: unstampedId }] = await rows<{ id: number }>(
+      database.db,
+      sql`INSERT INTO events (type, payload, created_at) VALUES ('ORDER_CHANGED', '{"kind":"late"}', now() - interval '30 days') RETURNING id`,
+    );
+    await age(sql`true`);
+    const stamped = (await remaining()).filter((row) => row.seq !== null).length;
+    expect(stamped).toBeGreaterThan(5);
+
+    expect(await pruneEvents(database.db, weekAgo(), { batch: 2 })).toBe(stamped - 1);
+    expect(await remaining()).toEqual([{ seq: newest, id: expect.any(Number) }, { seq: null, id: Number(unstampedId) }]);
+    expect(await pruneEvents(database.db, new Date(Date.now() + DAY_MS))).toBe(0);
+  });
+
+  it("continues positions after the newest once pruned: none is given twice", async () => {
+    const newest = await someEvents(1);
+    await pruneEvents(database.db, new Date(Date.now() + DAY_MS), { batch: 3 });
+    expect((await remaining()).filter((row) => row.seq !== null).map((row) => row.seq)).toEqual([newest]);
+    const product = await newProduct(database.db, { initialStock: 1 });
+    const events = await drain(newest);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => newest + i + 1));
+    expect(events.every((e) => e.productId === product.id)).toBe(true);
+  });
+
+  it("deletes by age from the oldest up, and stops at the first event that is not old enough", async () => {
+    const oldEnd = await someEvents(1);
+    const youngEnd = await someEvents(1);
+    const newest = await someEvents(1);
+    // Old up to oldEnd; young up to youngEnd; old again after it, the newest included.
+    await age(sql`seq <= ${oldEnd} OR seq > ${youngEnd}`);
+    const before = await remaining();
+    const oldCount = before.filter((row) => row.seq !== null && row.seq <= oldEnd).length;
+
+    expect(await pruneEvents(database.db, weekAgo(), { batch: 2 })).toBe(oldCount);
+    const left = (await remaining()).map((row) => row.seq);
+    // An unbroken run up to the newest: the old events after young ones wait for them.
+    expect(left).toEqual(Array.from({ length: newest - oldEnd }, (_, i) => oldEnd + 1 + i));
+    expect(await pruneEvents(database.db, weekAgo())).toBe(0);
   });
 });
 
