@@ -21,14 +21,40 @@ export interface FillResult {
 }
 
 /**
- * Fills a product's backlog, FIFO, from the free units of all its locations, in one statement.
- * The queue's running totals of waiting units form one line of intervals and the locations'
- * free units (in location priority order) another; each overlap is a fill of that many units
- * from that location. Only as many queue rows as there are free units are read. The caller holds
- * the product's lock; order statuses and events are the caller's to write.
+ * The most backorders one fill statement takes. A restock that fills more runs several, each
+ * starting at the queue's new head: every statement stays far inside the statement timeout
+ * (DATABASE_STATEMENT_TIMEOUT_MS, 10 s by default) however large the restock, and the fill still
+ * costs one statement per 10,000 backorders, never a round trip per backorder.
  */
-export async function fillBacklog(tx: Executor, productId: number): Promise<FillResult> {
-  const filled = await rows<{ backorder_id: number; order_id: number; quantity: number }>(
+export const FILL_CHUNK = 10_000;
+
+/**
+ * Fills a product's backlog, FIFO, from the free units of all its locations, in one statement
+ * per {@link FILL_CHUNK} backorders. The queue's running totals of waiting units form one line of
+ * intervals and the locations' free units (in location priority order) another; each overlap is a
+ * fill of that many units from that location. Only as many queue rows as there are free units
+ * are read. The caller holds the product's lock; order statuses and events are the caller's to write.
+ */
+export async function fillBacklog(tx: Executor, productId: number, chunk = FILL_CHUNK): Promise<FillResult> {
+  const result: FillResult = { backorderIds: [], orderIds: [], units: 0 };
+  const orderIds = new Set<number>();
+  for (;;) {
+    const filled = await fillHead(tx, productId, chunk);
+    for (const row of filled) {
+      result.backorderIds.push(Number(row.backorder_id));
+      orderIds.add(Number(row.order_id));
+      result.units += Number(row.quantity);
+    }
+    // Fewer than a chunk: the free units ran out, or the queue did.
+    if (filled.length < chunk) break;
+  }
+  result.orderIds = [...orderIds];
+  return result;
+}
+
+/** One fill statement: at most `chunk` backorders from the head of the queue. */
+async function fillHead(tx: Executor, productId: number, chunk: number) {
+  return rows<{ backorder_id: number; order_id: number; quantity: number }>(
     tx,
     sql`
     WITH supply AS (
@@ -43,7 +69,7 @@ export async function fillBacklog(tx: Executor, productId: number): Promise<Fill
       FROM backorders
       WHERE product_id = ${productId} AND status = 'WAITING'
       ORDER BY priority DESC, id
-      LIMIT (SELECT coalesce(sum(free), 0) FROM supply)
+      LIMIT least(${chunk}::int, (SELECT coalesce(sum(free), 0) FROM supply))
     ), queue_span AS (
       SELECT id, order_id, order_line_id, remaining,
              sum(remaining) OVER w - remaining AS span_start, sum(remaining) OVER w AS span_end,
@@ -95,11 +121,6 @@ export async function fillBacklog(tx: Executor, productId: number): Promise<Fill
     ORDER BY place
   `,
   );
-  return {
-    backorderIds: filled.map((row) => Number(row.backorder_id)),
-    orderIds: [...new Set(filled.map((row) => Number(row.order_id)))],
-    units: filled.reduce((sum, row) => sum + Number(row.quantity), 0),
-  };
 }
 
 /**

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import { rows, schema } from "../../drizzle/db.js";
-import { prioritizeBackorder } from "../../server/services/backlog.service.js";
+import { fillBacklog, prioritizeBackorder } from "../../server/services/backlog.service.js";
 import { markOverdueBackorders } from "../../server/services/eta.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { updateProduct } from "../../server/services/product.service.js";
@@ -54,6 +54,32 @@ describe("filling the backlog", () => {
     expect((await waitingQueue(db, product.id)).map((q) => q.orderId)).toEqual([b]);
     const tooMany = await receiveRestock(db, restock.id, 2).catch((e: DomainError) => e);
     expect((tooMany as DomainError).code).toBe("INVALID_INPUT");
+  });
+
+  it("fills the same backorders with the same units when a large fill runs in several statements", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    await orderUnits(product.id, 2, 1, 3, 1, 2, 2, 1);
+    await prioritizeBackorder(db, (await waitingQueue(db, product.id)).at(-1)!.id, 3);
+    // 9 free units: the prioritized one and four more, and part of the sixth. Each fill is tried in a transaction
+    // that is rolled back, so both start from the same queue.
+    const fillWith = async (chunk?: number) => {
+      let outcome: { result: Awaited<ReturnType<typeof fillBacklog>>; left: unknown[] } | undefined;
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`UPDATE stock_levels SET on_hand = on_hand + 9 WHERE product_id = ${product.id}`);
+        const result = await fillBacklog(tx as never, product.id, chunk);
+        const left = await tx.execute(sql`SELECT id, remaining, status FROM backorders WHERE product_id = ${product.id} ORDER BY id`);
+        outcome = { result, left: Array.isArray(left) ? left : (left as { rows: unknown[] }).rows };
+        tx.rollback();
+      }).catch((error: Error) => {
+        if (!/rollback/i.test(error.message)) throw error;
+      });
+      return outcome!;
+    };
+    const whole = await fillWith();
+    expect(whole.result.units).toBe(9);
+    expect(whole.result.backorderIds).toHaveLength(6);
+    for (const chunk of [1, 2, 3, 6, 7]) expect(await fillWith(chunk), `chunks of ${chunk}`).toEqual(whole);
   });
 
   it("refuses to receive a cancelled or fully received restock", async () => {
