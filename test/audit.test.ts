@@ -8,21 +8,12 @@ import { sql } from "drizzle-orm";
 import { describe, expect, test } from "vitest";
 import { rows, type Transaction } from "../drizzle/db.js";
 import { auditInvariants, AUDITED_INVARIANTS, type Violation } from "../server/services/audit.service.js";
-import { useFreshDatabase } from "./support/database.js";
+import { rolledBack as rolledBackIn, useFreshDatabase } from "./support/database.js";
 
 const database = useFreshDatabase();
 
-class Rollback extends Error {}
-
-/** Runs `build` in a transaction that is always rolled back. */
-async function rolledBack(build: (tx: Transaction) => Promise<void>): Promise<void> {
-  await expect(
-    database.db.transaction(async (tx) => {
-      await build(tx as Transaction);
-      throw new Rollback();
-    }),
-  ).rejects.toBeInstanceOf(Rollback);
-}
+/** Runs `build` in a transaction of this file's database that is always rolled back. */
+const rolledBack = (build: (tx: Transaction) => Promise<void>) => rolledBackIn(database.db, build);
 
 async function run(tx: Transaction, text: string): Promise<void> {
   await tx.execute(sql.raw(text));

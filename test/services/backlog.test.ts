@@ -9,7 +9,7 @@ import { updateProduct } from "../../server/services/product.service.js";
 import { cancelRestock, receiveRestock, rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
 import { DomainError } from "../../server/services/types.js";
 import { backorderOfOrder, daysFromNow, newProduct, stockOf, waitingQueue } from "../support/catalogue.js";
-import { useFreshDatabase } from "../support/database.js";
+import { rolledBack, useFreshDatabase } from "../support/database.js";
 
 const database = useFreshDatabase();
 
@@ -63,19 +63,13 @@ describe("filling the backlog", () => {
     await prioritizeBackorder(db, (await waitingQueue(db, product.id)).at(-1)!.id, 3);
     // 9 free units: the prioritized one and four more, and part of the sixth. Each fill is tried in a transaction
     // that is rolled back, so both start from the same queue.
-    const fillWith = async (chunk?: number) => {
-      let outcome: { result: Awaited<ReturnType<typeof fillBacklog>>; left: unknown[] } | undefined;
-      await db.transaction(async (tx) => {
+    const fillWith = (chunk?: number) =>
+      rolledBack(db, async (tx) => {
         await tx.execute(sql`UPDATE stock_levels SET on_hand = on_hand + 9 WHERE product_id = ${product.id}`);
-        const result = await fillBacklog(tx as never, product.id, chunk);
-        const left = await tx.execute(sql`SELECT id, remaining, status FROM backorders WHERE product_id = ${product.id} ORDER BY id`);
-        outcome = { result, left: Array.isArray(left) ? left : (left as { rows: unknown[] }).rows };
-        tx.rollback();
-      }).catch((error: Error) => {
-        if (!/rollback/i.test(error.message)) throw error;
+        const result = await fillBacklog(tx, product.id, chunk);
+        const left = await rows(tx, sql`SELECT id, remaining, status FROM backorders WHERE product_id = ${product.id} ORDER BY id`);
+        return { result, left };
       });
-      return outcome!;
-    };
     const whole = await fillWith();
     expect(whole.result.units).toBe(9);
     expect(whole.result.backorderIds).toHaveLength(6);

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, inject } from "vitest";
-import { connect, runMigrations, type Connection, type Database } from "../../drizzle/db.js";
+import { connect, runMigrations, type Connection, type Database, type Transaction } from "../../drizzle/db.js";
 import { expectCleanAudit } from "./audit.js";
 import { adminClient, databaseUrlFor, ensureTemplate, newRunId, quoteName, TEST_DATABASE_PREFIX } from "./global-setup.js";
 
@@ -174,4 +174,24 @@ export function describeOnPostgres(name: string, fn: () => void): void {
     console.log(POSTGRES_ONLY_REASON);
   }
   describe.skip(`${name} (${POSTGRES_ONLY_REASON})`, fn);
+}
+
+class RolledBack extends Error {}
+
+/**
+ * Runs `work` in a transaction that is always rolled back and returns what it returned: a test
+ * can change rows, look at the result and leave nothing behind. An error `work` throws (a failed
+ * assertion included) comes out as itself.
+ */
+export async function rolledBack<T>(db: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  try {
+    await db.transaction(async (tx) => {
+      result = await work(tx as Transaction);
+      throw new RolledBack();
+    });
+  } catch (error) {
+    if (!(error instanceof RolledBack)) throw error;
+  }
+  return result as T;
 }
