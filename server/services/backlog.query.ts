@@ -245,12 +245,12 @@ export async function listBacklog(db: Executor, filter: BacklogFilter | null | u
         JOIN numbered n ON n.id = page.id
        ORDER BY page.priority DESC, page.id ASC`,
   );
-  // Without a filter beyond the product, the products' counters are the count.
-  const counted = conditions.length === 1
-    ? sql`SELECT coalesce(sum(waiting_orders), 0)::int AS count FROM products`
-    : conditions.length === 2 && filter?.productId !== undefined && filter?.productId !== null
-      ? sql`SELECT coalesce(sum(waiting_orders), 0)::int AS count FROM products WHERE id = ${filter.productId}`
-      : sql`SELECT count(*)::int AS count FROM backorders b WHERE ${where}`;
+  // Unless delay or age picks among the waiting, the products' counters are the count.
+  const picks = (filter?.delayed ?? null) !== null || (filter?.olderThanHours ?? null) !== null;
+  const productId = filter?.productId ?? null;
+  const counted = picks
+    ? sql`SELECT count(*)::int AS count FROM backorders b WHERE ${where}`
+    : sql`SELECT coalesce(sum(waiting_orders), 0)::int AS count FROM products ${productId === null ? sql`` : sql`WHERE id = ${productId}`}`;
   const count = lazyCount(async () => {
     const [row] = await rows<{ count: unknown }>(db, counted);
     return Number(row.count);
