@@ -220,35 +220,31 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     cleanups.push(attachWebSocket({
       httpServer, schema, db: connection.db, hub, logger, maxBufferedBytes: options.live?.maxBufferedBytes, limits,
     }));
+    /** Runs `task` every `ms` (0: never), never two at once; closing waits for a running one. */
+    const every = (ms: number, what: string, task: () => Promise<unknown>) => {
+      if (ms <= 0) return;
+      let running: Promise<unknown> | null = null;
+      const timer = setInterval(() => {
+        running ??= task()
+          .catch((error: unknown) => logger.warn(`${what} failed`, { error: serializeError(error) }))
+          .finally(() => (running = null));
+      }, ms);
+      timer.unref();
+      cleanups.push(async () => {
+        clearInterval(timer);
+        await running;
+      });
+    };
     const clock = options.clock ?? (() => new Date());
     const sweepDelays = () => markOverdueBackorders(connection.db, clock());
-    const sweepMs = options.delaySweepMs ?? 60_000;
-    if (sweepMs > 0) {
-      const sweep = setInterval(() => {
-        sweepDelays().catch((error: unknown) => logger.warn("delay sweep failed", { error: serializeError(error) }));
-      }, sweepMs);
-      sweep.unref();
-      cleanups.push(() => clearInterval(sweep));
-    }
+    every(options.delaySweepMs ?? 60_000, "delay sweep", sweepDelays);
     const retentionHours = options.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS;
     const pruneOldEvents = async () =>
       retentionHours > 0 ? pruneEvents(connection.db, new Date(clock().getTime() - retentionHours * HOUR_MS)) : 0;
-    const pruneMs = options.eventPruneMs ?? 600_000;
-    if (pruneMs > 0 && retentionHours > 0) {
-      let pruning: Promise<void> | null = null;
-      const prune = setInterval(() => {
-        // A slow prune (a large backlog of old events) is not started twice.
-        pruning ??= pruneOldEvents()
-          .then((deleted) => {
-            if (deleted > 0) logger.info("old events pruned", { deleted, retentionHours });
-          })
-          .catch((error: unknown) => logger.warn("event pruning failed", { error: serializeError(error) }))
-          .finally(() => (pruning = null));
-      }, pruneMs);
-      prune.unref();
-      cleanups.push(async () => {
-        clearInterval(prune);
-        await pruning;
+    if (retentionHours > 0) {
+      every(options.eventPruneMs ?? 600_000, "event pruning", async () => {
+        const deleted = await pruneOldEvents();
+        if (deleted > 0) logger.info("old events pruned", { deleted, retentionHours });
       });
     }
 
