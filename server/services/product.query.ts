@@ -6,19 +6,13 @@ import { and, asc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "./cursor.query.js";
 import { intArray, toDate } from "./sql.js";
-import type { BackorderPolicy, ProductRecord, StockLevelRecord } from "./types.js";
+import type { BackorderPolicy, ProductRecord, StockLevelRecord, StockSnapshot } from "./types.js";
 
 const { products, stockLevels, locations } = schema;
 
-/** A product's quantities, summed over its locations (DESIGN.md section 3). */
-export interface StockSummaryRecord {
+/** A product's quantities, summed over its locations (DESIGN.md section 3): an event's snapshot, with a Date. */
+export interface StockSummaryRecord extends Omit<StockSnapshot, "nextRestockAt"> {
   productId: number;
-  onHand: number;
-  allocated: number;
-  available: number;
-  backordered: number;
-  incoming: number;
-  projected: number;
   nextRestockAt: Date | null;
 }
 
