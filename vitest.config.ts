@@ -1,5 +1,5 @@
 /**
- * Every suite runs on a real database (DESIGN.md section 8): the `pglite` project always, and the
+ * Every suite runs on a real database (docs/ARCHITECTURE.md, "Running it"): the `pglite` project always, and the
  * `postgres` project as well when `TEST_DATABASE_URL` or `DATABASE_URL` names a PostgreSQL server.
  * Each project tells its tests which one they are on through `TEST_DB` (see test/support/database.ts).
  */
@@ -13,7 +13,7 @@ const postgresUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL ||
 export default defineConfig({
   resolve: {
     // One copy of graphql for type-graphql (CommonJS) and the tests (ESM), or graphql throws
-    // "Cannot use GraphQLSchema from another module or realm" (DESIGN.md section 11).
+    // "Cannot use GraphQLSchema from another module or realm" (docs/ARCHITECTURE.md, "Known traps").
     alias: { graphql: require.resolve("graphql") },
   },
   test: {

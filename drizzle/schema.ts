@@ -1,8 +1,18 @@
 /**
- * The tables of the backorder engine. Constraints carry as many of the invariants of DESIGN.md
- * section 3 as a single row can: quantities are never negative, allocated never exceeds onHand,
+ * The tables of the backorder engine. Constraints carry as many of the invariants of docs/ARCHITECTURE.md
+ * ("The model and its invariants") as a single row can: quantities are never negative, allocated never exceeds onHand,
  * and every order line's units add up. The rest (sums across rows, FIFO) is checked by the audit.
  */
+import {
+  API_KEY_ROLES,
+  BACKORDER_POLICIES,
+  BACKORDER_STATUSES,
+  ETA_SOURCES,
+  EVENT_TYPES,
+  ORDER_STATUSES,
+  RESTOCK_STATUSES,
+  STOCK_MOVEMENT_KINDS,
+} from "./contract.js";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -45,7 +55,7 @@ export const products = pgTable(
     name: text("name").notNull(),
     price: numeric("price", { precision: 14, scale: 2 }).notNull(),
     currencyCode: text("currency_code").notNull().default("USD"),
-    backorderPolicy: text("backorder_policy", { enum: ["DENY", "ALLOW"] }).notNull().default("DENY"),
+    backorderPolicy: text("backorder_policy", { enum: BACKORDER_POLICIES }).notNull().default("DENY"),
     backorderLimit: integer("backorder_limit"),
     minOrderQuantity: integer("min_order_quantity").notNull().default(1),
     maxOrderQuantity: integer("max_order_quantity"),
@@ -104,9 +114,7 @@ export const orders = pgTable(
       .notNull()
       .default(sql`'BO-' || nextval('order_number_seq')::text`),
     customer: text("customer").notNull(),
-    status: text("status", {
-      enum: ["AWAITING_STOCK", "READY_TO_SHIP", "PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED"],
-    }).notNull(),
+    status: text("status", { enum: ORDER_STATUSES }).notNull(),
     total: numeric("total", { precision: 14, scale: 2 }).notNull(),
     currencyCode: text("currency_code").notNull(),
     cancelReason: text("cancel_reason"),
@@ -175,11 +183,11 @@ export const backorders = pgTable(
     /** Units still waiting. quantity = filled (sum of fills) + remaining + cancelled. */
     remaining: integer("remaining").notNull(),
     cancelled: integer("cancelled").notNull().default(0),
-    status: text("status", { enum: ["WAITING", "FILLED", "CANCELLED"] }).notNull().default("WAITING"),
+    status: text("status", { enum: BACKORDER_STATUSES }).notNull().default("WAITING"),
     /** Higher first; ties in placement order (id, assigned under the product's lock). */
     priority: integer("priority").notNull().default(0),
     expectedAt: at("expected_at"),
-    etaSource: text("eta_source", { enum: ["RESTOCK", "LEAD_TIME", "UNKNOWN"] }).notNull().default("UNKNOWN"),
+    etaSource: text("eta_source", { enum: ETA_SOURCES }).notNull().default("UNKNOWN"),
     promisedAt: at("promised_at"),
     /** Whether a DELAYED event has been written for this backorder's current lateness. */
     delayed: boolean("delayed").notNull().default(false),
@@ -231,7 +239,7 @@ export const restocks = pgTable(
     quantity: integer("quantity").notNull(),
     receivedQuantity: integer("received_quantity").notNull().default(0),
     expectedAt: at("expected_at").notNull(),
-    status: text("status", { enum: ["SCHEDULED", "RECEIVED", "CANCELLED"] }).notNull().default("SCHEDULED"),
+    status: text("status", { enum: RESTOCK_STATUSES }).notNull().default("SCHEDULED"),
     reference: text("reference"),
     receivedAt: at("received_at"),
     createdAt: createdAt(),
@@ -253,7 +261,7 @@ export const stockMovements = pgTable(
     productId: integer("product_id").notNull().references(() => products.id),
     locationId: integer("location_id").notNull().references(() => locations.id),
     delta: integer("delta").notNull(),
-    kind: text("kind", { enum: ["INITIAL", "ADJUSTMENT", "RESTOCK", "SHIPMENT"] }).notNull(),
+    kind: text("kind", { enum: STOCK_MOVEMENT_KINDS }).notNull(),
     reason: text("reason"),
     orderId: integer("order_id").references(() => orders.id),
     restockId: integer("restock_id").references(() => restocks.id),
@@ -263,7 +271,7 @@ export const stockMovements = pgTable(
 );
 
 /**
- * The transactional outbox (DESIGN.md section 6). Writers append rows inside their transaction;
+ * The transactional outbox (docs/ARCHITECTURE.md, "Events and live updates"). Writers append rows inside their transaction;
  * `seq` is stamped afterwards, by one stamper at a time, on rows that have committed, in id order.
  * Readers follow `seq`, which therefore never has a row appear behind a position already read.
  * `txid` records the writing transaction, for audits and debugging.
@@ -277,7 +285,7 @@ export const events = pgTable(
     txid: bigint("txid", { mode: "bigint" })
       .notNull()
       .default(sql`(pg_current_xact_id()::text)::bigint`),
-    type: text("type").notNull(),
+    type: text("type", { enum: EVENT_TYPES }).notNull(),
     productId: integer("product_id"),
     productVersion: bigint("product_version", { mode: "number" }),
     orderId: integer("order_id"),
@@ -319,7 +327,7 @@ export const lostDemand = pgTable(
 );
 
 /**
- * API keys (DESIGN.md section 9). Only a SHA-256 hash of the secret is stored: the secret is
+ * API keys (docs/ARCHITECTURE.md, "Access and limits"). Only a SHA-256 hash of the secret is stored: the secret is
  * shown once, at creation. `prefix` is a few characters of the secret, enough to tell keys apart
  * in a list or a log line and far too few to guess the rest.
  */
@@ -328,7 +336,7 @@ export const apiKeys = pgTable(
   {
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
     name: text("name").notNull(),
-    role: text("role", { enum: ["ADMIN", "OPERATOR", "STOREFRONT", "READER"] }).notNull(),
+    role: text("role", { enum: API_KEY_ROLES }).notNull(),
     prefix: text("prefix").notNull(),
     /** Hex SHA-256 of the whole secret: what a request's key is looked up by. */
     secretHash: text("secret_hash").notNull(),

@@ -1,16 +1,13 @@
-/** API keys and their roles (DESIGN.md section 9). The secret is never a field of ApiKey. */
+/** API keys and their roles (docs/ARCHITECTURE.md, "Access and limits"). The secret is never a field of ApiKey. */
 import "reflect-metadata";
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
+import { API_KEY_ROLES, type ApiKeyRole, enumOf } from "../drizzle/contract.js";
 import { connectionOf } from "./connection.js";
 import { Node } from "./node.js";
 import { DateTimeScalar } from "./scalars.js";
 
-export enum Role {
-  ADMIN = "ADMIN",
-  OPERATOR = "OPERATOR",
-  STOREFRONT = "STOREFRONT",
-  READER = "READER",
-}
+export const Role = enumOf(API_KEY_ROLES);
+export type Role = ApiKeyRole;
 
 registerEnumType(Role, {
   name: "Role",

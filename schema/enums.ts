@@ -1,37 +1,28 @@
-/** The enums of the contract (DESIGN.md section 7); values equal their names. */
+/** The enums of the contract (docs/ARCHITECTURE.md, "The GraphQL contract"); values equal their names. */
 import "reflect-metadata";
 import { registerEnumType } from "type-graphql";
+import { BACKORDER_POLICIES, BACKORDER_STATUSES, enumOf, ETA_SOURCES, ORDER_STATUSES, RESTOCK_STATUSES } from "../drizzle/contract.js";
+import type {
+  BackorderPolicy as BackorderPolicyValue,
+  BackorderStatus as BackorderStatusValue,
+  EtaSource as EtaSourceValue,
+  OrderStatus as OrderStatusValue,
+  RestockStatus as RestockStatusValue,
+} from "../drizzle/contract.js";
 
-export enum BackorderPolicy {
-  DENY = "DENY",
-  ALLOW = "ALLOW",
-}
+// Each enum is a value (what type-graphql registers) and a type of the same name (its values),
+// both built from the contract's one list of values.
+export const BackorderPolicy = enumOf(BACKORDER_POLICIES);
+export type BackorderPolicy = BackorderPolicyValue;
+export const OrderStatus = enumOf(ORDER_STATUSES);
+export type OrderStatus = OrderStatusValue;
+export const BackorderStatus = enumOf(BACKORDER_STATUSES);
+export type BackorderStatus = BackorderStatusValue;
+export const RestockStatus = enumOf(RESTOCK_STATUSES);
+export type RestockStatus = RestockStatusValue;
+export const EtaSource = enumOf(ETA_SOURCES);
+export type EtaSource = EtaSourceValue;
 
-export enum OrderStatus {
-  AWAITING_STOCK = "AWAITING_STOCK",
-  READY_TO_SHIP = "READY_TO_SHIP",
-  PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED",
-  SHIPPED = "SHIPPED",
-  CANCELLED = "CANCELLED",
-}
-
-export enum BackorderStatus {
-  WAITING = "WAITING",
-  FILLED = "FILLED",
-  CANCELLED = "CANCELLED",
-}
-
-export enum RestockStatus {
-  SCHEDULED = "SCHEDULED",
-  RECEIVED = "RECEIVED",
-  CANCELLED = "CANCELLED",
-}
-
-export enum EtaSource {
-  RESTOCK = "RESTOCK",
-  LEAD_TIME = "LEAD_TIME",
-  UNKNOWN = "UNKNOWN",
-}
 
 registerEnumType(BackorderPolicy, {
   name: "BackorderPolicy",

@@ -1,20 +1,12 @@
-/** The error model of mutations (DESIGN.md section 7): `userErrors` entries with a code. */
+/** The error model of mutations (docs/ARCHITECTURE.md, "The GraphQL contract"): `userErrors` entries with a code. */
 import "reflect-metadata";
 import { Field, ObjectType, registerEnumType } from "type-graphql";
 
+import { enumOf, ERROR_CODES, type ErrorCode as ErrorCodeValue } from "../drizzle/contract.js";
+
 /** Why a mutation said no. The names are fixed by the contract. */
-export enum ErrorCode {
-  NOT_FOUND = "NOT_FOUND",
-  INVALID_INPUT = "INVALID_INPUT",
-  OUT_OF_STOCK = "OUT_OF_STOCK",
-  BACKORDER_LIMIT_EXCEEDED = "BACKORDER_LIMIT_EXCEEDED",
-  BELOW_MIN_ORDER_QUANTITY = "BELOW_MIN_ORDER_QUANTITY",
-  ABOVE_MAX_ORDER_QUANTITY = "ABOVE_MAX_ORDER_QUANTITY",
-  INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK",
-  INVALID_STATE = "INVALID_STATE",
-  IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED",
-  DUPLICATE = "DUPLICATE",
-}
+export const ErrorCode = enumOf(ERROR_CODES);
+export type ErrorCode = ErrorCodeValue;
 
 registerEnumType(ErrorCode, { name: "ErrorCode", description: "Why a mutation refused (part of) its input." });
 

@@ -1,5 +1,5 @@
 /**
- * The custom scalars of the contract (DESIGN.md section 7): `DateTime` (ISO-8601) and `Decimal`
+ * The custom scalars of the contract (docs/ARCHITECTURE.md, "The GraphQL contract"): `DateTime` (ISO-8601) and `Decimal`
  * (a decimal string, so money never passes through a binary float).
  */
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from "graphql";

@@ -1,42 +1,27 @@
 /** What the live subscriptions deliver: one object per event of the log, each with its cursor. */
 import "reflect-metadata";
 import { Field, Int, ObjectType, registerEnumType } from "type-graphql";
+import {
+  CHANGE_REASONS,
+  type ChangeReason as ChangeReasonValue,
+  enumOf,
+  ORDER_CHANGE_KINDS,
+  type OrderChangeKind as OrderChangeKindValue,
+  RESTOCK_CHANGE_KINDS,
+  type RestockChangeKind as RestockChangeKindValue,
+} from "../drizzle/contract.js";
 import { OrderStatus } from "./enums.js";
 import { Order } from "./order.type.js";
 import { Product, StockSummary } from "./product.type.js";
 import { Restock } from "./restock.type.js";
 import { DateTimeScalar } from "./scalars.js";
 
-export enum ChangeReason {
-  PRODUCT_CREATED = "PRODUCT_CREATED",
-  PRODUCT_UPDATED = "PRODUCT_UPDATED",
-  ORDER_PLACED = "ORDER_PLACED",
-  ORDER_CANCELLED = "ORDER_CANCELLED",
-  ORDER_SHIPPED = "ORDER_SHIPPED",
-  STOCK_ADJUSTED = "STOCK_ADJUSTED",
-  RESTOCK_SCHEDULED = "RESTOCK_SCHEDULED",
-  RESTOCK_RESCHEDULED = "RESTOCK_RESCHEDULED",
-  RESTOCK_RECEIVED = "RESTOCK_RECEIVED",
-  RESTOCK_CANCELLED = "RESTOCK_CANCELLED",
-  BACKORDER_PRIORITIZED = "BACKORDER_PRIORITIZED",
-  ETA_CHANGED = "ETA_CHANGED",
-}
-
-export enum RestockChangeKind {
-  SCHEDULED = "SCHEDULED",
-  RESCHEDULED = "RESCHEDULED",
-  RECEIVED = "RECEIVED",
-  CANCELLED = "CANCELLED",
-}
-
-export enum OrderChangeKind {
-  PLACED = "PLACED",
-  ALLOCATED = "ALLOCATED",
-  BACKORDER_FILLED = "BACKORDER_FILLED",
-  DELAYED = "DELAYED",
-  SHIPPED = "SHIPPED",
-  CANCELLED = "CANCELLED",
-}
+export const ChangeReason = enumOf(CHANGE_REASONS);
+export type ChangeReason = ChangeReasonValue;
+export const RestockChangeKind = enumOf(RESTOCK_CHANGE_KINDS);
+export type RestockChangeKind = RestockChangeKindValue;
+export const OrderChangeKind = enumOf(ORDER_CHANGE_KINDS);
+export type OrderChangeKind = OrderChangeKindValue;
 
 registerEnumType(ChangeReason, { name: "ChangeReason", description: "The operation that changed a product's stock or backlog." });
 registerEnumType(RestockChangeKind, { name: "RestockChangeKind" });

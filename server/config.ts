@@ -1,9 +1,9 @@
 /**
- * The server's configuration, from the environment (DESIGN.md section 8). Read once at start;
+ * The server's configuration, from the environment (docs/ARCHITECTURE.md, "Running it"). Read once at start;
  * a bad value stops the server with a message instead of running misconfigured.
  */
 import { type LogLevel, parseLogLevel } from "./logger.js";
-import { parseQueryLimits, type QueryLimits } from "./query-limits.js";
+import { parseQueryLimits, type QueryLimits } from "./graphql/limits/query-limits.js";
 
 export interface Config {
   port: number;

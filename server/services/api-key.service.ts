@@ -1,5 +1,5 @@
 /**
- * API keys (DESIGN.md section 9): created with a random secret that is shown once and stored
+ * API keys (docs/ARCHITECTURE.md, "Access and limits"): created with a random secret that is shown once and stored
  * only as its SHA-256 hash, looked up by that hash on every request, revoked with an event so
  * every instance closes the key's open subscriptions.
  *
@@ -10,15 +10,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, asc, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { type Database, type Executor, schema } from "../../drizzle/db.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "./cursor.query.js";
+import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { recordApiKeyRevoked } from "./event.service.js";
-import { inTransaction } from "./transaction.js";
-import { type ApiKeyRecord, type ApiKeyRole, refuse } from "./types.js";
+import { inTransaction } from "../../drizzle/transaction.js";
+import { type ApiKeyRecord, type ApiKeyRole, API_KEY_ROLES, refuse } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
 const { apiKeys } = schema;
-
-export const API_KEY_ROLES: readonly ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"];
 
 /** Every generated secret starts with this, so a leaked one is easy to spot (and to grep for). */
 export const SECRET_PREFIX = "bo_";

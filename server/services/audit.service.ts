@@ -1,5 +1,5 @@
 /**
- * The invariant audit: checks every invariant of DESIGN.md section 3, and the bookkeeping that
+ * The invariant audit: checks every invariant of docs/ARCHITECTURE.md, "The model and its invariants", and the bookkeeping that
  * keeps them checkable, with set-based SQL over the whole database. Each invariant is one
  * statement, so each sees one committed state even while the engine runs. Read-only.
  */
@@ -21,7 +21,7 @@ interface InvariantCheck {
 }
 
 /**
- * The FIFO rule (DESIGN.md section 3, invariant 6), as the audit can prove it from the end state.
+ * The FIFO rule (docs/ARCHITECTURE.md, "The model and its invariants", invariant 6), as the audit can prove it from the end state.
  *
  * A fill row F (units to backorder B of product P) is a violation when another backorder A of P
  *  (a) was in P's queue when F's transaction ran: A.id < B.id (backorder ids are assigned under
@@ -298,7 +298,7 @@ const checks: InvariantCheck[] = [
       ORDER BY f.id`,
   },
   {
-    // DESIGN.md section 4, first match wins.
+    // docs/ARCHITECTURE.md, "The rules", first match wins.
     name: "order.status-matches-lines",
     query: sql`
       WITH units AS (

@@ -1,6 +1,6 @@
 /**
- * Reading the backlog: backorders with their place in their product's queue (DESIGN.md
- * sections 3 and 5), for a whole batch of products or ids in one statement, never one query per
+ * Reading the backlog: backorders with their place in their product's queue (docs/ARCHITECTURE.md,
+ * "The model and its invariants" and "Expected dates"), for a whole batch of products or ids in one statement, never one query per
  * backorder. A place is counted from the queue index (`backorders_queue_idx`: product, priority
  * descending, id, over WAITING rows) as two range scans over what is ahead, so reading the head
  * of a 100,000-deep queue costs what reading the head of a short one does: a read is
@@ -8,8 +8,8 @@
  */
 import { inArray, sql, type SQL } from "drizzle-orm";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "./cursor.query.js";
-import { intArray, jsonb } from "./sql.js";
+import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
+import { intArray, jsonb } from "../../drizzle/sql.js";
 import type { BackorderRecord } from "./types.js";
 
 const { backorders } = schema;
@@ -59,7 +59,7 @@ export function delayedCondition(alias = "b"): SQL {
     AND (${b}.expected_at IS NULL OR ${b}.expected_at > ${b}.promised_at OR ${b}.promised_at < now()))`;
 }
 
-/** Whether a backorder is delayed now (DESIGN.md section 5); the same rule as `delayedCondition`. */
+/** Whether a backorder is delayed now (docs/ARCHITECTURE.md, "Expected dates"); the same rule as `delayedCondition`. */
 export function isDelayed(backorder: BackorderRecord, now: Date = new Date()): boolean {
   if (backorder.status !== "WAITING" || !backorder.promisedAt) return false;
   return !backorder.expectedAt || backorder.expectedAt > backorder.promisedAt || backorder.promisedAt < now;

@@ -7,8 +7,8 @@ import { type Database, type Executor, rows, schema } from "../../drizzle/db.js"
 import { recomputeEta } from "./eta.service.js";
 import { recordOrderChanges, recordProductChanges } from "./event.service.js";
 import { lockProduct } from "./product.service.js";
-import { intArray } from "./sql.js";
-import { inTransaction } from "./transaction.js";
+import { intArray } from "../../drizzle/sql.js";
+import { inTransaction } from "../../drizzle/transaction.js";
 import { type BackorderRecord, type OrderStatus, refuse } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
@@ -124,7 +124,7 @@ async function fillHead(tx: Executor, productId: number, chunk: number) {
 }
 
 /**
- * Sets each order's status from its lines (DESIGN.md section 4, first match wins) and returns the
+ * Sets each order's status from its lines (docs/ARCHITECTURE.md, "The rules", first match wins) and returns the
  * orders whose status changed.
  */
 export async function refreshOrderStatuses(tx: Executor, orderIds: readonly number[]): Promise<{ id: number; status: OrderStatus }[]> {

@@ -1,5 +1,5 @@
 /**
- * Expected dates (DESIGN.md section 5). A waiting backorder is served by the first scheduled
+ * Expected dates (docs/ARCHITECTURE.md, "Expected dates"). A waiting backorder is served by the first scheduled
  * restock whose running total of incoming units covers the running total of waiting units up to
  * and including it. Both running totals are window sums; the match is a running minimum over
  * their union sorted by running total, so a whole backlog is re-dated in one O(n log n) statement.
@@ -7,8 +7,8 @@
 import { sql } from "drizzle-orm";
 import { type Database, type Executor, rows } from "../../drizzle/db.js";
 import { recordOrderChanges } from "./event.service.js";
-import { intArray } from "./sql.js";
-import { inTransaction } from "./transaction.js";
+import { intArray } from "../../drizzle/sql.js";
+import { inTransaction } from "../../drizzle/transaction.js";
 
 export interface RecomputeOptions {
   /**

@@ -1,5 +1,5 @@
 /**
- * The reading half of the outbox (DESIGN.md section 6). Rows get their delivery position `seq`
+ * The reading half of the outbox (docs/ARCHITECTURE.md, "Events and live updates"). Rows get their delivery position `seq`
  * only once committed, stamped by one stamper at a time in id order; readers follow `seq`.
  *
  * Why this closes the outbox gap: a reader that followed ids would pass over a row whose
@@ -11,7 +11,7 @@
  */
 import { sql } from "drizzle-orm";
 import { type Database, type Executor, rows } from "../../drizzle/db.js";
-import { toDate } from "./sql.js";
+import { toDate } from "../../drizzle/sql.js";
 import type { EventType } from "./types.js";
 
 const STAMPER_LOCK = 7263543;

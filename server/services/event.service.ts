@@ -1,10 +1,10 @@
 /**
- * The writing half of the transactional outbox (DESIGN.md section 6): each change appends its
+ * The writing half of the transactional outbox (docs/ARCHITECTURE.md, "Events and live updates"): each change appends its
  * events in its own transaction, so nothing is published that did not commit.
  */
 import { sql } from "drizzle-orm";
 import type { Executor } from "../../drizzle/db.js";
-import { intArray } from "./sql.js";
+import { intArray } from "../../drizzle/sql.js";
 import type { ChangeReason, OrderChangeKind, RestockChangeKind } from "./types.js";
 
 /**

@@ -1,8 +1,8 @@
 /** Stock locations: where units are kept, allocated from in ascending `priority`. */
 import { asc, eq, sql } from "drizzle-orm";
 import { type Database, type Executor, schema } from "../../drizzle/db.js";
-import { intArray } from "./sql.js";
-import { inTransaction, sqlState } from "./transaction.js";
+import { intArray } from "../../drizzle/sql.js";
+import { inTransaction, sqlState } from "../../drizzle/transaction.js";
 import { type CreateLocationInput, type LocationRecord, refuse } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 

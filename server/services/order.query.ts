@@ -5,8 +5,8 @@
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { delayedCondition } from "./backlog.query.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "./cursor.query.js";
-import { intArray, toDate } from "./sql.js";
+import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
+import { intArray, toDate } from "../../drizzle/sql.js";
 import type { OrderLineRecord, OrderRecord, OrderStatus } from "./types.js";
 
 const { orders, orderLines } = schema;
@@ -21,7 +21,7 @@ export interface OrderFilter {
   productId?: number | null;
 }
 
-/** What an order's waiting units look like (DESIGN.md section 7, Order). */
+/** What an order's waiting units look like (docs/ARCHITECTURE.md, "The GraphQL contract", Order). */
 export interface OrderWaitingSummary {
   /** The latest promise among its waiting backorders. */
   promisedAt: Date | null;

@@ -1,6 +1,6 @@
 /**
  * Orders: placing them (allocate what is free, queue the rest), cancelling, shipping
- * (DESIGN.md section 4). Each call is one transaction that locks its products in id order.
+ * (docs/ARCHITECTURE.md, "The rules"). Each call is one transaction that locks its products in id order.
  */
 import { createHash } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
@@ -8,10 +8,10 @@ import { type Database, type Executor, rows, schema } from "../../drizzle/db.js"
 import { refreshOrderStatuses, settleBacklog } from "./backlog.service.js";
 import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges } from "./event.service.js";
-import { toRecord } from "./cursor.query.js";
+import { toRecord } from "../../drizzle/paging.js";
 import { lockProducts, productIdsBySku } from "./product.service.js";
-import { intArray, jsonb } from "./sql.js";
-import { inTransaction } from "./transaction.js";
+import { intArray, jsonb } from "../../drizzle/sql.js";
+import { inTransaction } from "../../drizzle/transaction.js";
 import {
   DomainError,
   type Issue,

@@ -1,16 +1,16 @@
 /**
- * Reading the catalogue: products, their stock summary (DESIGN.md section 3) and stock levels.
+ * Reading the catalogue: products, their stock summary (docs/ARCHITECTURE.md, "The model and its invariants") and stock levels.
  * Every function takes a whole batch of keys and runs one statement, for the DataLoaders.
  */
 import { and, asc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "./cursor.query.js";
-import { intArray, toDate } from "./sql.js";
+import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
+import { intArray, toDate } from "../../drizzle/sql.js";
 import type { BackorderPolicy, ProductRecord, StockLevelRecord, StockSnapshot } from "./types.js";
 
 const { products, stockLevels, locations } = schema;
 
-/** A product's quantities, summed over its locations (DESIGN.md section 3): an event's snapshot, with a Date. */
+/** A product's quantities, summed over its locations (docs/ARCHITECTURE.md, "The model and its invariants"): an event's snapshot, with a Date. */
 export interface StockSummaryRecord extends Omit<StockSnapshot, "nextRestockAt"> {
   productId: number;
   nextRestockAt: Date | null;

@@ -4,8 +4,8 @@ import { type Database, type Executor, rows, schema } from "../../drizzle/db.js"
 import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges } from "./event.service.js";
 import { ensureStockLevels, getDefaultLocation } from "./location.service.js";
-import { intArray, jsonb } from "./sql.js";
-import { inTransaction, sqlState } from "./transaction.js";
+import { intArray, jsonb } from "../../drizzle/sql.js";
+import { inTransaction, sqlState } from "../../drizzle/transaction.js";
 import {
   type CreateProductInput,
   type ProductRecord,

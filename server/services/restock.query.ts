@@ -4,8 +4,8 @@
  */
 import { inArray, sql, type SQL } from "drizzle-orm";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "./cursor.query.js";
-import { jsonb } from "./sql.js";
+import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
+import { jsonb } from "../../drizzle/sql.js";
 import type { RestockRecord, RestockStatus } from "./types.js";
 
 const { restocks } = schema;

@@ -6,8 +6,8 @@ import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges, recordRestockChange } from "./event.service.js";
 import { ensureStockLevels, resolveLocation } from "./location.service.js";
 import { lockProduct } from "./product.service.js";
-import { intArray } from "./sql.js";
-import { inTransaction } from "./transaction.js";
+import { intArray } from "../../drizzle/sql.js";
+import { inTransaction } from "../../drizzle/transaction.js";
 import {
   type BackorderRecord,
   type ReceiveRestockResult,

@@ -5,7 +5,7 @@ import { settleBacklog } from "./backlog.service.js";
 import { recordProductChanges } from "./event.service.js";
 import { ensureStockLevels, resolveLocation } from "./location.service.js";
 import { lockProduct } from "./product.service.js";
-import { inTransaction } from "./transaction.js";
+import { inTransaction } from "../../drizzle/transaction.js";
 import { type AdjustStockInput, refuse, type StockLevelRecord } from "./types.js";
 import { Checks, LIMITS } from "./validation.js";
 

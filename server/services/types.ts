@@ -3,6 +3,7 @@
  * Shared by services, resolvers and subscribers; nothing here knows GraphQL or HTTP.
  */
 import type { schema } from "../../drizzle/db.js";
+import type { BackorderPolicy, ChangeReason, Issue, OrderChangeKind, OrderStatus, RestockChangeKind } from "../../drizzle/contract.js";
 
 export type LocationRecord = typeof schema.locations.$inferSelect;
 export type ProductRecord = typeof schema.products.$inferSelect;
@@ -14,57 +15,21 @@ export type RestockRecord = typeof schema.restocks.$inferSelect;
 export type EventRecord = typeof schema.events.$inferSelect;
 export type ApiKeyRecord = typeof schema.apiKeys.$inferSelect;
 
-export type BackorderPolicy = ProductRecord["backorderPolicy"];
-export type OrderStatus = OrderRecord["status"];
-export type BackorderStatus = BackorderRecord["status"];
-export type RestockStatus = RestockRecord["status"];
-export type EtaSource = BackorderRecord["etaSource"];
-/** What an API key may do (DESIGN.md section 9). */
-export type ApiKeyRole = ApiKeyRecord["role"];
-
-/** Machine-readable reasons a business rule says no (DESIGN.md section 7, `ErrorCode`). */
-export const ERROR_CODES = [
-  "NOT_FOUND",
-  "INVALID_INPUT",
-  "OUT_OF_STOCK",
-  "BACKORDER_LIMIT_EXCEEDED",
-  "BELOW_MIN_ORDER_QUANTITY",
-  "ABOVE_MAX_ORDER_QUANTITY",
-  "INSUFFICIENT_STOCK",
-  "INVALID_STATE",
-  "IDEMPOTENCY_KEY_REUSED",
-  "DUPLICATE",
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** One refusal, pointing at the input field it is about (e.g. ["lines", "1", "quantity"]). */
-export interface Issue {
-  code: ErrorCode;
-  message: string;
-  field?: string[];
-}
-
-/**
- * Thrown by a service when a business rule refuses the whole operation. Thrown inside the
- * transaction, it rolls everything back: a refused operation changes nothing.
- */
-export class DomainError extends Error {
-  readonly issues: Issue[];
-  constructor(issues: Issue | Issue[]) {
-    const list = Array.isArray(issues) ? issues : [issues];
-    super(list.map((i) => i.message).join("; "));
-    this.name = "DomainError";
-    this.issues = list;
-  }
-  get code(): ErrorCode {
-    return this.issues[0].code;
-  }
-}
-
-/** Shorthand for throwing a single-issue DomainError. */
-export function refuse(code: ErrorCode, message: string, field?: string[]): never {
-  throw new DomainError({ code, message, field });
-}
+export type {
+  ApiKeyRole,
+  BackorderPolicy,
+  BackorderStatus,
+  ChangeReason,
+  ErrorCode,
+  EtaSource,
+  EventType,
+  Issue,
+  OrderChangeKind,
+  OrderStatus,
+  RestockChangeKind,
+  RestockStatus,
+} from "../../drizzle/contract.js";
+export { API_KEY_ROLES, DomainError, ERROR_CODES, refuse } from "../../drizzle/contract.js";
 
 // ---- inputs (plain, validated by the service) ----
 
@@ -139,11 +104,9 @@ export interface ReceiveRestockResult {
 
 
 
-// ---- the event log (DESIGN.md section 6): one row per change, written in the change's transaction ----
+// ---- the event log (docs/ARCHITECTURE.md, "Events and live updates"): one row per change, written in the change's transaction ----
 
-export type EventType = "STOCK_CHANGED" | "BACKLOG_CHANGED" | "RESTOCK_CHANGED" | "ORDER_CHANGED" | "API_KEY_REVOKED";
-
-/** A product's quantities at the moment of an event (DESIGN.md section 3). */
+/** A product's quantities at the moment of an event (docs/ARCHITECTURE.md, "The model and its invariants"). */
 export interface StockSnapshot {
   onHand: number;
   allocated: number;
@@ -154,21 +117,6 @@ export interface StockSnapshot {
   /** ISO-8601, or null when no restock is scheduled. */
   nextRestockAt: string | null;
 }
-
-/** Why a product's stock or backlog changed. */
-export type ChangeReason =
-  | "PRODUCT_CREATED"
-  | "PRODUCT_UPDATED"
-  | "ORDER_PLACED"
-  | "ORDER_CANCELLED"
-  | "ORDER_SHIPPED"
-  | "STOCK_ADJUSTED"
-  | "RESTOCK_SCHEDULED"
-  | "RESTOCK_RESCHEDULED"
-  | "RESTOCK_RECEIVED"
-  | "RESTOCK_CANCELLED"
-  | "BACKORDER_PRIORITIZED"
-  | "ETA_CHANGED";
 
 export interface StockChangedPayload {
   reason: ChangeReason;
@@ -183,13 +131,11 @@ export interface BacklogChangedPayload {
   nextExpectedAt: string | null;
 }
 
-export type RestockChangeKind = "SCHEDULED" | "RESCHEDULED" | "RECEIVED" | "CANCELLED";
 export interface RestockChangedPayload {
   kind: RestockChangeKind;
   filledUnits: number;
 }
 
-export type OrderChangeKind = "PLACED" | "ALLOCATED" | "BACKORDER_FILLED" | "DELAYED" | "SHIPPED" | "CANCELLED";
 export interface OrderChangedPayload {
   kind: OrderChangeKind;
   customer: string;

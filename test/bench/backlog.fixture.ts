@@ -6,7 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import { type Database, rows } from "../../drizzle/db.js";
-import { inTransaction } from "../../server/services/transaction.js";
+import { inTransaction } from "../../drizzle/transaction.js";
 
 export interface Backlog {
   productId: number;

@@ -1,5 +1,5 @@
 /**
- * The bench's own API key. The server refuses requests without one (DESIGN.md section 9), and
+ * The bench's own API key. The server refuses requests without one (docs/ARCHITECTURE.md, "Access and limits"), and
  * meters each key's cost per second: the bench runs as an ADMIN key whose budget is raised far
  * beyond any load it makes (QUERY_LIMITS), so the figures measure the engine, not the metering
  * policy. Authenticating each request (one key look-up) stays part of what is measured.

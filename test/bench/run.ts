@@ -60,7 +60,7 @@ async function runScenarios(options: BenchOptions, figures: Figure[], skipped: S
           throw new SkipScenario(reason);
         },
         startServer: async (serverOptions) => {
-          step(`starting the server (${serverOptions.script ?? "server/main.ts"})`);
+          step(`starting the server (${serverOptions.script ?? "server/cli/main.ts"})`);
           const server: ServerProcess = await startServer(serverOptions);
           cleanups.push(() => server.stop());
           step(`server pid ${server.pid} at ${server.url}`);

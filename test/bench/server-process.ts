@@ -1,5 +1,5 @@
 /**
- * The real server as a separate process: `node --import tsx server/main.ts` (what `npm start`
+ * The real server as a separate process: `node --import tsx server/cli/main.ts` (what `npm start`
  * runs, without npm and tsx's wrapper process in between, so the pid is the server's own and its
  * memory can be read from /proc). It listens on a free port (PORT=0) and logs its URL.
  */
@@ -58,7 +58,7 @@ export interface StartServerOptions {
   pgliteDir?: string;
   /** More environment. */
   env?: Record<string, string>;
-  /** Script to run instead of server/main.ts (the raw WebSocket broadcaster). */
+  /** Script to run instead of server/cli/main.ts (the raw WebSocket broadcaster). */
   script?: string;
   /** More node options, e.g. --cpu-prof to profile the server. */
   nodeArgs?: string[];
@@ -81,7 +81,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   delete env.PGLITE_DIR;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   if (options.pgliteDir) env.PGLITE_DIR = options.pgliteDir;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? "server/main.ts"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? "server/cli/main.ts"], {
     cwd: repoRoot,
     env,
     stdio: ["ignore", "pipe", "pipe"],

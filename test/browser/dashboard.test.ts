@@ -7,7 +7,7 @@
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { seedDemo } from "../../server/seed.js";
+import { seedDemo } from "../../server/cli/seed.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
 import { pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";

@@ -10,9 +10,9 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApp } from "../../server/app.js";
+import { createApp } from "../../server/http/app.js";
 import { createLogger } from "../../server/logger.js";
-import { seedDemo } from "../../server/seed.js";
+import { seedDemo } from "../../server/cli/seed.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
 import { API_KEY_STORAGE, launchChromium } from "../support/browser.js";
 

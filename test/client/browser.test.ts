@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toGlobalId } from "../../server/node-id.js";
+import { toGlobalId } from "../../server/graphql/node-id.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { newProduct } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";

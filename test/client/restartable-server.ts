@@ -5,7 +5,7 @@
  */
 import type { Duplex } from "node:stream";
 import type { Connection } from "../../drizzle/db.js";
-import { type App, type AppOptions, createApp } from "../../server/app.js";
+import { type App, type AppOptions, createApp } from "../../server/http/app.js";
 import { createLogger } from "../../server/logger.js";
 import { TEST_ADMIN_KEY } from "../support/http.js";
 

@@ -7,9 +7,9 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rows } from "../../drizzle/db.js";
-import { fromEventCursor } from "../../server/event-cursor.js";
-import { SUBSCRIBER_TOO_SLOW } from "../../server/event-hub.js";
-import { toGlobalId } from "../../server/node-id.js";
+import { fromEventCursor } from "../../server/services/event-cursor.js";
+import { SUBSCRIBER_TOO_SLOW } from "../../server/live/event-hub.js";
+import { toGlobalId } from "../../server/graphql/node-id.js";
 import { pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { receiveRestock, rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";

@@ -1,10 +1,10 @@
-/** Subscriptions over real WebSockets to a real server (DESIGN.md sections 6-7, issue 3). */
+/** Subscriptions over real WebSockets to a real server (docs/ARCHITECTURE.md, "Events and live updates" and "The GraphQL contract", issue 3). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { connect, type Connection, rows } from "../../drizzle/db.js";
-import { type App, createApp } from "../../server/app.js";
-import { fromEventCursor, toEventCursor } from "../../server/event-cursor.js";
-import { SUBSCRIBER_TOO_SLOW } from "../../server/event-hub.js";
+import { type App, createApp } from "../../server/http/app.js";
+import { fromEventCursor, toEventCursor } from "../../server/services/event-cursor.js";
+import { SUBSCRIBER_TOO_SLOW } from "../../server/live/event-hub.js";
 import { latestSeq, pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { createLogger } from "../../server/logger.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";

@@ -19,9 +19,9 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connect, type Connection, rows } from "../../drizzle/db.js";
-import { type App, createApp } from "../../server/app.js";
+import { type App, createApp } from "../../server/http/app.js";
 import { createLogger } from "../../server/logger.js";
-import { toGlobalId } from "../../server/node-id.js";
+import { toGlobalId } from "../../server/graphql/node-id.js";
 import { auditInvariants } from "../../server/services/audit.service.js";
 import { formatViolations } from "../support/audit.js";
 import { newProduct } from "../support/catalogue.js";

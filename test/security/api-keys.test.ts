@@ -9,7 +9,7 @@ import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { connect, rows } from "../../drizzle/db.js";
-import { main as keysCli } from "../../server/keys.js";
+import { main as keysCli } from "../../server/cli/keys.js";
 import {
   authenticate,
   createApiKey,

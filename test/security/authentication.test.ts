@@ -1,5 +1,5 @@
 /**
- * Authentication (DESIGN.md section 9, issue 5): every way a request can come without a valid
+ * Authentication (docs/ARCHITECTURE.md, "Access and limits", issue 5): every way a request can come without a valid
  * key gets the same 401 UNAUTHENTICATED, whatever was wrong with it; WebSockets without one are
  * closed with 4401; a revoked key stops working at once, its open subscriptions included (4403);
  * a key's secret is shown once and never again, stored only as a hash, and never logged.
@@ -10,13 +10,13 @@ import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { connect, type Connection, rows } from "../../drizzle/db.js";
-import { type App, createApp } from "../../server/app.js";
-import { MAX_AUTHORIZATION_LENGTH } from "../../server/authentication.js";
+import { type App, createApp } from "../../server/http/app.js";
+import { MAX_AUTHORIZATION_LENGTH } from "../../server/http/authentication.js";
 import { createLogger } from "../../server/logger.js";
-import { toGlobalId } from "../../server/node-id.js";
+import { toGlobalId } from "../../server/graphql/node-id.js";
 import { createApiKey, generateSecret, revokeApiKey } from "../../server/services/api-key.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
-import { KEY_REVOKED_CLOSE, UNAUTHORIZED_CLOSE } from "../../server/websocket.js";
+import { KEY_REVOKED_CLOSE, UNAUTHORIZED_CLOSE } from "../../server/http/websocket.js";
 import { createRoleKeys, type RoleKey } from "../support/access.js";
 import { newProduct } from "../support/catalogue.js";
 import { describeOnPostgres, freshDatabase, useFreshDatabase } from "../support/database.js";

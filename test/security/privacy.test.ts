@@ -1,11 +1,11 @@
 /**
- * READER keys see orders without the customer identifier (DESIGN.md section 9): a stable
+ * READER keys see orders without the customer identifier (docs/ARCHITECTURE.md, "Access and limits"): a stable
  * pseudonym instead, over HTTP and over WebSocket, and no filter by customer that could tell
  * them who ordered. Every other role sees the customer.
  */
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { toGlobalId } from "../../server/node-id.js";
+import { toGlobalId } from "../../server/graphql/node-id.js";
 import { customerPseudonym } from "../../server/services/customer-pseudonym.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import type { ApiKeyRole } from "../../server/services/types.js";

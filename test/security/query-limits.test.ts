@@ -7,7 +7,7 @@
 import { createClient } from "graphql-ws";
 import { beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { DEFAULT_QUERY_LIMITS, type QueryLimitsOverride, type RoleLimits } from "../../server/query-limits.js";
+import { DEFAULT_QUERY_LIMITS, type QueryLimitsOverride, type RoleLimits } from "../../server/graphql/limits/query-limits.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import type { ApiKeyRole } from "../../server/services/types.js";

@@ -1,5 +1,5 @@
 /**
- * The role × operation matrix (DESIGN.md section 9, issue 5 item 6): every query and mutation of
+ * The role × operation matrix (docs/ARCHITECTURE.md, "Access and limits", issue 5 item 6): every query and mutation of
  * the schema, sent over HTTP with a key of each role. An allowed role gets no FORBIDDEN and the
  * operation does its work (a mutation answers without userErrors); a denied role gets exactly one
  * FORBIDDEN error, no data, and the database is exactly as before. Every subscription is allowed
@@ -8,7 +8,7 @@
  */
 import { isObjectType } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
-import { toGlobalId } from "../../server/node-id.js";
+import { toGlobalId } from "../../server/graphql/node-id.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { scheduleRestock } from "../../server/services/restock.service.js";

@@ -1,4 +1,4 @@
-/** The backlog: FIFO fills from restocks, priorities, expected dates and lateness (DESIGN.md sections 4-5). */
+/** The backlog: FIFO fills from restocks, priorities, expected dates and lateness (docs/ARCHITECTURE.md, "The rules" and "Expected dates"). */
 import { describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import { rows, schema } from "../../drizzle/db.js";

@@ -1,4 +1,4 @@
-/** The event log: stamping committed events, reading them in order, and the outbox gap (DESIGN.md section 6). */
+/** The event log: stamping committed events, reading them in order, and the outbox gap (docs/ARCHITECTURE.md, "Events and live updates"). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";

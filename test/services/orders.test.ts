@@ -1,4 +1,4 @@
-/** placeOrder, cancel and ship through the services, on a real database (DESIGN.md section 4). */
+/** placeOrder, cancel and ship through the services, on a real database (docs/ARCHITECTURE.md, "The rules"). */
 import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { schema } from "../../drizzle/db.js";

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { Connection } from "../../drizzle/db.js";
-import { type App, type AppOptions, createApp } from "../../server/app.js";
+import { type App, type AppOptions, createApp } from "../../server/http/app.js";
 import { createLogger } from "../../server/logger.js";
 import type { DatabaseHandle } from "./database.js";
 

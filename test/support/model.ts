@@ -1,5 +1,5 @@
 /**
- * The reference model: the rules of DESIGN.md sections 3-5 in plain TypeScript, in memory, with
+ * The reference model: the rules of docs/ARCHITECTURE.md, "The model and its invariants" and "The rules" and "Expected dates" in plain TypeScript, in memory, with
  * no database and nothing imported from the services. The model-based property test
  * (test/reliability/model-based.test.ts) runs every operation against it and against the real
  * services, and after each step the two must agree on every quantity, status, queue place and date.
@@ -10,14 +10,14 @@
  * with the database's ids. Time comes from outside: the caller passes the creation time of an
  * order (the database's), because the lead-time fallback dates a backorder from it.
  *
- * Where DESIGN.md leaves a choice open, the model takes the engine's documented one: under
+ * Where docs/ARCHITECTURE.md leaves a choice open, the model takes the engine's documented one: under
  * `allowPartial`, a line over the backorder limit is cut to the room left (like a DENY line to
  * the stock), and a backorder whose last waiting units are cancelled is CANCELLED even when part
  * of it was filled. Not modelled: lost demand (a metric), the content of events, and lateness by
  * the clock (the test keeps every promise in the future).
  */
 
-/** Why the model refuses an operation (the subset of DESIGN.md section 7's `ErrorCode` it decides). */
+/** Why the model refuses an operation (the subset of docs/ARCHITECTURE.md, "The GraphQL contract"'s `ErrorCode` it decides). */
 export type RefusalCode =
   | "NOT_FOUND"
   | "INVALID_INPUT"
@@ -225,7 +225,7 @@ export class BackorderModel {
     return this.restocks[id - 1];
   }
 
-  // ---- placing orders (DESIGN.md section 4, placeOrder and idempotency) ----
+  // ---- placing orders (docs/ARCHITECTURE.md, "The rules", placeOrder and idempotency) ----
 
   /**
    * Places an order. `createdAt` is when it was placed (the lead-time fallback dates its
@@ -564,7 +564,7 @@ export class BackorderModel {
     return filled;
   }
 
-  /** Order status from its lines, first match wins (DESIGN.md section 4). */
+  /** Order status from its lines, first match wins (docs/ARCHITECTURE.md, "The rules"). */
   private refreshStatus(order: ModelOrder): void {
     const lines = order.lineIds.map((id) => this.line(id)!);
     const sum = (pick: (line: ModelLine) => number) => lines.reduce((total, line) => total + pick(line), 0);
@@ -579,7 +579,7 @@ export class BackorderModel {
       : "READY_TO_SHIP";
   }
 
-  // ---- the queue and its dates (DESIGN.md section 5) ----
+  // ---- the queue and its dates (docs/ARCHITECTURE.md, "Expected dates") ----
 
   /** A product's waiting backorders in queue order. */
   waiting(productId: number): ModelBackorder[] {

@@ -1,9 +1,9 @@
 /**
  * The real server as a child process, for tests that kill it (test/reliability/crash.test.ts):
- * `node --import tsx server/main.ts` — what `npm start` runs, configured only through its
+ * `node --import tsx server/cli/main.ts` — what `npm start` runs, configured only through its
  * environment (DATABASE_URL, PORT, SEED_DEMO=false, BOOTSTRAP_ADMIN_KEY, LOG_LEVEL).
  *
- * Why not `npx tsx server/main.ts`: npx and tsx's CLI are two wrapper processes, and a SIGKILL
+ * Why not `npx tsx server/cli/main.ts`: npx and tsx's CLI are two wrapper processes, and a SIGKILL
  * sent to the one we spawned would kill a wrapper and leave the server running. Here the pid we
  * hold is the server's own, so `kill()` is the crash it says.
  */
@@ -120,7 +120,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   // vitest's own variables would make the child think it is a test worker.
   for (const name of Object.keys(env)) if (name.startsWith("VITEST") || name === "TEST_DB") delete env[name];
 
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "server/cli/main.ts"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
   const exited = new Promise<Exit>((resolve) =>
     child.once("exit", (code, signal) => {

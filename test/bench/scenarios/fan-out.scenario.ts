@@ -12,7 +12,7 @@
  * filter and GraphQL execution per subscriber add on top.
  */
 import { connect } from "../../../drizzle/db.js";
-import { toGlobalId } from "../../../server/node-id.js";
+import { toGlobalId } from "../../../server/graphql/node-id.js";
 import { createProduct } from "../../../server/services/product.service.js";
 import { GraphQLClient } from "../graphql-client.js";
 import { now, percentile } from "../latency.js";

@@ -10,7 +10,7 @@
  */
 import { sql } from "drizzle-orm";
 import { connect, type Connection, rows } from "../../../drizzle/db.js";
-import { toGlobalId } from "../../../server/node-id.js";
+import { toGlobalId } from "../../../server/graphql/node-id.js";
 import { auditInvariants, formatViolation } from "../../../server/services/audit.service.js";
 import { placeOrder } from "../../../server/services/order.service.js";
 import { createCatalogue } from "../catalogue.js";

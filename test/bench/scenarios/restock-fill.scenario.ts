@@ -10,14 +10,14 @@
  */
 import { sql } from "drizzle-orm";
 import { connect, type Connection, type Database, rows, runMigrations } from "../../../drizzle/db.js";
-import { toGlobalId } from "../../../server/node-id.js";
+import { toGlobalId } from "../../../server/graphql/node-id.js";
 import { auditInvariants, formatViolation } from "../../../server/services/audit.service.js";
 import { recomputeEta } from "../../../server/services/eta.service.js";
 import { getDefaultLocation } from "../../../server/services/location.service.js";
 import { createProduct } from "../../../server/services/product.service.js";
 import { backlogPages } from "../../../server/services/backlog.query.js";
 import { receiveRestock } from "../../../server/services/restock.service.js";
-import { inTransaction } from "../../../server/services/transaction.js";
+import { inTransaction } from "../../../drizzle/transaction.js";
 import { type Backlog, queueBackorders, scheduleSupply } from "../backlog.fixture.js";
 import type { BenchOptions } from "../bench-options.js";
 import { GraphQLClient } from "../graphql-client.js";

@@ -1,0 +1,112 @@
+/**
+ * Every list of values the contract fixes, written once (`as const`): the table definitions
+ * (drizzle/schema.ts), the services' union types (server/services/types.ts) and the GraphQL enums
+ * (schema/) are all derived from these arrays, so a value added here reaches each of them and a
+ * value missing from one of them is a type error. It lives at the bottom layer because the tables
+ * need it too (docs/ARCHITECTURE.md, "Layers").
+ *
+ * Also the one way a business rule says no (`DomainError` with an `ErrorCode`), which the paging
+ * helpers below the services throw as well.
+ */
+
+export const BACKORDER_POLICIES = ["DENY", "ALLOW"] as const;
+export type BackorderPolicy = (typeof BACKORDER_POLICIES)[number];
+
+export const ORDER_STATUSES = ["AWAITING_STOCK", "READY_TO_SHIP", "PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED"] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const BACKORDER_STATUSES = ["WAITING", "FILLED", "CANCELLED"] as const;
+export type BackorderStatus = (typeof BACKORDER_STATUSES)[number];
+
+export const RESTOCK_STATUSES = ["SCHEDULED", "RECEIVED", "CANCELLED"] as const;
+export type RestockStatus = (typeof RESTOCK_STATUSES)[number];
+
+export const ETA_SOURCES = ["RESTOCK", "LEAD_TIME", "UNKNOWN"] as const;
+export type EtaSource = (typeof ETA_SOURCES)[number];
+
+/** What an API key may do (docs/ARCHITECTURE.md, "Access and limits"). */
+export const API_KEY_ROLES = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+
+/** Why a row of the stock ledger was written. */
+export const STOCK_MOVEMENT_KINDS = ["INITIAL", "ADJUSTMENT", "RESTOCK", "SHIPMENT"] as const;
+export type StockMovementKind = (typeof STOCK_MOVEMENT_KINDS)[number];
+
+/** The kinds of rows in the event log. */
+export const EVENT_TYPES = ["STOCK_CHANGED", "BACKLOG_CHANGED", "RESTOCK_CHANGED", "ORDER_CHANGED", "API_KEY_REVOKED"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Why a product's stock or backlog changed. */
+export const CHANGE_REASONS = [
+  "PRODUCT_CREATED",
+  "PRODUCT_UPDATED",
+  "ORDER_PLACED",
+  "ORDER_CANCELLED",
+  "ORDER_SHIPPED",
+  "STOCK_ADJUSTED",
+  "RESTOCK_SCHEDULED",
+  "RESTOCK_RESCHEDULED",
+  "RESTOCK_RECEIVED",
+  "RESTOCK_CANCELLED",
+  "BACKORDER_PRIORITIZED",
+  "ETA_CHANGED",
+] as const;
+export type ChangeReason = (typeof CHANGE_REASONS)[number];
+
+export const RESTOCK_CHANGE_KINDS = ["SCHEDULED", "RESCHEDULED", "RECEIVED", "CANCELLED"] as const;
+export type RestockChangeKind = (typeof RESTOCK_CHANGE_KINDS)[number];
+
+export const ORDER_CHANGE_KINDS = ["PLACED", "ALLOCATED", "BACKORDER_FILLED", "DELAYED", "SHIPPED", "CANCELLED"] as const;
+export type OrderChangeKind = (typeof ORDER_CHANGE_KINDS)[number];
+
+/** Machine-readable reasons a business rule says no (the contract's `ErrorCode`). */
+export const ERROR_CODES = [
+  "NOT_FOUND",
+  "INVALID_INPUT",
+  "OUT_OF_STOCK",
+  "BACKORDER_LIMIT_EXCEEDED",
+  "BELOW_MIN_ORDER_QUANTITY",
+  "ABOVE_MAX_ORDER_QUANTITY",
+  "INSUFFICIENT_STOCK",
+  "INVALID_STATE",
+  "IDEMPOTENCY_KEY_REUSED",
+  "DUPLICATE",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The list as an enum-like object (`{ DENY: "DENY", ALLOW: "ALLOW" }`): what type-graphql's
+ * `registerEnumType` takes, so the GraphQL enums are built from the lists above.
+ */
+export function enumOf<const T extends string>(values: readonly T[]): { readonly [K in T]: K } {
+  return Object.fromEntries(values.map((value) => [value, value])) as { readonly [K in T]: K };
+}
+
+/** One refusal, pointing at the input field it is about (e.g. ["lines", "1", "quantity"]). */
+export interface Issue {
+  code: ErrorCode;
+  message: string;
+  field?: string[];
+}
+
+/**
+ * Thrown by a service when a business rule refuses the whole operation. Thrown inside the
+ * transaction, it rolls everything back: a refused operation changes nothing.
+ */
+export class DomainError extends Error {
+  readonly issues: Issue[];
+  constructor(issues: Issue | Issue[]) {
+    const list = Array.isArray(issues) ? issues : [issues];
+    super(list.map((i) => i.message).join("; "));
+    this.name = "DomainError";
+    this.issues = list;
+  }
+  get code(): ErrorCode {
+    return this.issues[0].code;
+  }
+}
+
+/** Shorthand for throwing a single-issue DomainError. */
+export function refuse(code: ErrorCode, message: string, field?: string[]): never {
+  throw new DomainError({ code, message, field });
+}

@@ -1,0 +1,65 @@
+/**
+ * Who may run what (docs/ARCHITECTURE.md, "Access and limits"). Every query, mutation and subscription names the roles
+ * that may run it with `@Authorized(...)`; `authChecker` is type-graphql's check of those lists,
+ * a pure function of the request's key and the roles. A role without the right gets FORBIDDEN and
+ * the resolver never runs, so nothing changes.
+ *
+ *   ADMIN       everything, API keys included
+ *   OPERATOR    products, locations, stock, restocks, orders, backlog priorities; every read
+ *   STOREFRONT  placeOrder, cancelOrder, cancelOrderLine; every read
+ *   READER      reads and subscriptions; customer identifiers replaced by pseudonyms
+ */
+import { GraphQLError } from "graphql";
+import type { AuthChecker } from "type-graphql";
+import type { AuthenticatedKey, Context } from "./context.js";
+import { API_KEY_ROLES, type ApiKeyRole } from "../services/types.js";
+
+/** Every query and subscription: any key. */
+export const READ: ApiKeyRole[] = [...API_KEY_ROLES];
+/** Catalogue, locations, stock, restocks, shipping, backlog priorities. */
+export const OPERATE: ApiKeyRole[] = ["ADMIN", "OPERATOR"];
+/** Placing and cancelling orders: what a shop's storefront does. */
+export const ORDER: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT"];
+/** API keys. */
+export const MANAGE_KEYS: ApiKeyRole[] = ["ADMIN"];
+
+/** The one answer to a request without a valid key: it says nothing about which keys exist. */
+export const UNAUTHENTICATED_MESSAGE = "Unauthorized: send a valid API key as 'Authorization: Bearer <key>'.";
+
+export function unauthenticatedError(): GraphQLError {
+  return new GraphQLError(UNAUTHENTICATED_MESSAGE, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+}
+
+/** FORBIDDEN: the key is valid, its role may not do this. */
+export function forbiddenError(message = "Your API key's role may not do this."): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "FORBIDDEN" } });
+}
+
+/** Whether `key` has one of `roles` (ADMIN has every right). */
+export function hasRole(key: AuthenticatedKey | undefined, roles: readonly ApiKeyRole[]): boolean {
+  return key !== undefined && (key.role === "ADMIN" || roles.includes(key.role));
+}
+
+/** type-graphql's auth checker: throws UNAUTHENTICATED without a key and FORBIDDEN for a role not listed. */
+export const authChecker: AuthChecker<Context, ApiKeyRole> = ({ context, info }, roles) => {
+  if (!context.apiKey) throw unauthenticatedError();
+  if (roles.length === 0 || hasRole(context.apiKey, roles)) return true;
+  throw forbiddenError(`Role ${context.apiKey.role} may not use ${info.parentType.name}.${info.fieldName}.`);
+};
+
+/** Throws FORBIDDEN unless the request's key has one of `roles`; for checks inside a resolver. */
+export function requireRole(context: Context, roles: readonly ApiKeyRole[], what: string): void {
+  if (!context.apiKey) throw unauthenticatedError();
+  if (!hasRole(context.apiKey, roles)) throw forbiddenError(`Role ${context.apiKey.role} may not ${what}.`);
+}
+
+/** Whether the request may see customer identifiers (READER keys see pseudonyms). */
+export function seesCustomers(context: Context): boolean {
+  return context.apiKey !== undefined && context.apiKey.role !== "READER";
+}
+
+/** Refuses a filter by customer to a key that may not see customers (it would reveal who ordered). */
+export function refuseCustomerFilter(context: Context, customer: string | null | undefined, argument: string): void {
+  if (customer === undefined || customer === null || seesCustomers(context)) return;
+  throw forbiddenError(`Role ${context.apiKey?.role ?? "none"} may not filter by ${argument}: customer identifiers are hidden from it.`);
+}

@@ -1,0 +1,109 @@
+/**
+ * Leaky buckets of query cost, one per caller (docs/ARCHITECTURE.md, "Access and limits"), as Shopify meters its API:
+ * each request pours its requested cost into the caller's bucket, the bucket leaks
+ * `refillPerSecond` points a second, and a request that would overflow it is refused with the
+ * time until it would fit. After the request runs, the difference between the requested and the
+ * actual cost is given back.
+ *
+ * The buckets live in this process's memory: with several instances a caller has a bucket on
+ * each, and a restart empties them.
+ */
+
+/** The size of a caller's bucket and how fast it drains. */
+export interface BucketSize {
+  /** The most points a caller may spend at once. */
+  capacity: number;
+  /** Points the bucket drains a second: the sustained rate. */
+  refillPerSecond: number;
+}
+
+export type Withdrawal =
+  | { ok: true; remaining: number }
+  | { ok: false; remaining: number; retryAfterSeconds: number };
+
+interface Bucket {
+  /** Points in the bucket at `at`. */
+  level: number;
+  at: number;
+  /** The drain rate it was last used with. */
+  rate: number;
+}
+
+export interface CostBudgetOptions {
+  /** Seconds on a monotonic clock. Default: `performance.now() / 1000`. */
+  now?: () => number;
+  /** Buckets kept before drained ones are forgotten. Default 10,000. */
+  maxBuckets?: number;
+}
+
+/** Every caller's bucket on this instance. */
+export class CostBudget {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly now: () => number;
+  private readonly maxBuckets: number;
+
+  constructor(options: CostBudgetOptions = {}) {
+    this.now = options.now ?? (() => performance.now() / 1000);
+    this.maxBuckets = options.maxBuckets ?? 10_000;
+  }
+
+  /** The bucket's level now, after what it leaked since it was last touched. */
+  private drained(key: string, size: BucketSize): Bucket {
+    const now = this.now();
+    const bucket = this.buckets.get(key);
+    if (!bucket) return { level: 0, at: now, rate: size.refillPerSecond };
+    const level = Math.min(size.capacity, Math.max(0, bucket.level - (now - bucket.at) * size.refillPerSecond));
+    return { level, at: now, rate: size.refillPerSecond };
+  }
+
+  private store(key: string, bucket: Bucket): void {
+    this.buckets.delete(key);
+    this.buckets.set(key, bucket);
+    if (this.buckets.size > this.maxBuckets) this.forget();
+  }
+
+  /**
+   * Forgets buckets that have drained (a fresh one is the same); then, if there are still too
+   * many, the least recently used: under a flood of new callers an old caller's debt is forgiven
+   * rather than memory growing without bound.
+   */
+  private forget(): void {
+    const now = this.now();
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.level - (now - bucket.at) * bucket.rate <= 0) this.buckets.delete(key);
+    }
+    for (const key of this.buckets.keys()) {
+      if (this.buckets.size <= this.maxBuckets) break;
+      this.buckets.delete(key);
+    }
+  }
+
+  /** Points `key` may spend now. */
+  remaining(key: string, size: BucketSize): number {
+    return size.capacity - this.drained(key, size).level;
+  }
+
+  /**
+   * Pours `cost` into `key`'s bucket when it fits; otherwise changes nothing and says how many
+   * seconds until it would fit (Infinity when `cost` exceeds the capacity).
+   */
+  withdraw(key: string, cost: number, size: BucketSize): Withdrawal {
+    const bucket = this.drained(key, size);
+    const overflow = bucket.level + cost - size.capacity;
+    if (overflow > 0) {
+      const retryAfterSeconds = cost > size.capacity ? Number.POSITIVE_INFINITY : overflow / size.refillPerSecond;
+      return { ok: false, remaining: size.capacity - bucket.level, retryAfterSeconds };
+    }
+    bucket.level += cost;
+    this.store(key, bucket);
+    return { ok: true, remaining: size.capacity - bucket.level };
+  }
+
+  /** Gives back `points` withdrawn earlier (the requested cost was more than the actual). */
+  refund(key: string, points: number, size: BucketSize): void {
+    if (points <= 0 || !this.buckets.has(key)) return;
+    const bucket = this.drained(key, size);
+    bucket.level = Math.max(0, bucket.level - points);
+    this.store(key, bucket);
+  }
+}

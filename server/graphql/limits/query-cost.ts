@@ -1,0 +1,300 @@
+/**
+ * What an operation may cost, computed from its document and the schema before anything runs
+ * (docs/ARCHITECTURE.md, "Access and limits"), the way GitHub and Shopify count:
+ *
+ *  - every field that returns an object (object, interface or union type) costs 1 point per
+ *    object it may return; scalar and enum fields cost 0;
+ *  - a field's selection is paid once per object the field may return;
+ *  - a field that takes `first` is a connection: its `edges` and `nodes` lists hold `first`
+ *    objects (20, the API's default page, when `first` is omitted or null; at most 100, the
+ *    largest page the API serves);
+ *  - any other list (`lines`, `stockLevels`, `locations`, `filledBackorders`, introspection's
+ *    `types`, `fields`…) is assumed to hold {@link ASSUMED_LIST_SIZE} objects;
+ *  - fragments and inline fragments count where they are spread; on an interface or a union the
+ *    most expensive of its possible types counts; `@skip`/`@include` are honoured;
+ *  - `first` given as a variable is read from the request's variables.
+ *
+ * Depth is the deepest chain of nested fields (a leaf counts as a level).
+ *
+ * Introspection (`__schema`, `__type`) is answered from memory, and graphql's own validation
+ * bounds how deeply it nests: each object field selected in it costs 1 point, its lists not
+ * multiplied (the standard introspection query costs 17). `ofType` adds no level and no cost: it
+ * only unwraps a type reference (`[Order!]!` is three steps), its length is fixed by the schema,
+ * and the standard introspection query spells out a chain of them, so that it is 6 levels deep.
+ *
+ * Both are computed as written: two selections that GraphQL would merge are counted twice, so the
+ * figures may overestimate, never underestimate. Each fragment is measured once per type it lands
+ * on, so a document whose fragments spread each other many times is measured in linear time.
+ */
+import {
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  isAbstractType,
+  isCompositeType,
+  isListType,
+  isNonNullType,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type SelectionSetNode,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
+  type ValueNode,
+  getNamedType,
+} from "graphql";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../../drizzle/paging.js";
+
+/** The size assumed for a list that takes no `first` (order lines, stock levels, locations…). */
+export const ASSUMED_LIST_SIZE = 10;
+
+/** How lists are sized; the defaults are the API's. */
+export interface CostRules {
+  /** A connection's page when `first` is omitted. */
+  defaultPageSize: number;
+  /** The largest page a connection serves: a larger `first` is refused by the resolver. */
+  maxPageSize: number;
+  /** Any other list. */
+  assumedListSize: number;
+}
+
+export const COST_RULES: Readonly<CostRules> = Object.freeze({
+  defaultPageSize: DEFAULT_PAGE_SIZE,
+  maxPageSize: MAX_PAGE_SIZE,
+  assumedListSize: ASSUMED_LIST_SIZE,
+});
+
+export interface OperationCost {
+  /** Levels of nested fields. */
+  depth: number;
+  /** Points, as the module comment counts them. */
+  cost: number;
+  /** The part of `cost` spent on `__schema` and `__type` (answered from memory, no database). */
+  introspectionCost: number;
+  /** Response keys of the root fields `__schema` and `__type` (their aliases when aliased). */
+  introspectionKeys: string[];
+}
+
+interface Measure {
+  depth: number;
+  cost: number;
+}
+
+const NOTHING: Measure = { depth: 0, cost: 0 };
+/** Fields whose selection is a list page of the enclosing connection. */
+const PAGE_FIELDS = new Set(["edges", "nodes"]);
+
+/**
+ * Depth and cost of `operation` (one operation of `document`, which must have passed validation)
+ * against `schema`, with `variables` as the request sent them. Never throws for a valid document.
+ */
+export function measureOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> = {},
+  rules: CostRules = COST_RULES,
+): OperationCost {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const variableDefaults = new Map<string, ValueNode>();
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue) variableDefaults.set(definition.variable.name.value, definition.defaultValue);
+  }
+
+  /** A literal or a variable's value; undefined when the request gives none. */
+  const valueOf = (node: ValueNode): unknown => {
+    if (node.kind === Kind.VARIABLE) {
+      const name = node.name.value;
+      if (Object.hasOwn(variables, name) && variables[name] !== undefined) return variables[name];
+      const fallback = variableDefaults.get(name);
+      return fallback ? valueOf(fallback) : undefined;
+    }
+    if (node.kind === Kind.INT) return Number.parseInt(node.value, 10);
+    if (node.kind === Kind.BOOLEAN) return node.value;
+    if (node.kind === Kind.NULL) return null;
+    return undefined;
+  };
+
+  const argument = (field: FieldNode, name: string): unknown => {
+    const node = field.arguments?.find((arg) => arg.name.value === name);
+    return node ? valueOf(node.value) : undefined;
+  };
+
+  /** False when `@skip(if: true)` or `@include(if: false)` leaves the selection out. */
+  const included = (selection: SelectionNode): boolean => {
+    for (const directive of selection.directives ?? []) {
+      const condition = directive.arguments?.find((arg) => arg.name.value === "if");
+      if (!condition) continue;
+      const value = valueOf(condition.value);
+      if (directive.name.value === "skip" && value === true) return false;
+      if (directive.name.value === "include" && value === false) return false;
+    }
+    return true;
+  };
+
+  /** The page a connection field serves: its `first`, the default when omitted, within 0..max. */
+  const pageOf = (field: FieldNode, definition: GraphQLField<unknown, unknown>): number => {
+    let first = argument(field, "first");
+    if (first === undefined || first === null) first = definition.args.find((arg) => arg.name === "first")?.defaultValue;
+    if (typeof first !== "number" || !Number.isFinite(first)) return rules.defaultPageSize;
+    return Math.min(Math.max(Math.trunc(first), 0), rules.maxPageSize);
+  };
+
+  const fieldDefinition = (parent: GraphQLObjectType, name: string): GraphQLField<unknown, unknown> | undefined => {
+    if (name === TypeNameMetaFieldDef.name) return TypeNameMetaFieldDef;
+    if (parent === schema.getQueryType()) {
+      if (name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;
+      if (name === TypeMetaFieldDef.name) return TypeMetaFieldDef;
+    }
+    return parent.getFields()[name];
+  };
+
+  /** Whether a fragment on `condition` applies to objects of type `object`. */
+  const applies = (condition: string | undefined, object: GraphQLObjectType): boolean => {
+    if (condition === undefined || condition === object.name) return true;
+    const type = schema.getType(condition);
+    return type !== undefined && isAbstractType(type) && schema.isSubType(type, object);
+  };
+
+  const fragmentMeasures = new Map<string, Measure>();
+
+  /** `selectionSet` on objects of `parent`; `page` is set when `parent` is a connection. */
+  const measureOn = (selectionSet: SelectionSetNode, parent: GraphQLObjectType, page: number | undefined): Measure => {
+    let depth = 0;
+    let cost = 0;
+    for (const selection of selectionSet.selections) {
+      if (!included(selection)) continue;
+      let part: Measure;
+      if (selection.kind === Kind.FIELD) {
+        part = measureField(selection, parent, page);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        part = applies(selection.typeCondition?.name.value, parent) ? measureOn(selection.selectionSet, parent, page) : NOTHING;
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (!fragment || !applies(fragment.typeCondition.name.value, parent)) continue;
+        const key = `${fragment.name.value}\u0000${parent.name}\u0000${page ?? ""}`;
+        let known = fragmentMeasures.get(key);
+        if (!known) {
+          // A cycle cannot pass validation; this entry only keeps a broken document from recursing forever.
+          fragmentMeasures.set(key, NOTHING);
+          known = measureOn(fragment.selectionSet, parent, page);
+          fragmentMeasures.set(key, known);
+        }
+        part = known;
+      }
+      depth = Math.max(depth, part.depth);
+      cost += part.cost;
+    }
+    return { depth, cost };
+  };
+
+  /** A selection on a field's type: the most expensive possible type of an interface or union. */
+  const measureSelection = (selectionSet: SelectionSetNode, type: GraphQLCompositeType, page: number | undefined): Measure => {
+    if (!isAbstractType(type)) return measureOn(selectionSet, type, page);
+    let depth = 0;
+    let cost = 0;
+    for (const possible of schema.getPossibleTypes(type)) {
+      const part = measureOn(selectionSet, possible, page);
+      depth = Math.max(depth, part.depth);
+      cost = Math.max(cost, part.cost);
+    }
+    return { depth, cost };
+  };
+
+  const measureField = (field: FieldNode, parent: GraphQLObjectType, page: number | undefined): Measure => {
+    const definition = fieldDefinition(parent, field.name.value);
+    // Unknown fields cannot pass validation.
+    if (!definition) return { depth: 1, cost: 0 };
+    const named = getNamedType(definition.type);
+    if (!isCompositeType(named) || !field.selectionSet) return { depth: 1, cost: 0 };
+    if (parent.name === "__Type" && field.name.value === "ofType") return measureSelection(field.selectionSet, named, undefined);
+    const introspective = named.name.startsWith("__");
+    const connectionPage = definition.args.some((arg) => arg.name === "first") ? pageOf(field, definition) : undefined;
+    const listSize = page !== undefined && PAGE_FIELDS.has(field.name.value) ? page : rules.assumedListSize;
+    const count = introspective ? 1 : objectsReturned(definition.type, listSize);
+    const below = measureSelection(field.selectionSet, named, connectionPage);
+    return { depth: below.depth + 1, cost: count * (1 + below.cost) };
+  };
+
+  const root = rootType(schema, operation);
+  if (!root) return { depth: 0, cost: 0, introspectionCost: 0, introspectionKeys: [] };
+  const total = measureOn(operation.selectionSet, root, undefined);
+
+  // The root fields `__schema` and `__type`, through any fragments spread at the root.
+  let introspectionCost = 0;
+  const introspectionKeys: string[] = [];
+  const seen = new Set<string>();
+  const collectRoot = (selectionSet: SelectionSetNode): void => {
+    for (const selection of selectionSet.selections) {
+      if (!included(selection)) continue;
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name !== SchemaMetaFieldDef.name && name !== TypeMetaFieldDef.name) continue;
+        introspectionCost += measureField(selection, root, undefined).cost;
+        introspectionKeys.push(selection.alias?.value ?? name);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        collectRoot(selection.selectionSet);
+      } else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) collectRoot(fragment.selectionSet);
+      }
+    }
+  };
+  collectRoot(operation.selectionSet);
+
+  return { depth: total.depth, cost: total.cost, introspectionCost, introspectionKeys };
+}
+
+/** How many objects a field of `type` may return: 1, or `listSize` per list level. */
+function objectsReturned(type: GraphQLOutputType, listSize: number): number {
+  let count = 1;
+  let current: GraphQLOutputType = type;
+  for (;;) {
+    if (isNonNullType(current)) current = current.ofType;
+    else if (isListType(current)) {
+      count *= listSize;
+      current = current.ofType;
+    } else return count;
+  }
+}
+
+function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): GraphQLObjectType | undefined {
+  if (operation.operation === "query") return schema.getQueryType() ?? undefined;
+  if (operation.operation === "mutation") return schema.getMutationType() ?? undefined;
+  return schema.getSubscriptionType() ?? undefined;
+}
+
+/**
+ * The actual cost of a response: one point per object in `data` (the root excluded), the way the
+ * requested cost counts objects but with the lists as long as they came back. The subtrees under
+ * `skipKeys` at the root (introspection) are left out; the caller adds their requested cost.
+ * Iterative: a response may nest deeper than the stack allows recursion.
+ */
+export function countReturnedObjects(data: unknown, skipKeys: readonly string[] = []): number {
+  if (data === null || typeof data !== "object") return 0;
+  const skip = new Set(skipKeys);
+  const pending: unknown[] = [];
+  for (const [key, value] of Object.entries(data)) if (!skip.has(key)) pending.push(value);
+  let count = 0;
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (value === null || typeof value !== "object") continue;
+    if (Array.isArray(value)) {
+      for (const item of value) pending.push(item);
+      continue;
+    }
+    count += 1;
+    for (const item of Object.values(value)) pending.push(item);
+  }
+  return count;
+}

@@ -1,0 +1,101 @@
+/**
+ * The per-request DataLoaders: every relation reachable from a list goes through one, so a
+ * page of N objects costs a fixed number of statements, not N. Made fresh for every request
+ * (and after every mutation, so a payload never shows what was cached before the write);
+ * a subscription makes them per event.
+ */
+import DataLoader from "dataloader";
+import type { Executor } from "../../drizzle/db.js";
+import {
+  backlogPages,
+  type BacklogPageRequest,
+  backordersByIds,
+  backordersByOrderLines,
+  type QueuedBackorder,
+  type QueuePlace,
+  queuePlaces,
+} from "../services/backlog.query.js";
+import type { Page } from "../../drizzle/paging.js";
+import { locationsByIds } from "../services/location.query.js";
+import {
+  orderLinesByIds,
+  orderLinesByOrders,
+  ordersByIds,
+  ordersByNumbers,
+  type OrderWaitingSummary,
+  orderWaitingSummaries,
+} from "../services/order.query.js";
+import {
+  productsByIds,
+  productsBySkus,
+  type StockLevelView,
+  type StockSummaryRecord,
+  stockLevelsByProducts,
+  stockSummaries,
+} from "../services/product.query.js";
+import { restockPages, type RestockPageRequest, restocksByIds } from "../services/restock.query.js";
+import type {
+  BackorderRecord,
+  LocationRecord,
+  OrderLineRecord,
+  OrderRecord,
+  ProductRecord,
+  RestockRecord,
+} from "../services/types.js";
+
+/** Big enough for any page (100) times any fan-out a query can reach, small enough for one bind array. */
+const MAX_BATCH = 1000;
+
+function batch<TKey, TValue>(load: (keys: readonly TKey[]) => Promise<TValue[]>, cacheKeyFn?: (key: TKey) => string) {
+  return new DataLoader<TKey, TValue, unknown>(load, { maxBatchSize: MAX_BATCH, cacheKeyFn });
+}
+
+/** Creates the loaders of one request (or one subscription event) over `db`. */
+export function createLoaders(db: Executor) {
+  return {
+    location: batch<number, LocationRecord | null>((ids) => locationsByIds(db, ids)),
+    product: batch<number, ProductRecord | null>((ids) => productsByIds(db, ids)),
+    productBySku: batch<string, ProductRecord | null>((skus) => productsBySkus(db, skus)),
+    stockSummary: batch<number, StockSummaryRecord | null>((ids) => stockSummaries(db, ids)),
+    stockLevels: batch<number, StockLevelView[]>((ids) => stockLevelsByProducts(db, ids)),
+    order: batch<number, OrderRecord | null>((ids) => ordersByIds(db, ids)),
+    orderByNumber: batch<string, OrderRecord | null>((numbers) => ordersByNumbers(db, numbers)),
+    orderWaiting: batch<number, OrderWaitingSummary>((ids) => orderWaitingSummaries(db, ids)),
+    orderLine: batch<number, OrderLineRecord | null>((ids) => orderLinesByIds(db, ids)),
+    linesByOrder: batch<number, OrderLineRecord[]>((ids) => orderLinesByOrders(db, ids)),
+    backorder: batch<number, BackorderRecord | null>((ids) => backordersByIds(db, ids)),
+    backorderByLine: batch<number, BackorderRecord | null>((ids) => backordersByOrderLines(db, ids)),
+    queuePlace: batch<number, QueuePlace | null>((ids) => queuePlaces(db, ids)),
+    /** Product.backlog pages of a whole product page, in one statement (a window per product). */
+    backlogPage: batch<BacklogPageRequest, Page<QueuedBackorder>>(
+      (requests) => backlogPages(db, requests),
+      (r) => JSON.stringify([r.productId, r.first ?? null, r.after ?? null]),
+    ),
+    restock: batch<number, RestockRecord | null>((ids) => restocksByIds(db, ids)),
+    /** Product.restocks pages of a whole product page, in one statement. */
+    restockPage: batch<RestockPageRequest, Page<RestockRecord>>(
+      (requests) => restockPages(db, requests),
+      (r) => JSON.stringify([r.productId, r.status ?? null, r.first ?? null, r.after ?? null]),
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/** Seeds the by-id loaders with rows a list already read, so their relations do not read them again. */
+export function primeLoaders(
+  loaders: Loaders,
+  rows: {
+    products?: readonly ProductRecord[];
+    orders?: readonly OrderRecord[];
+    backorders?: readonly BackorderRecord[];
+    restocks?: readonly RestockRecord[];
+    locations?: readonly LocationRecord[];
+  },
+): void {
+  for (const row of rows.products ?? []) loaders.product.prime(row.id, row);
+  for (const row of rows.orders ?? []) loaders.order.prime(row.id, row);
+  for (const row of rows.backorders ?? []) loaders.backorder.prime(row.id, row);
+  for (const row of rows.restocks ?? []) loaders.restock.prime(row.id, row);
+  for (const row of rows.locations ?? []) loaders.location.prime(row.id, row);
+}

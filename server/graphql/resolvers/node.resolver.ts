@@ -1,0 +1,32 @@
+/** Query.node: any object by its global id. */
+import "reflect-metadata";
+import { Arg, Authorized, Ctx, ID, Query, Resolver } from "type-graphql";
+import { Node } from "../../../schema/node.js";
+import { MANAGE_KEYS, READ, requireRole } from "../auth-checker.js";
+import type { Context } from "../context.js";
+import { fromGlobalId, type NodeTypeName } from "../node-id.js";
+import { apiKeysByIds } from "../../services/api-key.service.js";
+
+@Resolver()
+export class NodeResolver {
+  @Authorized(...READ)
+  @Query(() => Node, { nullable: true, description: "Any object by its global id; null when there is none." })
+  async node(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<({ __typename: NodeTypeName } & object) | null> {
+    const decoded = fromGlobalId(id);
+    if (!decoded) return null;
+    // Refused before any lookup: the answer says nothing about whether the key exists.
+    if (decoded.type === "ApiKey") requireRole(context, MANAGE_KEYS, "read API keys");
+    const { loaders } = context;
+    const load: Record<NodeTypeName, (id: number) => Promise<object | null>> = {
+      Location: (key) => loaders.location.load(key),
+      Product: (key) => loaders.product.load(key),
+      Order: (key) => loaders.order.load(key),
+      OrderLine: (key) => loaders.orderLine.load(key),
+      Backorder: (key) => loaders.backorder.load(key),
+      Restock: (key) => loaders.restock.load(key),
+      ApiKey: async (key) => (await apiKeysByIds(context.db, [key]))[0],
+    };
+    const found = await load[decoded.type](decoded.id);
+    return found ? { ...found, __typename: decoded.type } : null;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The HTTP server: Apollo Server 5 on Express 5, on a plain node http server that the
+ * WebSocket (graphql-ws) part attaches to at the same path.
+ *
+ *   POST /graphql   the API (GET for queries too, and the explorer in a browser)
+ *   GET  /healthz   200 while the process is up
+ *   GET  /readyz    200 when the database answers and the migrations are applied, else 503
+ */
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import { sql } from "drizzle-orm";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { GraphQLSchema } from "graphql";
+import { connect, type Connection, type Database, runMigrations } from "../../drizzle/db.js";
+import { type Context, createContext } from "../graphql/context.js";
+import { formatError } from "../graphql/error-masking.js";
+import { buildGraphQLSchema } from "../graphql/build-schema.js";
+import { createLogger, type Logger, serializeError } from "../logger.js";
+import { DEFAULT_EVENT_RETENTION_HOURS } from "../config.js";
+import { EventHub, type EventHubOptions } from "../live/event-hub.js";
+import { dashboardRouter } from "./dashboard.js";
+import { pagesRouter } from "./pages.js";
+import { REQUEST_PARSE_OPTIONS, requestGuardsPlugin, requestValidationRules } from "../graphql/limits/request-guards.js";
+import { requestLogPlugin } from "./request-log.plugin.js";
+import { databaseUnavailablePlugin, isDatabaseUnavailable, RETRY_AFTER_SECONDS, serviceUnavailableError } from "../graphql/database-unavailable.js";
+import { callerOf, type QueryLimits, type QueryLimitsOverride, resolveQueryLimits } from "../graphql/limits/query-limits.js";
+import { queryLimitsPlugin } from "../graphql/limits/query-limits.plugin.js";
+import { markOverdueBackorders } from "../services/eta.service.js";
+import { pruneEvents } from "../services/event-log.service.js";
+import { attachWebSocket } from "./websocket.js";
+import { requireApiKey } from "./authentication.js";
+import { ensureApiKey } from "../services/api-key.service.js";
+
+export interface AppOptions {
+  /** Default 4000; 0 picks a free port (tests). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** An open database to use (tests inject theirs); close() leaves it open. */
+  connection?: Connection;
+  /** Without `connection`: PostgreSQL URL; unset means embedded PGlite. */
+  databaseUrl?: string;
+  /** Without `connection` and `databaseUrl`: where PGlite keeps its files (`memory://` for none). */
+  pgliteDir?: string;
+  /**
+   * Without `connection`, on PostgreSQL: the longest a statement may run before the database
+   * cancels it and the request is answered SERVICE_UNAVAILABLE. Default 10 s; 0: no limit.
+   */
+  statementTimeoutMs?: number;
+  /** Apply pending migrations at start. Default true (a no-op when they are applied). */
+  migrate?: boolean;
+  /** Runs after the migrations, before the server listens (the demo seed). */
+  prepare?: (db: Database) => Promise<void>;
+  /** BOOTSTRAP_ADMIN_KEY: an ADMIN API key with this secret is made sure to exist at start. */
+  bootstrapAdminKey?: string;
+  logger?: Logger;
+  /** Largest JSON body accepted on /graphql. Default 1mb. */
+  bodyLimit?: string;
+  /** More Apollo plugins. */
+  plugins?: ApolloServerPlugin<Context>[];
+  /** Depth, cost and cost-per-second limits per role, over the defaults (server/query-limits.ts). */
+  limits?: QueryLimitsOverride | QueryLimits;
+  /** Live updates: how the event hub follows the log and how much a slow subscriber may queue. */
+  live?: EventHubOptions & { maxBufferedBytes?: number };
+  /** How often waiting backorders whose promised date passed are marked late. Default 60 s; 0: never. */
+  delaySweepMs?: number;
+  /**
+   * EVENT_RETENTION_HOURS: events older than this are pruned from the log (the newest is always
+   * kept); a subscriber resuming from before them gets CURSOR_EXPIRED. Default 168 (a week); 0: keep every event.
+   */
+  eventRetentionHours?: number;
+  /** How often old events are pruned. Default 10 min; 0: never. */
+  eventPruneMs?: number;
+  /** The clock of the delay sweep and the event pruning (tests move time). */
+  clock?: () => Date;
+}
+
+export interface App {
+  /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
+  url: string;
+  port: number;
+  httpServer: http.Server;
+  connection: Connection;
+  db: Database;
+  schema: GraphQLSchema;
+  logger: Logger;
+  /** This instance's event log reader (subscriptions). */
+  hub: EventHub;
+  /** Runs the delay sweep now (what the timer does). */
+  sweepDelays(): Promise<number[]>;
+  /** Prunes the events older than the retention now (what the timer does); returns how many. */
+  pruneEvents(): Promise<number>;
+  /** Registers cleanup to run at close, before the database closes (e.g. the WebSocket server). */
+  onClose(cleanup: () => Promise<void> | void): void;
+  /** Stops accepting requests, lets running ones finish, then closes what createApp opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How long a statement may run by default (AppOptions.statementTimeoutMs). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+const HOUR_MS = 3_600_000;
+
+/** Request ids: the caller's X-Request-Id when it is sane, else a new UUID; echoed back. */
+function requestId(req: Request, res: Response, next: NextFunction): void {
+  const given = req.get("x-request-id");
+  const id = given && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
+  res.locals.requestId = id;
+  res.setHeader("x-request-id", id);
+  next();
+}
+
+/** Connects, migrates, builds the schema and starts listening. Throws when any of it fails. */
+export async function createApp(options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger();
+  const ownsConnection = !options.connection;
+  const connection = options.connection ?? (await connect({
+    databaseUrl: options.databaseUrl,
+    pgliteDir: options.pgliteDir,
+    statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+  }));
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let migrated = false;
+  let closing = false;
+
+  try {
+    if (options.migrate ?? true) await runMigrations(connection);
+    migrated = true;
+    if (options.prepare) await options.prepare(connection.db);
+    if (options.bootstrapAdminKey) {
+      const { apiKey, created } = await ensureApiKey(connection.db, { secret: options.bootstrapAdminKey, role: "ADMIN", name: "bootstrap admin" });
+      if (apiKey.revokedAt) logger.warn("BOOTSTRAP_ADMIN_KEY names a revoked key: it stays revoked; set another secret", { apiKeyId: apiKey.id });
+      else if (apiKey.role !== "ADMIN") logger.warn("BOOTSTRAP_ADMIN_KEY names a key that is not ADMIN: its role is kept", { apiKeyId: apiKey.id, role: apiKey.role });
+      else if (created) logger.info("bootstrap admin key created", { apiKeyId: apiKey.id, prefix: apiKey.prefix });
+    }
+
+    const schema = await buildGraphQLSchema();
+    const limits = resolveQueryLimits(options.limits);
+    const app = express();
+    const httpServer = http.createServer(app);
+    const apollo = new ApolloServer<Context>({
+      schema,
+      introspection: true,
+      includeStacktraceInErrorResponses: false,
+      // Shutdown is the owner's call (main.ts handles the signals), not Apollo's.
+      stopOnTerminationSignals: false,
+      formatError,
+      // Width, token and unstorable-text limits, and no subscriptions over HTTP (server/request-guards.ts).
+      parseOptions: REQUEST_PARSE_OPTIONS,
+      validationRules: requestValidationRules,
+      logger: {
+        debug: (message) => logger.debug(String(message)),
+        info: (message) => logger.info(String(message)),
+        warn: (message) => logger.warn(String(message)),
+        error: (message) => logger.error(String(message)),
+      },
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        requestLogPlugin(logger),
+        databaseUnavailablePlugin<Context>(),
+        requestGuardsPlugin<Context>(),
+        queryLimitsPlugin<Context>({ limits, caller: (context) => callerOf(context.apiKey, context.clientAddress) }),
+        ...(options.plugins ?? []),
+      ],
+    });
+    await apollo.start();
+
+    app.disable("x-powered-by");
+    app.use(requestId);
+    app.use(pagesRouter());
+    app.use(dashboardRouter({ logger }));
+    app.get("/healthz", (_req, res) => {
+      res.json({ status: "ok" });
+    });
+    app.get("/readyz", async (_req, res) => {
+      let database = false;
+      try {
+        await connection.db.execute(sql`SELECT 1`);
+        database = true;
+      } catch (error) {
+        logger.warn("readiness check failed", { error: serializeError(error) });
+      }
+      const ready = database && migrated && !closing;
+      res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", database, migrations: migrated, closing });
+    });
+    app.use(
+      "/graphql",
+      // The key first: a request without one is refused before its body is read.
+      requireApiKey({ db: connection.db, logger }),
+      express.json({ limit: options.bodyLimit ?? "1mb" }),
+      expressMiddleware(apollo, {
+        context: async ({ req, res }) =>
+          createContext({ db: connection.db, logger, requestId: res.locals.requestId as string, apiKey: res.locals.apiKey, clientAddress: req.ip }),
+      }),
+    );
+    app.use((_req, res) => {
+      res.status(404).json({ error: "not found" });
+    });
+    // Body-parser refusals (too large, not JSON) and anything else: JSON, no stack.
+    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      // The API key look-up found the database gone: 503, as from a resolver.
+      if (isDatabaseUnavailable(error)) {
+        logger.warn("database unavailable", { requestId: res.locals.requestId, error: serializeError(error) });
+        res.status(503).set("Retry-After", String(RETRY_AFTER_SECONDS)).json({ errors: [serviceUnavailableError()] });
+        return;
+      }
+      const status = (error as { status?: number }).status ?? 500;
+      if (status >= 500) logger.error("http error", { requestId: res.locals.requestId, error: serializeError(error) });
+      const message = status >= 500 ? "Internal server error" : (error as Error).message;
+      const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+      res.status(status).json({ errors: [{ message, extensions: { code } }] });
+    });
+
+    const hub = new EventHub(connection, { logger, ...options.live });
+    await hub.start();
+    cleanups.push(() => hub.stop());
+    cleanups.push(attachWebSocket({
+      httpServer, schema, db: connection.db, hub, logger, maxBufferedBytes: options.live?.maxBufferedBytes, limits,
+    }));
+    /** Runs `task` every `ms` (0: never), never two at once; closing waits for a running one. */
+    const every = (ms: number, what: string, task: () => Promise<unknown>) => {
+      if (ms <= 0) return;
+      let running: Promise<unknown> | null = null;
+      const timer = setInterval(() => {
+        running ??= task()
+          .catch((error: unknown) => logger.warn(`${what} failed`, { error: serializeError(error) }))
+          .finally(() => (running = null));
+      }, ms);
+      timer.unref();
+      cleanups.push(async () => {
+        clearInterval(timer);
+        await running;
+      });
+    };
+    const clock = options.clock ?? (() => new Date());
+    const sweepDelays = () => markOverdueBackorders(connection.db, clock());
+    every(options.delaySweepMs ?? 60_000, "delay sweep", sweepDelays);
+    const retentionHours = options.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS;
+    const pruneOldEvents = async () =>
+      retentionHours > 0 ? pruneEvents(connection.db, new Date(clock().getTime() - retentionHours * HOUR_MS)) : 0;
+    if (retentionHours > 0) {
+      every(options.eventPruneMs ?? 600_000, "event pruning", async () => {
+        const deleted = await pruneOldEvents();
+        if (deleted > 0) logger.info("old events pruned", { deleted, retentionHours });
+      });
+    }
+
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(options.port ?? 4000, host, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
+    });
+    const { port } = httpServer.address() as AddressInfo;
+    const urlHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+
+    let closed: Promise<void> | undefined;
+    return {
+      url: `http://${urlHost}:${port}/graphql`,
+      port,
+      httpServer,
+      connection,
+      db: connection.db,
+      schema,
+      logger,
+      hub,
+      sweepDelays,
+      pruneEvents: pruneOldEvents,
+      onClose: (cleanup) => void cleanups.push(cleanup),
+      close: () =>
+        (closed ??= (async () => {
+          closing = true;
+          for (const cleanup of cleanups.reverse()) await cleanup();
+          await apollo.stop();
+          if (ownsConnection) await connection.close();
+        })()),
+    };
+  } catch (error) {
+    if (ownsConnection) await connection.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Authentication (docs/ARCHITECTURE.md, "Access and limits"): every request to /graphql carries an API key as
+ * `Authorization: Bearer <key>`; a WebSocket carries it as `connectionParams.authorization`.
+ * The key is looked up on every request (one index probe by hash), so a revoked key is refused
+ * from the moment the revocation commits, on every instance.
+ *
+ * Every refusal looks the same, whether the header is missing, malformed, too long, or names an
+ * unknown or revoked key: HTTP 401 and one UNAUTHENTICATED error, so a caller learns nothing about
+ * which keys exist. A key anywhere else (query string, cookie, body) is not looked at. The secret
+ * is never logged: log lines carry the key's id.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { Database } from "../../drizzle/db.js";
+import { UNAUTHENTICATED_MESSAGE } from "../graphql/auth-checker.js";
+import type { AuthenticatedKey } from "../graphql/context.js";
+import type { Logger } from "../logger.js";
+import { authenticate } from "../services/api-key.service.js";
+import type { ApiKeyRecord } from "../services/types.js";
+
+/** Longer Authorization values are refused unread. */
+export const MAX_AUTHORIZATION_LENGTH = 512;
+
+/** The body of every 401. */
+export const UNAUTHENTICATED_BODY = Object.freeze({
+  errors: [{ message: UNAUTHENTICATED_MESSAGE, extensions: { code: "UNAUTHENTICATED" } }],
+});
+
+/**
+ * The secret in an authorization value: `Bearer <key>` (scheme in any case), or with `bare` the
+ * key alone (what a WebSocket client may send). Null for anything else, and for values over
+ * {@link MAX_AUTHORIZATION_LENGTH} characters.
+ */
+export function secretFromAuthorization(value: unknown, { bare = false } = {}): string | null {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_AUTHORIZATION_LENGTH) return null;
+  const bearer = /^Bearer +(\S+) *$/i.exec(value);
+  if (bearer) return bearer[1];
+  return bare && /^\S+$/.test(value) ? value : null;
+}
+
+/** What a request's context keeps of its key. */
+export function authenticatedKey(record: ApiKeyRecord): AuthenticatedKey {
+  return { id: record.id, role: record.role, name: record.name, prefix: record.prefix };
+}
+
+/**
+ * The key named by an authorization value, or null (missing, malformed, unknown or revoked).
+ * Rejects only when the database cannot answer.
+ */
+export async function authenticateAuthorization(db: Database, value: unknown, options: { bare?: boolean } = {}): Promise<AuthenticatedKey | null> {
+  const secret = secretFromAuthorization(value, options);
+  if (secret === null) return null;
+  const record = await authenticate(db, secret);
+  return record ? authenticatedKey(record) : null;
+}
+
+/** Answers 401 UNAUTHENTICATED. */
+export function refuseUnauthenticated(res: Response): void {
+  res.status(401).set("WWW-Authenticate", 'Bearer realm="backorder-engine"').json(UNAUTHENTICATED_BODY);
+}
+
+/**
+ * Express middleware for /graphql: lets a request with a valid key through with the key in
+ * `res.locals.apiKey`, answers 401 to anything else. A database failure goes to the error
+ * handler (500, logged), not to 401: the key may well be fine.
+ */
+export function requireApiKey(options: { db: Database; logger: Logger }): RequestHandler {
+  // Express 5 sends a rejected promise to the error handler.
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const key = await authenticateAuthorization(options.db, req.headers.authorization);
+    if (!key) {
+      options.logger.info("request refused: no valid API key", {
+        requestId: res.locals.requestId,
+        method: req.method,
+        authorization: req.headers.authorization === undefined ? "missing" : "invalid",
+      });
+      refuseUnauthenticated(res);
+      return;
+    }
+    res.locals.apiKey = key;
+    next();
+  };
+}
