@@ -1,0 +1,123 @@
+/** Restocks over real HTTP: scheduling, rescheduling, receiving (filling the backlog FIFO) and cancelling. */
+import { describe, expect, it } from "vitest";
+import { daysFromNow, uniqueSku } from "../support/catalogue.js";
+import { useFreshDatabase } from "../support/database.js";
+import { useTestServer } from "../support/http.js";
+import {
+  CANCEL_RESTOCK,
+  CREATE_LOCATION,
+  mutationClient,
+  RECEIVE_RESTOCK,
+  RESCHEDULE_RESTOCK,
+  SCHEDULE_RESTOCK,
+} from "../support/mutations.js";
+
+const database = useFreshDatabase();
+const server = useTestServer(database);
+const { mutation, ok, createProduct, placeOne, scheduleRestock, readOrder, readProduct } = mutationClient(database, server);
+
+describe("restocks", () => {
+  it("schedules a restock that shows as incoming and as the next restock date", async () => {
+    const product = await createProduct();
+    const expectedAt = daysFromNow(6).toISOString();
+    const restock = await scheduleRestock(product.id, 8, new Date(expectedAt), { reference: "PO-77" });
+    expect(restock).toMatchObject({ quantity: 8, receivedQuantity: 0, expectedAt, status: "SCHEDULED", reference: "PO-77", receivedAt: null, product: { id: product.id } });
+    expect((await readProduct(product.id)).stock).toMatchObject({ incoming: 8, projected: 8, nextRestockAt: expectedAt });
+  });
+
+  it("reads an expected date with any ISO-8601 offset, and a bare date as midnight UTC", async () => {
+    const product = await createProduct();
+    const given = {
+      "2031-03-01T10:00:00Z": "2031-03-01T10:00:00.000Z",
+      "2031-03-01T10:00:00.250+05:30": "2031-03-01T04:30:00.250Z",
+      "2031-03-01T10:00:00-0700": "2031-03-01T17:00:00.000Z",
+      "2031-03-01T10:00:00+05": "2031-03-01T05:00:00.000Z",
+      "2031-03-01": "2031-03-01T00:00:00.000Z",
+    };
+    for (const [text, instant] of Object.entries(given)) {
+      const payload = await mutation(SCHEDULE_RESTOCK, { input: { productId: product.id, quantity: 1, expectedAt: text } });
+      expect([text, payload.userErrors, payload.restock?.expectedAt]).toEqual([text, [], instant]);
+    }
+  });
+
+  it("fills the backlog in queue order on a partial receipt: some backorders whole and part of the next", async () => {
+    const product = await createProduct();
+    const orders = [];
+    for (const quantity of [2, 3, 4]) orders.push((await placeOne(product.id, quantity)).order);
+    const restock = await scheduleRestock(product.id, 7, daysFromNow(3));
+    const received = await ok(RECEIVE_RESTOCK, { id: restock.id, quantity: 4 });
+    expect(received.restock).toMatchObject({ id: restock.id, status: "SCHEDULED", quantity: 7, receivedQuantity: 4, receivedAt: expect.any(String) });
+    expect(received.filledBackorders.map((b: { order: { id: string }; status: string; remaining: number }) => [b.order.id, b.status, b.remaining])).toEqual([
+      [orders[0].id, "FILLED", 0],
+      [orders[1].id, "WAITING", 1],
+    ]);
+    expect(received.filledBackorders[0].filledAt).toEqual(expect.any(String));
+    const [first, second, third] = await Promise.all(orders.map((order) => readOrder(order.id)));
+    expect(first).toMatchObject({ status: "READY_TO_SHIP", lines: [{ allocated: 2, backordered: 0 }] });
+    expect(second).toMatchObject({ status: "AWAITING_STOCK", lines: [{ allocated: 2, backordered: 1, backorder: { position: 1, unitsAhead: 0 } }] });
+    expect(third).toMatchObject({ status: "AWAITING_STOCK", lines: [{ allocated: 0, backordered: 4, backorder: { position: 2, unitsAhead: 1 } }] });
+    expect((await readProduct(product.id)).stock).toMatchObject({ onHand: 4, allocated: 4, backordered: 5, incoming: 3 });
+  });
+
+  it("receives the rest of a restock without a quantity, completing it and filling on in queue order", async () => {
+    const product = await createProduct();
+    const first = (await placeOne(product.id, 2)).order;
+    const second = (await placeOne(product.id, 5)).order;
+    const restock = await scheduleRestock(product.id, 6, daysFromNow(3));
+    await ok(RECEIVE_RESTOCK, { id: restock.id, quantity: 1 });
+    const rest = await ok(RECEIVE_RESTOCK, { id: restock.id });
+    expect(rest.restock).toMatchObject({ status: "RECEIVED", receivedQuantity: 6 });
+    expect(rest.filledBackorders.map((b: { order: { id: string }; status: string; remaining: number }) => [b.order.id, b.status, b.remaining])).toEqual([
+      [first.id, "FILLED", 0],
+      [second.id, "WAITING", 1],
+    ]);
+    expect((await readProduct(product.id)).stock).toMatchObject({ onHand: 6, allocated: 6, backordered: 1, incoming: 0 });
+  });
+
+  it("receives a restock at another location and fills the backlog from there", async () => {
+    const product = await createProduct();
+    const { location } = await ok(CREATE_LOCATION, { input: { code: uniqueSku("DOCK"), name: "Dock", priority: 50 } });
+    const { order } = await placeOne(product.id, 2);
+    const restock = await scheduleRestock(product.id, 3, daysFromNow(1), { locationId: location.id });
+    expect(restock.location).toEqual({ id: location.id, code: location.code });
+    const received = await ok(RECEIVE_RESTOCK, { id: restock.id });
+    expect(received.filledBackorders.map((b: { order: { id: string } }) => b.order.id)).toEqual([order.id]);
+    const level = (await readProduct(product.id)).stockLevels.find((each: { location: { code: string } }) => each.location.code === location.code);
+    expect(level).toMatchObject({ onHand: 3, allocated: 2, available: 1 });
+  });
+
+  it("marks an order delayed when its restock is rescheduled past the promised date", async () => {
+    const product = await createProduct();
+    const promised = daysFromNow(3).toISOString();
+    const restock = await scheduleRestock(product.id, 5, new Date(promised));
+    const { order } = await placeOne(product.id, 2);
+    expect(order).toMatchObject({ delayed: false, promisedAt: promised });
+    const later = daysFromNow(12).toISOString();
+    const { restock: moved } = await ok(RESCHEDULE_RESTOCK, { id: restock.id, expectedAt: later });
+    expect(moved).toMatchObject({ id: restock.id, expectedAt: later, status: "SCHEDULED" });
+    const after = await readOrder(order.id);
+    expect(after).toMatchObject({ delayed: true, promisedAt: promised, expectedAt: later });
+    expect(after.lines[0].backorder).toMatchObject({ delayed: true, promisedAt: promised, expectedAt: later, etaSource: "RESTOCK" });
+  });
+
+  it("keeps an order on time when its restock is rescheduled earlier", async () => {
+    const product = await createProduct();
+    const restock = await scheduleRestock(product.id, 5, daysFromNow(8));
+    const { order } = await placeOne(product.id, 2);
+    const sooner = daysFromNow(2).toISOString();
+    await ok(RESCHEDULE_RESTOCK, { id: restock.id, expectedAt: sooner });
+    expect(await readOrder(order.id)).toMatchObject({ delayed: false, expectedAt: sooner, promisedAt: order.promisedAt });
+  });
+
+  it("cancels a restock: no longer incoming, and the backorders it dated lose their date and are delayed", async () => {
+    const product = await createProduct();
+    const restock = await scheduleRestock(product.id, 5, daysFromNow(3));
+    const { order } = await placeOne(product.id, 2);
+    const { restock: cancelled } = await ok(CANCEL_RESTOCK, { id: restock.id });
+    expect(cancelled).toMatchObject({ id: restock.id, status: "CANCELLED", receivedQuantity: 0 });
+    expect((await readProduct(product.id)).stock).toMatchObject({ incoming: 0, nextRestockAt: null, backordered: 2 });
+    const after = await readOrder(order.id);
+    expect(after.lines[0].backorder).toMatchObject({ etaSource: "UNKNOWN", expectedAt: null, delayed: true, promisedAt: order.promisedAt });
+    expect(after.delayed).toBe(true);
+  });
+});
