@@ -1,20 +1,21 @@
 /**
- * The dashboard page, served by this server from its own files (no CDN, no build step):
+ * The dashboard page, served by this server from its own files (no CDN):
  *
  *   GET /dashboard                 client/dashboard/index.html
  *   GET /dashboard/dashboard.css   its stylesheet
  *   GET /dashboard/app.js          client/dashboard/main.ts with the typed subscriber library,
- *                                  bundled for browsers by esbuild in memory when the server starts
+ *                                  bundled for browsers (server/http/dashboard-bundle.ts)
  *   GET /dashboard/app.js.map      its source map
  *
- * The bundle is made once per process (a restarted app in the same process reuses it) and only
- * ever read from memory.
+ * The script is built by `npm ci` / `npm install` into .data/dashboard/; the server reads it
+ * once per process (a restarted app in the same process reuses it), and builds it first when it
+ * is missing or older than its sources. It is only ever served from memory.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import express, { type Router } from "express";
 import { createLogger, type Logger, serializeError } from "../logger.js";
+import { type DashboardBundle, loadDashboard } from "./dashboard-bundle.js";
 
 const dashboardDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "client", "dashboard");
 
@@ -37,56 +38,31 @@ function contentSecurityPolicy(host: string | undefined): string {
   ].join("; ");
 }
 
-export interface DashboardBundle {
-  script: string;
-  sourceMap: string;
-}
-
-let bundling: Promise<DashboardBundle> | undefined;
+let loading: Promise<DashboardBundle> | undefined;
 
 /**
- * The dashboard's script, bundled for browsers (ES2020, minified, with a linked source map).
- * Rejects when esbuild reports an error (a type error does not stop it; `npm run typecheck` does);
- * the next call tries again.
+ * The dashboard's script, read or built once per process. Rejects when it had to be built and
+ * esbuild failed; the next call tries again.
  */
-export function bundleDashboard(): Promise<DashboardBundle> {
-  bundling ??= build({
-    entryPoints: [path.join(dashboardDir, "main.ts")],
-    bundle: true,
-    platform: "browser",
-    format: "esm",
-    target: ["es2020"],
-    minify: true,
-    sourcemap: "linked",
-    // Only names the output files: nothing is written.
-    outfile: "app.js",
-    write: false,
-    logLevel: "silent",
-    legalComments: "none",
-  }).then(
-    (result) => {
-      const script = result.outputFiles.find((file) => file.path.endsWith(".js"));
-      const sourceMap = result.outputFiles.find((file) => file.path.endsWith(".js.map"));
-      if (!script || !sourceMap) throw new Error("esbuild produced no dashboard script");
-      return { script: script.text, sourceMap: sourceMap.text };
-    },
-    (error: unknown) => {
-      bundling = undefined;
-      throw error;
-    },
-  );
-  return bundling;
+function dashboardBundle(logger: Logger): Promise<DashboardBundle> {
+  loading ??= loadDashboard({
+    onSaveError: (error) => logger.warn("could not save the dashboard build; serving it from memory", { error: serializeError(error) }),
+  }).catch((error: unknown) => {
+    loading = undefined;
+    throw error;
+  });
+  return loading;
 }
 
-/** Routes for `/dashboard` and its assets. Starts bundling the script at once. */
+/** Routes for `/dashboard` and its assets. Starts reading (or building) the script at once. */
 export function dashboardRouter(options: { logger?: Logger } = {}): Router {
   const logger = options.logger ?? createLogger();
   const router = express.Router();
-  bundleDashboard().catch((error: unknown) => logger.error("bundling the dashboard failed", { error: serializeError(error) }));
+  dashboardBundle(logger).catch((error: unknown) => logger.error("bundling the dashboard failed", { error: serializeError(error) }));
 
   const sendBundle = (part: keyof DashboardBundle, type: string) => async (_req: express.Request, res: express.Response) => {
     try {
-      const bundle = await bundleDashboard();
+      const bundle = await dashboardBundle(logger);
       res.type(type).set("cache-control", "no-cache").send(bundle[part]);
     } catch (error) {
       logger.error("bundling the dashboard failed", { error: serializeError(error) });
