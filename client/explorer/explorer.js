@@ -20,6 +20,11 @@
     "",
   ].join("\n");
 
+  // The page's Content-Security-Policy allows only styles with this response's nonce. GraphiQL's
+  // dialogs add a <style> at run time (react-remove-scroll), which reads the nonce from here.
+  var pageStyle = document.querySelector("style[nonce]");
+  if (pageStyle && pageStyle.nonce) window.__webpack_nonce__ = pageStyle.nonce;
+
   var input = document.getElementById("key");
   var status = document.getElementById("status");
   var root = ReactDOM.createRoot(document.getElementById("graphiql"));
@@ -27,7 +32,7 @@
   var generation = 0;
 
   function currentKey() {
-    try { return localStorage.getItem(STORAGE) || ""; } catch (e) { return ""; }
+    try { return localStorage.getItem(STORAGE) || ""; } catch { return ""; }
   }
 
   function render(key) {
@@ -56,7 +61,7 @@
 
   function useKey() {
     var key = input.value.trim();
-    try { localStorage.setItem(STORAGE, key); } catch (e) { /* private mode: keep it for this page only */ }
+    try { localStorage.setItem(STORAGE, key); } catch { /* private mode: keep it for this page only */ }
     render(key);
   }
 

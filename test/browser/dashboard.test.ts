@@ -86,7 +86,6 @@ describeWithBrowser("the dashboard in a browser", () => {
   let server: RestartableServer;
   let readerKey: string;
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const api = async (query: string, variables: Record<string, unknown> = {}): Promise<any> => {
     const response = await postGraphQL(server.url, query, variables);
     expect(response.body.errors, response.text).toBeUndefined();

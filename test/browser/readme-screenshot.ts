@@ -34,7 +34,6 @@ const app = await createApp({
 const browser = await launchChromium();
 
 /** One operation with the ADMIN key; throws on any error or userError. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function api(query: string, variables: Record<string, unknown> = {}): Promise<any> {
   const response = await fetch(app.url, {
     method: "POST",

@@ -57,7 +57,6 @@ describe.skipIf(!hasChromium)("the subscriber in a browser", () => {
     const product = await newProduct(database.db, { initialStock: 10 });
     await page.evaluate(
       async ({ url, authorization, productId }) => {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
         const scope = globalThis as any;
         scope.events = [];
         scope.statuses = [];
@@ -67,7 +66,6 @@ describe.skipIf(!hasChromium)("the subscriber in a browser", () => {
           retry: { minMs: 20, maxMs: 200 },
           onStatus: (status: string) => scope.statuses.push(status),
         });
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
         await scope.subscriber.stockChanged({ productIds: [productId] }, (event: any) => scope.events.push(event)).started;
       },
       { url: server.wsUrl, authorization: `Bearer ${TEST_ADMIN_KEY}`, productId: toGlobalId("Product", product.id) },
@@ -86,7 +84,6 @@ describe.skipIf(!hasChromium)("the subscriber in a browser", () => {
     await page.waitForFunction(() => (globalThis as unknown as { events: unknown[] }).events.length >= 3, null, { timeout: 10_000 });
 
     const seen = await page.evaluate(() => {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const scope = globalThis as any;
       return { allocated: scope.events.map((event: any) => event.stock.allocated), statuses: scope.statuses };
     });

@@ -79,7 +79,6 @@ async function orderOverHttp(sku: string, quantity: number, customer = "cli@exam
   return response.body.data.placeOrder.order.number as string;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (watcher: Watcher): any[] => watcher.stdout.map((line) => JSON.parse(line));
 
 describe("npm run watch", () => {

@@ -83,7 +83,6 @@ afterAll(async () => {
 interface Reply {
   status: number;
   text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 

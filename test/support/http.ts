@@ -24,7 +24,6 @@ export interface GraphQLErrorBody {
 
 /** A GraphQL response body; `data` is loosely typed because each test names what it reads. */
 export interface GraphQLBody {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   data?: any;
   errors?: GraphQLErrorBody[];
 }
@@ -108,7 +107,6 @@ export interface TestServer {
   /** Posts an operation (with {@link TEST_ADMIN_KEY} unless `options.key` says otherwise); see {@link postGraphQL}. */
   gql(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse>;
   /** Posts an operation, fails the test on any GraphQL error or a status other than 200, and returns `data`. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   data(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<any>;
 }
 

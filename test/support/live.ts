@@ -18,7 +18,6 @@ export function wsUrl(httpUrl: string): string {
 }
 
 export interface Collected {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   events: any[];
   errors: unknown[];
   /** Resolves when the subscription ends (completed or failed). */

@@ -1,7 +1,7 @@
 /**
  * Every resolver class of the API, in one list for buildSchema.
  */
-import type { NonEmptyArray } from "type-graphql";
+import type { BuildSchemaOptions } from "type-graphql";
 import { ApiKeyResolver } from "./api-key.resolver.js";
 import { BackorderResolver } from "./backlog.resolver.js";
 import { LocationResolver } from "./location.resolver.js";
@@ -12,7 +12,7 @@ import { RestockResolver } from "./restock.resolver.js";
 import { StockLevelResolver } from "./stock.resolver.js";
 import { SubscriptionResolver } from "./subscription.resolver.js";
 
-export const resolvers: NonEmptyArray<Function> = [
+export const resolvers: BuildSchemaOptions["resolvers"] = [
   NodeResolver,
   LocationResolver,
   ProductResolver,
