@@ -6,13 +6,11 @@ import { postGraphQL, startTestServer, useTestServer } from "../support/http.js"
 import {
   CREATE_PRODUCT,
   expectNoLeak,
-  mutationClient,
   productInput,
 } from "../support/mutations.js";
 
 const database = useFreshDatabase();
-const server = useTestServer(database);
-const { data } = server;
+useTestServer(database);
 
 // ---- unexpected failures ----
 

@@ -36,8 +36,8 @@ describe("filling the backlog", () => {
       [c, 3, "WAITING"],
     ]);
     expect(await stockOf(db, product.id)).toEqual({ onHand: 6, allocated: 6, backordered: 3 });
-    const [order] = await db.select().from(schema.orders).where(eq(schema.orders.id, c));
-    expect(order.status).toBe("AWAITING_STOCK");
+    const statuses = await Promise.all([a, b, c].map(async (id) => (await db.select().from(schema.orders).where(eq(schema.orders.id, id)))[0].status));
+    expect(statuses).toEqual(["READY_TO_SHIP", "READY_TO_SHIP", "AWAITING_STOCK"]);
   });
 
   it("fills in queue order across partial receipts and priorities", async () => {
@@ -109,12 +109,15 @@ describe("expected dates", () => {
   it("falls back to the lead time beyond scheduled supply", async () => {
     const { db } = database;
     const product = await newProduct(db, { leadTimeDays: 14 });
-    await scheduleRestock(db, { productId: product.id, quantity: 1, expectedAt: daysFromNow(2) });
+    const restockAt = daysFromNow(2);
+    await scheduleRestock(db, { productId: product.id, quantity: 1, expectedAt: restockAt });
     const [covered, beyond] = await orderUnits(product.id, 1, 1);
-    expect((await backorderOfOrder(db, covered)).etaSource).toBe("RESTOCK");
+    expect(await backorderOfOrder(db, covered)).toMatchObject({ etaSource: "RESTOCK", expectedAt: restockAt });
     const fallback = await backorderOfOrder(db, beyond);
     expect(fallback.etaSource).toBe("LEAD_TIME");
     expect(fallback.expectedAt!.getTime() - fallback.createdAt.getTime()).toBe(14 * 86_400_000);
+    // The first date given is the one promised.
+    expect(fallback.promisedAt).toEqual(fallback.expectedAt);
   });
 
   it("re-dates the backlog when the lead time changes", async () => {
@@ -123,7 +126,9 @@ describe("expected dates", () => {
     const [id] = await orderUnits(product.id, 1);
     expect((await backorderOfOrder(db, id)).etaSource).toBe("UNKNOWN");
     await updateProduct(db, product.id, { leadTimeDays: 7 });
-    expect((await backorderOfOrder(db, id)).etaSource).toBe("LEAD_TIME");
+    const redated = await backorderOfOrder(db, id);
+    expect(redated.etaSource).toBe("LEAD_TIME");
+    expect(redated.expectedAt!.getTime() - redated.createdAt.getTime()).toBe(7 * 86_400_000);
   });
 
   it("marks backorders delayed and writes DELAYED events when a restock is rescheduled later", async () => {
@@ -141,9 +146,10 @@ describe("expected dates", () => {
       sql`SELECT count(*)::int AS n FROM events WHERE type = 'ORDER_CHANGED' AND order_id = ${id} AND payload->>'kind' = 'DELAYED'`,
     );
     expect(Number(events[0].n)).toBe(1);
-    // Moving the restock back in time makes the promise good again.
-    await rescheduleRestock(db, restock.id, daysFromNow(1));
-    expect((await backorderOfOrder(db, id)).delayed).toBe(false);
+    // Moving the restock back in time, even before the promise, makes the promise good again; the promise stays.
+    const sooner = daysFromNow(1);
+    await rescheduleRestock(db, restock.id, sooner);
+    expect(await backorderOfOrder(db, id)).toMatchObject({ delayed: false, expectedAt: sooner, promisedAt: late.promisedAt });
   });
 
   it("makes a promise unknown and late when its restock is cancelled", async () => {

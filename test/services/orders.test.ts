@@ -43,6 +43,8 @@ describe("placeOrder", () => {
     const byLocation = Object.fromEntries(allocations.map((a) => [a.locationId, a.quantity]));
     expect(byLocation).toEqual({ [near.id]: 2, [far.id]: 2 });
     expect(order.status).toBe("READY_TO_SHIP");
+    const [line] = await db.select().from(schema.orderLines).where(eq(schema.orderLines.orderId, order.id));
+    expect(line).toMatchObject({ quantity: 4, allocated: 4, waiting: 0 });
   });
 
   it("never lets a new order take stock while others wait", async () => {
@@ -87,6 +89,7 @@ describe("placeOrder", () => {
     const before = await tableCounts(db);
     const error = await refusal(placeOrder(db, { customer: "ann", lines: [{ productId: denied.id, quantity: 1 }] }));
     expect(error.code).toBe("OUT_OF_STOCK");
+    expect(error.issues).toEqual([expect.objectContaining({ code: "OUT_OF_STOCK", field: ["input", "lines", "0", "quantity"] })]);
     expect(await tableCounts(db)).toEqual(before);
   });
 
@@ -110,12 +113,17 @@ describe("placeOrder", () => {
     const { db } = database;
     const product = await newProduct(db, { backorderLimit: 5 });
     await placeOrder(db, { customer: "a", lines: [{ productId: product.id, quantity: 4 }] });
+    const before = await tableCounts(db);
     const error = await refusal(
       placeOrder(db, { customer: "b", lines: [{ productId: product.id, quantity: 2 }], allowPartial: false }),
     );
-    expect(error.code).toBe("BACKORDER_LIMIT_EXCEEDED");
+    expect(error.issues).toEqual([expect.objectContaining({ code: "BACKORDER_LIMIT_EXCEEDED", field: ["input", "lines", "0", "quantity"] })]);
+    expect(await tableCounts(db)).toEqual(before);
+    // With allowPartial the line is cut to the one unit of room left.
     const cut = await placeOrder(db, { customer: "c", lines: [{ productId: product.id, quantity: 3 }] });
     expect(cut.issues.map((i) => i.code)).toEqual(["BACKORDER_LIMIT_EXCEEDED"]);
+    const [line] = await db.select().from(schema.orderLines).where(eq(schema.orderLines.orderId, cut.order.id));
+    expect(line).toMatchObject({ quantity: 1, allocated: 0, waiting: 1 });
     expect(await stockOf(db, product.id)).toMatchObject({ backordered: 5 });
   });
 
@@ -126,7 +134,7 @@ describe("placeOrder", () => {
     const below = await refusal(placeOrder(db, { customer: "a", lines: [{ productId: product.id, quantity: 1 }] }));
     expect(below.issues[0]).toMatchObject({ code: "BELOW_MIN_ORDER_QUANTITY", field: ["input", "lines", "0", "quantity"] });
     const above = await refusal(placeOrder(db, { customer: "a", lines: [{ productId: product.id, quantity: 5 }] }));
-    expect(above.code).toBe("ABOVE_MAX_ORDER_QUANTITY");
+    expect(above.issues[0]).toMatchObject({ code: "ABOVE_MAX_ORDER_QUANTITY", field: ["input", "lines", "0", "quantity"] });
     expect(await tableCounts(db)).toEqual(before);
   });
 
@@ -135,12 +143,16 @@ describe("placeOrder", () => {
     const product = await newProduct(db, { initialStock: 10 });
     const input = { customer: "ann", lines: [{ productId: product.id, quantity: 2 }], idempotencyKey: `key-${product.id}` };
     const first = await placeOrder(db, input);
+    expect(first.replayed).toBe(false);
+    const before = await tableCounts(db);
     const again = await placeOrder(db, input);
     expect(again.replayed).toBe(true);
     expect(again.order.id).toBe(first.order.id);
+    expect(await tableCounts(db)).toEqual(before);
     expect(await stockOf(db, product.id)).toMatchObject({ allocated: 2 });
     const reused = await refusal(placeOrder(db, { ...input, lines: [{ productId: product.id, quantity: 3 }] }));
-    expect(reused.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(reused.issues).toEqual([expect.objectContaining({ code: "IDEMPOTENCY_KEY_REUSED", field: ["input", "idempotencyKey"] })]);
+    expect(await tableCounts(db)).toEqual(before);
   });
 
   it("refuses bad input with INVALID_INPUT or NOT_FOUND and changes nothing", async () => {
@@ -175,18 +187,23 @@ describe("cancel and ship", () => {
     const holder = await placeOrder(db, { customer: "holder", lines: [{ productId: product.id, quantity: 2 }] });
     const older = await placeOrder(db, { customer: "older", lines: [{ productId: product.id, quantity: 1 }] });
     const newer = await placeOrder(db, { customer: "newer", lines: [{ productId: product.id, quantity: 1 }] });
+    const newest = await placeOrder(db, { customer: "newest", lines: [{ productId: product.id, quantity: 1 }] });
     const cancelled = await cancelOrder(db, holder.order.id, "changed mind");
     expect(cancelled).toMatchObject({ status: "CANCELLED", cancelReason: "changed mind" });
+    // Two units released, three waiting: the two oldest get them, the newest keeps waiting.
     expect((await backorderOfOrder(db, older.order.id)).status).toBe("FILLED");
     expect((await backorderOfOrder(db, newer.order.id)).status).toBe("FILLED");
+    expect((await backorderOfOrder(db, newest.order.id)).status).toBe("WAITING");
     const [o1] = await db.select().from(schema.orders).where(eq(schema.orders.id, older.order.id));
     expect(o1.status).toBe("READY_TO_SHIP");
+    expect(await stockOf(db, product.id)).toEqual({ onHand: 2, allocated: 2, backordered: 1 });
   });
 
-  it("cancels waiting units before allocated ones on a line", async () => {
+  it("cancels waiting units before allocated ones on a line, releasing the allocated ones to the next waiting backorder", async () => {
     const { db } = database;
     const product = await newProduct(db, { initialStock: 2 });
     const { order } = await placeOrder(db, { customer: "ann", lines: [{ productId: product.id, quantity: 5 }] });
+    const behind = await placeOrder(db, { customer: "behind", lines: [{ productId: product.id, quantity: 1 }] });
     const [line] = await db.select().from(schema.orderLines).where(eq(schema.orderLines.orderId, order.id));
     await cancelOrderLine(db, line.id, 2);
     const [after] = await db.select().from(schema.orderLines).where(eq(schema.orderLines.id, line.id));
@@ -194,7 +211,10 @@ describe("cancel and ship", () => {
     await cancelOrderLine(db, line.id, 2);
     const [last] = await db.select().from(schema.orderLines).where(eq(schema.orderLines.id, line.id));
     expect(last).toMatchObject({ allocated: 1, waiting: 0, cancelled: 4 });
-    expect(await stockOf(db, product.id)).toEqual({ onHand: 2, allocated: 1, backordered: 0 });
+    expect((await backorderOfOrder(db, order.id)).status).toBe("CANCELLED");
+    // The allocated unit cancelled last went to the order waiting behind.
+    expect((await backorderOfOrder(db, behind.order.id)).status).toBe("FILLED");
+    expect(await stockOf(db, product.id)).toEqual({ onHand: 2, allocated: 2, backordered: 0 });
     const tooMany = await refusal(cancelOrderLine(db, line.id, 2));
     expect(tooMany.code).toBe("INVALID_INPUT");
   });

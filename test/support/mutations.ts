@@ -74,14 +74,12 @@ export function mutationClient(database: DatabaseHandle, server: TestServer) {
   const { data } = server;
 
   /** Runs a mutation and returns its payload (the only root field), failing on any GraphQL error. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function mutation(query: string, variables: Record<string, unknown>): Promise<any> {
     const result = await data(query, variables);
     return Object.values(result)[0];
   }
 
   /** Runs a mutation that must succeed: no userErrors. Returns its payload. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function ok(query: string, variables: Record<string, unknown>): Promise<any> {
     const payload = await mutation(query, variables);
     expect(payload.userErrors).toEqual([]);
