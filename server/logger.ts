@@ -35,18 +35,64 @@ export function parseLogLevel(value: string | undefined): LogLevel {
 }
 
 /**
- * An error as plain JSON, with its stack, SQLSTATE-like code and cause chain: everything needed
- * to find the bug, which is why it goes to the log and never to the client.
+ * What a database error says about the values of a statement, and the redacted form that stays
+ * in the log. Drizzle's DrizzleQueryError puts the parameters in its message ("Failed query: …\n
+ * params: …"); PostgreSQL quotes the offending value in data errors (class 22: `invalid input
+ * syntax for type uuid: "…"`) and the row or key in integrity errors' detail (class 23:
+ * `Key (email)=(alice@example.com) already exists.`, `Failing row contains (…)`).
+ */
+const REDACTED = "[redacted]";
+const redactMessage = (message: string, code: unknown): string => {
+  let safe = message.replace(/\nparams: [\s\S]*$/, `\nparams: ${REDACTED}`);
+  if (typeof code === "string" && code.startsWith("22")) safe = safe.replace(/: "[\s\S]*"$/, `: ${REDACTED}`);
+  return safe;
+};
+const redactDetail = (detail: unknown): string | undefined => {
+  if (typeof detail !== "string") return undefined;
+  const key = /^(Key \([^)]*\)=)\([\s\S]*\)( [^()]*)$/.exec(detail);
+  if (key) return `${key[1]}(${REDACTED})${key[2]}`;
+  if (detail.startsWith("Failing row contains")) return `Failing row contains (${REDACTED}).`;
+  // Other details (deadlocks, serialization failures) name processes and transactions, not values;
+  // anything with a parenthesised or quoted value is dropped rather than guessed at.
+  return /[("]/.test(detail) ? REDACTED : detail;
+};
+
+/**
+ * An error as plain JSON, with its stack, SQLSTATE-like code, the SQL it ran and the cause chain:
+ * everything needed to find the bug, which is why it goes to the log and never to the client.
+ * Never the statement's parameters (customer e-mails, names, addresses): the drivers' parameter
+ * fields (drizzle `params`, postgres.js `parameters`/`args`, PGlite `params`) are not copied, and
+ * values quoted in messages and details are redacted, at every level of the cause chain.
  */
 export function serializeError(error: unknown, depth = 0): unknown {
   if (!(error instanceof Error)) return error;
-  const extra = error as Error & { code?: unknown; detail?: unknown; cause?: unknown };
+  const extra = error as Error & {
+    code?: unknown;
+    detail?: unknown;
+    cause?: unknown;
+    query?: unknown;
+    constraint?: unknown;
+    constraint_name?: unknown;
+    table?: unknown;
+    table_name?: unknown;
+    column?: unknown;
+    column_name?: unknown;
+  };
+  const message = redactMessage(error.message, extra.code);
+  // The stack starts with "Name: message": the same redaction, applied to that copy.
+  const stack = error.stack && error.message && message !== error.message ? error.stack.split(error.message).join(message) : error.stack;
+  // postgres.js keeps the SQL as `query.string` only in debug mode; drizzle and PGlite as `query`.
+  const query = typeof extra.query === "string" ? extra.query : undefined;
   return {
     name: error.name,
-    message: error.message,
+    message,
     code: extra.code,
-    detail: extra.detail,
-    stack: error.stack,
+    detail: redactDetail(extra.detail),
+    query,
+    constraint: extra.constraint ?? extra.constraint_name,
+    table: extra.table ?? extra.table_name,
+    column: extra.column ?? extra.column_name,
+    stack,
     cause: extra.cause !== undefined && depth < 5 ? serializeError(extra.cause, depth + 1) : undefined,
   };
 }
@@ -59,10 +105,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const log = (at: Exclude<LogLevel, "silent">, message: string, fields?: LogFields) => {
     if (RANK[at] < RANK[level]) return;
     const entry: LogFields = { time: new Date().toISOString(), level: at, msg: message, ...base, ...fields };
-    for (const [key, value] of Object.entries(entry)) if (value instanceof Error) entry[key] = serializeError(value);
     let line: string;
     try {
-      line = JSON.stringify(entry, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
+      // An Error anywhere in the fields is serialized (and redacted) the same way: JSON.stringify
+      // alone would copy its enumerable fields, PGlite's `params` among them.
+      line = JSON.stringify(entry, (_key, value: unknown) =>
+        typeof value === "bigint" ? value.toString() : value instanceof Error ? serializeError(value) : value,
+      );
     } catch {
       line = JSON.stringify({ time: entry.time, level: at, msg: message, note: "fields were not serializable" });
     }

@@ -2,7 +2,11 @@
  * `npm start`: the server on the embedded database (or DATABASE_URL), with the demo catalogue
  * loaded into an empty database unless SEED_DEMO=false. Stops gracefully on SIGTERM and SIGINT.
  * The first start on the embedded database also makes development API keys (server/dev-keys.ts)
- * and prints them once; BOOTSTRAP_ADMIN_KEY makes sure an ADMIN key with that secret exists.
+ * and prints them once, unless BOOTSTRAP_ADMIN_KEY is set: that makes sure an ADMIN key with its
+ * secret exists, and whoever set it wants no other keys made behind their back.
+ *
+ * Secrets go to the terminal (the banner) and to dev-keys.json, never into the JSON log lines:
+ * those carry key ids and the file's path only.
  */
 import { createDevKeys, devKeysFile, type DevKeys, readDevKeys, writeDevKeys } from "./dev-keys.js";
 import { seedDemo } from "./seed.js";
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
     prepare: async (db) => {
       if (config.seedDemo && (await seedDemo(db))) {
         logger.info("demo catalogue loaded");
-        if (!config.databaseUrl) {
+        if (!config.databaseUrl && !config.bootstrapAdminKey) {
           const created = (dev.created = await createDevKeys(db));
           if (keysFile) writeDevKeys(keysFile, created);
           logger.info("development api keys created", { apiKeyIds: [created.admin.id, created.reader.id], file: keysFile });
