@@ -153,7 +153,7 @@ function lockPgliteDir(dir: string): () => void {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      let holder = 0;
+      let holder: number;
       try {
         holder = Number(readFileSync(lockFile, "utf8"));
       } catch {

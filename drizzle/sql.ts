@@ -1,5 +1,6 @@
 /** Small pieces of SQL shared by the services, written once so both drivers see the same text. */
 import { sql, type SQL } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 
 /** An `int[]` parameter: one bind value however many ids, the same on PGlite and postgres.js. */
 export function intArray(ids: readonly number[]): SQL {
@@ -16,4 +17,17 @@ export function jsonb(value: unknown): SQL {
 export function toDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
   return value instanceof Date ? value : new Date(String(value));
+}
+
+/**
+ * A column's bare name, where SQL wants it unqualified: the target of an `UPDATE … SET`, the column
+ * list of an `INSERT` (interpolated as is, drizzle writes a column as "table"."column").
+ */
+export function name(column: AnyPgColumn): SQL {
+  return sql`${sql.identifier(column.name)}`;
+}
+
+/** Several columns' bare names, comma-separated: an `INSERT`'s column list. */
+export function names(...columns: AnyPgColumn[]): SQL {
+  return sql.join(columns.map(name), sql`, `);
 }

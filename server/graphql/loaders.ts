@@ -5,43 +5,16 @@
  * a subscription makes them per event.
  */
 import DataLoader from "dataloader";
-import type { Executor } from "../../drizzle/db.js";
-import {
-  backlogPages,
-  type BacklogPageRequest,
-  backordersByIds,
-  backordersByOrderLines,
-  type QueuedBackorder,
-  type QueuePlace,
-  queuePlaces,
-} from "../services/backlog.query.js";
+import { type Executor, schema } from "../../drizzle/db.js";
+import { rowsByKeys } from "../../drizzle/lookup.js";
 import type { Page } from "../../drizzle/paging.js";
-import { locationsByIds } from "../services/location.query.js";
-import {
-  orderLinesByIds,
-  orderLinesByOrders,
-  ordersByIds,
-  ordersByNumbers,
-  type OrderWaitingSummary,
-  orderWaitingSummaries,
-} from "../services/order.query.js";
-import {
-  productsByIds,
-  productsBySkus,
-  type StockLevelView,
-  type StockSummaryRecord,
-  stockLevelsByProducts,
-  stockSummaries,
-} from "../services/product.query.js";
-import { restockPages, type RestockPageRequest, restocksByIds } from "../services/restock.query.js";
-import type {
-  BackorderRecord,
-  LocationRecord,
-  OrderLineRecord,
-  OrderRecord,
-  ProductRecord,
-  RestockRecord,
-} from "../services/types.js";
+import { backlogPages, type BacklogPageRequest, type QueuedBackorder, type QueuePlace, queuePlaces } from "../services/backlog.query.js";
+import { orderLinesByOrders, type OrderWaitingSummary, orderWaitingSummaries } from "../services/order.query.js";
+import { type StockLevelView, type StockSummaryRecord, stockLevelsByProducts, stockSummaries } from "../services/product.query.js";
+import { restockPages, type RestockPageRequest } from "../services/restock.query.js";
+import type { BackorderRecord, LocationRecord, OrderLineRecord, OrderRecord, ProductRecord, RestockRecord } from "../services/types.js";
+
+const { backorders, locations, orderLines, orders, products, restocks } = schema;
 
 /** Big enough for any page (100) times any fan-out a query can reach, small enough for one bind array. */
 const MAX_BATCH = 1000;
@@ -53,25 +26,25 @@ function batch<TKey, TValue>(load: (keys: readonly TKey[]) => Promise<TValue[]>,
 /** Creates the loaders of one request (or one subscription event) over `db`. */
 export function createLoaders(db: Executor) {
   return {
-    location: batch<number, LocationRecord | null>((ids) => locationsByIds(db, ids)),
-    product: batch<number, ProductRecord | null>((ids) => productsByIds(db, ids)),
-    productBySku: batch<string, ProductRecord | null>((skus) => productsBySkus(db, skus)),
+    location: batch((ids: readonly number[]) => rowsByKeys(db, locations, "id", ids)),
+    product: batch((ids: readonly number[]) => rowsByKeys(db, products, "id", ids)),
+    productBySku: batch((skus: readonly string[]) => rowsByKeys(db, products, "sku", skus)),
     stockSummary: batch<number, StockSummaryRecord | null>((ids) => stockSummaries(db, ids)),
     stockLevels: batch<number, StockLevelView[]>((ids) => stockLevelsByProducts(db, ids)),
-    order: batch<number, OrderRecord | null>((ids) => ordersByIds(db, ids)),
-    orderByNumber: batch<string, OrderRecord | null>((numbers) => ordersByNumbers(db, numbers)),
+    order: batch((ids: readonly number[]) => rowsByKeys(db, orders, "id", ids)),
+    orderByNumber: batch((numbers: readonly string[]) => rowsByKeys(db, orders, "number", numbers)),
     orderWaiting: batch<number, OrderWaitingSummary>((ids) => orderWaitingSummaries(db, ids)),
-    orderLine: batch<number, OrderLineRecord | null>((ids) => orderLinesByIds(db, ids)),
+    orderLine: batch((ids: readonly number[]) => rowsByKeys(db, orderLines, "id", ids)),
     linesByOrder: batch<number, OrderLineRecord[]>((ids) => orderLinesByOrders(db, ids)),
-    backorder: batch<number, BackorderRecord | null>((ids) => backordersByIds(db, ids)),
-    backorderByLine: batch<number, BackorderRecord | null>((ids) => backordersByOrderLines(db, ids)),
+    backorder: batch((ids: readonly number[]) => rowsByKeys(db, backorders, "id", ids)),
+    backorderByLine: batch((ids: readonly number[]) => rowsByKeys(db, backorders, "orderLineId", ids)),
     queuePlace: batch<number, QueuePlace | null>((ids) => queuePlaces(db, ids)),
     /** Product.backlog pages of a whole product page, in one statement (a window per product). */
     backlogPage: batch<BacklogPageRequest, Page<QueuedBackorder>>(
       (requests) => backlogPages(db, requests),
       (r) => JSON.stringify([r.productId, r.first ?? null, r.after ?? null]),
     ),
-    restock: batch<number, RestockRecord | null>((ids) => restocksByIds(db, ids)),
+    restock: batch((ids: readonly number[]) => rowsByKeys(db, restocks, "id", ids)),
     /** Product.restocks pages of a whole product page, in one statement. */
     restockPage: batch<RestockPageRequest, Page<RestockRecord>>(
       (requests) => restockPages(db, requests),

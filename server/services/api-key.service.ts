@@ -8,8 +8,9 @@
  * takes the same time whatever the secret's first characters are (no string compare to time).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { and, asc, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { type Database, type Executor, schema } from "../../drizzle/db.js";
+import { rowsByKeys } from "../../drizzle/lookup.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { recordApiKeyRevoked } from "./event.service.js";
 import { inTransaction } from "../../drizzle/transaction.js";
@@ -171,12 +172,7 @@ export async function revokeApiKey(db: Database, id: number, now?: Date): Promis
 }
 
 /** The keys with these ids, in the ids' order; null where none exists. */
-export async function apiKeysByIds(db: Executor, ids: readonly number[]): Promise<(ApiKeyRecord | null)[]> {
-  if (ids.length === 0) return [];
-  const found = await db.select().from(apiKeys).where(inArray(apiKeys.id, [...ids]));
-  const byId = new Map(found.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
-}
+export const apiKeysByIds = (db: Executor, ids: readonly number[]) => rowsByKeys(db, apiKeys, "id", ids);
 
 /** A page of every key, revoked ones included, oldest first. INVALID_INPUT for a bad `first` or cursor. */
 export async function listApiKeys(db: Executor, page: PageArgs): Promise<Page<ApiKeyRecord>> {

@@ -6,6 +6,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { PgTransaction } from "drizzle-orm/pg-core";
 import { type Executor, rows } from "../../drizzle/db.js";
+import { orderStatusOf } from "./order-status.js";
 
 /** One broken invariant: which, what is wrong, and the ids of the rows involved. */
 export interface Violation {
@@ -308,13 +309,7 @@ const checks: InvariantCheck[] = [
         FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
         GROUP BY o.id, o.status
       ), expected AS (
-        SELECT *, CASE
-          WHEN cancelled = quantity THEN 'CANCELLED'
-          WHEN shipped = quantity - cancelled THEN 'SHIPPED'
-          WHEN shipped > 0 THEN 'PARTIALLY_SHIPPED'
-          WHEN waiting > 0 THEN 'AWAITING_STOCK'
-          ELSE 'READY_TO_SHIP'
-        END AS expected_status
+        SELECT *, ${orderStatusOf({ quantity: sql`quantity`, cancelled: sql`cancelled`, shipped: sql`shipped`, waiting: sql`waiting` })} AS expected_status
         FROM units
       )
       SELECT CASE WHEN lines = 0 THEN 'order has no lines'

@@ -6,10 +6,12 @@
  * of a 100,000-deep queue costs what reading the head of a short one does: a read is
  * proportional to how far into the queue it looks, never to the queue's depth.
  */
-import { inArray, sql, type SQL } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
 import { intArray, jsonb } from "../../drizzle/sql.js";
+import { delayedCondition } from "./backorder-delay.js";
 import type { BackorderRecord } from "./types.js";
 
 const { backorders } = schema;
@@ -50,22 +52,6 @@ export function checkBacklogCursor(after: string | null | undefined): void {
 }
 
 /**
- * The SQL form of `isDelayed`: a waiting backorder whose ETA is later than its promise, unknown
- * while a promise was made, or whose promise has passed. `b` is the backorders alias.
- */
-export function delayedCondition(alias = "b"): SQL {
-  const b = sql.raw(alias);
-  return sql`(${b}.status = 'WAITING' AND ${b}.promised_at IS NOT NULL
-    AND (${b}.expected_at IS NULL OR ${b}.expected_at > ${b}.promised_at OR ${b}.promised_at < now()))`;
-}
-
-/** Whether a backorder is delayed now (docs/ARCHITECTURE.md, "Expected dates"); the same rule as `delayedCondition`. */
-export function isDelayed(backorder: BackorderRecord, now: Date = new Date()): boolean {
-  if (backorder.status !== "WAITING" || !backorder.promisedAt) return false;
-  return !backorder.expectedAt || backorder.expectedAt > backorder.promisedAt || backorder.promisedAt < now;
-}
-
-/**
  * How many WAITING backorders of `product`, and how many units, come before the queue key
  * (`priority`, `id`) — or up to and including it with `through`. Two index range scans: higher
  * priorities, then the same priority with smaller ids. A null key counts nothing. Column
@@ -87,22 +73,6 @@ function toQueued(row: Record<string, unknown>): QueuedBackorder {
     position: row.position === null || row.position === undefined ? null : Number(row.position),
     unitsAhead: row.units_ahead === null || row.units_ahead === undefined ? null : Number(row.units_ahead),
   };
-}
-
-/** The backorders with these ids, in the ids' order; null where none exists. */
-export async function backordersByIds(db: Executor, ids: readonly number[]): Promise<(BackorderRecord | null)[]> {
-  if (ids.length === 0) return [];
-  const found = await db.select().from(backorders).where(inArray(backorders.id, [...ids]));
-  const byId = new Map(found.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
-}
-
-/** The backorder of each order line, in the lines' order; null for a line that never waited. */
-export async function backordersByOrderLines(db: Executor, lineIds: readonly number[]): Promise<(BackorderRecord | null)[]> {
-  if (lineIds.length === 0) return [];
-  const found = await db.select().from(backorders).where(inArray(backorders.orderLineId, [...lineIds]));
-  const byLine = new Map(found.map((row) => [row.orderLineId, row]));
-  return lineIds.map((id) => byLine.get(id) ?? null);
 }
 
 /**
@@ -195,8 +165,8 @@ export async function listBacklog(db: Executor, filter: BacklogFilter | null | u
   const after = decodeCursor(page.after, QUEUE_CURSOR);
   const conditions: SQL[] = [sql`b.status = 'WAITING'`];
   if (filter?.productId !== undefined && filter?.productId !== null) conditions.push(sql`b.product_id = ${filter.productId}`);
-  if (filter?.delayed === true) conditions.push(delayedCondition("b"));
-  if (filter?.delayed === false) conditions.push(sql`NOT ${delayedCondition("b")}`);
+  if (filter?.delayed === true) conditions.push(delayedCondition(alias(backorders, "b")));
+  if (filter?.delayed === false) conditions.push(sql`NOT ${delayedCondition(alias(backorders, "b"))}`);
   if (filter?.olderThanHours !== undefined && filter?.olderThanHours !== null) {
     conditions.push(sql`b.created_at <= now() - make_interval(hours => ${filter.olderThanHours}::int)`);
   }

@@ -2,15 +2,18 @@
  * The backlog: each product's first-come, first-served queue of waiting backorders, and the one
  * statement that fills it from whatever stock is free.
  */
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { recomputeEta } from "./eta.service.js";
+import { freeStock } from "./location.query.js";
 import { recordOrderChanges, recordProductChanges } from "./event.service.js";
+import { refreshOrderStatuses } from "./order-status.js";
 import { lockProduct } from "./product.service.js";
-import { intArray } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
-import { type BackorderRecord, type OrderStatus, refuse } from "./types.js";
+import { type BackorderRecord, refuse } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
+
+const { backorders } = schema;
 
 export interface FillResult {
   /** Backorders that received units, in queue order. */
@@ -57,13 +60,9 @@ async function fillHead(tx: Executor, productId: number, chunk: number) {
   return rows<{ backorder_id: number; order_id: number; quantity: number }>(
     tx,
     sql`
-    WITH supply AS (
-      SELECT s.location_id, s.on_hand - s.allocated - s.safety_stock AS free, l.priority
-      FROM stock_levels s JOIN locations l ON l.id = s.location_id
-      WHERE s.product_id = ${productId} AND s.on_hand - s.allocated - s.safety_stock > 0
+    WITH supply AS (${freeStock([productId])}
     ), supply_span AS (
-      SELECT location_id, sum(free) OVER w - free AS span_start, sum(free) OVER w AS span_end
-      FROM supply WINDOW w AS (ORDER BY priority, location_id)
+      SELECT location_id, free_through - free AS span_start, free_through AS span_end FROM supply
     ), head AS (
       SELECT id, order_id, order_line_id, remaining, priority
       FROM backorders
@@ -124,32 +123,6 @@ async function fillHead(tx: Executor, productId: number, chunk: number) {
 }
 
 /**
- * Sets each order's status from its lines (docs/ARCHITECTURE.md, "The rules", first match wins) and returns the
- * orders whose status changed.
- */
-export async function refreshOrderStatuses(tx: Executor, orderIds: readonly number[]): Promise<{ id: number; status: OrderStatus }[]> {
-  if (orderIds.length === 0) return [];
-  const changed = await rows<{ id: number; status: OrderStatus }>(
-    tx,
-    sql`
-    UPDATE orders o SET status = s.status, updated_at = now()
-    FROM (
-      SELECT order_id, CASE
-        WHEN sum(cancelled) = sum(quantity) THEN 'CANCELLED'
-        WHEN sum(shipped) = sum(quantity) - sum(cancelled) THEN 'SHIPPED'
-        WHEN sum(shipped) > 0 THEN 'PARTIALLY_SHIPPED'
-        WHEN sum(waiting) > 0 THEN 'AWAITING_STOCK'
-        ELSE 'READY_TO_SHIP' END AS status
-      FROM order_lines WHERE order_id = ANY(${intArray([...new Set(orderIds)])}) GROUP BY order_id
-    ) s
-    WHERE o.id = s.order_id AND o.status <> s.status
-    RETURNING o.id, o.status
-  `,
-  );
-  return changed.map((row) => ({ id: Number(row.id), status: row.status }));
-}
-
-/**
  * After units came free for a product: fill its backlog, re-date what is left, update the filled
  * orders' statuses and write their BACKORDER_FILLED events. Returns what was filled.
  */
@@ -173,16 +146,15 @@ export async function prioritizeBackorder(db: Database, id: number, priority: nu
   checks.throwIfAny();
   const backorderId = requireId(id, ["id"], "backorder");
   return inTransaction(db, async (tx) => {
-    const [found] = await rows<{ product_id: number }>(tx, sql`SELECT product_id FROM backorders WHERE id = ${backorderId}`);
+    const [found] = await tx.select({ productId: backorders.productId }).from(backorders).where(eq(backorders.id, backorderId));
     if (!found) refuse("NOT_FOUND", "backorder not found", ["id"]);
-    const productId = Number(found.product_id);
-    await lockProduct(tx, productId, ["id"]);
-    const [backorder] = await tx.select().from(schema.backorders).where(sql`id = ${backorderId}`);
+    await lockProduct(tx, found.productId, ["id"]);
+    const [backorder] = await tx.select().from(backorders).where(eq(backorders.id, backorderId));
     if (backorder.status !== "WAITING") refuse("INVALID_STATE", `backorder is ${backorder.status}, not WAITING`, ["id"]);
-    await tx.execute(sql`UPDATE backorders SET priority = ${priority} WHERE id = ${backorderId}`);
-    await recomputeEta(tx, productId);
-    await recordProductChanges(tx, [productId], "BACKORDER_PRIORITIZED");
-    const [updated] = await tx.select().from(schema.backorders).where(sql`id = ${backorderId}`);
+    await tx.update(backorders).set({ priority }).where(eq(backorders.id, backorderId));
+    await recomputeEta(tx, found.productId);
+    await recordProductChanges(tx, [found.productId], "BACKORDER_PRIORITIZED");
+    const [updated] = await tx.select().from(backorders).where(eq(backorders.id, backorderId));
     return updated;
   });
 }

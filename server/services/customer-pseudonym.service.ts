@@ -24,7 +24,7 @@ async function loadKey(db: Database): Promise<Buffer> {
 }
 
 /** The database's pseudonym key, made on first use; read once per process and database. */
-export function customerPseudonymKey(db: Database): Promise<Buffer> {
+function customerPseudonymKey(db: Database): Promise<Buffer> {
   let key = keys.get(db);
   if (!key) {
     key = loadKey(db);
@@ -36,7 +36,7 @@ export function customerPseudonymKey(db: Database): Promise<Buffer> {
 }
 
 /** `customer-` and 10 hex digits of the keyed hash of `customer`. */
-export function pseudonymize(key: Buffer, customer: string): string {
+function pseudonymize(key: Buffer, customer: string): string {
   return `customer-${createHmac("sha256", key).update(customer, "utf8").digest("hex").slice(0, 10)}`;
 }
 

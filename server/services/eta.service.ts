@@ -5,10 +5,13 @@
  * their union sorted by running total, so a whole backlog is re-dated in one O(n log n) statement.
  */
 import { sql } from "drizzle-orm";
-import { type Database, type Executor, rows } from "../../drizzle/db.js";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { recordOrderChanges } from "./event.service.js";
-import { intArray } from "../../drizzle/sql.js";
+import { intArray, name } from "../../drizzle/sql.js";
+import { delayedCondition, lateCondition } from "./backorder-delay.js";
 import { inTransaction } from "../../drizzle/transaction.js";
+
+const { backorders } = schema;
 
 export interface RecomputeOptions {
   /**
@@ -74,7 +77,7 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
         CASE WHEN d.eta IS NOT NULL THEN 'RESTOCK'
              WHEN p.lead_time_days IS NOT NULL THEN 'LEAD_TIME' ELSE 'UNKNOWN' END AS source) e
     ), judged AS (
-      SELECT f.*, (f.promised_at IS NOT NULL AND (f.at IS NULL OR f.at > f.promised_at OR f.promised_at < now())) AS late
+      SELECT f.*, ${lateCondition({ promisedAt: sql`f.promised_at`, expectedAt: sql`f.at` })} AS late
       FROM fresh f
     )
     UPDATE backorders b
@@ -92,7 +95,8 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
 }
 
 /**
- * Marks waiting backorders whose promised date has passed by `now` as late, and appends a
+ * Marks waiting backorders that are delayed at `now` and not marked yet as late (in practice those
+ * whose promise has passed: every other cause is marked by the transaction that causes it), and appends a
  * DELAYED event for each of their orders. Run periodically: time passing is the one cause of
  * lateness that no transaction sees.
  */
@@ -100,9 +104,9 @@ export async function markOverdueBackorders(db: Database, now: Date = new Date()
   return inTransaction(db, async (tx) => {
     const late = await rows<{ order_id: number }>(
       tx,
-      sql`UPDATE backorders SET delayed = true
-          WHERE status = 'WAITING' AND NOT delayed AND promised_at < ${now.toISOString()}::timestamptz
-          RETURNING order_id`,
+      sql`UPDATE ${backorders} SET ${name(backorders.delayed)} = true
+          WHERE NOT ${backorders.delayed} AND ${delayedCondition(backorders, now)}
+          RETURNING ${backorders.orderId}`,
     );
     const orderIds = [...new Set(late.map((row) => Number(row.order_id)))];
     await recordOrderChanges(tx, orderIds, "DELAYED");

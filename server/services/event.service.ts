@@ -3,9 +3,11 @@
  * events in its own transaction, so nothing is published that did not commit.
  */
 import { sql } from "drizzle-orm";
-import type { Executor } from "../../drizzle/db.js";
-import { intArray } from "../../drizzle/sql.js";
+import { type Executor, schema } from "../../drizzle/db.js";
+import { intArray, names } from "../../drizzle/sql.js";
 import type { ChangeReason, OrderChangeKind, RestockChangeKind } from "./types.js";
+
+const { events, orders } = schema;
 
 /**
  * Bumps each product's version under the lock its caller holds and appends a STOCK_CHANGED and a
@@ -67,9 +69,9 @@ export async function recordProductChanges(
 
 function orderChangesInsert(orderIds: readonly number[], kind: OrderChangeKind) {
   return sql`
-    INSERT INTO events (type, order_id, payload)
-    SELECT 'ORDER_CHANGED', id, jsonb_build_object('kind', ${kind}::text, 'customer', customer, 'status', status)
-    FROM orders WHERE id = ANY(${intArray([...new Set(orderIds)])}) ORDER BY id`;
+    INSERT INTO ${events} (${names(events.type, events.orderId, events.payload)})
+    SELECT 'ORDER_CHANGED', ${orders.id}, jsonb_build_object('kind', ${kind}::text, 'customer', ${orders.customer}, 'status', ${orders.status})
+    FROM ${orders} WHERE ${orders.id} = ANY(${intArray([...new Set(orderIds)])}) ORDER BY ${orders.id}`;
 }
 
 /** Appends one ORDER_CHANGED event per order, with the order's current status and customer. */
@@ -86,7 +88,7 @@ export async function recordRestockChange(
   filledUnits = 0,
 ) {
   await tx.execute(sql`
-    INSERT INTO events (type, product_id, restock_id, payload)
+    INSERT INTO ${events} (${names(events.type, events.productId, events.restockId, events.payload)})
     VALUES ('RESTOCK_CHANGED', ${restock.productId}, ${restock.id},
             jsonb_build_object('kind', ${kind}::text, 'filledUnits', ${filledUnits}::int))
   `);
@@ -95,7 +97,7 @@ export async function recordRestockChange(
 /** Appends an API_KEY_REVOKED event: each instance's event hub hears it and closes the key's subscriptions. */
 export async function recordApiKeyRevoked(tx: Executor, apiKeyId: number) {
   await tx.execute(sql`
-    INSERT INTO events (type, payload) VALUES ('API_KEY_REVOKED', jsonb_build_object('apiKeyId', ${apiKeyId}::int))
+    INSERT INTO ${events} (${names(events.type, events.payload)}) VALUES ('API_KEY_REVOKED', jsonb_build_object('apiKeyId', ${apiKeyId}::int))
   `);
 }
 

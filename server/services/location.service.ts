@@ -1,12 +1,13 @@
 /** Stock locations: where units are kept, allocated from in ascending `priority`. */
-import { asc, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { type Database, type Executor, schema } from "../../drizzle/db.js";
-import { intArray } from "../../drizzle/sql.js";
+import { intArray, names } from "../../drizzle/sql.js";
+import { allocationOrder } from "./location.query.js";
 import { inTransaction, sqlState } from "../../drizzle/transaction.js";
 import { type CreateLocationInput, type LocationRecord, refuse } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
-const { locations } = schema;
+const { locations, stockLevels } = schema;
 
 /** Creates a location; DUPLICATE when its code is taken, INVALID_INPUT for a bad field. */
 export async function createLocation(db: Database, input: CreateLocationInput): Promise<LocationRecord> {
@@ -33,13 +34,13 @@ export async function createLocation(db: Database, input: CreateLocationInput): 
  * called MAIN is created, so a product can always be stocked without naming a location.
  */
 export async function getDefaultLocation(db: Executor): Promise<LocationRecord> {
-  const [found] = await db.select().from(locations).orderBy(asc(locations.priority), asc(locations.id)).limit(1);
+  const [found] = await db.select().from(locations).orderBy(allocationOrder()).limit(1);
   if (found) return found;
   await db
     .insert(locations)
     .values({ code: "MAIN", name: "Main warehouse", priority: 0 })
     .onConflictDoNothing();
-  const [created] = await db.select().from(locations).orderBy(asc(locations.priority), asc(locations.id)).limit(1);
+  const [created] = await db.select().from(locations).orderBy(allocationOrder()).limit(1);
   return created;
 }
 
@@ -56,7 +57,7 @@ export async function resolveLocation(tx: Executor, id: number | undefined | nul
 export async function ensureStockLevels(tx: Executor, productIds: number[], locationId: number) {
   if (productIds.length === 0) return;
   await tx.execute(sql`
-    INSERT INTO stock_levels (product_id, location_id)
+    INSERT INTO ${stockLevels} (${names(stockLevels.productId, stockLevels.locationId)})
     SELECT unnest(${intArray(productIds)}), ${locationId}::int
     ON CONFLICT DO NOTHING
   `);

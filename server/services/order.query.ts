@@ -3,8 +3,10 @@
  * expected for, and a filtered list, newest first.
  */
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
-import { delayedCondition } from "./backlog.query.js";
+import { delayedCondition } from "./backorder-delay.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { intArray, toDate } from "../../drizzle/sql.js";
 import type { OrderLineRecord, OrderRecord, OrderStatus } from "./types.js";
@@ -32,28 +34,7 @@ export interface OrderWaitingSummary {
 }
 
 /** The orders with these ids, in the ids' order; null where none exists. */
-export async function ordersByIds(db: Executor, ids: readonly number[]): Promise<(OrderRecord | null)[]> {
-  if (ids.length === 0) return [];
-  const found = await db.select().from(orders).where(inArray(orders.id, [...ids]));
-  const byId = new Map(found.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
-}
-
-/** The orders with these numbers, in the numbers' order; null where none exists. */
-export async function ordersByNumbers(db: Executor, numbers: readonly string[]): Promise<(OrderRecord | null)[]> {
-  if (numbers.length === 0) return [];
-  const found = await db.select().from(orders).where(inArray(orders.number, [...numbers]));
-  const byNumber = new Map(found.map((row) => [row.number, row]));
-  return numbers.map((number) => byNumber.get(number) ?? null);
-}
-
-/** The order lines with these ids, in the ids' order; null where none exists. */
-export async function orderLinesByIds(db: Executor, ids: readonly number[]): Promise<(OrderLineRecord | null)[]> {
-  if (ids.length === 0) return [];
-  const found = await db.select().from(orderLines).where(inArray(orderLines.id, [...ids]));
-  const byId = new Map(found.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
-}
+export const ordersByIds = (db: Executor, ids: readonly number[]) => rowsByKeys(db, orders, "id", ids);
 
 /** Each order's lines in line-number order, in the ids' order; [] for an unknown order. */
 export async function orderLinesByOrders(db: Executor, orderIds: readonly number[]): Promise<OrderLineRecord[][]> {
@@ -81,7 +62,7 @@ export async function orderWaitingSummaries(db: Executor, orderIds: readonly num
       SELECT b.order_id,
              max(b.promised_at) AS promised_at,
              CASE WHEN bool_or(b.expected_at IS NULL) THEN NULL ELSE max(b.expected_at) END AS expected_at,
-             bool_or(${delayedCondition("b")}) AS delayed
+             bool_or(${delayedCondition(alias(schema.backorders, "b"))}) AS delayed
         FROM backorders b
        WHERE b.order_id = ANY(${intArray(orderIds)}) AND b.status = 'WAITING'
        GROUP BY b.order_id`,
@@ -103,7 +84,7 @@ export async function listOrders(db: Executor, filter: OrderFilter | null | unde
   if (filter?.status) conditions.push(filter.status.length > 0 ? inArray(orders.status, filter.status) : sql`false`);
   if (filter?.customer !== undefined && filter?.customer !== null) conditions.push(eq(orders.customer, filter.customer));
   if (filter?.delayed !== undefined && filter?.delayed !== null) {
-    const exists = sql`EXISTS (SELECT 1 FROM backorders b WHERE b.order_id = ${orders.id} AND ${delayedCondition("b")})`;
+    const exists = sql`EXISTS (SELECT 1 FROM backorders b WHERE b.order_id = ${orders.id} AND ${delayedCondition(alias(schema.backorders, "b"))})`;
     conditions.push(filter.delayed ? exists : sql`NOT ${exists}`);
   }
   if (filter?.productId !== undefined && filter?.productId !== null) {

@@ -5,12 +5,14 @@
 import { createHash } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
-import { refreshOrderStatuses, settleBacklog } from "./backlog.service.js";
+import { settleBacklog } from "./backlog.service.js";
+import { orderStatusOf, refreshOrderStatuses } from "./order-status.js";
 import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges } from "./event.service.js";
 import { toRecord } from "../../drizzle/paging.js";
+import { allocationOrder, freeStock } from "./location.query.js";
 import { lockProducts, productIdsBySku } from "./product.service.js";
-import { intArray, jsonb } from "../../drizzle/sql.js";
+import { jsonb } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import {
   DomainError,
@@ -23,7 +25,7 @@ import {
 } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
-const { orders } = schema;
+const { idempotencyKeys, locations, orderLines, orders } = schema;
 
 interface RequestedLine {
   productId?: number;
@@ -96,9 +98,10 @@ export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<
       const order = await writeOrder(tx, request.customer, plan.lines);
       if (lost.length > 0) await recordLostDemand(tx, lost, request.idempotencyKey);
       if (request.idempotencyKey) {
-        await tx.execute(sql`
-          UPDATE idempotency_keys SET order_id = ${order.id}, issues = ${jsonb(plan.issues)}
-          WHERE key = ${request.idempotencyKey}`);
+        await tx
+          .update(idempotencyKeys)
+          .set({ orderId: order.id, issues: jsonb(plan.issues) })
+          .where(eq(idempotencyKeys.key, request.idempotencyKey));
       }
       return { order, issues: plan.issues, replayed: false };
     });
@@ -115,19 +118,18 @@ export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<
  * first's uncommitted row and then sees it, so racing duplicates replay instead of double-placing.
  */
 async function claimIdempotencyKey(tx: Executor, key: string, requestHash: string): Promise<PlaceOrderResult | null> {
-  const claimed = await rows(tx, sql`
-    INSERT INTO idempotency_keys (key, request_hash) VALUES (${key}, ${requestHash})
-    ON CONFLICT DO NOTHING RETURNING key`);
+  const claimed = await tx
+    .insert(idempotencyKeys)
+    .values({ key, requestHash })
+    .onConflictDoNothing()
+    .returning({ key: idempotencyKeys.key });
   if (claimed.length > 0) return null;
-  const [prior] = await rows<{ request_hash: string; order_id: number | null; issues: Issue[] | string }>(
-    tx,
-    sql`SELECT request_hash, order_id, issues FROM idempotency_keys WHERE key = ${key}`,
-  );
-  if (!prior || prior.request_hash !== requestHash || prior.order_id === null) {
+  const [prior] = await tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+  if (!prior || prior.requestHash !== requestHash || prior.orderId === null) {
     refuse("IDEMPOTENCY_KEY_REUSED", "this idempotency key was used for a different order", ["input", "idempotencyKey"]);
   }
-  const [order] = await tx.select().from(orders).where(eq(orders.id, Number(prior.order_id)));
-  const issues = typeof prior.issues === "string" ? (JSON.parse(prior.issues) as Issue[]) : prior.issues;
+  const [order] = await tx.select().from(orders).where(eq(orders.id, prior.orderId));
+  const issues = (typeof prior.issues === "string" ? JSON.parse(prior.issues) : prior.issues) as Issue[];
   return { order, issues, replayed: true };
 }
 
@@ -155,15 +157,7 @@ async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrde
     refuse("INVALID_INPUT", "an order's products must share one currency", ["input", "lines"]);
   }
 
-  const free = await rows<{ product_id: number; location_id: number; free: number }>(
-    tx,
-    sql`
-    SELECT s.product_id, s.location_id, (s.on_hand - s.allocated - s.safety_stock)::int AS free
-    FROM stock_levels s JOIN locations l ON l.id = s.location_id
-    WHERE s.product_id = ANY(${intArray(locked.map((product) => product.id))})
-      AND s.on_hand - s.allocated - s.safety_stock > 0
-    ORDER BY s.product_id, l.priority, l.id`,
-  );
+  const free = await rows<{ product_id: number; location_id: number; free: number }>(tx, freeStock(locked.map((product) => product.id)));
 
   const issues: Issue[] = [];
   const lines: PlannedLine[] = [];
@@ -218,7 +212,6 @@ async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrde
 /** Writes the order, its lines, allocations, backorders and stock changes in one statement, then dates the new backorders. */
 async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]): Promise<OrderRecord> {
   const cents = lines.reduce((sum, line) => sum + Math.round(Number(line.product.price) * 100) * line.quantity, 0);
-  const status = lines.some((line) => line.waiting > 0) ? "AWAITING_STOCK" : "READY_TO_SHIP";
   const lineRows = lines.map((line) => ({
     line_number: line.lineNumber,
     product_id: line.product.id,
@@ -230,16 +223,18 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
   const allocationRows = lines.flatMap((line) =>
     line.allocations.map((a) => ({ line_number: line.lineNumber, product_id: line.product.id, location_id: a.locationId, quantity: a.quantity })),
   );
+  // A new order has nothing shipped or cancelled yet: its status is what its lines' waiting units say.
+  const status = orderStatusOf({ quantity: sql`sum(quantity)`, cancelled: sql`0`, shipped: sql`0`, waiting: sql`sum(waiting)` });
   const created = await rows<Record<string, unknown> & { id: number; backorder_id: number | null; backorder_product_id: number | null }>(
     tx,
     sql`
-    WITH new_order AS (
-      INSERT INTO orders (customer, status, total, currency_code)
-      VALUES (${customer}, ${status}, ${(cents / 100).toFixed(2)}::numeric, ${lines[0].product.currencyCode})
-      RETURNING *
-    ), requested AS (
+    WITH requested AS (
       SELECT * FROM jsonb_to_recordset(${jsonb(lineRows)})
         AS r(line_number int, product_id int, quantity int, unit_price numeric, allocated int, waiting int)
+    ), new_order AS (
+      INSERT INTO orders (customer, status, total, currency_code)
+      VALUES (${customer}, (SELECT ${status} FROM requested), ${(cents / 100).toFixed(2)}::numeric, ${lines[0].product.currencyCode})
+      RETURNING *
     ), new_lines AS (
       INSERT INTO order_lines (order_id, product_id, line_number, quantity, unit_price, allocated, waiting)
       SELECT new_order.id, product_id, line_number, quantity, unit_price, allocated, waiting
@@ -293,11 +288,8 @@ async function recordLostDemand(tx: Executor, lost: LostUnits[], idempotencyKey:
  * the order row. NOT_FOUND when there is no such order.
  */
 async function lockOrder(tx: Executor, id: number, field: string[]): Promise<OrderRecord> {
-  const productIds = await rows<{ product_id: number }>(
-    tx,
-    sql`SELECT DISTINCT product_id FROM order_lines WHERE order_id = ${id}`,
-  );
-  await lockProducts(tx, productIds.map((row) => Number(row.product_id)));
+  const productIds = await tx.selectDistinct({ id: orderLines.productId }).from(orderLines).where(eq(orderLines.orderId, id));
+  await lockProducts(tx, productIds.map((row) => row.id));
   const [order] = await tx.select().from(orders).where(eq(orders.id, id)).for("update");
   if (!order) refuse("NOT_FOUND", "order not found", field);
   return order;
@@ -325,8 +317,8 @@ async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
         AS r(line_id int, waiting int, allocated int)
     ), open AS (
       SELECT a.order_line_id, a.location_id, a.product_id, a.quantity, r.allocated AS to_release,
-             sum(a.quantity) OVER (PARTITION BY a.order_line_id ORDER BY l.priority DESC, l.id DESC) - a.quantity AS before
-      FROM allocations a JOIN req r ON r.line_id = a.order_line_id JOIN locations l ON l.id = a.location_id
+             sum(a.quantity) OVER (PARTITION BY a.order_line_id ORDER BY ${allocationOrder(locations, "release")}) - a.quantity AS before
+      FROM allocations a JOIN req r ON r.line_id = a.order_line_id JOIN ${locations} ON ${locations.id} = a.location_id
       WHERE a.quantity > 0 AND r.allocated > 0
     ), released AS (
       SELECT order_line_id, location_id, product_id, least(quantity, greatest(0, to_release - before))::int AS quantity
@@ -389,7 +381,7 @@ export async function cancelOrder(db: Database, id: number, reason?: string | nu
   checks.throwIfAny();
   return inTransaction(db, async (tx) => {
     const order = await lockOrder(tx, orderId, ["id"]);
-    const lines = await tx.select().from(schema.orderLines).where(eq(schema.orderLines.orderId, order.id));
+    const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, order.id));
     const releases = lines
       .filter((line) => line.waiting + line.allocated > 0)
       .map((line) => ({ lineId: line.id, waiting: line.waiting, allocated: line.allocated }));
@@ -411,10 +403,10 @@ export async function cancelOrderLine(db: Database, id: number, quantity?: numbe
   if (quantity !== undefined && quantity !== null) checks.int(quantity, ["quantity"], 1, LIMITS.quantity);
   checks.throwIfAny();
   return inTransaction(db, async (tx) => {
-    const [found] = await rows<{ order_id: number }>(tx, sql`SELECT order_id FROM order_lines WHERE id = ${lineId}`);
+    const [found] = await tx.select({ orderId: orderLines.orderId }).from(orderLines).where(eq(orderLines.id, lineId));
     if (!found) refuse("NOT_FOUND", "order line not found", ["id"]);
-    const order = await lockOrder(tx, Number(found.order_id), ["id"]);
-    const [line] = await tx.select().from(schema.orderLines).where(eq(schema.orderLines.id, lineId));
+    const order = await lockOrder(tx, found.orderId, ["id"]);
+    const [line] = await tx.select().from(orderLines).where(eq(orderLines.id, lineId));
     const open = line.waiting + line.allocated;
     if (open === 0) refuse("INVALID_STATE", "every unit of this line has shipped or been cancelled", ["id"]);
     const wanted = quantity ?? open;

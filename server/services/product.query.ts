@@ -3,9 +3,11 @@
  * Every function takes a whole batch of keys and runs one statement, for the DataLoaders.
  */
 import { and, asc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
+import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { intArray, toDate } from "../../drizzle/sql.js";
+import { allocationOrder } from "./location.query.js";
 import type { BackorderPolicy, ProductRecord, StockLevelRecord, StockSnapshot } from "./types.js";
 
 const { products, stockLevels, locations } = schema;
@@ -30,20 +32,7 @@ export interface ProductFilter {
 }
 
 /** The products with these ids, in the ids' order; null where none exists. */
-export async function productsByIds(db: Executor, ids: readonly number[]): Promise<(ProductRecord | null)[]> {
-  if (ids.length === 0) return [];
-  const found = await db.select().from(products).where(inArray(products.id, [...ids]));
-  const byId = new Map(found.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
-}
-
-/** The products with these SKUs (exact match), in the SKUs' order; null where none exists. */
-export async function productsBySkus(db: Executor, skus: readonly string[]): Promise<(ProductRecord | null)[]> {
-  if (skus.length === 0) return [];
-  const found = await db.select().from(products).where(inArray(products.sku, [...skus]));
-  const bySku = new Map(found.map((row) => [row.sku, row]));
-  return skus.map((sku) => bySku.get(sku) ?? null);
-}
+export const productsByIds = (db: Executor, ids: readonly number[]) => rowsByKeys(db, products, "id", ids);
 
 /**
  * The stock summaries of these products, in the ids' order, in one statement. `available` is
@@ -104,7 +93,7 @@ export async function stockLevelsByProducts(db: Executor, productIds: readonly n
     .from(stockLevels)
     .innerJoin(locations, eq(locations.id, stockLevels.locationId))
     .where(inArray(stockLevels.productId, [...productIds]))
-    .orderBy(asc(stockLevels.productId), asc(locations.priority), asc(locations.id));
+    .orderBy(asc(stockLevels.productId), allocationOrder());
   const byProduct = new Map<number, StockLevelView[]>();
   for (const { level } of found) {
     const available = Math.max(0, level.onHand - level.allocated - level.safetyStock);

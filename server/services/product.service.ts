@@ -1,10 +1,10 @@
 /** The catalogue: products, their backorder policy and limits. */
 import { eq, sql } from "drizzle-orm";
-import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { type Database, type Executor, schema } from "../../drizzle/db.js";
 import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges } from "./event.service.js";
 import { ensureStockLevels, getDefaultLocation } from "./location.service.js";
-import { intArray, jsonb } from "../../drizzle/sql.js";
+import { intArray, jsonb, name, names } from "../../drizzle/sql.js";
 import { inTransaction, sqlState } from "../../drizzle/transaction.js";
 import {
   type CreateProductInput,
@@ -14,7 +14,7 @@ import {
 } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
-const { products } = schema;
+const { products, stockLevels, stockMovements } = schema;
 
 /**
  * Locks the products' rows in id order and returns them in that order. Every operation that
@@ -89,11 +89,11 @@ export async function createProduct(db: Database, input: CreateProductInput): Pr
       if (initialStock! > 0) {
         await tx.execute(sql`
           WITH moved AS (
-            INSERT INTO stock_movements (product_id, location_id, delta, kind, reason)
+            INSERT INTO ${stockMovements} (${names(stockMovements.productId, stockMovements.locationId, stockMovements.delta, stockMovements.kind, stockMovements.reason)})
             VALUES (${product.id}, ${location.id}, ${initialStock}, 'INITIAL', 'initial stock')
           )
-          UPDATE stock_levels SET on_hand = on_hand + ${initialStock}, updated_at = now()
-          WHERE product_id = ${product.id} AND location_id = ${location.id}
+          UPDATE ${stockLevels} SET ${name(stockLevels.onHand)} = ${stockLevels.onHand} + ${initialStock}, ${name(stockLevels.updatedAt)} = now()
+          WHERE ${stockLevels.productId} = ${product.id} AND ${stockLevels.locationId} = ${location.id}
         `);
       }
       await recordProductChanges(tx, [product.id], "PRODUCT_CREATED");
@@ -140,9 +140,9 @@ export async function updateProduct(db: Database, id: number, input: UpdateProdu
 /** Ids of the products with these SKUs (for callers that name products by SKU). */
 export async function productIdsBySku(tx: Executor, skus: string[]): Promise<Map<string, number>> {
   if (skus.length === 0) return new Map();
-  const found = await rows<{ id: number; sku: string }>(
-    tx,
-    sql`SELECT id, sku FROM products WHERE sku IN (SELECT jsonb_array_elements_text(${jsonb(skus)}))`,
-  );
+  const found = await tx
+    .select({ id: products.id, sku: products.sku })
+    .from(products)
+    .where(sql`${products.sku} IN (SELECT jsonb_array_elements_text(${jsonb(skus)}))`);
   return new Map(found.map((row) => [row.sku, row.id]));
 }

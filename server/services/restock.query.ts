@@ -2,7 +2,8 @@
  * Reading restocks: by id, per product (Product.restocks, batched over a page of products) and
  * as a filtered list, all in expected-date order.
  */
-import { inArray, sql, type SQL } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
+import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
 import { jsonb } from "../../drizzle/sql.js";
@@ -46,12 +47,7 @@ function strip(page: Page<RestockRecord & { sortAt: string }>): Page<RestockReco
 }
 
 /** The restocks with these ids, in the ids' order; null where none exists. */
-export async function restocksByIds(db: Executor, ids: readonly number[]): Promise<(RestockRecord | null)[]> {
-  if (ids.length === 0) return [];
-  const found = await db.select().from(restocks).where(inArray(restocks.id, [...ids]));
-  const byId = new Map(found.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
-}
+export const restocksByIds = (db: Executor, ids: readonly number[]) => rowsByKeys(db, restocks, "id", ids);
 
 /**
  * Restock pages of several products at once, in the requests' order, in one statement.

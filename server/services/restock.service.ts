@@ -1,12 +1,12 @@
 /** Restocks: supply on its way, which dates the backlog, and its receipt, which fills it. */
 import { eq, sql } from "drizzle-orm";
-import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { type Database, type Executor, schema } from "../../drizzle/db.js";
 import { settleBacklog } from "./backlog.service.js";
 import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges, recordRestockChange } from "./event.service.js";
 import { ensureStockLevels, resolveLocation } from "./location.service.js";
 import { lockProduct } from "./product.service.js";
-import { intArray } from "../../drizzle/sql.js";
+import { intArray, name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import {
   type BackorderRecord,
@@ -17,7 +17,7 @@ import {
 } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
-const { restocks } = schema;
+const { backorders, restocks, stockLevels, stockMovements } = schema;
 
 /** Schedules a restock and re-dates the product's backlog against it. */
 export async function scheduleRestock(db: Database, input: ScheduleRestockInput): Promise<RestockRecord> {
@@ -47,9 +47,9 @@ export async function scheduleRestock(db: Database, input: ScheduleRestockInput)
  */
 async function lockScheduledRestock(tx: Executor, id: number): Promise<RestockRecord> {
   const restockId = requireId(id, ["id"], "restock");
-  const [found] = await rows<{ product_id: number }>(tx, sql`SELECT product_id FROM restocks WHERE id = ${restockId}`);
+  const [found] = await tx.select({ productId: restocks.productId }).from(restocks).where(eq(restocks.id, restockId));
   if (!found) refuse("NOT_FOUND", "restock not found", ["id"]);
-  await lockProduct(tx, Number(found.product_id), ["id"]);
+  await lockProduct(tx, found.productId, ["id"]);
   const [restock] = await tx.select().from(restocks).where(eq(restocks.id, restockId)).for("update");
   if (restock.status !== "SCHEDULED") refuse("INVALID_STATE", `restock is ${restock.status}, not SCHEDULED`, ["id"]);
   return restock;
@@ -86,11 +86,11 @@ export async function receiveRestock(db: Database, id: number, quantity?: number
     if (units > outstanding) refuse("INVALID_INPUT", `only ${outstanding} units of this restock are outstanding`, ["quantity"]);
     await tx.execute(sql`
       WITH moved AS (
-        INSERT INTO stock_movements (product_id, location_id, delta, kind, restock_id)
+        INSERT INTO ${stockMovements} (${names(stockMovements.productId, stockMovements.locationId, stockMovements.delta, stockMovements.kind, stockMovements.restockId)})
         VALUES (${restock.productId}, ${restock.locationId}, ${units}, 'RESTOCK', ${restock.id})
       )
-      UPDATE stock_levels SET on_hand = on_hand + ${units}, updated_at = now()
-      WHERE product_id = ${restock.productId} AND location_id = ${restock.locationId}`);
+      UPDATE ${stockLevels} SET ${name(stockLevels.onHand)} = ${stockLevels.onHand} + ${units}, ${name(stockLevels.updatedAt)} = now()
+      WHERE ${stockLevels.productId} = ${restock.productId} AND ${stockLevels.locationId} = ${restock.locationId}`);
     const complete = units === outstanding;
     const [updated] = await tx
       .update(restocks)
@@ -124,7 +124,7 @@ export async function cancelRestock(db: Database, id: number): Promise<RestockRe
 
 async function backordersInOrder(tx: Executor, ids: number[]): Promise<BackorderRecord[]> {
   if (ids.length === 0) return [];
-  const found = await tx.select().from(schema.backorders).where(sql`${schema.backorders.id} = ANY(${intArray(ids)})`);
+  const found = await tx.select().from(backorders).where(sql`${backorders.id} = ANY(${intArray(ids)})`);
   const byId = new Map(found.map((b) => [b.id, b]));
   return ids.map((id) => byId.get(id)!);
 }

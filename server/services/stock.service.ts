@@ -9,7 +9,7 @@ import { inTransaction } from "../../drizzle/transaction.js";
 import { type AdjustStockInput, refuse, type StockLevelRecord } from "./types.js";
 import { Checks, LIMITS } from "./validation.js";
 
-const { stockLevels } = schema;
+const { stockLevels, stockMovements } = schema;
 
 /**
  * Corrects onHand at a location by `delta` (a count found more or fewer units) and optionally
@@ -39,9 +39,7 @@ export async function adjustStock(db: Database, input: AdjustStockInput): Promis
       );
     }
     if (delta !== 0) {
-      await tx.execute(sql`
-        INSERT INTO stock_movements (product_id, location_id, delta, kind, reason)
-        VALUES (${product.id}, ${location.id}, ${delta}, 'ADJUSTMENT', ${reason})`);
+      await tx.insert(stockMovements).values({ productId: product.id, locationId: location.id, delta: delta!, kind: "ADJUSTMENT", reason });
     }
     await tx
       .update(stockLevels)

@@ -3,7 +3,7 @@
  * Shared by services, resolvers and subscribers; nothing here knows GraphQL or HTTP.
  */
 import type { schema } from "../../drizzle/db.js";
-import type { BackorderPolicy, ChangeReason, Issue, OrderChangeKind, OrderStatus, RestockChangeKind } from "../../drizzle/contract.js";
+import type { BackorderPolicy, Issue } from "../../drizzle/contract.js";
 
 export type LocationRecord = typeof schema.locations.$inferSelect;
 export type ProductRecord = typeof schema.products.$inferSelect;
@@ -12,16 +12,12 @@ export type OrderRecord = typeof schema.orders.$inferSelect;
 export type OrderLineRecord = typeof schema.orderLines.$inferSelect;
 export type BackorderRecord = typeof schema.backorders.$inferSelect;
 export type RestockRecord = typeof schema.restocks.$inferSelect;
-export type EventRecord = typeof schema.events.$inferSelect;
 export type ApiKeyRecord = typeof schema.apiKeys.$inferSelect;
 
 export type {
   ApiKeyRole,
   BackorderPolicy,
-  BackorderStatus,
   ChangeReason,
-  ErrorCode,
-  EtaSource,
   EventType,
   Issue,
   OrderChangeKind,
@@ -29,7 +25,7 @@ export type {
   RestockChangeKind,
   RestockStatus,
 } from "../../drizzle/contract.js";
-export { API_KEY_ROLES, DomainError, ERROR_CODES, refuse } from "../../drizzle/contract.js";
+export { API_KEY_ROLES, DomainError, refuse } from "../../drizzle/contract.js";
 
 // ---- inputs (plain, validated by the service) ----
 
@@ -102,8 +98,6 @@ export interface ReceiveRestockResult {
   filledBackorders: BackorderRecord[];
 }
 
-
-
 // ---- the event log (docs/ARCHITECTURE.md, "Events and live updates"): one row per change, written in the change's transaction ----
 
 /** A product's quantities at the moment of an event (docs/ARCHITECTURE.md, "The model and its invariants"). */
@@ -116,33 +110,4 @@ export interface StockSnapshot {
   projected: number;
   /** ISO-8601, or null when no restock is scheduled. */
   nextRestockAt: string | null;
-}
-
-export interface StockChangedPayload {
-  reason: ChangeReason;
-  stock: StockSnapshot;
-}
-
-export interface BacklogChangedPayload {
-  reason: ChangeReason;
-  backordered: number;
-  waitingOrders: number;
-  /** ISO-8601: the earliest expected date among waiting backorders, or null. */
-  nextExpectedAt: string | null;
-}
-
-export interface RestockChangedPayload {
-  kind: RestockChangeKind;
-  filledUnits: number;
-}
-
-export interface OrderChangedPayload {
-  kind: OrderChangeKind;
-  customer: string;
-  status: OrderStatus;
-}
-
-/** An API key was revoked: every instance closes the key's open subscriptions. */
-export interface ApiKeyRevokedPayload {
-  apiKeyId: number;
 }
