@@ -21,6 +21,10 @@ export const EXPOSED_ERROR_CODES = new Set<string>([
   "QUERY_TOO_DEEP",
   "QUERY_TOO_COSTLY",
   "THROTTLED",
+  // Past the hard cap of objects per response (server/graphql/limits/object-meter.ts).
+  "RESPONSE_TOO_LARGE",
+  // Over a WebSocket connection's cap of running operations (server/http/websocket.ts).
+  "TOO_MANY_SUBSCRIPTIONS",
   // The database cannot answer (server/database-unavailable.ts).
   "SERVICE_UNAVAILABLE",
   // A subscription's cursor is older than the event log's retention (server/event-hub.ts).

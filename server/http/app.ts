@@ -24,11 +24,14 @@ import { DEFAULT_EVENT_RETENTION_HOURS } from "../config.js";
 import { EventHub, type EventHubOptions } from "../live/event-hub.js";
 import { dashboardRouter } from "./dashboard.js";
 import { pagesRouter } from "./pages.js";
+import { securityHeaders } from "./security-headers.js";
 import { REQUEST_PARSE_OPTIONS, requestGuardsPlugin, requestValidationRules } from "../graphql/limits/request-guards.js";
 import { requestLogPlugin } from "./request-log.plugin.js";
 import { databaseUnavailablePlugin, isDatabaseUnavailable, RETRY_AFTER_SECONDS, serviceUnavailableError } from "../graphql/database-unavailable.js";
 import { callerOf, type QueryLimits, type QueryLimitsOverride, resolveQueryLimits } from "../graphql/limits/query-limits.js";
 import { queryLimitsPlugin } from "../graphql/limits/query-limits.plugin.js";
+import { CostBudget } from "../graphql/limits/cost-budget.js";
+import { meterSchemaObjects } from "../graphql/limits/object-meter.js";
 import { markOverdueBackorders } from "../services/eta.service.js";
 import { pruneEvents } from "../services/event-log.service.js";
 import { attachWebSocket } from "./websocket.js";
@@ -65,7 +68,7 @@ export interface AppOptions {
   /** Depth, cost and cost-per-second limits per role, over the defaults (server/query-limits.ts). */
   limits?: QueryLimitsOverride | QueryLimits;
   /** Live updates: how the event hub follows the log and how much a slow subscriber may queue. */
-  live?: EventHubOptions & { maxBufferedBytes?: number };
+  live?: EventHubOptions & { maxBufferedBytes?: number; maxBudgetWaitMs?: number };
   /** How often waiting backorders whose promised date passed are marked late. Default 60 s; 0: never. */
   delaySweepMs?: number;
   /**
@@ -137,8 +140,11 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       else if (created) logger.info("bootstrap admin key created", { apiKeyId: apiKey.id, prefix: apiKey.prefix });
     }
 
-    const schema = await buildGraphQLSchema();
+    // Resolvers count the objects they return, so a response past the cap stops (object-meter.ts).
+    const schema = meterSchemaObjects(await buildGraphQLSchema());
     const limits = resolveQueryLimits(options.limits);
+    // One bucket per key for both transports.
+    const budget = new CostBudget();
     const app = express();
     const httpServer = http.createServer(app);
     const apollo = new ApolloServer<Context>({
@@ -162,13 +168,15 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
         requestLogPlugin(logger),
         databaseUnavailablePlugin<Context>(),
         requestGuardsPlugin<Context>(),
-        queryLimitsPlugin<Context>({ limits, caller: (context) => callerOf(context.apiKey, context.clientAddress) }),
+        queryLimitsPlugin<Context>({ limits, budget, caller: (context) => callerOf(context.apiKey, context.clientAddress) }),
         ...(options.plugins ?? []),
       ],
     });
     await apollo.start();
 
     app.disable("x-powered-by");
+    // First: every answer carries them, the 404s and the error handler's included.
+    app.use(securityHeaders());
     app.use(requestId);
     app.use(pagesRouter());
     app.use(dashboardRouter({ logger }));
@@ -218,7 +226,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     await hub.start();
     cleanups.push(() => hub.stop());
     cleanups.push(attachWebSocket({
-      httpServer, schema, db: connection.db, hub, logger, maxBufferedBytes: options.live?.maxBufferedBytes, limits,
+      httpServer, schema, db: connection.db, hub, logger, maxBufferedBytes: options.live?.maxBufferedBytes, limits, budget,
+      maxBudgetWaitMs: options.live?.maxBudgetWaitMs,
     }));
     /** Runs `task` every `ms` (0: never), never two at once; closing waits for a running one. */
     const every = (ms: number, what: string, task: () => Promise<unknown>) => {

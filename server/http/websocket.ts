@@ -7,6 +7,17 @@
  * connection opens; without a valid key it is closed with 4401. The key is checked again for
  * every new subscription, and when a key is revoked (an API_KEY_REVOKED event, which every
  * instance's hub reads) its connections are closed with 4403 on every instance.
+ *
+ * Limits (docs/ARCHITECTURE.md, "Access and limits"): every operation, query, mutation or
+ * subscription, passes the pipeline HTTP requests pass (`prepareOperation`: minimum cost, bounds
+ * before validation, variables, depth and cost, the estimate paid) and spends the same bucket as
+ * the key's HTTP requests. A query or mutation is settled to its actual cost and answered with
+ * `extensions.cost`; each subscription event, replayed or live, is charged what it delivers. A
+ * subscriber whose bucket is empty waits for it (its events are slowed, the hub queues them); when
+ * the wait would exceed `maxBudgetWaitMs` the connection is closed with 4413 and
+ * `after=<cursor>` to resume from, nothing dropped. A key holds at most `maxConnectionsPerKey`
+ * connections on an instance (the next is closed with 4429) and a connection runs at most
+ * `maxSubscriptionsPerConnection` operations at once (the next fails with TOO_MANY_SUBSCRIPTIONS).
  */
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
@@ -25,7 +36,11 @@ import { formatError, isExposedError } from "../graphql/error-masking.js";
 import { isDatabaseUnavailable, SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE } from "../graphql/database-unavailable.js";
 import { type Logger, serializeError } from "../logger.js";
 import { REQUEST_PARSE_OPTIONS, requestValidationRules } from "../graphql/limits/request-guards.js";
-import { callerOf, DEFAULT_QUERY_LIMITS, prepareSubscription, type QueryLimits } from "../graphql/limits/query-limits.js";
+import { type Admission, callerOf, DEFAULT_QUERY_LIMITS, prepareOperation, type QueryLimits, settleCost } from "../graphql/limits/query-limits.js";
+import { CostBudget } from "../graphql/limits/cost-budget.js";
+import { meterObjects, type ObjectMeter, responseTooLarge, wasStoppedAtCap } from "../graphql/limits/object-meter.js";
+import { countReturnedObjects } from "../graphql/limits/query-cost.js";
+import type { CostExtension } from "../graphql/limits/query-limits.plugin.js";
 
 export interface WebSocketOptions {
   httpServer: http.Server;
@@ -39,6 +54,20 @@ export interface WebSocketOptions {
   maxPayloadBytes?: number;
   /** Depth and cost limits per role (server/query-limits.ts). Default: the defaults. */
   limits?: QueryLimits;
+  /** The cost buckets, shared with the HTTP plugin so a key has one budget. Default: new ones. */
+  budget?: CostBudget;
+  /**
+   * The longest a subscription event waits for its subscriber's budget before the connection is
+   * closed with 4413 and the cursor to resume from. Default 10 s.
+   */
+  maxBudgetWaitMs?: number;
+}
+
+/** One running operation of a connection: what it paid, its object meter, its last event. */
+interface RunningOperation extends Admission {
+  meter?: ObjectMeter;
+  /** Position of the event being delivered (subscriptions). */
+  eventSeq?: number;
 }
 
 /**
@@ -50,6 +79,11 @@ function mask(error: GraphQLError, logger: Logger): GraphQLFormattedError {
   if (!error.originalError && !formatted.extensions?.code) {
     return { ...formatted, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } };
   }
+  // The HTTP status some coded errors carry for Apollo means nothing here.
+  if (formatted.extensions && "http" in formatted.extensions) {
+    const { http: _http, ...extensions } = formatted.extensions;
+    return formatError({ ...formatted, extensions }, error);
+  }
   if (isDatabaseUnavailable(error)) logger.warn("subscription: database unavailable", { error: serializeError(error.originalError ?? error) });
   else if (!isExposedError(formatted.extensions)) logger.error("subscription error", { error: serializeError(error.originalError ?? error) });
   return formatError(formatted, error);
@@ -60,10 +94,37 @@ export const UNAUTHORIZED_CLOSE = 4401;
 /** Close code of a connection whose key was revoked while it was open. */
 export const KEY_REVOKED_CLOSE = 4403;
 export const KEY_REVOKED_REASON = "API key revoked";
+/** Close code of a connection over its key's connection cap. */
+export const TOO_MANY_CONNECTIONS_CLOSE = 4429;
+/** Code of an operation over its connection's cap. */
+export const TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS";
+
+/** Resolves after `ms`, or as soon as `socket` closes. */
+function waitUnlessClosed(socket: WebSocket, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      socket.off("close", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    socket.once("close", done);
+  });
+}
 
 /** Attaches graphql-ws to `/graphql`; returns a function that closes every connection. */
 export function attachWebSocket(options: WebSocketOptions): () => Promise<void> {
   const maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const limits = options.limits ?? DEFAULT_QUERY_LIMITS;
+  const budget = options.budget ?? new CostBudget();
+  const maxBudgetWaitMs = options.maxBudgetWaitMs ?? 10_000;
+  /** Per connection (graphql-ws's context object), its running operations by id. */
+  const running = new WeakMap<object, Map<string, RunningOperation>>();
+  const runningOf = (ctx: object) => {
+    let operations = running.get(ctx);
+    if (!operations) running.set(ctx, (operations = new Map()));
+    return operations;
+  };
   const wss = new WebSocketServer({ server: options.httpServer, path: "/graphql", maxPayload: options.maxPayloadBytes ?? 64 * 1024 });
   const keyOf = new WeakMap<WebSocket, AuthenticatedKey>();
   const socketsByKey = new Map<number, Set<WebSocket>>();
@@ -106,6 +167,12 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
         }
         if (socket.readyState !== socket.OPEN) return false;
         const apiKeyId = key.id;
+        const maxConnections = limits[key.role].maxConnectionsPerKey;
+        if ((socketsByKey.get(apiKeyId)?.size ?? 0) >= maxConnections) {
+          options.logger.info("websocket refused: too many connections for the key", { apiKeyId, maxConnections });
+          socket.close(TOO_MANY_CONNECTIONS_CLOSE, `Too many connections for this API key: at most ${maxConnections}`);
+          return false;
+        }
         keyOf.set(socket, key);
         const sockets = socketsByKey.get(apiKeyId) ?? new Set<WebSocket>();
         socketsByKey.set(apiKeyId, sockets.add(socket));
@@ -118,7 +185,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
       // A key revoked since the connection opened starts nothing new, even before the hub hears of it.
       // Then the same token, width, NUL, depth and cost limits as over HTTP: an operation
       // over them is refused on its own subscription, the connection stays open.
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const socket = ctx.extra.socket;
         const key = keyOf.get(socket);
         let active: boolean;
@@ -132,42 +199,111 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
           return [new GraphQLError(SERVICE_UNAVAILABLE_MESSAGE, { extensions: { code: SERVICE_UNAVAILABLE } })];
         }
         if (key && active) {
-          return prepareSubscription(options.schema, payload, callerOf(key, undefined), options.limits ?? DEFAULT_QUERY_LIMITS, {
+          // Counted among the admitted ones: operations still waiting here (for the key check) are not
+          // running yet, and must not refuse each other. No await from this check to the admission.
+          const maxOperations = limits[key.role].maxSubscriptionsPerConnection;
+          if (runningOf(ctx).size >= maxOperations) {
+            return [
+              new GraphQLError(`This connection runs ${maxOperations} operations already, the most it may; complete one first.`, {
+                extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptionsPerConnection: maxOperations },
+              }),
+            ];
+          }
+          const admitted = prepareOperation(options.schema, payload, callerOf(key, undefined), limits, {
+            budget,
             parseOptions: REQUEST_PARSE_OPTIONS,
             validationRules: requestValidationRules,
           });
+          if (Array.isArray(admitted)) return admitted;
+          runningOf(ctx).set(id, { ...admitted.admission });
+          return admitted.prepared;
         }
         if (key) closeRevoked(socket, key.id);
         else socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
         return [new GraphQLError(KEY_REVOKED_REASON, { extensions: { code: "UNAUTHENTICATED" } })];
       },
-      context: (ctx) => {
+      context: (ctx, id) => {
         const socket = ctx.extra.socket;
         const requestId = randomUUID();
-        return createContext({
+        const operation = runningOf(ctx).get(id);
+        const context = createContext({
           db: options.db,
           apiKey: keyOf.get(socket),
           logger: options.logger,
           requestId,
-          liveEvents: (accepts, after) =>
-            options.hub.stream(accepts, after, (error) => {
+          liveEvents: async (accepts, after) => {
+            const events = await options.hub.stream(accepts, after, (error) => {
               const reason = `subscriber too slow: resume with after=${toEventCursor(error.lastSeq)}`;
               options.logger.warn("closing websocket", { requestId, code: SUBSCRIBER_TOO_SLOW, reason });
               socket.close(SUBSCRIBER_TOO_SLOW, reason.slice(0, 120));
-            }),
+            });
+            if (!operation) return events;
+            // Remembers the event being delivered: the cursor to resume from if its budget runs out.
+            const next = events.next.bind(events);
+            events.next = async () => {
+              const step = await next();
+              if (!step.done) operation.eventSeq = step.value.seq;
+              return step;
+            };
+            return events;
+          },
         });
+        if (operation) operation.meter = meterObjects(context, operation.limits.maxObjects);
+        return context;
       },
-      onNext: (ctx, _id, _payload, _args, result) => {
+      onNext: async (ctx, id, _payload, _args, result) => {
         const socket = ctx.extra.socket;
+        const operation = runningOf(ctx).get(id);
+        const stopped = wasStoppedAtCap(result.errors);
+        if (operation?.kind === "subscription") {
+          // Shared executions count elsewhere: an event costs what it delivers (the cap, when stopped).
+          const objects = stopped ? operation.limits.maxObjects : countReturnedObjects(result.data);
+          const waitSeconds = budget.charge(operation.caller.bucket, Math.max(objects, operation.limits.minimumCost), operation.limits);
+          if (waitSeconds * 1000 > maxBudgetWaitMs) {
+            const resume = operation.eventSeq === undefined ? "the last cursor received" : `after=${toEventCursor(operation.eventSeq - 1)}`;
+            const reason = `over the cost budget: resume with ${resume}`;
+            options.logger.warn("closing websocket", { code: SUBSCRIBER_TOO_SLOW, reason, waitSeconds });
+            socket.close(SUBSCRIBER_TOO_SLOW, reason.slice(0, 120));
+            return;
+          }
+          if (waitSeconds > 0) await waitUnlessClosed(socket, waitSeconds * 1000);
+        } else if (operation) {
+          const tally = operation.meter?.tally();
+          const actual = Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) + operation.measured.introspectionCost;
+          const charged = settleCost(budget, operation, actual);
+          operation.withdrawn = charged;
+          const cost: CostExtension = {
+            requested: operation.measured.cost,
+            actual,
+            charged,
+            budget: {
+              remaining: Math.max(0, Math.floor(budget.remaining(operation.caller.bucket, operation.limits))),
+              capacity: operation.limits.capacity,
+              refillPerSecond: operation.limits.refillPerSecond,
+            },
+          };
+          result = { ...result, extensions: { ...result.extensions, cost } };
+        }
         if (socket.bufferedAmount > maxBuffered) {
           options.logger.warn("closing websocket: client not reading", { bufferedBytes: socket.bufferedAmount });
           socket.close(SUBSCRIBER_TOO_SLOW, "subscriber too slow: resume with after set to the last cursor received");
           // A client that reads nothing will not read the close frame either.
           setTimeout(() => socket.terminate(), 5000).unref();
         }
+        if (stopped) {
+          const { message, extensions } = responseTooLarge(operation?.limits.maxObjects ?? 0);
+          return { data: null, errors: [{ message, extensions }], ...(result.extensions ? { extensions: result.extensions } : {}) };
+        }
         if (result.errors?.length) return { ...result, errors: result.errors.map((error) => mask(error, options.logger)) };
+        return result;
       },
-      onError: (_ctx, _id, _payload, errors) => errors.map((error) => mask(error, options.logger)),
+      onComplete: (ctx, id) => {
+        runningOf(ctx).delete(id);
+      },
+      onError: (ctx, id, _payload, errors) => {
+        runningOf(ctx).delete(id);
+        return errors.map((error) => mask(error, options.logger));
+      },
     },
     wss,
   );

@@ -7,7 +7,8 @@
 import { getIntrospectionQuery, getOperationAST, type GraphQLSchema, parse, validate } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildGraphQLSchema } from "../../server/graphql/build-schema.js";
-import { ASSUMED_LIST_SIZE, countReturnedObjects, measureOperation, type OperationCost } from "../../server/graphql/limits/query-cost.js";
+import { countReturnedObjects, MAX_LOCATIONS, MAX_USER_ERRORS, measureOperation, type OperationCost } from "../../server/graphql/limits/query-cost.js";
+import { LIMITS } from "../../server/services/validation.js";
 import { DEFAULT_QUERY_LIMITS, limitError, parseQueryLimits, prepareSubscription, resolveQueryLimits } from "../../server/graphql/limits/query-limits.js";
 import { DEFAULT_PAGE_SIZE } from "../../drizzle/paging.js";
 
@@ -29,8 +30,8 @@ function measure(query: string, variables: Record<string, unknown> = {}, operati
 
 /** products(first: n) → backlog(first: n) → order → lines: what partners' dashboards ask. */
 const NESTED = `query($n: Int) { products(first: $n) { nodes { backlog(first: $n) { nodes { order { lines { id } } } } } } }`;
-/** 1 (products) + n × (1 product + 1 backlog + n × (1 backorder + 1 order + 10 lines)). */
-const nestedCost = (n: number) => 1 + n * (2 + n * (2 + ASSUMED_LIST_SIZE));
+/** 1 (products) + n × (1 product + 1 backlog + n × (1 backorder + 1 order + 100 lines)). */
+const nestedCost = (n: number) => 1 + n * (2 + n * (2 + LIMITS.lines));
 
 describe("cost", () => {
   it("counts nothing for scalars and enums", () => {
@@ -66,18 +67,25 @@ describe("cost", () => {
     expect(measure("{ products(first: -3) { nodes { id } } }").cost).toBe(1);
   });
 
-  it("assumes 10 items for a list that takes no first", () => {
-    expect(ASSUMED_LIST_SIZE).toBe(10);
-    expect(measure("{ locations { id } }").cost).toBe(10);
-    expect(measure('{ order(number: "BO-1") { lines { product { stockLevels { location { id } } } } } }').cost).toBe(1 + 10 * (1 + 1 + 10 * 2));
-    expect(measure('mutation { receiveRestock(id: "x") { filledBackorders { id } restock { id } } }').cost).toBe(1 + 10 + 1);
+  it("counts a list that takes no first at its true maximum: 100 order lines, one stock level per location", () => {
+    expect(LIMITS.lines).toBe(100);
+    expect(measure("{ locations { id } }").cost).toBe(MAX_LOCATIONS);
+    expect(measure('{ order(number: "BO-1") { lines { product { stockLevels { location { id } } } } } }').cost).toBe(1 + 100 * (1 + 1 + MAX_LOCATIONS * 2));
+    expect(measure('mutation { receiveRestock(id: "x") { filledBackorders { id } restock { id } } }').cost).toBe(1 + 100 + 1);
   });
 
-  it("computes the products → backlog → order → lines query at first 10, 50 and 100", () => {
-    expect(measure(NESTED, { n: 10 }).cost).toBe(nestedCost(10));
-    expect(nestedCost(10)).toBe(1_221);
-    expect(measure(NESTED, { n: 50 }).cost).toBe(30_101);
-    expect(measure(NESTED, { n: 100 }).cost).toBe(120_201);
+  it("multiplies nested lists: an order's lines' order's lines is 100 × 100 lines (the amplification of issue 10)", () => {
+    const query = `{ orders(first: 1, filter: { productId: "x" }) { nodes { lines { order { lines { order { lines { quantity } } } } } } } }`;
+    // What 100-line orders return: 1,020,202 objects.
+    expect(measure(query).cost).toBe(1 + 1 * (1 + 100 * (1 + 1 + 100 * (1 + 1 + 100))));
+    expect(measure(query).cost).toBe(1_020_202);
+  });
+
+  it("computes the products → backlog → order → lines query at first 3, 10 and 100", () => {
+    expect(measure(NESTED, { n: 3 }).cost).toBe(nestedCost(3));
+    expect(nestedCost(3)).toBe(925);
+    expect(measure(NESTED, { n: 10 }).cost).toBe(10_221);
+    expect(measure(NESTED, { n: 100 }).cost).toBe(1_020_201);
   });
 
   it("counts a nested connection with its own first inside the outer one", () => {
@@ -92,8 +100,8 @@ describe("cost", () => {
 
   it("counts the most expensive type behind an interface", () => {
     const query = `{ node(id: "x") { id ... on Product { backlog(first: 5) { nodes { id } } } ... on Order { lines { id } } } }`;
-    // Product: backlog 1 + 5; Order: lines 10: the order wins.
-    expect(measure(query).cost).toBe(1 + 10);
+    // Product: backlog 1 + 5; Order: lines 100: the order wins.
+    expect(measure(query).cost).toBe(1 + 100);
   });
 
   it("counts every alias of a field separately", () => {
@@ -102,12 +110,12 @@ describe("cost", () => {
 
   it("leaves out what @skip and @include leave out, with variables", () => {
     const query = "query($yes: Boolean!) { locations @include(if: $yes) { id } products(first: 1) @skip(if: true) { nodes { id } } }";
-    expect(measure(query, { yes: true }).cost).toBe(10);
+    expect(measure(query, { yes: true }).cost).toBe(MAX_LOCATIONS);
     expect(measure(query, { yes: false }).cost).toBe(0);
   });
 
   it("counts a mutation's payload like a query", () => {
-    expect(measure('mutation { shipOrder(id: "x") { order { lines { id } } userErrors { code } } }').cost).toBe(1 + 1 + 10 + 10);
+    expect(measure('mutation { shipOrder(id: "x") { order { lines { id } } userErrors { code } } }').cost).toBe(1 + 1 + 100 + MAX_USER_ERRORS);
   });
 
   it("counts one event of a subscription", () => {
@@ -116,7 +124,7 @@ describe("cost", () => {
 
   it("measures the operation named, not the others in the document", () => {
     const query = "query Small { locations { id } } query Big { products(first: 100) { nodes { id } } }";
-    expect(measure(query, {}, "Small").cost).toBe(10);
+    expect(measure(query, {}, "Small").cost).toBe(MAX_LOCATIONS);
     expect(measure(query, {}, "Big").cost).toBe(101);
   });
 
@@ -163,7 +171,7 @@ describe("introspection", () => {
     const measured = measure(`{ s: __schema { queryType { name } } ...T locations { id } } fragment T on Query { __type(name: "Product") { name } }`);
     expect(measured.introspectionKeys).toEqual(["s", "__type"]);
     expect(measured.introspectionCost).toBe(3);
-    expect(measured.cost).toBe(3 + 10);
+    expect(measured.cost).toBe(3 + MAX_LOCATIONS);
   });
 });
 
@@ -188,8 +196,8 @@ describe("actual cost of a response", () => {
 
 describe("limits per role", () => {
   it("has defaults for every role, the caller without a key smallest", () => {
-    expect(DEFAULT_QUERY_LIMITS.ADMIN).toEqual({ maxDepth: 12, maxCost: 5_000, capacity: 20_000, refillPerSecond: 2_000 });
-    expect(DEFAULT_QUERY_LIMITS.READER).toEqual({ maxDepth: 12, maxCost: 5_000, capacity: 5_000, refillPerSecond: 250 });
+    expect(DEFAULT_QUERY_LIMITS.ADMIN).toMatchObject({ maxDepth: 12, maxCost: 5_000, capacity: 20_000, refillPerSecond: 2_000, minimumCost: 1, maxObjects: 50_000 });
+    expect(DEFAULT_QUERY_LIMITS.READER).toMatchObject({ maxDepth: 12, maxCost: 5_000, capacity: 5_000, refillPerSecond: 250, maxConnectionsPerKey: 10 });
     for (const role of ["ADMIN", "OPERATOR", "STOREFRONT", "READER"] as const) {
       expect(DEFAULT_QUERY_LIMITS.ANONYMOUS.capacity).toBeLessThan(DEFAULT_QUERY_LIMITS[role].capacity);
       expect(DEFAULT_QUERY_LIMITS.ANONYMOUS.refillPerSecond).toBeLessThan(DEFAULT_QUERY_LIMITS[role].refillPerSecond);
@@ -229,7 +237,7 @@ describe("limits per role", () => {
   });
 
   it("never lets one request cost more than its bucket holds", () => {
-    const limits = { maxDepth: 12, maxCost: 5_000, capacity: 300, refillPerSecond: 10 };
+    const limits = { ...DEFAULT_QUERY_LIMITS.READER, maxDepth: 12, maxCost: 5_000, capacity: 300, refillPerSecond: 10 };
     expect(limitError({ depth: 1, cost: 301, introspectionCost: 0, introspectionKeys: [] }, "READER", limits)?.extensions).toMatchObject({ maxCost: 300 });
   });
 });

@@ -67,7 +67,7 @@ function nested(depth: number): string {
   return `query($sku: String) { ${chain.map((field) => `${field} { `).join("")}${leaf}${" }".repeat(chain.length)} }`;
 }
 
-/** products → backlog → order → lines, n to a page: 1 + n × (2 + n × 12) points. */
+/** products → backlog → order → lines, n to a page: 1 + n × (2 + n × 102) points (an order has up to 100 lines). */
 const NESTED = `query($n: Int, $skus: [String!]) {
   products(first: $n, filter: { skus: $skus }) { nodes { backlog(first: $n) { nodes { order { lines { id } } } } } }
 }`;
@@ -142,18 +142,18 @@ describe("cost per request", () => {
     expect(response.body.extensions?.cost?.requested).toBe(limit + 1);
   });
 
-  it("costs products → backlog → order → lines 1,221 points at first 10 and counts what came back as actual", async () => {
-    const response = await post(server.url, NESTED, { n: 10, skus: backlogged });
+  it("costs products → backlog → order → lines 925 points at first 3 and counts what came back as actual", async () => {
+    const response = await post(server.url, NESTED, { n: 3, skus: backlogged });
     expect(response.body.errors, JSON.stringify(response.body.errors)).toBeUndefined();
     const cost = response.body.extensions!.cost!;
-    expect(cost.requested).toBe(1 + 10 * (2 + 10 * 12));
+    expect(cost.requested).toBe(1 + 3 * (2 + 3 * 102));
     // 1 connection + 3 products + 3 backlogs + 6 backorders + 6 orders + 18 lines.
     expect(cost.actual).toBe(37);
   });
 
   it.each([
-    [50, 30_101],
-    [100, 120_201],
+    [10, 10_221],
+    [100, 1_020_201],
   ])("refuses products → backlog → order → lines at first %i: it may cost %i points", async (n, points) => {
     const response = await post(server.url, NESTED, { n, skus: backlogged });
     expect(response.status).toBe(400);
@@ -188,26 +188,28 @@ describe("extensions.cost", () => {
       });
     }
     const [data, invalid, syntax, deep, mutation] = responses.map((response) => response.body.extensions!.cost!);
-    expect(data).toMatchObject({ requested: 10, actual: 1 });
-    // Not measured (it did not validate or parse), not run.
-    expect(invalid).toEqual({ requested: 0, budget: expect.anything() });
-    expect(syntax).toEqual({ requested: 0, budget: expect.anything() });
+    expect(data).toMatchObject({ requested: 20, actual: 1, charged: 1 });
+    // Not measured (it did not validate or parse), not run: it costs the minimum.
+    expect(invalid).toEqual({ requested: 0, charged: 1, budget: expect.anything() });
+    expect(syntax).toEqual({ requested: 0, charged: 1, budget: expect.anything() });
     // Measured and refused: nothing ran, so no actual.
     expect(deep.requested).toBeGreaterThan(0);
     expect(deep.actual).toBeUndefined();
     // The payload, no order, one user error.
-    expect(mutation).toMatchObject({ requested: 1 + 1 + 10, actual: 2 });
+    expect(mutation).toMatchObject({ requested: 1 + 1 + 110, actual: 2 });
   });
 
   it("reports each role's budget: a READER key's is smaller than an ADMIN key's", async () => {
     const response = await post(server.url, "{ eventCursor }", {}, await keyOf("READER"));
     const { capacity, refillPerSecond } = DEFAULT_QUERY_LIMITS.READER;
-    expect(response.body.extensions?.cost).toEqual({ requested: 0, actual: 0, budget: { remaining: capacity, capacity, refillPerSecond } });
+    // Nothing returned, but every request costs the minimum (drained again in 4 ms at 250 a second).
+    expect(response.body.extensions?.cost).toEqual({ requested: 0, actual: 0, charged: 1, budget: { remaining: expect.any(Number), capacity, refillPerSecond } });
+    expect(response.body.extensions!.cost!.budget.remaining).toBeGreaterThanOrEqual(capacity - 1);
   });
 });
 
 describe("the cost budget (a leaky bucket per key)", () => {
-  const small: RoleLimits = { maxDepth: 12, maxCost: 100, capacity: 100, refillPerSecond: 40 };
+  const small: RoleLimits = { ...DEFAULT_QUERY_LIMITS.OPERATOR, maxDepth: 12, maxCost: 100, capacity: 100, refillPerSecond: 40 };
   const limits: QueryLimitsOverride = {
     ...Object.fromEntries(["ADMIN", "OPERATOR", "STOREFRONT", "READER", "ANONYMOUS"].map((role) => [role, small])),
     READER: { ...small, maxCost: 20 },
@@ -237,19 +239,20 @@ describe("the cost budget (a leaky bucket per key)", () => {
     expect(refused!.body.extensions?.cost?.budget).toMatchObject({ capacity: 100, refillPerSecond: 40 });
     expect(refused!.body.extensions!.cost!.budget.remaining).toBeLessThan(31);
 
-    let recovered: RawResponse | undefined;
-    await waitFor(async () => {
-      recovered = await post(throttling.url, PAGE, { skus }, key);
-      return recovered.status === 200;
-    }, "the bucket to drain", 5_000);
-    expect(recovered!.body.data.products.nodes).toHaveLength(30);
+    // A client that honours retryAfterSeconds gets through (one that keeps asking pays the minimum each time).
+    await new Promise((resolve) => setTimeout(resolve, retryAfterSeconds * 1000 + 50));
+    const recovered = await post(throttling.url, PAGE, { skus }, key);
+    expect(recovered.status).toBe(200);
+    expect(recovered.body.data.products.nodes).toHaveLength(30);
   });
 
   it("runs nothing of a throttled mutation", async () => {
     const key = await keyOf("STOREFRONT");
     for (let i = 0; i < 3; i += 1) await post(throttling.url, PAGE, { skus }, key);
+    // 93 + 5 points spent, draining 1 a second: a mutation of 3 points does not fit.
+    await post(throttling.url, "{ products(first: 4) { nodes { id } } }", {}, key);
     const before = await tableCounts(database.db);
-    const response = await post(throttling.url, 'mutation { cancelOrder(id: "T3JkZXI6MQ") { order { lines { id } } userErrors { code } } }', {}, key);
+    const response = await post(throttling.url, 'mutation { cancelOrder(id: "T3JkZXI6MQ") { order { id total { amount } } } }', {}, key);
     expect(response.status).toBe(429);
     expect(errorOf(response).extensions?.code).toBe("THROTTLED");
     expect(await tableCounts(database.db)).toEqual(before);
@@ -265,18 +268,18 @@ describe("the cost budget (a leaky bucket per key)", () => {
 
   it("applies each role's own limits, to a subscription too", async () => {
     const [reader, operator] = [await keyOf("READER"), await keyOf("OPERATOR")];
-    // 1 product + 10 stock levels × (1 + 1 location) = 21 points, + 1 for the page or the event: over READER's 20.
+    // 1 product + 20 stock levels (one per location) × (1 + 1 location) = 41 points, + 1 for the page or the event: over READER's 20.
     const query = "query($s: [String!]) { products(first: 1, filter: { skus: $s }) { nodes { stockLevels { location { id } } } } }";
     const overReader = await post(throttling.url, query, { s: skus.slice(0, 1) }, reader);
     expect(overReader.status).toBe(400);
-    expect(errorOf(overReader).extensions).toEqual({ code: "QUERY_TOO_COSTLY", cost: 22, maxCost: 20 });
+    expect(errorOf(overReader).extensions).toEqual({ code: "QUERY_TOO_COSTLY", cost: 42, maxCost: 20 });
     expect((await post(throttling.url, query, { s: skus.slice(0, 1) }, operator)).status).toBe(200);
 
     const { eventCursor } = (await post(throttling.url, "{ eventCursor }", {}, operator)).body.data;
     await post(throttling.url, 'mutation { createProduct(input: { sku: "LIMITS-WS", name: "WS", price: "1.00" }) { product { id } } }', {}, operator);
     const subscription = "subscription($after: String) { stockChanged(after: $after) { product { stockLevels { location { id } } } } }";
     const refused = await subscribeOnce(throttling.url, reader, subscription, { after: eventCursor });
-    expect(refused.errors).toEqual([expect.objectContaining({ extensions: { code: "QUERY_TOO_COSTLY", cost: 22, maxCost: 20 } })]);
+    expect(refused.errors).toEqual([expect.objectContaining({ extensions: { code: "QUERY_TOO_COSTLY", cost: 42, maxCost: 20 } })]);
     const admitted = await subscribeOnce(throttling.url, operator, subscription, { after: eventCursor });
     expect(admitted.errors).toEqual([]);
     expect(admitted.data).toHaveLength(1);
@@ -318,8 +321,8 @@ describe("subscriptions over WebSocket", () => {
       });
     try {
       const costly = await run("subscription { stockChanged { product { backlog(first: 100) { nodes { order { lines { product { stockLevels { onHand } } } } } } } } }");
-      // The event, its product, the backlog, then 100 × (backorder + order + 10 lines × (line + product + 10 stock levels)).
-      const cost = 3 + 100 * (2 + 10 * (2 + 10));
+      // The event, its product, the backlog, then 100 × (backorder + order + 100 lines × (line + product + 20 stock levels)).
+      const cost = 3 + 100 * (2 + 100 * (2 + 20));
       expect(costly.errors).toEqual([expect.objectContaining({ extensions: { code: "QUERY_TOO_COSTLY", cost, maxCost: 5_000 } })]);
       const deep = await run(`subscription { stockChanged { product { ${"backlog(first: 1) { nodes { product { ".repeat(5)}id${" } } }".repeat(5)} } } }`);
       expect(deep.errors).toEqual([expect.objectContaining({ extensions: { code: "QUERY_TOO_DEEP", depth: 18, maxDepth: 12 } })]);

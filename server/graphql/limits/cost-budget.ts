@@ -3,7 +3,8 @@
  * each request pours its requested cost into the caller's bucket, the bucket leaks
  * `refillPerSecond` points a second, and a request that would overflow it is refused with the
  * time until it would fit. After the request runs, the difference between the requested and the
- * actual cost is given back.
+ * actual cost is given back, or, when it did more work than estimated, charged (the bucket may then
+ * be in debt, and refuses until it has drained below its capacity).
  *
  * The buckets live in this process's memory: with several instances a caller has a bucket on
  * each, and a restart empties them.
@@ -52,7 +53,8 @@ export class CostBudget {
     const now = this.now();
     const bucket = this.buckets.get(key);
     if (!bucket) return { level: 0, at: now, rate: size.refillPerSecond };
-    const level = Math.min(size.capacity, Math.max(0, bucket.level - (now - bucket.at) * size.refillPerSecond));
+    // No cap at the capacity: work charged after it ran (see `charge`) may leave the bucket in debt.
+    const level = Math.max(0, bucket.level - (now - bucket.at) * size.refillPerSecond);
     return { level, at: now, rate: size.refillPerSecond };
   }
 
@@ -97,6 +99,27 @@ export class CostBudget {
     bucket.level += cost;
     this.store(key, bucket);
     return { ok: true, remaining: size.capacity - bucket.level };
+  }
+
+  /**
+   * Pours `cost` in whether it fits or not: for work already done (objects beyond the estimate, a
+   * subscription event that was computed). The bucket may go into debt past its capacity; returns
+   * the seconds until it is back within it (0 when it is), what a caller that must pay first waits.
+   */
+  charge(key: string, cost: number, size: BucketSize): number {
+    const bucket = this.drained(key, size);
+    if (cost > 0) bucket.level += cost;
+    this.store(key, bucket);
+    return Math.max(0, bucket.level - size.capacity) / size.refillPerSecond;
+  }
+
+  /**
+   * Settles a request that withdrew `withdrawn` points and turned out to owe `owed`: gives back the
+   * difference, or charges what is missing.
+   */
+  settle(key: string, withdrawn: number, owed: number, size: BucketSize): void {
+    if (owed < withdrawn) this.refund(key, withdrawn - owed, size);
+    else if (owed > withdrawn) this.charge(key, owed - withdrawn, size);
   }
 
   /** Gives back `points` withdrawn earlier (the requested cost was more than the actual). */

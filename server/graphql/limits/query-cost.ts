@@ -8,8 +8,12 @@
  *  - a field that takes `first` is a connection: its `edges` and `nodes` lists hold `first`
  *    objects (20, the API's default page, when `first` is omitted or null; at most 100, the
  *    largest page the API serves);
- *  - any other list (`lines`, `stockLevels`, `locations`, `filledBackorders`, introspection's
- *    `types`, `fields`…) is assumed to hold {@link ASSUMED_LIST_SIZE} objects;
+ *  - any other list holds as many objects as it may at most ({@link LIST_MAXIMA}): an order's
+ *    `lines` up to the 100 the services accept (`LIMITS.lines`), not "about 10"; a list without a
+ *    known maximum counts as {@link UNBOUNDED_LIST_SIZE}, and what it returns beyond that is charged
+ *    after execution (server/graphql/limits/object-meter.ts); introspection's lists are not
+ *    multiplied (see below);
+ *  - nested lists multiply: `lines { order { lines { … } } }` is 100 × 100 lines.
  *  - fragments and inline fragments count where they are spread; on an interface or a union the
  *    most expensive of its possible types counts; `@skip`/`@include` are honoured;
  *  - `first` given as a variable is read from the request's variables.
@@ -50,9 +54,33 @@ import {
   getNamedType,
 } from "graphql";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../../drizzle/paging.js";
+import { LIMITS } from "../../services/validation.js";
 
-/** The size assumed for a list that takes no `first` (order lines, stock levels, locations…). */
-export const ASSUMED_LIST_SIZE = 10;
+/**
+ * Locations counted for `locations` and a product's `stockLevels` (one per location). The services
+ * set no maximum on locations yet: this is the bound the cost assumes, and a shop with more pays for
+ * the difference after execution.
+ */
+export const MAX_LOCATIONS = 20;
+
+/** Problems one mutation may report: one per line of the largest order, and a few about the rest. */
+export const MAX_USER_ERRORS = LIMITS.lines + 10;
+
+/** The size counted for a list whose maximum is not known (no `first`, not in {@link LIST_MAXIMA}). */
+export const UNBOUNDED_LIST_SIZE = MAX_PAGE_SIZE;
+
+/**
+ * The most items each list field without `first` may return, by `Type.field` (`*.field`: on any
+ * type), taken from the limits the services enforce.
+ */
+export const LIST_MAXIMA: Readonly<Record<string, number>> = Object.freeze({
+  "Order.lines": LIMITS.lines,
+  "Product.stockLevels": MAX_LOCATIONS,
+  "Query.locations": MAX_LOCATIONS,
+  // A restock fills at most one backorder per unit received; counted as a page, the rest charged after.
+  "ReceiveRestockPayload.filledBackorders": MAX_PAGE_SIZE,
+  "*.userErrors": MAX_USER_ERRORS,
+});
 
 /** How lists are sized; the defaults are the API's. */
 export interface CostRules {
@@ -60,14 +88,17 @@ export interface CostRules {
   defaultPageSize: number;
   /** The largest page a connection serves: a larger `first` is refused by the resolver. */
   maxPageSize: number;
+  /** The most items of other lists, by `Type.field` or `*.field`. */
+  listMaxima: Readonly<Record<string, number>>;
   /** Any other list. */
-  assumedListSize: number;
+  unboundedListSize: number;
 }
 
 export const COST_RULES: Readonly<CostRules> = Object.freeze({
   defaultPageSize: DEFAULT_PAGE_SIZE,
   maxPageSize: MAX_PAGE_SIZE,
-  assumedListSize: ASSUMED_LIST_SIZE,
+  listMaxima: LIST_MAXIMA,
+  unboundedListSize: UNBOUNDED_LIST_SIZE,
 });
 
 export interface OperationCost {
@@ -219,7 +250,10 @@ export function measureOperation(
     if (parent.name === "__Type" && field.name.value === "ofType") return measureSelection(field.selectionSet, named, undefined);
     const introspective = named.name.startsWith("__");
     const connectionPage = definition.args.some((arg) => arg.name === "first") ? pageOf(field, definition) : undefined;
-    const listSize = page !== undefined && PAGE_FIELDS.has(field.name.value) ? page : rules.assumedListSize;
+    const listSize =
+      page !== undefined && PAGE_FIELDS.has(field.name.value)
+        ? page
+        : (rules.listMaxima[`${parent.name}.${field.name.value}`] ?? rules.listMaxima[`*.${field.name.value}`] ?? rules.unboundedListSize);
     const count = introspective ? 1 : objectsReturned(definition.type, listSize);
     const below = measureSelection(field.selectionSet, named, connectionPage);
     return { depth: below.depth + 1, cost: count * (1 + below.cost) };

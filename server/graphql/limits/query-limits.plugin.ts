@@ -1,29 +1,38 @@
 /**
- * An Apollo plugin enforcing the query limits (server/query-limits.ts) on every HTTP request,
- * after validation and before execution:
+ * An Apollo plugin enforcing the query limits (server/query-limits.ts) on every HTTP request:
  *
- *  - over the role's depth or cost limit: QUERY_TOO_DEEP / QUERY_TOO_COSTLY, HTTP 400;
+ *  - when the request starts, before its document is parsed, the caller pays the role's
+ *    `minimumCost`: every request costs something, invalid and refused ones too. A caller whose
+ *    bucket cannot pay it gets THROTTLED whatever its request was, and its document is not
+ *    validated (it is swapped for a stand-in, as request-guards.ts explains) nor run;
+ *  - after validation, over the role's depth or cost limit: QUERY_TOO_DEEP / QUERY_TOO_COSTLY, HTTP 400;
  *  - more than the caller's bucket holds: THROTTLED, HTTP 429, `extensions.retryAfterSeconds`
  *    and a `Retry-After` header (whole seconds, rounded up);
- *  - otherwise the requested cost is withdrawn from the bucket, and after execution the
- *    difference to the actual cost is given back.
+ *  - otherwise the requested cost is withdrawn, the execution is metered (object-meter.ts: past
+ *    the role's `maxObjects` it stops and the answer is RESPONSE_TOO_LARGE, `data: null`), and
+ *    after execution the bucket is settled to the actual cost: the difference is given back, or,
+ *    when more objects were resolved than estimated, charged.
  *
  * Every response that passes through Apollo's pipeline carries `extensions.cost`:
- * `{ requested, actual?, budget: { remaining, capacity, refillPerSecond } }`. `requested` is 0
- * when the operation was not measured (it did not parse or validate); `actual` is there when
- * the operation ran.
+ * `{ requested, actual?, charged, budget: { remaining, capacity, refillPerSecond } }`. `requested`
+ * is 0 when the operation was not measured (it did not parse or validate); `actual` is there when
+ * the operation ran; `charged` is what the request cost in the end (at least the minimum).
  */
 import { type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener, HeaderMap } from "@apollo/server";
-import { GraphQLError } from "graphql";
+import type { DocumentNode, GraphQLError } from "graphql";
 import { CostBudget } from "./cost-budget.js";
+import { meterObjects, type ObjectMeter, responseTooLarge } from "./object-meter.js";
 import { countReturnedObjects, measureOperation } from "./query-cost.js";
-import { type Caller, limitError, type QueryLimits } from "./query-limits.js";
+import { type Caller, limitError, type QueryLimits, type RoleLimits, settleCost, throttledError } from "./query-limits.js";
+import { refusedDocument } from "./request-guards.js";
 
 /** What every response carries as `extensions.cost`. */
 export interface CostExtension {
   requested: number;
   /** Objects returned (introspection at its requested cost); absent when the operation did not run. */
   actual?: number;
+  /** Points this request cost in the end: at least the minimum, at least `actual`. */
+  charged: number;
   budget: { remaining: number; capacity: number; refillPerSecond: number };
 }
 
@@ -31,23 +40,19 @@ export interface QueryLimitsPluginOptions<TContext> {
   limits: QueryLimits;
   /** Who pays for a request. */
   caller: (context: TContext) => Caller;
-  /** The buckets; default: new ones for this server. */
+  /** The buckets; default: new ones for this server. Share them with the WebSocket server. */
   budget?: CostBudget;
 }
 
-function throttled(requested: number, remaining: number, refillPerSecond: number, waitSeconds: number): GraphQLError {
-  const retryAfterSeconds = Math.ceil(waitSeconds * 1000) / 1000;
-  return new GraphQLError(
-    `Over the cost budget: this operation costs ${requested} points and ${Math.floor(remaining)} are left, ` +
-      `refilling at ${refillPerSecond} a second. Retry in ${retryAfterSeconds} s.`,
-    {
-      extensions: {
-        code: "THROTTLED",
-        retryAfterSeconds,
-        http: { status: 429, headers: new HeaderMap([["retry-after", String(Math.max(1, Math.ceil(waitSeconds)))]]) },
-      },
-    },
-  );
+/** THROTTLED with the HTTP answer Apollo gives it: 429 and Retry-After. */
+function throttled(requested: number, remaining: number, limits: RoleLimits, waitSeconds: number): GraphQLError {
+  const error = throttledError(requested, remaining, limits, waitSeconds);
+  error.extensions.http = { status: 429, headers: new HeaderMap([["retry-after", String(retryAfterHeader(waitSeconds))]]) };
+  return error;
+}
+
+function retryAfterHeader(waitSeconds: number): number {
+  return Math.max(1, Math.ceil(Math.min(waitSeconds, 86_400)));
 }
 
 /** The plugin; one per server, holding the buckets of its callers. */
@@ -57,13 +62,21 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
     async requestDidStart({ contextValue }): Promise<GraphQLRequestListener<TContext>> {
       const caller = options.caller(contextValue);
       const limits = options.limits[caller.role];
+      // Paid before anything else is done for the request; refused ones keep it.
+      const minimum = budget.withdraw(caller.bucket, limits.minimumCost, limits);
+      const unpaid = minimum.ok ? undefined : throttled(limits.minimumCost, minimum.remaining, limits, minimum.retryAfterSeconds);
       let requested = 0;
-      let withdrawn = 0;
+      let withdrawn = minimum.ok ? limits.minimumCost : 0;
       let introspectionCost = 0;
       let introspectionKeys: string[] = [];
-      let executed = false;
+      let meter: ObjectMeter | undefined;
       return {
+        async validationDidStart(requestContext) {
+          // A caller that cannot pay has its document left unvalidated.
+          if (unpaid) (requestContext as { document: DocumentNode }).document = refusedDocument(unpaid);
+        },
         async didResolveOperation({ schema, document, operation, request }) {
+          if (unpaid) throw unpaid;
           if (!operation) return;
           const measured = measureOperation(schema, document, operation, request.variables ?? {});
           requested = measured.cost;
@@ -71,36 +84,49 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
           introspectionKeys = measured.introspectionKeys;
           const refusal = limitError(measured, caller.role, limits, { status: 400 });
           if (refusal) throw refusal;
-          const withdrawal = budget.withdraw(caller.bucket, requested, limits);
-          if (!withdrawal.ok) throw throttled(requested, withdrawal.remaining, limits.refillPerSecond, withdrawal.retryAfterSeconds);
-          withdrawn = requested;
+          const rest = Math.max(0, requested - withdrawn);
+          const withdrawal = budget.withdraw(caller.bucket, rest, limits);
+          if (!withdrawal.ok) throw throttled(requested, withdrawal.remaining + withdrawn, limits, withdrawal.retryAfterSeconds);
+          withdrawn += rest;
         },
-        async executionDidStart() {
-          executed = true;
+        async executionDidStart({ contextValue: context }) {
+          meter = meterObjects(context, limits.maxObjects);
         },
         async willSendResponse({ response }) {
+          const result = response.body.kind === "single" ? response.body.singleResult : response.body.initialResult;
           let actual: number | undefined;
-          if (response.body.kind === "single" && executed) {
-            actual = countReturnedObjects(response.body.singleResult.data, introspectionKeys) + introspectionCost;
+          if (meter) {
+            const tally = meter.tally();
+            actual = Math.max(tally.objects, countReturnedObjects(result.data, introspectionKeys)) + introspectionCost;
+            if (tally.stopped) {
+              // One error, not one per field that was cut off.
+              const { message, extensions } = responseTooLarge(limits.maxObjects);
+              result.data = null;
+              result.errors = [{ message, extensions }];
+            }
           }
-          // Another plugin refused the operation after it was paid for: nothing ran, nothing is owed.
-          if (withdrawn > 0) budget.refund(caller.bucket, actual === undefined ? withdrawn : withdrawn - actual, limits);
+          if (unpaid) {
+            // Whatever else went wrong (a syntax error), the answer is: wait.
+            const { message, extensions } = unpaid;
+            const { http: _http, ...shown } = extensions;
+            result.errors = [{ message, extensions: shown }];
+            delete result.data;
+            response.http.status = 429;
+            response.http.headers.set("retry-after", String(retryAfterHeader(Number(extensions.retryAfterSeconds))));
+          }
+          // Refused before it ran (by this plugin or another): it owes the minimum.
+          const charged = unpaid ? 0 : settleCost(budget, { caller, limits, withdrawn }, actual ?? 0);
           const cost: CostExtension = {
             requested,
             ...(actual === undefined ? {} : { actual }),
+            charged,
             budget: {
-              remaining: Math.floor(budget.remaining(caller.bucket, limits)),
+              remaining: Math.max(0, Math.floor(budget.remaining(caller.bucket, limits))),
               capacity: limits.capacity,
               refillPerSecond: limits.refillPerSecond,
             },
           };
-          if (response.body.kind === "single") {
-            const result = response.body.singleResult;
-            result.extensions = { ...result.extensions, cost };
-          } else {
-            const result = response.body.initialResult;
-            result.extensions = { ...result.extensions, cost };
-          }
+          result.extensions = { ...result.extensions, cost };
         },
       };
     },

@@ -1,8 +1,9 @@
 /**
  * The query limits of docs/ARCHITECTURE.md, "Access and limits", per role, in one object: how deep and how costly one
  * operation may be (server/query-cost.ts counts both), and each caller's budget of cost per
- * second (server/cost-budget.ts). Used over HTTP (server/query-limits.plugin.ts) and for
- * subscriptions over WebSocket (server/websocket.ts).
+ * second (server/cost-budget.ts), the hard cap on objects per response (object-meter.ts) and the
+ * WebSocket caps. Used over HTTP (server/query-limits.plugin.ts) and over WebSocket
+ * (server/websocket.ts, through `prepareOperation`, the same pipeline).
  */
 import {
   type DocumentNode,
@@ -15,8 +16,9 @@ import {
   validate,
   type ValidationRule,
 } from "graphql";
-import type { BucketSize } from "./cost-budget.js";
+import type { BucketSize, CostBudget } from "./cost-budget.js";
 import { measureOperation, type OperationCost } from "./query-cost.js";
+import { documentBoundsError, REQUEST_LIMITS, type RequestLimits, variablesError } from "./request-guards.js";
 import { API_KEY_ROLES, type ApiKeyRole } from "../../services/types.js";
 
 /** A key's role, or ANONYMOUS for a caller without one (known by its address). */
@@ -29,6 +31,14 @@ export interface RoleLimits extends BucketSize {
   maxDepth: number;
   /** Points one operation may cost (and never more than `capacity`). */
   maxCost: number;
+  /** Points every request costs at least, refused, failed and invalid ones too. */
+  minimumCost: number;
+  /** Objects one response (or one subscription event) may hold: past it, RESPONSE_TOO_LARGE. */
+  maxObjects: number;
+  /** Operations one WebSocket connection may run at once (subscriptions, and queries in flight). */
+  maxSubscriptionsPerConnection: number;
+  /** WebSocket connections one key may hold open on an instance. */
+  maxConnectionsPerKey: number;
 }
 
 export type QueryLimits = Readonly<Record<LimitedRole, Readonly<RoleLimits>>>;
@@ -36,15 +46,27 @@ export type QueryLimits = Readonly<Record<LimitedRole, Readonly<RoleLimits>>>;
 /** Any part of the limits: what is not given keeps its default. */
 export type QueryLimitsOverride = Partial<Record<LimitedRole, Partial<RoleLimits>>>;
 
+/** What every role shares by default. */
+const COMMON_LIMITS = { maxDepth: 12, minimumCost: 1, maxObjects: 50_000, maxSubscriptionsPerConnection: 100 } as const;
+
 export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
-  ADMIN: Object.freeze({ maxDepth: 12, maxCost: 5_000, capacity: 20_000, refillPerSecond: 2_000 }),
-  OPERATOR: Object.freeze({ maxDepth: 12, maxCost: 5_000, capacity: 20_000, refillPerSecond: 2_000 }),
-  STOREFRONT: Object.freeze({ maxDepth: 12, maxCost: 5_000, capacity: 10_000, refillPerSecond: 1_000 }),
-  READER: Object.freeze({ maxDepth: 12, maxCost: 5_000, capacity: 5_000, refillPerSecond: 250 }),
-  ANONYMOUS: Object.freeze({ maxDepth: 12, maxCost: 1_000, capacity: 2_000, refillPerSecond: 100 }),
+  ADMIN: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 20_000, refillPerSecond: 2_000, maxConnectionsPerKey: 50 }),
+  OPERATOR: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 20_000, refillPerSecond: 2_000, maxConnectionsPerKey: 50 }),
+  STOREFRONT: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 10_000, refillPerSecond: 1_000, maxConnectionsPerKey: 20 }),
+  READER: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 5_000, refillPerSecond: 250, maxConnectionsPerKey: 10 }),
+  ANONYMOUS: Object.freeze({ ...COMMON_LIMITS, maxCost: 1_000, capacity: 2_000, refillPerSecond: 100, maxConnectionsPerKey: 1 }),
 });
 
-const LIMIT_NAMES: readonly (keyof RoleLimits)[] = ["maxDepth", "maxCost", "capacity", "refillPerSecond"];
+const LIMIT_NAMES: readonly (keyof RoleLimits)[] = [
+  "maxDepth",
+  "maxCost",
+  "capacity",
+  "refillPerSecond",
+  "minimumCost",
+  "maxObjects",
+  "maxSubscriptionsPerConnection",
+  "maxConnectionsPerKey",
+];
 
 /** `base` with `override` applied. Throws on an unknown role or limit, or a value that is not a positive number. */
 export function resolveQueryLimits(override: QueryLimitsOverride = {}, base: QueryLimits = DEFAULT_QUERY_LIMITS): QueryLimits {
@@ -83,7 +105,7 @@ export function parseQueryLimits(text: string | undefined): QueryLimits {
   try {
     return resolveQueryLimits(parsed as QueryLimitsOverride);
   } catch (error) {
-    throw new Error(`QUERY_LIMITS: ${(error as Error).message.replace(/^query limits: /, "")}`);
+    throw new Error(`QUERY_LIMITS: ${(error as Error).message.replace(/^query limits: /, "")}`, { cause: error });
   }
 }
 
@@ -129,7 +151,7 @@ export function limitError(measured: OperationCost, role: LimitedRole, limits: R
   return undefined;
 }
 
-/** What graphql-ws sends to start a subscription. */
+/** What graphql-ws sends to start an operation. */
 export interface SubscribePayload {
   query: string;
   operationName?: string | null;
@@ -143,20 +165,61 @@ export interface PreparedOperation {
   variableValues?: Record<string, unknown>;
 }
 
+/** What an admitted operation paid, to settle once it ran (`settleCost`). */
+export interface Admission {
+  caller: Caller;
+  limits: RoleLimits;
+  kind: "query" | "mutation" | "subscription";
+  measured: OperationCost;
+  /** Points taken from the bucket so far: the minimum, and for a query or mutation its estimate. */
+  withdrawn: number;
+}
+
+export interface PrepareOptions {
+  /** The buckets to charge; without them nothing is charged (depth and cost limits still apply). */
+  budget?: CostBudget;
+  parseOptions?: ParseOptions;
+  validationRules?: readonly ValidationRule[];
+  requestLimits?: RequestLimits;
+}
+
+/** THROTTLED: `requested` points do not fit in the caller's bucket. */
+export function throttledError(requested: number, remaining: number, limits: RoleLimits, waitSeconds: number): GraphQLError {
+  const retryAfterSeconds = Math.ceil(waitSeconds * 1000) / 1000;
+  return new GraphQLError(
+    `Over the cost budget: this operation costs ${requested} points and ${Math.max(0, Math.floor(remaining))} are left, ` +
+      `refilling at ${limits.refillPerSecond} a second. Retry in ${retryAfterSeconds} s.`,
+    { extensions: { code: "THROTTLED", retryAfterSeconds } },
+  );
+}
+
 /**
- * For graphql-ws `onSubscribe`: parses and validates `payload` as graphql-ws would (with
- * `parseOptions` and the extra `validationRules`), then measures its operation against `role`'s
- * depth and cost limits. Returns the arguments to execute it with, or the errors to send on that
- * subscription alone: the connection stays open. A subscription is measured once, when it starts
- * (the cost of one event); its events are not charged to the cost budget.
+ * The pipeline every operation that does not come over HTTP passes (graphql-ws `onSubscribe`), in
+ * the order the HTTP plugins apply it: the caller pays the minimum (THROTTLED when its bucket cannot),
+ * the document is parsed (token limit) and bounded in bytes, fields and aliases BEFORE it is
+ * validated, the variables are bounded and checked for unstorable text (BAD_USER_INPUT), the
+ * operation is measured against the role's depth and cost limits, and a query or mutation then
+ * pays its estimate (THROTTLED when it does not fit). A subscription's events are charged as they
+ * are delivered. Returns the arguments to execute with and what was paid, or the errors to send on
+ * that operation alone (what was paid stays paid).
  */
-export function prepareSubscription(
+export function prepareOperation(
   schema: GraphQLSchema,
   payload: SubscribePayload,
   caller: Caller,
   limits: QueryLimits,
-  options: { parseOptions?: ParseOptions; validationRules?: readonly ValidationRule[] } = {},
-): PreparedOperation | GraphQLError[] {
+  options: PrepareOptions = {},
+): { prepared: PreparedOperation; admission: Admission } | GraphQLError[] {
+  const roleLimits = limits[caller.role];
+  const budget = options.budget;
+  const requestLimits = options.requestLimits ?? REQUEST_LIMITS;
+  let withdrawn = 0;
+  if (budget) {
+    const minimum = budget.withdraw(caller.bucket, roleLimits.minimumCost, roleLimits);
+    if (!minimum.ok) return [throttledError(roleLimits.minimumCost, minimum.remaining, roleLimits, minimum.retryAfterSeconds)];
+    withdrawn = roleLimits.minimumCost;
+  }
+  if (typeof payload.query !== "string") return [new GraphQLError("The operation has no query text.", { extensions: { code: "BAD_REQUEST" } })];
   let document: DocumentNode;
   try {
     document = parse(payload.query, options.parseOptions);
@@ -164,17 +227,53 @@ export function prepareSubscription(
     const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
     return [new GraphQLError(syntax.message, { nodes: syntax.nodes, source: syntax.source, positions: syntax.positions, extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
   }
+  const tooLarge = documentBoundsError(payload.query, document, requestLimits);
+  if (tooLarge) return [new GraphQLError(tooLarge.message, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];
   const invalid = validate(schema, document, [...specifiedRules, ...(options.validationRules ?? [])]);
   if (invalid.length > 0) return [...invalid];
-  const prepared: PreparedOperation = {
-    schema,
-    document,
-    operationName: payload.operationName ?? undefined,
-    variableValues: payload.variables ?? undefined,
-  };
   const operation = getOperationAST(document, payload.operationName);
-  // graphql-ws answers "Unable to identify operation" itself.
-  if (!operation) return prepared;
-  const refusal = limitError(measureOperation(schema, document, operation, payload.variables ?? {}), caller.role, limits[caller.role]);
-  return refusal ? [refusal] : prepared;
+  if (!operation) {
+    return [new GraphQLError("Unable to identify the operation: name it with operationName.", { extensions: { code: "OPERATION_RESOLUTION_FAILURE" } })];
+  }
+  const badVariables = variablesError(payload.variables, requestLimits);
+  if (badVariables) return [new GraphQLError(badVariables.message, { extensions: { code: badVariables.extensions.code } })];
+  const measured = measureOperation(schema, document, operation, payload.variables ?? {});
+  const refusal = limitError(measured, caller.role, roleLimits);
+  if (refusal) return [refusal];
+  if (budget && operation.operation !== "subscription") {
+    const rest = Math.max(0, measured.cost - withdrawn);
+    const withdrawal = budget.withdraw(caller.bucket, rest, roleLimits);
+    if (!withdrawal.ok) return [throttledError(measured.cost, withdrawal.remaining + withdrawn, roleLimits, withdrawal.retryAfterSeconds)];
+    withdrawn += rest;
+  }
+  return {
+    prepared: { schema, document, operationName: payload.operationName ?? undefined, variableValues: payload.variables ?? undefined },
+    admission: { caller, limits: roleLimits, kind: operation.operation, measured, withdrawn },
+  };
+}
+
+/**
+ * What an operation owes once it ran with `actual` objects: at least the minimum, and what it
+ * returned, even beyond its estimate. Settles the bucket (gives back or charges the difference to
+ * what was withdrawn) and returns the points charged in all.
+ */
+export function settleCost(budget: CostBudget, admission: Pick<Admission, "caller" | "limits" | "withdrawn">, actual: number): number {
+  const owed = Math.max(actual, admission.limits.minimumCost);
+  budget.settle(admission.caller.bucket, admission.withdrawn, owed, admission.limits);
+  return owed;
+}
+
+/**
+ * {@link prepareOperation} without a budget, answering with the execution arguments alone: the
+ * depth, cost and size checks of one operation (the unit tests' view of the pipeline).
+ */
+export function prepareSubscription(
+  schema: GraphQLSchema,
+  payload: SubscribePayload,
+  caller: Caller,
+  limits: QueryLimits,
+  options: Omit<PrepareOptions, "budget"> = {},
+): PreparedOperation | GraphQLError[] {
+  const result = prepareOperation(schema, payload, caller, limits, options);
+  return Array.isArray(result) ? result : result.prepared;
 }

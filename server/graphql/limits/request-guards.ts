@@ -12,19 +12,31 @@
  *                search or a SKU reaches the database and fails as an internal error), and a lone
  *                surrogate would be stored as U+FFFD, silently changing what the client sent.
  *
+ * The document's size (bytes, fields, aliases) is checked BEFORE graphql's own validation, whose
+ * cost grows faster than the document (overlapping fields are compared pairwise): a document over
+ * them is refused after parsing (bounded by the tokens) and nothing else. Over HTTP, Apollo offers
+ * no hook that may refuse between parsing and validation, so `requestGuardsPlugin` swaps such a
+ * document, in `validationDidStart`, for a one-field stand-in that {@link refusedDocumentRule}
+ * refuses with the original reason: validation then costs nothing, and the refusal is a
+ * GRAPHQL_VALIDATION_FAILED like any other (and, failing validation, is never cached by Apollo).
+ * Variables are bounded in size before anything reads them. The WebSocket server calls the same
+ * functions in the same order (server/graphql/limits/query-limits.ts, `prepareOperation`).
+ *
  * Depth is checked once, with the cost, against the caller's role (server/query-limits.ts): after
  * validation, before execution, as QUERY_TOO_DEEP.
  *
  * Wiring: `parseOptions: REQUEST_PARSE_OPTIONS`, `validationRules: requestValidationRules` and the
- * plugin `requestGuardsPlugin()` on the ApolloServer (server/app.ts); the same validation rules on
+ * plugin `requestGuardsPlugin()` on the ApolloServer (server/app.ts); the same functions on
  * the WebSocket server (server/websocket.ts).
  */
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import {
   type ASTVisitor,
+  type DocumentNode,
   type FragmentDefinitionNode,
   GraphQLError,
   Kind,
+  parse,
   type ParseOptions,
   type SelectionSetNode,
   type ValidationContext,
@@ -38,12 +50,20 @@ export interface RequestLimits {
   maxFields: number;
   /** Aliased fields, counted the same way. */
   maxAliases: number;
+  /** UTF-8 bytes of the document's text. */
+  maxDocumentBytes: number;
+  /** Size of the variables as JSON, about (strings and keys by their length, other values 8 each). */
+  maxVariablesBytes: number;
 }
 
 export const REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxTokens: 10_000,
   maxFields: 1_000,
   maxAliases: 100,
+  maxDocumentBytes: 100_000,
+  // As large as the HTTP body may be (1 MB): a 10,000-line order must still reach the service and
+  // be refused there with its user error. Larger ones are refused here before anything walks them.
+  maxVariablesBytes: 1_000_000,
 });
 
 /** Apollo's `parseOptions`: the token limit. */
@@ -94,6 +114,92 @@ function sizer(fragments: ReadonlyMap<string, FragmentDefinitionNode>): (set: Se
   return measure;
 }
 
+/**
+ * Why `document` (parsed from `source`) is too large to validate: its bytes, or an operation's
+ * fields or aliases with fragments expanded; undefined when it is within `limits`. Linear in the
+ * document: run it before graphql's validation.
+ */
+export function documentBoundsError(source: string, document: DocumentNode, limits: RequestLimits = REQUEST_LIMITS): GraphQLError | undefined {
+  const bytes = Buffer.byteLength(source, "utf8");
+  if (bytes > limits.maxDocumentBytes) {
+    return boundsRefusal(`The document is ${bytes} bytes; the limit is ${limits.maxDocumentBytes}.`);
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const measure = sizer(fragments);
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    const size = measure(definition.selectionSet);
+    const name = definition.name ? `Operation "${definition.name.value}"` : "The operation";
+    if (size.fields > limits.maxFields) return boundsRefusal(`${name} selects ${size.fields} fields; the limit is ${limits.maxFields}.`);
+    if (size.aliases > limits.maxAliases) return boundsRefusal(`${name} uses ${size.aliases} aliases; the limit is ${limits.maxAliases}.`);
+  }
+  return undefined;
+}
+
+function boundsRefusal(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "GRAPHQL_VALIDATION_FAILED", http: { status: 400 } } });
+}
+
+/**
+ * Whether `variables` are larger than `max` (about, as JSON). Walks at most until it is sure, so a
+ * megabyte of variables costs no more than `max` to refuse.
+ */
+export function variablesTooLarge(variables: unknown, max: number): boolean {
+  let size = 0;
+  const pending: unknown[] = [variables];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === "string") size += value.length + 2;
+    else if (Array.isArray(value)) {
+      size += 2 + value.length;
+      if (size > max) return true;
+      for (const item of value) pending.push(item);
+    } else if (value !== null && typeof value === "object") {
+      size += 2;
+      for (const [key, item] of Object.entries(value)) {
+        size += key.length + 4;
+        pending.push(item);
+      }
+    } else size += 8;
+    if (size > max) return true;
+  }
+  return false;
+}
+
+/**
+ * BAD_USER_INPUT (HTTP 400) when the variables are over the size limit or hold a string no text
+ * column can store; undefined when they are fine. The size is checked first: it bounds the rest.
+ */
+export function variablesError(variables: Readonly<Record<string, unknown>> | null | undefined, limits: RequestLimits = REQUEST_LIMITS): GraphQLError | undefined {
+  if (!variables) return undefined;
+  if (variablesTooLarge(variables, limits.maxVariablesBytes)) {
+    return refusal(`The variables are larger than ${limits.maxVariablesBytes} bytes.`, "BAD_USER_INPUT");
+  }
+  const found = findUnstorableText(variables);
+  return found ? refusal(`Variable "$${found.path}" ${found.reason}.`, "BAD_USER_INPUT") : undefined;
+}
+
+/** Stand-in documents (see the module comment), each with the refusal of the document it replaced. */
+const refusedDocuments = new WeakMap<DocumentNode, GraphQLError>();
+
+/** A one-field document that {@link refusedDocumentRule} refuses with `error`. */
+export function refusedDocument(error: GraphQLError): DocumentNode {
+  const document = parse("{ __typename }", { noLocation: true });
+  refusedDocuments.set(document, error);
+  return document;
+}
+
+/** Refuses a stand-in made by {@link refusedDocument} with its reason; passes every other document. */
+export const refusedDocumentRule: ValidationRule = (context) => ({
+  Document(node) {
+    const error = refusedDocuments.get(node);
+    if (error) context.reportError(new GraphQLError(error.message, { extensions: error.extensions }));
+  },
+});
+
 /** A validation rule refusing operations over the field or alias limits, and string literals no text column can hold. */
 export function requestLimitsRule(limits: RequestLimits = REQUEST_LIMITS): ValidationRule {
   return (context: ValidationContext): ASTVisitor => {
@@ -122,7 +228,7 @@ export function requestLimitsRule(limits: RequestLimits = REQUEST_LIMITS): Valid
 }
 
 /** Apollo's (and graphql-ws's) extra validation rules. */
-export const requestValidationRules: ValidationRule[] = [requestLimitsRule()];
+export const requestValidationRules: ValidationRule[] = [refusedDocumentRule, requestLimitsRule()];
 
 /** Why a string cannot be stored as PostgreSQL text, or undefined when it can. */
 export function unstorable(text: string): string | undefined {
@@ -161,20 +267,26 @@ function refusal(message: string, code: "BAD_REQUEST" | "BAD_USER_INPUT"): Graph
 }
 
 /**
- * Refuses, after the operation is known and before it runs: a subscription sent over HTTP
- * (it is served over WebSocket; over HTTP it would fail inside the executor), and a variable
- * holding text no column can store. Both are answered 400 with a code the client can act on.
+ * Refuses a document over the size limits before it is validated (see the module comment), and,
+ * after the operation is known and before it runs: a subscription sent over HTTP (it is served
+ * over WebSocket; over HTTP it would fail inside the executor), and variables too large or holding
+ * text no column can store. All are answered 400 with a code the client can act on.
  */
-export function requestGuardsPlugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
+export function requestGuardsPlugin<TContext extends BaseContext>(limits: RequestLimits = REQUEST_LIMITS): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
+        async validationDidStart(requestContext) {
+          const error = documentBoundsError(requestContext.source, requestContext.document, limits);
+          // Read by Apollo after this hook returns: the stand-in is what it validates.
+          if (error) (requestContext as { document: DocumentNode }).document = refusedDocument(error);
+        },
         async didResolveOperation({ operation, request }) {
           if (operation?.operation === "subscription") {
             throw refusal("Subscriptions are served over WebSocket (protocol graphql-transport-ws) at this path, not over HTTP.", "BAD_REQUEST");
           }
-          const found = findUnstorableText(request.variables ?? {});
-          if (found) throw refusal(`Variable "$${found.path}" ${found.reason}.`, "BAD_USER_INPUT");
+          const error = variablesError(request.variables, limits);
+          if (error) throw error;
         },
       };
     },

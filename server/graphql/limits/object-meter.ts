@@ -1,0 +1,120 @@
+/**
+ * Counts the objects an operation resolves while it runs, and stops it once it passes a hard cap
+ * (docs/ARCHITECTURE.md, "Access and limits"): the estimate of query-cost.ts is an upper bound only
+ * where the services bound a list, so the executor itself keeps the count. Each field that returns
+ * objects adds what it returned (1, or a list's items) to the count of its execution; past the cap
+ * the field, and every object field resolved after it, fails with RESPONSE_TOO_LARGE, so the
+ * server stops doing the work instead of building the response and measuring it afterwards.
+ *
+ * An execution is counted when its context was registered with {@link meterObjects} (the HTTP
+ * plugin and the WebSocket server do); others (scripts, tests calling `execute`) are not. A
+ * subscription's context serves every event: each event (the execution's root value) gets a count
+ * of its own.
+ */
+import {
+  defaultFieldResolver,
+  getNamedType,
+  type GraphQLFieldResolver,
+  GraphQLError,
+  type GraphQLSchema,
+  isCompositeType,
+  isObjectType,
+} from "graphql";
+
+/** The `extensions.code` of a response stopped at the object cap. */
+export const RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE";
+
+/** One execution's count. */
+export interface ObjectTally {
+  objects: number;
+  /** Set once the count passed the cap: everything after fails. */
+  stopped: boolean;
+}
+
+/** The counts of executions under one context. */
+export class ObjectMeter {
+  private readonly main: ObjectTally = { objects: 0, stopped: false };
+  private readonly perRoot = new WeakMap<object, ObjectTally>();
+
+  constructor(readonly maxObjects: number) {}
+
+  /** The count of the execution with `rootValue` (a subscription event), or of the request. */
+  tally(rootValue?: unknown): ObjectTally {
+    if (rootValue === null || typeof rootValue !== "object") return this.main;
+    let tally = this.perRoot.get(rootValue);
+    if (!tally) this.perRoot.set(rootValue, (tally = { objects: 0, stopped: false }));
+    return tally;
+  }
+}
+
+const meters = new WeakMap<object, ObjectMeter>();
+
+/** Counts the executions run with `context` from now on, capped at `maxObjects` each; returns the meter. */
+export function meterObjects(context: object, maxObjects: number): ObjectMeter {
+  const meter = new ObjectMeter(maxObjects);
+  meters.set(context, meter);
+  return meter;
+}
+
+/** The meter registered for `context`, if any. */
+export function meterOf(context: unknown): ObjectMeter | undefined {
+  return context !== null && typeof context === "object" ? meters.get(context) : undefined;
+}
+
+/** The error of a response stopped at `maxObjects`. */
+export function responseTooLarge(maxObjects: number): GraphQLError {
+  return new GraphQLError(
+    `The response would hold more than ${maxObjects} objects and was stopped. Ask for smaller pages (first) or fewer nested lists.`,
+    { extensions: { code: RESPONSE_TOO_LARGE, maxObjects } },
+  );
+}
+
+/** Whether a result's errors say it was stopped at the cap. */
+export function wasStoppedAtCap(errors: readonly { extensions?: Record<string, unknown> }[] | undefined): boolean {
+  return errors?.some((error) => error.extensions?.code === RESPONSE_TOO_LARGE) ?? false;
+}
+
+function countOf(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (!Array.isArray(value)) return 1;
+  let count = 0;
+  for (const item of value) count += countOf(item);
+  return count;
+}
+
+const instrumented = new WeakSet<GraphQLSchema>();
+
+/**
+ * Wraps the resolver of every field of `schema` that returns objects (introspection's own types
+ * excepted: graphql shares them between schemas, and they are answered from memory) so that it
+ * counts what it returns against the meter of its context. Changes `schema` in place, once; the
+ * printed schema is unchanged. Returns `schema`.
+ */
+export function meterSchemaObjects(schema: GraphQLSchema): GraphQLSchema {
+  if (instrumented.has(schema)) return schema;
+  instrumented.add(schema);
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith("__")) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (!isCompositeType(getNamedType(field.type))) continue;
+      const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
+      field.resolve = (source, args, context, info) => {
+        const meter = meterOf(context);
+        if (!meter) return resolve(source, args, context, info);
+        const tally = meter.tally(info.rootValue);
+        if (tally.stopped) throw responseTooLarge(meter.maxObjects);
+        const count = (value: unknown) => {
+          tally.objects += countOf(value);
+          if (tally.objects > meter.maxObjects) {
+            tally.stopped = true;
+            throw responseTooLarge(meter.maxObjects);
+          }
+          return value;
+        };
+        const value = resolve(source, args, context, info);
+        return value instanceof Promise ? value.then(count) : count(value);
+      };
+    }
+  }
+  return schema;
+}
