@@ -6,17 +6,19 @@
  *   list                                                            every key, without secrets
  *   revoke <id>                                                     refused from now on, everywhere
  *
- * The embedded database allows one process at a time: stop `npm start` first, or run the
- * server on PostgreSQL, where this works while it runs.
+ * The embedded database allows one process at a time. While the server has it open, the same
+ * commands go through the server's API instead (server/cli/running-server.ts), with the ADMIN key
+ * in BACKORDER_API_KEY or the development ADMIN key; the output is the same.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { connect, type Connection, PgliteDirectoryLockedError, runMigrations } from "../../drizzle/db.js";
+import { connect, PgliteDirectoryLockedError, runMigrations } from "../../drizzle/db.js";
 import { loadConfig } from "../config.js";
-import { fromGlobalId, toGlobalId } from "../graphql/node-id.js";
+import { decodeId, fromGlobalId, toGlobalId } from "../graphql/node-id.js";
 import { createApiKey, listApiKeys, revokeApiKey } from "../services/api-key.service.js";
 import { type ApiKeyRecord, type ApiKeyRole, API_KEY_ROLES, DomainError } from "../services/types.js";
+import { reachRunningServer, type RunningServer, RunningServerError, RunningServerUnavailableError } from "./running-server.js";
 
 const USAGE = `Usage: npm run keys -- <command>
 
@@ -26,7 +28,9 @@ const USAGE = `Usage: npm run keys -- <command>
   revoke ID      revokes a key (ID as listed): its requests and subscriptions are refused at once
 
 Database: DATABASE_URL, else the embedded database in PGLITE_DIR (default ./.data/pglite).
-The embedded database allows one process at a time: stop the server first.`;
+While the server has the embedded database open, the commands go through its API at HOST:PORT
+(default 127.0.0.1:4000) with the ADMIN key in BACKORDER_API_KEY, else the development ADMIN key
+(dev-keys.json next to PGLITE_DIR).`;
 
 class UsageError extends Error {}
 
@@ -34,13 +38,31 @@ function format(date: Date | null): string {
   return date ? date.toISOString().replace(/\.\d{3}Z$/, "Z") : "-";
 }
 
-function table(keys: ApiKeyRecord[]): string {
+/** What the commands print of a key (the database row or the API's ApiKey, alike). */
+type ListedKey = Pick<ApiKeyRecord, "id" | "prefix" | "role" | "name" | "createdAt" | "lastUsedAt" | "revokedAt">;
+
+function table(keys: ListedKey[]): string {
   const rows = [
     ["ID", "PREFIX", "ROLE", "NAME", "CREATED", "LAST USED", "REVOKED"],
-    ...keys.map((key) => [toGlobalId("ApiKey", key.id), key.prefix, key.role, key.name, format(key.createdAt), format(key.lastUsedAt), format(key.revokedAt)]),
+    ...keys.map((key) => [
+      toGlobalId("ApiKey", key.id),
+      key.prefix,
+      key.role,
+      key.name,
+      format(key.createdAt),
+      format(key.lastUsedAt),
+      format(key.revokedAt),
+    ]),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** A key id as `list` prints it (a global id), or the plain number. */
@@ -77,17 +99,29 @@ function parseCommand([command, ...args]: string[]): Command {
   }
 }
 
-async function run(connection: Connection, command: Command, out: (text: string) => void): Promise<void> {
+/** Where the keys are: the database itself, or the running server that has it open. */
+interface KeyStore {
+  create(name: string, role: ApiKeyRole): Promise<{ apiKey: ListedKey; secret: string }>;
+  /** Every key, oldest first. */
+  list(): Promise<ListedKey[]>;
+  revoke(id: number): Promise<ListedKey>;
+  close(): Promise<void>;
+}
+
+/** The keys in the database, through the services; throws DomainError for a refusal. */
+async function databaseStore(env: NodeJS.ProcessEnv): Promise<KeyStore> {
+  const config = loadConfig(env);
+  const connection = await connect({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir, max: 1 });
   const { db } = connection;
-  switch (command.name) {
-    case "create": {
-      const { apiKey, secret } = await createApiKey(db, { name: command.keyName, role: command.role });
-      out(`Created ${apiKey.role} key ${toGlobalId("ApiKey", apiKey.id)} "${apiKey.name}".`);
-      out(`Secret (shown this once, store it now): ${secret}`);
-      out(`Use it as: Authorization: Bearer ${secret}`);
-      return;
-    }
-    case "list": {
+  try {
+    await runMigrations(connection);
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  return {
+    create: (name, role) => createApiKey(db, { name, role }),
+    async list() {
       const keys: ApiKeyRecord[] = [];
       let after: string | null = null;
       for (;;) {
@@ -96,11 +130,119 @@ async function run(connection: Connection, command: Command, out: (text: string)
         if (!page.hasNextPage) break;
         after = page.endCursor;
       }
-      out(keys.length > 0 ? table(keys) : "No API keys yet: npm run keys -- create --role ADMIN --name \"me\"");
+      return keys;
+    },
+    revoke: (id) => revokeApiKey(db, id),
+    close: () => connection.close(),
+  };
+}
+
+const KEY_FIELDS = "id prefix role name createdAt lastUsedAt revokedAt";
+
+interface ApiKeyAnswer {
+  id: string;
+  prefix: string;
+  role: ApiKeyRole;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+interface PayloadAnswer {
+  userErrors: { message: string }[];
+}
+
+/** An ApiKey as the API answers it, as the database has it (global id decoded, dates parsed). */
+function fromAnswer(key: ApiKeyAnswer): ListedKey {
+  const id = decodeId(key.id, "ApiKey");
+  if (id === null) throw new RunningServerError(`keys: the server answered an API key id that is not one: ${key.id}`);
+  const date = (text: string | null) => (text === null ? null : new Date(text));
+  return {
+    id,
+    prefix: key.prefix,
+    role: key.role,
+    name: key.name,
+    createdAt: new Date(key.createdAt),
+    lastUsedAt: date(key.lastUsedAt),
+    revokedAt: date(key.revokedAt),
+  };
+}
+
+/** A refusal in a mutation's payload, printed as the direct path prints the service's DomainError. */
+function refusal(payload: PayloadAnswer): void {
+  if (payload.userErrors.length > 0) throw new RunningServerError(payload.userErrors.map((error) => error.message).join("; "));
+}
+
+/** The keys through the running server's API (createApiKey, apiKeys, revokeApiKey). */
+function serverStore(server: RunningServer): KeyStore {
+  return {
+    async create(name, role) {
+      const { createApiKey: payload } = await server.request<{ createApiKey: PayloadAnswer & { apiKey: ApiKeyAnswer | null; secret: string | null } }>(
+        `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { ${KEY_FIELDS} } secret userErrors { message } } }`,
+        { input: { name, role } },
+      );
+      refusal(payload);
+      return { apiKey: fromAnswer(payload.apiKey!), secret: payload.secret! };
+    },
+    async list() {
+      const keys: ListedKey[] = [];
+      let after: string | null = null;
+      for (;;) {
+        type Page = { apiKeys: { nodes: ApiKeyAnswer[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+        const { apiKeys: page }: Page = await server.request<Page>(
+          `query($after: String) { apiKeys(first: 100, after: $after) { nodes { ${KEY_FIELDS} } pageInfo { hasNextPage endCursor } } }`,
+          { after },
+        );
+        keys.push(...page.nodes.map(fromAnswer));
+        if (!page.pageInfo.hasNextPage) break;
+        after = page.pageInfo.endCursor;
+      }
+      return keys;
+    },
+    async revoke(id) {
+      const { revokeApiKey: payload } = await server.request<{ revokeApiKey: PayloadAnswer & { apiKey: ApiKeyAnswer | null } }>(
+        `mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { ${KEY_FIELDS} } userErrors { message } } }`,
+        { id: toGlobalId("ApiKey", id) },
+      );
+      refusal(payload);
+      return fromAnswer(payload.apiKey!);
+    },
+    close: async () => {},
+  };
+}
+
+/**
+ * The database, or the running server when it holds the embedded database. Throws
+ * RunningServerUnavailableError when it holds it and cannot be asked.
+ */
+async function openStore(env: NodeJS.ProcessEnv, err: (text: string) => void): Promise<KeyStore> {
+  try {
+    return await databaseStore(env);
+  } catch (error) {
+    if (!(error instanceof PgliteDirectoryLockedError) || error.pid <= 0) throw error;
+    const server = await reachRunningServer(error, env, "keys");
+    err(`keys: the server (process ${server.pid}) has the embedded database open: going through its API at ${server.url}.`);
+    return serverStore(server);
+  }
+}
+
+async function run(store: KeyStore, command: Command, out: (text: string) => void): Promise<void> {
+  switch (command.name) {
+    case "create": {
+      const { apiKey, secret } = await store.create(command.keyName, command.role);
+      out(`Created ${apiKey.role} key ${toGlobalId("ApiKey", apiKey.id)} "${apiKey.name}".`);
+      out(`Secret (shown this once, store it now): ${secret}`);
+      out(`Use it as: Authorization: Bearer ${secret}`);
+      return;
+    }
+    case "list": {
+      const keys = await store.list();
+      out(keys.length > 0 ? table(keys) : 'No API keys yet: npm run keys -- create --role ADMIN --name "me"');
       return;
     }
     case "revoke": {
-      const revoked = await revokeApiKey(db, command.id);
+      const revoked = await store.revoke(command.id);
       out(`Revoked ${revoked.role} key ${toGlobalId("ApiKey", revoked.id)} "${revoked.name}" (${revoked.prefix}…).`);
       return;
     }
@@ -113,26 +255,29 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     out(USAGE);
     return 0;
   }
-  let connection: Connection | undefined;
+  let store: KeyStore | undefined;
   try {
     const command = parseCommand(argv);
-    const config = loadConfig(env);
-    connection = await connect({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir, max: 1 });
-    await runMigrations(connection);
-    await run(connection, command, out);
+    store = await openStore(env, err);
+    await run(store, command, out);
     return 0;
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
       err(`${error.message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof DomainError || error instanceof PgliteDirectoryLockedError) {
+    if (
+      error instanceof DomainError ||
+      error instanceof PgliteDirectoryLockedError ||
+      error instanceof RunningServerUnavailableError ||
+      error instanceof RunningServerError
+    ) {
       err(error.message);
       return 1;
     }
     throw error;
   } finally {
-    await connection?.close();
+    await store?.close();
   }
 }
 

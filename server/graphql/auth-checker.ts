@@ -4,7 +4,7 @@
  * a pure function of the request's key and the roles. A role without the right gets FORBIDDEN and
  * the resolver never runs, so nothing changes.
  *
- *   ADMIN       everything, API keys included
+ *   ADMIN       everything, API keys and the invariant audit included
  *   OPERATOR    products, locations, stock, restocks, orders, backlog priorities; every read
  *   STOREFRONT  placeOrder, cancelOrder, cancelOrderLine; every read
  *   READER      reads and subscriptions; customer identifiers replaced by pseudonyms
@@ -22,6 +22,8 @@ export const OPERATE: ApiKeyRole[] = ["ADMIN", "OPERATOR"];
 export const ORDER: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT"];
 /** API keys. */
 export const MANAGE_KEYS: ApiKeyRole[] = ["ADMIN"];
+/** The invariant audit: a full read of every table, customers included, and a heavy one. */
+export const AUDIT: ApiKeyRole[] = ["ADMIN"];
 
 /** The one answer to a request without a valid key: it says nothing about which keys exist. */
 export const UNAUTHENTICATED_MESSAGE = "Unauthorized: send a valid API key as 'Authorization: Bearer <key>'.";

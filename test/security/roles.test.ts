@@ -83,6 +83,7 @@ const OPERATIONS: Record<string, Operation> = {
   locations: { kind: "query", roles: ALL, request: async () => ({ query: "{ locations { code } }" }) },
   eventCursor: { kind: "query", roles: ALL, request: async () => ({ query: "{ eventCursor }" }) },
   apiKeys: { kind: "query", roles: KEYS, request: async () => ({ query: "{ apiKeys(first: 2) { nodes { id role } } }" }) },
+  auditReport: { kind: "query", roles: KEYS, request: async () => ({ query: "{ auditReport { ok violationCount } }" }) },
 
   // mutations: catalogue, stock, restocks, shipping, priorities
   createLocation: {

@@ -1,7 +1,7 @@
 /**
  * The real server as a child process, for tests that kill it (test/reliability/crash.test.ts):
  * `node --import tsx server/cli/main.ts` — what `npm start` runs, configured only through its
- * environment (DATABASE_URL, PORT, SEED_DEMO=false, BOOTSTRAP_ADMIN_KEY, LOG_LEVEL).
+ * environment (DATABASE_URL or PGLITE_DIR, PORT, SEED_DEMO=false, BOOTSTRAP_ADMIN_KEY, LOG_LEVEL).
  *
  * Why not `npx tsx server/cli/main.ts`: npx and tsx's CLI are two wrapper processes, and a SIGKILL
  * sent to the one we spawned would kill a wrapper and leave the server running. Here the pid we
@@ -27,10 +27,12 @@ process.once("exit", () => {
 });
 
 export interface ServerProcessOptions {
-  /** The PostgreSQL database it serves. */
-  databaseUrl: string;
-  /** The secret of an ADMIN key made sure to exist at start (BOOTSTRAP_ADMIN_KEY). */
-  adminKey: string;
+  /** The PostgreSQL database it serves; without one, the embedded database in `pgliteDir`. */
+  databaseUrl?: string;
+  /** The PGlite directory it serves when there is no `databaseUrl` (it is the only process that may open it). */
+  pgliteDir?: string;
+  /** The secret of an ADMIN key made sure to exist at start (BOOTSTRAP_ADMIN_KEY); none: unset, as for `npm start`. */
+  adminKey?: string;
   /** A fixed port (to come back on the same one after a crash); default: a free one. */
   port?: number;
   /** LOG_LEVEL; default "warn". */
@@ -106,17 +108,21 @@ export async function waitForReady(readyUrl: string, ms: number, exited?: Promis
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
+  if (!options.databaseUrl && !options.pgliteDir) throw new Error("startServerProcess needs a databaseUrl or a pgliteDir");
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    DATABASE_URL: options.databaseUrl,
     PORT: String(port),
     HOST: "127.0.0.1",
     SEED_DEMO: "false",
-    BOOTSTRAP_ADMIN_KEY: options.adminKey,
     LOG_LEVEL: options.logLevel ?? "warn",
     ...options.env,
   };
+  delete env.DATABASE_URL;
   delete env.PGLITE_DIR;
+  delete env.BOOTSTRAP_ADMIN_KEY;
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  else env.PGLITE_DIR = options.pgliteDir;
+  if (options.adminKey) env.BOOTSTRAP_ADMIN_KEY = options.adminKey;
   // vitest's own variables would make the child think it is a test worker.
   for (const name of Object.keys(env)) if (name.startsWith("VITEST") || name === "TEST_DB") delete env[name];
 

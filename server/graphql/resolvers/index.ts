@@ -3,6 +3,7 @@
  */
 import type { BuildSchemaOptions } from "type-graphql";
 import { ApiKeyResolver } from "./api-key.resolver.js";
+import { AuditResolver } from "./audit.resolver.js";
 import { BackorderResolver } from "./backlog.resolver.js";
 import { LocationResolver } from "./location.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
@@ -23,4 +24,5 @@ export const resolvers: BuildSchemaOptions["resolvers"] = [
   RestockResolver,
   SubscriptionResolver,
   ApiKeyResolver,
+  AuditResolver,
 ];
