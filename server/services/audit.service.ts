@@ -4,9 +4,20 @@
  * statement, so each sees one committed state even while the engine runs. Read-only.
  */
 import { sql, type SQL } from "drizzle-orm";
-import { PgTransaction } from "drizzle-orm/pg-core";
-import { type Executor, rows } from "../../drizzle/db.js";
+import { alias, PgTransaction } from "drizzle-orm/pg-core";
+import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { orderStatusOf } from "./order-status.js";
+
+const { allocations, backorderFills, backorders, events, orderLines, orders, products, restocks, stockLevels, stockMovements } = schema;
+// The tables under the aliases the checks' SQL reads them by.
+const p = alias(products, "p");
+const s = alias(stockLevels, "s");
+const l = alias(orderLines, "l");
+const b = alias(backorders, "b");
+const f = alias(backorderFills, "f");
+const o = alias(orders, "o");
+const ahead = alias(backorders, "a");
+const allocation = alias(allocations, "a");
 
 /** One broken invariant: which, what is wrong, and the ids of the rows involved. */
 export interface Violation {
@@ -50,34 +61,34 @@ interface InvariantCheck {
  */
 const fifoCheck = sql`
   WITH tx_version AS (
-    SELECT product_id, created_at, max(product_version) AS version
-    FROM events WHERE product_id IS NOT NULL AND product_version IS NOT NULL
-    GROUP BY product_id, created_at
+    SELECT ${events.productId}, ${events.createdAt}, max(${events.productVersion}) AS version
+    FROM ${events} WHERE ${events.productId} IS NOT NULL AND ${events.productVersion} IS NOT NULL
+    GROUP BY ${events.productId}, ${events.createdAt}
   ), prioritized AS (
-    SELECT product_id, max(product_version) AS version, bool_or(product_version IS NULL) AS unversioned
-    FROM events WHERE product_id IS NOT NULL AND payload->>'reason' = 'BACKORDER_PRIORITIZED'
-    GROUP BY product_id
+    SELECT ${events.productId}, max(${events.productVersion}) AS version, bool_or(${events.productVersion} IS NULL) AS unversioned
+    FROM ${events} WHERE ${events.productId} IS NOT NULL AND ${events.payload}->>'reason' = 'BACKORDER_PRIORITIZED'
+    GROUP BY ${events.productId}
   ), priorities AS (
-    SELECT product_id, min(priority) AS low, max(priority) AS high FROM backorders GROUP BY product_id
+    SELECT ${backorders.productId}, min(${backorders.priority}) AS low, max(${backorders.priority}) AS high FROM ${backorders} GROUP BY ${backorders.productId}
   ), fill_runs AS (
     SELECT g.id, g.backorder_id, g.product_id, g.quantity, g.created_at,
            sum(CASE WHEN g.created_at IS DISTINCT FROM g.previous_at THEN 1 ELSE 0 END)
              OVER (PARTITION BY g.product_id ORDER BY g.id) AS run
-    FROM (SELECT f.id, f.backorder_id, b.product_id, f.quantity, f.created_at,
-                 lag(f.created_at) OVER (PARTITION BY b.product_id ORDER BY f.id) AS previous_at
-          FROM backorder_fills f JOIN backorders b ON b.id = f.backorder_id) g
+    FROM (SELECT ${f.id}, ${f.backorderId}, ${b.productId}, ${f.quantity}, ${f.createdAt},
+                 lag(${f.createdAt}) OVER (PARTITION BY ${b.productId} ORDER BY ${f.id}) AS previous_at
+          FROM ${backorderFills} ${f} JOIN ${backorders} ${b} ON ${b.id} = ${f.backorderId}) g
   ), busy AS (
     -- Until when each backorder had units waiting: on the fill clock (run) and on the event
     -- clock (version); the maximum bigint for "still waiting", null for "not known".
-    SELECT b.id, b.product_id, b.priority,
-           CASE WHEN b.status = 'WAITING' THEN 9223372036854775807 ELSE last.run END AS until_run,
-           CASE WHEN b.status = 'WAITING' THEN 9223372036854775807
-                WHEN b.status = 'CANCELLED' THEN cv.version END AS until_version,
+    SELECT ${b.id}, ${b.productId}, ${b.priority},
+           CASE WHEN ${b.status} = 'WAITING' THEN 9223372036854775807 ELSE last.run END AS until_run,
+           CASE WHEN ${b.status} = 'WAITING' THEN 9223372036854775807
+                WHEN ${b.status} = 'CANCELLED' THEN cv.version END AS until_version,
            av.version AS created_version
-    FROM backorders b
-    LEFT JOIN (SELECT backorder_id, max(run) AS run FROM fill_runs GROUP BY backorder_id) last ON last.backorder_id = b.id
-    LEFT JOIN tx_version av ON av.product_id = b.product_id AND av.created_at = b.created_at
-    LEFT JOIN tx_version cv ON cv.product_id = b.product_id AND cv.created_at = b.cancelled_at
+    FROM ${backorders} ${b}
+    LEFT JOIN (SELECT backorder_id, max(run) AS run FROM fill_runs GROUP BY backorder_id) last ON last.backorder_id = ${b.id}
+    LEFT JOIN tx_version av ON av.product_id = ${b.productId} AND av.created_at = ${b.createdAt}
+    LEFT JOIN tx_version cv ON cv.product_id = ${b.productId} AND cv.created_at = ${b.cancelledAt}
   ), earlier AS (
     -- The same, at most, over the backorders ahead in the same priority (placed earlier).
     SELECT id, max(until_run) OVER w AS until_run, max(until_version) OVER w AS until_version
@@ -120,99 +131,103 @@ const fifoCheck = sql`
     ) found ORDER BY backorder_id, ahead_id, fill_id
   )
   SELECT format('backorder %s received %s units (fill %s) while backorder %s, ahead of it in the queue (priority %s vs %s), still had units waiting',
-                b.id, x.quantity, x.fill_id, a.id, a.priority, b.priority) AS message,
-         jsonb_build_object('productId', b.product_id, 'backorderId', b.id, 'fillId', x.fill_id, 'aheadBackorderId', a.id) AS ids
+                ${b.id}, x.quantity, x.fill_id, ${ahead.id}, ${ahead.priority}, ${b.priority}) AS message,
+         jsonb_build_object('productId', ${b.productId}, 'backorderId', ${b.id}, 'fillId', x.fill_id, 'aheadBackorderId', ${ahead.id}) AS ids
   FROM pairs x
-  JOIN backorders b ON b.id = x.backorder_id
-  JOIN backorders a ON a.id = x.ahead_id
-  ORDER BY b.id, a.id
+  JOIN ${backorders} ${b} ON ${b.id} = x.backorder_id
+  JOIN ${backorders} ${ahead} ON ${ahead.id} = x.ahead_id
+  ORDER BY ${b.id}, ${ahead.id}
 `;
+
+/** Each product's count of WAITING backorders, as `product_id` and `n`. */
+const waitingCount = sql`
+  SELECT ${backorders.productId}, count(*)::int AS n FROM ${backorders} WHERE ${backorders.status} = 'WAITING' GROUP BY ${backorders.productId}`;
 
 const checks: InvariantCheck[] = [
   {
     // Invariant 1.
     name: "stock.allocated-within-on-hand",
     query: sql`
-      SELECT format('allocated %s is not within 0..onHand (%s)', allocated, on_hand) AS message,
-             jsonb_build_object('productId', product_id, 'locationId', location_id) AS ids
-      FROM stock_levels WHERE allocated < 0 OR on_hand < 0 OR allocated > on_hand
-      ORDER BY product_id, location_id`,
+      SELECT format('allocated %s is not within 0..onHand (%s)', ${s.allocated}, ${s.onHand}) AS message,
+             jsonb_build_object('productId', ${s.productId}, 'locationId', ${s.locationId}) AS ids
+      FROM ${stockLevels} ${s} WHERE ${s.allocated} < 0 OR ${s.onHand} < 0 OR ${s.allocated} > ${s.onHand}
+      ORDER BY ${s.productId}, ${s.locationId}`,
   },
   {
     // Invariant 2: stock never sits idle while customers wait.
     name: "stock.no-idle-stock-while-waiting",
     query: sql`
       SELECT format('%s units available while the product has %s units backordered (%s waiting backorders)',
-                    s.on_hand - s.allocated - s.safety_stock, p.backordered, coalesce(w.n, 0)) AS message,
-             jsonb_build_object('productId', p.id, 'locationId', s.location_id) AS ids
-      FROM products p
-      JOIN stock_levels s ON s.product_id = p.id
-      LEFT JOIN (SELECT product_id, count(*)::int AS n FROM backorders WHERE status = 'WAITING' GROUP BY product_id) w
-        ON w.product_id = p.id
-      WHERE (p.backordered > 0 OR w.n > 0) AND s.on_hand - s.allocated - s.safety_stock > 0
-      ORDER BY p.id, s.location_id`,
+                    ${s.onHand} - ${s.allocated} - ${s.safetyStock}, ${p.backordered}, coalesce(w.n, 0)) AS message,
+             jsonb_build_object('productId', ${p.id}, 'locationId', ${s.locationId}) AS ids
+      FROM ${products} ${p}
+      JOIN ${stockLevels} ${s} ON ${s.productId} = ${p.id}
+      LEFT JOIN (${waitingCount}) w
+        ON w.product_id = ${p.id}
+      WHERE (${p.backordered} > 0 OR w.n > 0) AND ${s.onHand} - ${s.allocated} - ${s.safetyStock} > 0
+      ORDER BY ${p.id}, ${s.locationId}`,
   },
   {
     // Invariant 3.
     name: "line.units-add-up",
     query: sql`
       SELECT format('quantity %s <> allocated %s + waiting %s + shipped %s + cancelled %s (or a count is negative)',
-                    quantity, allocated, waiting, shipped, cancelled) AS message,
-             jsonb_build_object('orderId', order_id, 'orderLineId', id) AS ids
-      FROM order_lines
-      WHERE quantity <> allocated + waiting + shipped + cancelled
-         OR quantity <= 0 OR allocated < 0 OR waiting < 0 OR shipped < 0 OR cancelled < 0
-      ORDER BY id`,
+                    ${l.quantity}, ${l.allocated}, ${l.waiting}, ${l.shipped}, ${l.cancelled}) AS message,
+             jsonb_build_object('orderId', ${l.orderId}, 'orderLineId', ${l.id}) AS ids
+      FROM ${orderLines} ${l}
+      WHERE ${l.quantity} <> ${l.allocated} + ${l.waiting} + ${l.shipped} + ${l.cancelled}
+         OR ${l.quantity} <= 0 OR ${l.allocated} < 0 OR ${l.waiting} < 0 OR ${l.shipped} < 0 OR ${l.cancelled} < 0
+      ORDER BY ${l.id}`,
   },
   {
     // Invariant 3: the line's allocated and shipped units are those of its allocations.
     name: "line.matches-allocations",
     query: sql`
-      SELECT format('line allocated %s / shipped %s, its allocations %s / %s', l.allocated, l.shipped,
+      SELECT format('line allocated %s / shipped %s, its allocations %s / %s', ${l.allocated}, ${l.shipped},
                     coalesce(a.quantity, 0), coalesce(a.shipped, 0)) AS message,
-             jsonb_build_object('orderId', l.order_id, 'orderLineId', l.id) AS ids
-      FROM order_lines l
-      LEFT JOIN (SELECT order_line_id, sum(quantity)::int AS quantity, sum(shipped)::int AS shipped
-                 FROM allocations GROUP BY order_line_id) a ON a.order_line_id = l.id
-      WHERE l.allocated <> coalesce(a.quantity, 0) OR l.shipped <> coalesce(a.shipped, 0)
-      ORDER BY l.id`,
+             jsonb_build_object('orderId', ${l.orderId}, 'orderLineId', ${l.id}) AS ids
+      FROM ${orderLines} ${l}
+      LEFT JOIN (SELECT ${allocations.orderLineId}, sum(${allocations.quantity})::int AS quantity, sum(${allocations.shipped})::int AS shipped
+                 FROM ${allocations} GROUP BY ${allocations.orderLineId}) a ON a.order_line_id = ${l.id}
+      WHERE ${l.allocated} <> coalesce(a.quantity, 0) OR ${l.shipped} <> coalesce(a.shipped, 0)
+      ORDER BY ${l.id}`,
   },
   {
     // Invariant 3: the line's waiting units are its waiting backorder's remaining.
     name: "line.waiting-matches-backorder",
     query: sql`
-      SELECT format('line waiting %s, its waiting backorder has %s remaining', l.waiting, coalesce(b.remaining, 0)) AS message,
-             jsonb_strip_nulls(jsonb_build_object('orderId', l.order_id, 'orderLineId', l.id, 'backorderId', b.id)) AS ids
-      FROM order_lines l
-      LEFT JOIN backorders b ON b.order_line_id = l.id AND b.status = 'WAITING'
-      WHERE l.waiting <> coalesce(b.remaining, 0)
-      ORDER BY l.id`,
+      SELECT format('line waiting %s, its waiting backorder has %s remaining', ${l.waiting}, coalesce(${b.remaining}, 0)) AS message,
+             jsonb_strip_nulls(jsonb_build_object('orderId', ${l.orderId}, 'orderLineId', ${l.id}, 'backorderId', ${b.id})) AS ids
+      FROM ${orderLines} ${l}
+      LEFT JOIN ${backorders} ${b} ON ${b.orderLineId} = ${l.id} AND ${b.status} = 'WAITING'
+      WHERE ${l.waiting} <> coalesce(${b.remaining}, 0)
+      ORDER BY ${l.id}`,
   },
   {
     name: "allocation.matches-line",
     query: sql`
       SELECT format('allocation of product %s on a line of product %s (or negative units: %s open, %s shipped)',
-                    a.product_id, l.product_id, a.quantity, a.shipped) AS message,
-             jsonb_build_object('orderLineId', a.order_line_id, 'locationId', a.location_id, 'productId', a.product_id) AS ids
-      FROM allocations a JOIN order_lines l ON l.id = a.order_line_id
-      WHERE a.product_id <> l.product_id OR a.quantity < 0 OR a.shipped < 0
-      ORDER BY a.order_line_id, a.location_id`,
+                    ${allocation.productId}, ${l.productId}, ${allocation.quantity}, ${allocation.shipped}) AS message,
+             jsonb_build_object('orderLineId', ${allocation.orderLineId}, 'locationId', ${allocation.locationId}, 'productId', ${allocation.productId}) AS ids
+      FROM ${allocations} ${allocation} JOIN ${orderLines} ${l} ON ${l.id} = ${allocation.orderLineId}
+      WHERE ${allocation.productId} <> ${l.productId} OR ${allocation.quantity} < 0 OR ${allocation.shipped} < 0
+      ORDER BY ${allocation.orderLineId}, ${allocation.locationId}`,
   },
   {
     // Invariant 4, both ways: a stock level without allocations has none allocated, and no
     // allocation points at a stock level that does not exist.
     name: "stock.allocated-matches-allocations",
     query: sql`
-      SELECT format('stock level allocated %s, open allocations %s', coalesce(s.allocated::text, 'no stock level'),
+      SELECT format('stock level allocated %s, open allocations %s', coalesce(${s.allocated}::text, 'no stock level'),
                     coalesce(a.quantity, 0)) AS message,
-             jsonb_build_object('productId', coalesce(s.product_id, a.product_id),
-                                'locationId', coalesce(s.location_id, a.location_id)) AS ids
-      FROM stock_levels s
-      FULL JOIN (SELECT product_id, location_id, sum(quantity)::int AS quantity
-                 FROM allocations GROUP BY product_id, location_id) a
-        ON a.product_id = s.product_id AND a.location_id = s.location_id
-      WHERE s.product_id IS NULL AND a.quantity <> 0
-         OR s.product_id IS NOT NULL AND s.allocated <> coalesce(a.quantity, 0)
+             jsonb_build_object('productId', coalesce(${s.productId}, a.product_id),
+                                'locationId', coalesce(${s.locationId}, a.location_id)) AS ids
+      FROM ${stockLevels} ${s}
+      FULL JOIN (SELECT ${allocations.productId}, ${allocations.locationId}, sum(${allocations.quantity})::int AS quantity
+                 FROM ${allocations} GROUP BY ${allocations.productId}, ${allocations.locationId}) a
+        ON a.product_id = ${s.productId} AND a.location_id = ${s.locationId}
+      WHERE ${s.productId} IS NULL AND a.quantity <> 0
+         OR ${s.productId} IS NOT NULL AND ${s.allocated} <> coalesce(a.quantity, 0)
       ORDER BY 2`,
   },
   {
@@ -220,94 +235,95 @@ const checks: InvariantCheck[] = [
     // movement points at a stock level that does not exist.
     name: "stock.on-hand-matches-ledger",
     query: sql`
-      SELECT format('onHand %s, ledger sum %s', coalesce(s.on_hand::text, 'no stock level'), coalesce(m.delta, 0)) AS message,
-             jsonb_build_object('productId', coalesce(s.product_id, m.product_id),
-                                'locationId', coalesce(s.location_id, m.location_id)) AS ids
-      FROM stock_levels s
-      FULL JOIN (SELECT product_id, location_id, sum(delta)::bigint AS delta
-                 FROM stock_movements GROUP BY product_id, location_id) m
-        ON m.product_id = s.product_id AND m.location_id = s.location_id
-      WHERE s.product_id IS NULL AND m.delta <> 0
-         OR s.product_id IS NOT NULL AND s.on_hand <> coalesce(m.delta, 0)
+      SELECT format('onHand %s, ledger sum %s', coalesce(${s.onHand}::text, 'no stock level'), coalesce(m.delta, 0)) AS message,
+             jsonb_build_object('productId', coalesce(${s.productId}, m.product_id),
+                                'locationId', coalesce(${s.locationId}, m.location_id)) AS ids
+      FROM ${stockLevels} ${s}
+      FULL JOIN (SELECT ${stockMovements.productId}, ${stockMovements.locationId}, sum(${stockMovements.delta})::bigint AS delta
+                 FROM ${stockMovements} GROUP BY ${stockMovements.productId}, ${stockMovements.locationId}) m
+        ON m.product_id = ${s.productId} AND m.location_id = ${s.locationId}
+      WHERE ${s.productId} IS NULL AND m.delta <> 0
+         OR ${s.productId} IS NOT NULL AND ${s.onHand} <> coalesce(m.delta, 0)
       ORDER BY 2`,
   },
   { name: "backlog.fifo", query: fifoCheck },
   {
     name: "product.backordered-matches-backlog",
     query: sql`
-      SELECT format('backordered %s, waiting backorders remaining %s', p.backordered, coalesce(w.remaining, 0)) AS message,
-             jsonb_build_object('productId', p.id) AS ids
-      FROM products p
-      LEFT JOIN (SELECT product_id, sum(remaining)::int AS remaining FROM backorders WHERE status = 'WAITING'
-                 GROUP BY product_id) w ON w.product_id = p.id
-      WHERE p.backordered <> coalesce(w.remaining, 0)
-      ORDER BY p.id`,
+      SELECT format('backordered %s, waiting backorders remaining %s', ${p.backordered}, coalesce(w.remaining, 0)) AS message,
+             jsonb_build_object('productId', ${p.id}) AS ids
+      FROM ${products} ${p}
+      LEFT JOIN (SELECT ${backorders.productId}, sum(${backorders.remaining})::int AS remaining FROM ${backorders} WHERE ${backorders.status} = 'WAITING'
+                 GROUP BY ${backorders.productId}) w ON w.product_id = ${p.id}
+      WHERE ${p.backordered} <> coalesce(w.remaining, 0)
+      ORDER BY ${p.id}`,
   },
   {
     name: "product.waiting-orders-matches-backlog",
     query: sql`
-      SELECT format('waitingOrders %s, waiting backorders %s', p.waiting_orders, coalesce(w.n, 0)) AS message,
-             jsonb_build_object('productId', p.id) AS ids
-      FROM products p
-      LEFT JOIN (SELECT product_id, count(*)::int AS n FROM backorders WHERE status = 'WAITING' GROUP BY product_id) w
-        ON w.product_id = p.id
-      WHERE p.waiting_orders <> coalesce(w.n, 0)
-      ORDER BY p.id`,
+      SELECT format('waitingOrders %s, waiting backorders %s', ${p.waitingOrders}, coalesce(w.n, 0)) AS message,
+             jsonb_build_object('productId', ${p.id}) AS ids
+      FROM ${products} ${p}
+      LEFT JOIN (${waitingCount}) w
+        ON w.product_id = ${p.id}
+      WHERE ${p.waitingOrders} <> coalesce(w.n, 0)
+      ORDER BY ${p.id}`,
   },
   {
     // quantity = filled + remaining + cancelled, where filled is what the fill ledger says.
     name: "backorder.filled-matches-fills",
     query: sql`
-      SELECT format('quantity %s - remaining %s - cancelled %s = %s filled, fills say %s', b.quantity, b.remaining,
-                    b.cancelled, b.quantity - b.remaining - b.cancelled, coalesce(f.quantity, 0)) AS message,
-             jsonb_build_object('backorderId', b.id, 'orderLineId', b.order_line_id) AS ids
-      FROM backorders b
-      LEFT JOIN (SELECT backorder_id, sum(quantity)::int AS quantity FROM backorder_fills GROUP BY backorder_id) f
-        ON f.backorder_id = b.id
-      WHERE b.quantity - b.remaining - b.cancelled <> coalesce(f.quantity, 0)
-      ORDER BY b.id`,
+      SELECT format('quantity %s - remaining %s - cancelled %s = %s filled, fills say %s', ${b.quantity}, ${b.remaining},
+                    ${b.cancelled}, ${b.quantity} - ${b.remaining} - ${b.cancelled}, coalesce(f.quantity, 0)) AS message,
+             jsonb_build_object('backorderId', ${b.id}, 'orderLineId', ${b.orderLineId}) AS ids
+      FROM ${backorders} ${b}
+      LEFT JOIN (SELECT ${backorderFills.backorderId}, sum(${backorderFills.quantity})::int AS quantity
+                 FROM ${backorderFills} GROUP BY ${backorderFills.backorderId}) f
+        ON f.backorder_id = ${b.id}
+      WHERE ${b.quantity} - ${b.remaining} - ${b.cancelled} <> coalesce(f.quantity, 0)
+      ORDER BY ${b.id}`,
   },
   {
     // WAITING exactly while units remain; remaining counts only units still waiting.
     name: "backorder.status-matches-remaining",
     query: sql`
-      SELECT format('status %s with %s remaining, %s cancelled of %s', status, remaining, cancelled, quantity) AS message,
-             jsonb_build_object('backorderId', id) AS ids
-      FROM backorders
-      WHERE remaining < 0 OR cancelled < 0 OR remaining + cancelled > quantity
-         OR (status = 'WAITING') <> (remaining > 0)
-         OR (status = 'CANCELLED' AND cancelled = 0)
-      ORDER BY id`,
+      SELECT format('status %s with %s remaining, %s cancelled of %s', ${b.status}, ${b.remaining}, ${b.cancelled}, ${b.quantity}) AS message,
+             jsonb_build_object('backorderId', ${b.id}) AS ids
+      FROM ${backorders} ${b}
+      WHERE ${b.remaining} < 0 OR ${b.cancelled} < 0 OR ${b.remaining} + ${b.cancelled} > ${b.quantity}
+         OR (${b.status} = 'WAITING') <> (${b.remaining} > 0)
+         OR (${b.status} = 'CANCELLED' AND ${b.cancelled} = 0)
+      ORDER BY ${b.id}`,
   },
   {
     name: "backorder.belongs-to-line",
     query: sql`
       SELECT format('backorder of product %s / order %s on line %s of product %s / order %s',
-                    b.product_id, b.order_id, l.id, l.product_id, l.order_id) AS message,
-             jsonb_build_object('backorderId', b.id, 'orderLineId', l.id) AS ids
-      FROM backorders b JOIN order_lines l ON l.id = b.order_line_id
-      WHERE b.product_id <> l.product_id OR b.order_id <> l.order_id
-      ORDER BY b.id`,
+                    ${b.productId}, ${b.orderId}, ${l.id}, ${l.productId}, ${l.orderId}) AS message,
+             jsonb_build_object('backorderId', ${b.id}, 'orderLineId', ${l.id}) AS ids
+      FROM ${backorders} ${b} JOIN ${orderLines} ${l} ON ${l.id} = ${b.orderLineId}
+      WHERE ${b.productId} <> ${l.productId} OR ${b.orderId} <> ${l.orderId}
+      ORDER BY ${b.id}`,
   },
   {
     name: "fill.matches-backorder",
     query: sql`
-      SELECT format('fill of product %s for a backorder of product %s', f.product_id, b.product_id) AS message,
-             jsonb_build_object('fillId', f.id, 'backorderId', b.id) AS ids
-      FROM backorder_fills f JOIN backorders b ON b.id = f.backorder_id
-      WHERE f.product_id <> b.product_id
-      ORDER BY f.id`,
+      SELECT format('fill of product %s for a backorder of product %s', ${f.productId}, ${b.productId}) AS message,
+             jsonb_build_object('fillId', ${f.id}, 'backorderId', ${b.id}) AS ids
+      FROM ${backorderFills} ${f} JOIN ${backorders} ${b} ON ${b.id} = ${f.backorderId}
+      WHERE ${f.productId} <> ${b.productId}
+      ORDER BY ${f.id}`,
   },
   {
     // docs/ARCHITECTURE.md, "The rules", first match wins.
     name: "order.status-matches-lines",
     query: sql`
       WITH units AS (
-        SELECT o.id, o.status, count(l.id)::int AS lines,
-               coalesce(sum(l.quantity), 0)::int AS quantity, coalesce(sum(l.cancelled), 0)::int AS cancelled,
-               coalesce(sum(l.shipped), 0)::int AS shipped, coalesce(sum(l.waiting), 0)::int AS waiting
-        FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
-        GROUP BY o.id, o.status
+        SELECT ${o.id}, ${o.status}, count(${l.id})::int AS lines,
+               coalesce(sum(${l.quantity}), 0)::int AS quantity, coalesce(sum(${l.cancelled}), 0)::int AS cancelled,
+               coalesce(sum(${l.shipped}), 0)::int AS shipped, coalesce(sum(${l.waiting}), 0)::int AS waiting
+        FROM ${orders} ${o} LEFT JOIN ${orderLines} ${l} ON ${l.orderId} = ${o.id}
+        GROUP BY ${o.id}, ${o.status}
       ), expected AS (
         SELECT *, ${orderStatusOf({ quantity: sql`quantity`, cancelled: sql`cancelled`, shipped: sql`shipped`, waiting: sql`waiting` })} AS expected_status
         FROM units
@@ -322,10 +338,10 @@ const checks: InvariantCheck[] = [
   {
     name: "restock.received-within-quantity",
     query: sql`
-      SELECT format('received %s of %s', received_quantity, quantity) AS message,
-             jsonb_build_object('restockId', id, 'productId', product_id) AS ids
-      FROM restocks WHERE received_quantity < 0 OR received_quantity > quantity
-      ORDER BY id`,
+      SELECT format('received %s of %s', ${restocks.receivedQuantity}, ${restocks.quantity}) AS message,
+             jsonb_build_object('restockId', ${restocks.id}, 'productId', ${restocks.productId}) AS ids
+      FROM ${restocks} WHERE ${restocks.receivedQuantity} < 0 OR ${restocks.receivedQuantity} > ${restocks.quantity}
+      ORDER BY ${restocks.id}`,
   },
 ];
 

@@ -6,7 +6,7 @@
  * of a 100,000-deep queue costs what reading the head of a short one does: a read is
  * proportional to how far into the queue it looks, never to the queue's depth.
  */
-import { sql, type SQL } from "drizzle-orm";
+import { type Column, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
@@ -14,7 +14,11 @@ import { intArray, jsonb } from "../../drizzle/sql.js";
 import { delayedCondition } from "./backorder-delay.js";
 import type { BackorderRecord } from "./types.js";
 
-const { backorders } = schema;
+const { backorders, products } = schema;
+// The tables under the aliases the statements read them by.
+const b = alias(backorders, "b");
+const q = alias(backorders, "q");
+const p = alias(products, "p");
 
 /** A backorder with its place in its product's queue; both null when it is not WAITING. */
 export interface QueuedBackorder extends BackorderRecord {
@@ -57,14 +61,15 @@ export function checkBacklogCursor(after: string | null | undefined): void {
  * priorities, then the same priority with smaller ids. A null key counts nothing. Column
  * references of the enclosing statement may be passed (it is meant for a LATERAL join).
  */
-function queueAhead(product: SQL, priority: SQL, id: SQL, { through = false } = {}): SQL {
+function queueAhead(product: SQL | Column, priority: SQL | Column, id: SQL | Column, { through = false } = {}): SQL {
   const idBound = through ? sql`<=` : sql`<`;
   return sql`
     SELECT (higher.n + same.n)::int AS n, (higher.units + same.units)::int AS units
-      FROM (SELECT count(*) AS n, coalesce(sum(remaining), 0) AS units FROM backorders
-             WHERE status = 'WAITING' AND product_id = ${product} AND priority > ${priority}) higher,
-           (SELECT count(*) AS n, coalesce(sum(remaining), 0) AS units FROM backorders
-             WHERE status = 'WAITING' AND product_id = ${product} AND priority = ${priority} AND id ${idBound} ${id}) same`;
+      FROM (SELECT count(*) AS n, coalesce(sum(${backorders.remaining}), 0) AS units FROM ${backorders}
+             WHERE ${backorders.status} = 'WAITING' AND ${backorders.productId} = ${product} AND ${backorders.priority} > ${priority}) higher,
+           (SELECT count(*) AS n, coalesce(sum(${backorders.remaining}), 0) AS units FROM ${backorders}
+             WHERE ${backorders.status} = 'WAITING' AND ${backorders.productId} = ${product} AND ${backorders.priority} = ${priority}
+               AND ${backorders.id} ${idBound} ${id}) same`;
 }
 
 function toQueued(row: Record<string, unknown>): QueuedBackorder {
@@ -84,10 +89,10 @@ export async function queuePlaces(db: Executor, ids: readonly number[]): Promise
   const found = await rows<{ id: number; position: unknown; units_ahead: unknown }>(
     db,
     sql`
-      SELECT b.id, ahead.n + 1 AS position, ahead.units AS units_ahead
-        FROM backorders b
-        CROSS JOIN LATERAL (${queueAhead(sql`b.product_id`, sql`b.priority`, sql`b.id`)}) ahead
-       WHERE b.id = ANY(${intArray(ids)}) AND b.status = 'WAITING'`,
+      SELECT ${b.id}, ahead.n + 1 AS position, ahead.units AS units_ahead
+        FROM ${backorders} ${b}
+        CROSS JOIN LATERAL (${queueAhead(b.productId, b.priority, b.id)}) ahead
+       WHERE ${b.id} = ANY(${intArray(ids)}) AND ${b.status} = 'WAITING'`,
   );
   const byId = new Map(found.map((row) => [Number(row.id), { position: Number(row.position), unitsAhead: Number(row.units_ahead) }]));
   return ids.map((id) => byId.get(id) ?? null);
@@ -113,8 +118,8 @@ export async function backlogPages(db: Executor, requests: readonly BacklogPageR
     };
   });
   const queued = (condition: SQL, order: SQL) => sql`(
-    SELECT * FROM backorders b
-     WHERE b.status = 'WAITING' AND b.product_id = r.product_id AND ${condition}
+    SELECT * FROM ${backorders} ${b}
+     WHERE ${b.status} = 'WAITING' AND ${b.productId} = r.product_id AND ${condition}
      ORDER BY ${order} LIMIT r.lim + 1)`;
   const found = await rows<Record<string, unknown>>(
     db,
@@ -123,18 +128,18 @@ export async function backlogPages(db: Executor, requests: readonly BacklogPageR
         SELECT * FROM jsonb_to_recordset(${jsonb(params)})
           AS r(k int, product_id int, lim int, after_priority int, after_id int)
       )
-      SELECT r.k AS page_key, coalesce(p.waiting_orders, 0) AS page_total, q.*,
+      SELECT r.k AS page_key, coalesce(${p.waitingOrders}, 0) AS page_total, q.*,
              ahead.n + q.n AS position, ahead.units + q.units_before AS units_ahead
         FROM req r
-        LEFT JOIN products p ON p.id = r.product_id
+        LEFT JOIN ${products} ${p} ON ${p.id} = r.product_id
         CROSS JOIN LATERAL (${queueAhead(sql`r.product_id`, sql`r.after_priority`, sql`r.after_id`, { through: true })}) ahead
         LEFT JOIN LATERAL (
           SELECT page.*, row_number() OVER w AS n, (sum(page.remaining) OVER w - page.remaining)::int AS units_before
             FROM (
               SELECT * FROM (
-                ${queued(sql`b.priority = r.after_priority AND b.id > r.after_id`, sql`b.id`)}
+                ${queued(sql`${b.priority} = r.after_priority AND ${b.id} > r.after_id`, sql`${b.id}`)}
                 UNION ALL
-                ${queued(sql`b.priority < coalesce(r.after_priority::bigint, 2147483648)`, sql`b.priority DESC, b.id`)}
+                ${queued(sql`${b.priority} < coalesce(r.after_priority::bigint, 2147483648)`, sql`${b.priority} DESC, ${b.id}`)}
               ) after_cursor
               ORDER BY priority DESC, id LIMIT r.lim + 1
             ) page
@@ -163,25 +168,25 @@ export async function backlogPages(db: Executor, requests: readonly BacklogPageR
 export async function listBacklog(db: Executor, filter: BacklogFilter | null | undefined, page: PageArgs): Promise<Page<QueuedBackorder>> {
   const limit = pageSize(page.first);
   const after = decodeCursor(page.after, QUEUE_CURSOR);
-  const conditions: SQL[] = [sql`b.status = 'WAITING'`];
-  if (filter?.productId !== undefined && filter?.productId !== null) conditions.push(sql`b.product_id = ${filter.productId}`);
-  if (filter?.delayed === true) conditions.push(delayedCondition(alias(backorders, "b")));
-  if (filter?.delayed === false) conditions.push(sql`NOT ${delayedCondition(alias(backorders, "b"))}`);
+  const conditions: SQL[] = [sql`${b.status} = 'WAITING'`];
+  if (filter?.productId !== undefined && filter?.productId !== null) conditions.push(sql`${b.productId} = ${filter.productId}`);
+  if (filter?.delayed === true) conditions.push(delayedCondition(b));
+  if (filter?.delayed === false) conditions.push(sql`NOT ${delayedCondition(b)}`);
   if (filter?.olderThanHours !== undefined && filter?.olderThanHours !== null) {
-    conditions.push(sql`b.created_at <= now() - make_interval(hours => ${filter.olderThanHours}::int)`);
+    conditions.push(sql`${b.createdAt} <= now() - make_interval(hours => ${filter.olderThanHours}::int)`);
   }
   const where = sql.join(conditions, sql` AND `);
   // After a cursor: the rest of its priority, then the lower priorities; each a range of the queue indexes.
   const afterCursor = after
-    ? sql`(SELECT b.id, b.product_id, b.priority FROM backorders b
-            WHERE ${where} AND b.priority = ${after[0]}::int AND b.id > ${after[1]}::int ORDER BY b.id LIMIT ${limit + 1})
+    ? sql`(SELECT ${b.id}, ${b.productId}, ${b.priority} FROM ${backorders} ${b}
+            WHERE ${where} AND ${b.priority} = ${after[0]}::int AND ${b.id} > ${after[1]}::int ORDER BY ${b.id} LIMIT ${limit + 1})
           UNION ALL
-          (SELECT b.id, b.product_id, b.priority FROM backorders b
-            WHERE ${where} AND b.priority < ${after[0]}::int ORDER BY b.priority DESC, b.id LIMIT ${limit + 1})`
-    : sql`SELECT b.id, b.product_id, b.priority FROM backorders b WHERE ${where} ORDER BY b.priority DESC, b.id LIMIT ${limit + 1}`;
+          (SELECT ${b.id}, ${b.productId}, ${b.priority} FROM ${backorders} ${b}
+            WHERE ${where} AND ${b.priority} < ${after[0]}::int ORDER BY ${b.priority} DESC, ${b.id} LIMIT ${limit + 1})`
+    : sql`SELECT ${b.id}, ${b.productId}, ${b.priority} FROM ${backorders} ${b} WHERE ${where} ORDER BY ${b.priority} DESC, ${b.id} LIMIT ${limit + 1}`;
   const span = (condition: SQL) => sql`(
-    SELECT q.id, q.priority, q.remaining FROM backorders q
-     WHERE q.status = 'WAITING' AND q.product_id = f.product_id AND ${condition})`;
+    SELECT ${q.id}, ${q.priority}, ${q.remaining} FROM ${backorders} ${q}
+     WHERE ${q.status} = 'WAITING' AND ${q.productId} = f.product_id AND ${condition})`;
   const found = await rows<Record<string, unknown>>(
     db,
     sql`
@@ -200,18 +205,18 @@ export async function listBacklog(db: Executor, filter: BacklogFilter | null | u
         SELECT s.id, f.n + row_number() OVER w AS position, (f.units + sum(s.remaining) OVER w - s.remaining)::int AS units_ahead
           FROM bounds f
           CROSS JOIN LATERAL (
-            ${span(sql`q.priority = f.first_priority AND q.id >= f.first_id
-                       AND q.id <= CASE WHEN f.first_priority = f.last_priority THEN f.last_id ELSE 2147483647 END`)}
+            ${span(sql`${q.priority} = f.first_priority AND ${q.id} >= f.first_id
+                       AND ${q.id} <= CASE WHEN f.first_priority = f.last_priority THEN f.last_id ELSE 2147483647 END`)}
             UNION ALL
-            ${span(sql`q.priority < f.first_priority AND q.priority > f.last_priority`)}
+            ${span(sql`${q.priority} < f.first_priority AND ${q.priority} > f.last_priority`)}
             UNION ALL
-            ${span(sql`q.priority = f.last_priority AND f.last_priority <> f.first_priority AND q.id <= f.last_id`)}
+            ${span(sql`${q.priority} = f.last_priority AND f.last_priority <> f.first_priority AND ${q.id} <= f.last_id`)}
           ) s
         WINDOW w AS (PARTITION BY f.product_id ORDER BY s.priority DESC, s.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
       )
-      SELECT b.*, n.position, n.units_ahead
+      SELECT ${b}.*, n.position, n.units_ahead
         FROM page
-        JOIN backorders b ON b.id = page.id
+        JOIN ${backorders} ${b} ON ${b.id} = page.id
         JOIN numbered n ON n.id = page.id
        ORDER BY page.priority DESC, page.id ASC`,
   );
@@ -219,8 +224,8 @@ export async function listBacklog(db: Executor, filter: BacklogFilter | null | u
   const picks = (filter?.delayed ?? null) !== null || (filter?.olderThanHours ?? null) !== null;
   const productId = filter?.productId ?? null;
   const counted = picks
-    ? sql`SELECT count(*)::int AS count FROM backorders b WHERE ${where}`
-    : sql`SELECT coalesce(sum(waiting_orders), 0)::int AS count FROM products ${productId === null ? sql`` : sql`WHERE id = ${productId}`}`;
+    ? sql`SELECT count(*)::int AS count FROM ${backorders} ${b} WHERE ${where}`
+    : sql`SELECT coalesce(sum(${products.waitingOrders}), 0)::int AS count FROM ${products} ${productId === null ? sql`` : sql`WHERE ${products.id} = ${productId}`}`;
   const count = lazyCount(async () => {
     const [row] = await rows<{ count: unknown }>(db, counted);
     return Number(row.count);

@@ -3,17 +3,19 @@
  * statement that fills it from whatever stock is free.
  */
 import { eq, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { recomputeEta } from "./eta.service.js";
 import { freeStock } from "./location.query.js";
 import { recordOrderChanges, recordProductChanges } from "./event.service.js";
 import { refreshOrderStatuses } from "./order-status.js";
 import { lockProduct } from "./product.service.js";
+import { name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { type BackorderRecord, refuse } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
-const { backorders } = schema;
+const { allocations, backorderFills, backorders, orderLines, products, stockLevels } = schema;
 
 export interface FillResult {
   /** Backorders that received units, in queue order. */
@@ -57,6 +59,9 @@ export async function fillBacklog(tx: Executor, productId: number, chunk = FILL_
 
 /** One fill statement: at most `chunk` backorders from the head of the queue. */
 async function fillHead(tx: Executor, productId: number, chunk: number) {
+  const b = alias(backorders, "b");
+  const l = alias(orderLines, "l");
+  const s = alias(stockLevels, "s");
   return rows<{ backorder_id: number; order_id: number; quantity: number }>(
     tx,
     sql`
@@ -64,10 +69,10 @@ async function fillHead(tx: Executor, productId: number, chunk: number) {
     ), supply_span AS (
       SELECT location_id, free_through - free AS span_start, free_through AS span_end FROM supply
     ), head AS (
-      SELECT id, order_id, order_line_id, remaining, priority
-      FROM backorders
-      WHERE product_id = ${productId} AND status = 'WAITING'
-      ORDER BY priority DESC, id
+      SELECT ${backorders.id}, ${backorders.orderId}, ${backorders.orderLineId}, ${backorders.remaining}, ${backorders.priority}
+      FROM ${backorders}
+      WHERE ${backorders.productId} = ${productId} AND ${backorders.status} = 'WAITING'
+      ORDER BY ${backorders.priority} DESC, ${backorders.id}
       LIMIT least(${chunk}::int, (SELECT coalesce(sum(free), 0) FROM supply))
     ), queue_span AS (
       SELECT id, order_id, order_line_id, remaining,
@@ -84,36 +89,36 @@ async function fillHead(tx: Executor, productId: number, chunk: number) {
     ), per_location AS (
       SELECT location_id, sum(quantity)::int AS quantity FROM fills GROUP BY location_id
     ), filled_backorders AS (
-      UPDATE backorders b
-      SET remaining = b.remaining - p.quantity,
-          status = CASE WHEN b.remaining = p.quantity THEN 'FILLED' ELSE b.status END,
-          filled_at = CASE WHEN b.remaining = p.quantity THEN now() ELSE b.filled_at END
-      FROM per_backorder p WHERE b.id = p.backorder_id
-      RETURNING b.id, b.status
+      UPDATE ${backorders} ${b}
+      SET ${name(b.remaining)} = ${b.remaining} - p.quantity,
+          ${name(b.status)} = CASE WHEN ${b.remaining} = p.quantity THEN 'FILLED' ELSE ${b.status} END,
+          ${name(b.filledAt)} = CASE WHEN ${b.remaining} = p.quantity THEN now() ELSE ${b.filledAt} END
+      FROM per_backorder p WHERE ${b.id} = p.backorder_id
+      RETURNING ${b.id}, ${b.status}
     ), filled_lines AS (
-      UPDATE order_lines l SET allocated = l.allocated + p.quantity, waiting = l.waiting - p.quantity
-      FROM per_backorder p WHERE l.id = p.order_line_id
-      RETURNING l.id
+      UPDATE ${orderLines} ${l} SET ${name(l.allocated)} = ${l.allocated} + p.quantity, ${name(l.waiting)} = ${l.waiting} - p.quantity
+      FROM per_backorder p WHERE ${l.id} = p.order_line_id
+      RETURNING ${l.id}
     ), allocated AS (
-      INSERT INTO allocations (order_line_id, location_id, product_id, quantity)
+      INSERT INTO ${allocations} (${names(allocations.orderLineId, allocations.locationId, allocations.productId, allocations.quantity)})
       SELECT order_line_id, location_id, ${productId}::int, quantity FROM fills
-      ON CONFLICT (order_line_id, location_id)
-      DO UPDATE SET quantity = allocations.quantity + excluded.quantity, updated_at = now()
-      RETURNING order_line_id
+      ON CONFLICT (${names(allocations.orderLineId, allocations.locationId)})
+      DO UPDATE SET ${name(allocations.quantity)} = ${allocations.quantity} + excluded.${name(allocations.quantity)}, ${name(allocations.updatedAt)} = now()
+      RETURNING ${allocations.orderLineId}
     ), ledger AS (
-      INSERT INTO backorder_fills (backorder_id, product_id, location_id, quantity)
+      INSERT INTO ${backorderFills} (${names(backorderFills.backorderId, backorderFills.productId, backorderFills.locationId, backorderFills.quantity)})
       SELECT backorder_id, ${productId}::int, location_id, quantity FROM fills ORDER BY place, location_id
-      RETURNING id
+      RETURNING ${backorderFills.id}
     ), stock AS (
-      UPDATE stock_levels s SET allocated = s.allocated + p.quantity, updated_at = now()
-      FROM per_location p WHERE s.product_id = ${productId} AND s.location_id = p.location_id
-      RETURNING s.location_id
+      UPDATE ${stockLevels} ${s} SET ${name(s.allocated)} = ${s.allocated} + p.quantity, ${name(s.updatedAt)} = now()
+      FROM per_location p WHERE ${s.productId} = ${productId} AND ${s.locationId} = p.location_id
+      RETURNING ${s.locationId}
     ), backlog AS (
-      UPDATE products
-      SET backordered = backordered - (SELECT coalesce(sum(quantity), 0) FROM fills),
-          waiting_orders = waiting_orders - (SELECT count(*) FROM filled_backorders WHERE status = 'FILLED')::int
-      WHERE id = ${productId} AND EXISTS (SELECT 1 FROM fills)
-      RETURNING id
+      UPDATE ${products}
+      SET ${name(products.backordered)} = ${products.backordered} - (SELECT coalesce(sum(quantity), 0) FROM fills),
+          ${name(products.waitingOrders)} = ${products.waitingOrders} - (SELECT count(*) FROM filled_backorders WHERE status = 'FILLED')::int
+      WHERE ${products.id} = ${productId} AND EXISTS (SELECT 1 FROM fills)
+      RETURNING ${products.id}
     )
     -- Data-modifying CTEs run to completion whether or not the final SELECT reads them.
     SELECT backorder_id, order_id, quantity FROM per_backorder

@@ -5,13 +5,14 @@
  * their union sorted by running total, so a whole backlog is re-dated in one O(n log n) statement.
  */
 import { sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { recordOrderChanges } from "./event.service.js";
 import { intArray, name } from "../../drizzle/sql.js";
 import { delayedCondition, lateCondition } from "./backorder-delay.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 
-const { backorders } = schema;
+const { backorders, products, restocks } = schema;
 
 export interface RecomputeOptions {
   /**
@@ -37,22 +38,23 @@ export interface RecomputeResult {
  */
 export async function recomputeEta(tx: Executor, productId: number, options: RecomputeOptions = {}): Promise<RecomputeResult> {
   const from = options.from
-    ? sql`AND (priority < ${options.from.priority}::int OR (priority = ${options.from.priority}::int AND id >= ${options.from.id}::int))`
+    ? sql`AND (${backorders.priority} < ${options.from.priority}::int OR (${backorders.priority} = ${options.from.priority}::int AND ${backorders.id} >= ${options.from.id}::int))`
     : sql``;
   const promise = intArray(options.promise ?? []);
+  const b = alias(backorders, "b");
   const updated = await rows<{ order_id: number; newly_late: boolean }>(
     tx,
     sql`
     WITH product AS (
-      SELECT lead_time_days, backordered FROM products WHERE id = ${productId}
+      SELECT ${products.leadTimeDays}, ${products.backordered} FROM ${products} WHERE ${products.id} = ${productId}
     ), supply AS (
-      SELECT expected_at, sum(quantity - received_quantity) OVER (ORDER BY expected_at, id) AS cum
-      FROM restocks
-      WHERE product_id = ${productId} AND status = 'SCHEDULED' AND received_quantity < quantity
+      SELECT ${restocks.expectedAt}, sum(${restocks.quantity} - ${restocks.receivedQuantity}) OVER (ORDER BY ${restocks.expectedAt}, ${restocks.id}) AS cum
+      FROM ${restocks}
+      WHERE ${restocks.productId} = ${productId} AND ${restocks.status} = 'SCHEDULED' AND ${restocks.receivedQuantity} < ${restocks.quantity}
     ), tail AS (
-      SELECT id, order_id, priority, remaining, created_at, promised_at, delayed
-      FROM backorders
-      WHERE product_id = ${productId} AND status = 'WAITING' ${from}
+      SELECT ${backorders.id}, ${backorders.orderId}, ${backorders.priority}, ${backorders.remaining}, ${backorders.createdAt}, ${backorders.promisedAt}, ${backorders.delayed}
+      FROM ${backorders}
+      WHERE ${backorders.productId} = ${productId} AND ${backorders.status} = 'WAITING' ${from}
     ), queue AS (
       SELECT t.*,
         (SELECT backordered FROM product) - (SELECT coalesce(sum(remaining), 0) FROM tail)
@@ -80,13 +82,13 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
       SELECT f.*, ${lateCondition({ promisedAt: sql`f.promised_at`, expectedAt: sql`f.at` })} AS late
       FROM fresh f
     )
-    UPDATE backorders b
-    SET expected_at = j.at, eta_source = j.source, promised_at = j.promised_at, delayed = j.late
+    UPDATE ${backorders} ${b}
+    SET ${name(b.expectedAt)} = j.at, ${name(b.etaSource)} = j.source, ${name(b.promisedAt)} = j.promised_at, ${name(b.delayed)} = j.late
     FROM judged j
-    WHERE b.id = j.id
-      AND (b.expected_at IS DISTINCT FROM j.at OR b.eta_source <> j.source
-           OR b.promised_at IS DISTINCT FROM j.promised_at OR b.delayed <> j.late)
-    RETURNING b.order_id, (j.late AND NOT j.was_late) AS newly_late
+    WHERE ${b.id} = j.id
+      AND (${b.expectedAt} IS DISTINCT FROM j.at OR ${b.etaSource} <> j.source
+           OR ${b.promisedAt} IS DISTINCT FROM j.promised_at OR ${b.delayed} <> j.late)
+    RETURNING ${b.orderId}, (j.late AND NOT j.was_late) AS newly_late
   `,
   );
   const delayedOrderIds = [...new Set(updated.filter((row) => row.newly_late).map((row) => Number(row.order_id)))];

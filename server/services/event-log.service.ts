@@ -10,9 +10,12 @@
  * seeing both, stamps in id order, or stamped the earlier ones in an earlier pass.
  */
 import { sql } from "drizzle-orm";
-import { type Database, type Executor, rows } from "../../drizzle/db.js";
-import { toDate } from "../../drizzle/sql.js";
+import { alias } from "drizzle-orm/pg-core";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { name, toDate } from "../../drizzle/sql.js";
 import type { EventType } from "./types.js";
+
+const { events } = schema;
 
 const STAMPER_LOCK = 7263543;
 /** The most events one stamping pass gives a position to. */
@@ -44,16 +47,17 @@ export async function stampEvents(db: Database, { wait = false } = {}): Promise<
       const [lock] = await rows<{ locked: boolean }>(tx, sql`SELECT pg_try_advisory_xact_lock(${STAMPER_LOCK}) AS locked`);
       if (!lock.locked) return 0;
     }
+    const e = alias(events, "e");
     const stamped = await rows<{ seq: number }>(
       tx,
       sql`
-      WITH top AS (SELECT coalesce(max(seq), 0) AS seq FROM events),
+      WITH top AS (SELECT coalesce(max(${events.seq}), 0) AS seq FROM ${events}),
       ready AS (
         SELECT id, row_number() OVER (ORDER BY id) AS n
-        FROM (SELECT id FROM events WHERE seq IS NULL ORDER BY id LIMIT ${STAMP_BATCH}) batch
+        FROM (SELECT ${events.id} FROM ${events} WHERE ${events.seq} IS NULL ORDER BY ${events.id} LIMIT ${STAMP_BATCH}) batch
       )
-      UPDATE events e SET seq = top.seq + ready.n FROM ready, top WHERE e.id = ready.id
-      RETURNING e.seq`,
+      UPDATE ${events} ${e} SET ${name(e.seq)} = top.seq + ready.n FROM ready, top WHERE ${e.id} = ready.id
+      RETURNING ${e.seq}`,
     );
     return stamped.length;
   });
@@ -61,11 +65,12 @@ export async function stampEvents(db: Database, { wait = false } = {}): Promise<
 
 /** Events after position `afterSeq`, in order, at most `limit`. */
 export async function readEvents(db: Executor, afterSeq: number, limit: number, upToSeq?: number): Promise<LoggedEvent[]> {
-  const upTo = upToSeq === undefined ? sql`` : sql`AND seq <= ${upToSeq}`;
+  const upTo = upToSeq === undefined ? sql`` : sql`AND ${events.seq} <= ${upToSeq}`;
+  const e = events;
   const found = await rows<Record<string, unknown>>(
     db,
-    sql`SELECT seq, type, product_id, product_version, order_id, restock_id, payload, created_at
-        FROM events WHERE seq > ${afterSeq} ${upTo} ORDER BY seq LIMIT ${limit}`,
+    sql`SELECT ${e.seq}, ${e.type}, ${e.productId}, ${e.productVersion}, ${e.orderId}, ${e.restockId}, ${e.payload}, ${e.createdAt}
+        FROM ${events} WHERE ${e.seq} > ${afterSeq} ${upTo} ORDER BY ${e.seq} LIMIT ${limit}`,
   );
   return found.map((row) => ({
     seq: Number(row.seq),
@@ -81,7 +86,7 @@ export async function readEvents(db: Executor, afterSeq: number, limit: number, 
 
 /** The position of the newest stamped event (0 for an empty log). */
 export async function latestSeq(db: Executor): Promise<number> {
-  const [row] = await rows<{ seq: number | string | null }>(db, sql`SELECT max(seq) AS seq FROM events`);
+  const [row] = await rows<{ seq: number | string | null }>(db, sql`SELECT max(${events.seq}) AS seq FROM ${events}`);
   return Number(row?.seq ?? 0);
 }
 
@@ -102,11 +107,11 @@ export async function pruneEvents(db: Database, olderThan: Date, { batch = PRUNE
     const [row] = await rows<{ n: number | string }>(
       db,
       sql`
-      WITH head AS (SELECT seq, created_at FROM events WHERE seq IS NOT NULL ORDER BY seq LIMIT ${batch}),
+      WITH head AS (SELECT ${events.seq}, ${events.createdAt} FROM ${events} WHERE ${events.seq} IS NOT NULL ORDER BY ${events.seq} LIMIT ${batch}),
       gone AS (
-        DELETE FROM events WHERE seq < (
+        DELETE FROM ${events} WHERE ${events.seq} < (
           SELECT least(min(seq) FILTER (WHERE created_at >= ${olderThan.toISOString()}::timestamptz), max(seq) + 1,
-                       (SELECT max(seq) FROM events))
+                       (SELECT max(${events.seq}) FROM ${events}))
           FROM head
         )
         RETURNING 1

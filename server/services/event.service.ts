@@ -3,11 +3,12 @@
  * events in its own transaction, so nothing is published that did not commit.
  */
 import { sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { type Executor, schema } from "../../drizzle/db.js";
-import { intArray, names } from "../../drizzle/sql.js";
+import { intArray, name, names } from "../../drizzle/sql.js";
 import type { ChangeReason, OrderChangeKind, RestockChangeKind } from "./types.js";
 
-const { events, orders } = schema;
+const { backorders, events, orders, products, restocks, stockLevels } = schema;
 
 /**
  * Bumps each product's version under the lock its caller holds and appends a STOCK_CHANGED and a
@@ -25,31 +26,33 @@ export async function recordProductChanges(
   if (ids.length === 0) return orders ? recordOrderChanges(tx, orders.ids, orders.kind) : undefined;
   // The orders' events ride along in the same statement: one round trip less under the lock.
   const orderEvents = orders && orders.ids.length > 0
-    ? sql`order_events AS (${orderChangesInsert(orders.ids, orders.kind)} RETURNING id),`
+    ? sql`order_events AS (${orderChangesInsert(orders.ids, orders.kind)} RETURNING ${events.id}),`
     : sql``;
+  const s = stockLevels;
+  const q = alias(backorders, "q");
   await tx.execute(sql`
     WITH ${orderEvents} bumped AS (
-      UPDATE products SET version = version + 1, updated_at = now()
-      WHERE id = ANY(${intArray(ids)})
-      RETURNING id, version, backordered, waiting_orders
+      UPDATE ${products} SET ${name(products.version)} = ${products.version} + 1, ${name(products.updatedAt)} = now()
+      WHERE ${products.id} = ANY(${intArray(ids)})
+      RETURNING ${products.id}, ${products.version}, ${products.backordered}, ${products.waitingOrders}
     ), stock AS (
-      SELECT product_id, sum(on_hand)::int AS on_hand, sum(allocated)::int AS allocated,
-             sum(greatest(0, on_hand - allocated - safety_stock))::int AS available
-      FROM stock_levels WHERE product_id = ANY(${intArray(ids)}) GROUP BY product_id
+      SELECT ${s.productId}, sum(${s.onHand})::int AS on_hand, sum(${s.allocated})::int AS allocated,
+             sum(greatest(0, ${s.onHand} - ${s.allocated} - ${s.safetyStock}))::int AS available
+      FROM ${stockLevels} WHERE ${s.productId} = ANY(${intArray(ids)}) GROUP BY ${s.productId}
     ), supply AS (
-      SELECT product_id, sum(quantity - received_quantity)::int AS incoming, min(expected_at) AS next_at
-      FROM restocks WHERE status = 'SCHEDULED' AND product_id = ANY(${intArray(ids)}) GROUP BY product_id
+      SELECT ${restocks.productId}, sum(${restocks.quantity} - ${restocks.receivedQuantity})::int AS incoming, min(${restocks.expectedAt}) AS next_at
+      FROM ${restocks} WHERE ${restocks.status} = 'SCHEDULED' AND ${restocks.productId} = ANY(${intArray(ids)}) GROUP BY ${restocks.productId}
     ), snapshot AS (
       SELECT b.id, b.version, b.backordered, b.waiting_orders,
              coalesce(s.on_hand, 0) AS on_hand, coalesce(s.allocated, 0) AS allocated,
              coalesce(s.available, 0) AS available, coalesce(r.incoming, 0) AS incoming, r.next_at,
-             (SELECT expected_at FROM backorders q WHERE q.product_id = b.id AND q.status = 'WAITING'
-              ORDER BY q.priority DESC, q.id LIMIT 1) AS next_expected_at
+             (SELECT ${q.expectedAt} FROM ${backorders} ${q} WHERE ${q.productId} = b.id AND ${q.status} = 'WAITING'
+              ORDER BY ${q.priority} DESC, ${q.id} LIMIT 1) AS next_expected_at
       FROM bumped b
       LEFT JOIN stock s ON s.product_id = b.id
       LEFT JOIN supply r ON r.product_id = b.id
     )
-    INSERT INTO events (type, product_id, product_version, payload)
+    INSERT INTO ${events} (${names(events.type, events.productId, events.productVersion, events.payload)})
     SELECT kind, id, version, CASE kind
       WHEN 'STOCK_CHANGED' THEN jsonb_build_object(
         'reason', ${reason}::text,

@@ -11,7 +11,10 @@ import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } f
 import { intArray, toDate } from "../../drizzle/sql.js";
 import type { OrderLineRecord, OrderRecord, OrderStatus } from "./types.js";
 
-const { orders, orderLines } = schema;
+const { backorders, orders, orderLines } = schema;
+// The tables under the aliases the statements read them by.
+const b = alias(backorders, "b");
+const l = alias(orderLines, "l");
 
 export interface OrderFilter {
   status?: OrderStatus[] | null;
@@ -59,13 +62,13 @@ export async function orderWaitingSummaries(db: Executor, orderIds: readonly num
   const found = await rows<Record<string, unknown>>(
     db,
     sql`
-      SELECT b.order_id,
-             max(b.promised_at) AS promised_at,
-             CASE WHEN bool_or(b.expected_at IS NULL) THEN NULL ELSE max(b.expected_at) END AS expected_at,
-             bool_or(${delayedCondition(alias(schema.backorders, "b"))}) AS delayed
-        FROM backorders b
-       WHERE b.order_id = ANY(${intArray(orderIds)}) AND b.status = 'WAITING'
-       GROUP BY b.order_id`,
+      SELECT ${b.orderId},
+             max(${b.promisedAt}) AS promised_at,
+             CASE WHEN bool_or(${b.expectedAt} IS NULL) THEN NULL ELSE max(${b.expectedAt}) END AS expected_at,
+             bool_or(${delayedCondition(b)}) AS delayed
+        FROM ${backorders} ${b}
+       WHERE ${b.orderId} = ANY(${intArray(orderIds)}) AND ${b.status} = 'WAITING'
+       GROUP BY ${b.orderId}`,
   );
   const byOrder = new Map<number, OrderWaitingSummary>(
     found.map((row) => [
@@ -84,11 +87,11 @@ export async function listOrders(db: Executor, filter: OrderFilter | null | unde
   if (filter?.status) conditions.push(filter.status.length > 0 ? inArray(orders.status, filter.status) : sql`false`);
   if (filter?.customer !== undefined && filter?.customer !== null) conditions.push(eq(orders.customer, filter.customer));
   if (filter?.delayed !== undefined && filter?.delayed !== null) {
-    const exists = sql`EXISTS (SELECT 1 FROM backorders b WHERE b.order_id = ${orders.id} AND ${delayedCondition(alias(schema.backorders, "b"))})`;
+    const exists = sql`EXISTS (SELECT 1 FROM ${backorders} ${b} WHERE ${b.orderId} = ${orders.id} AND ${delayedCondition(b)})`;
     conditions.push(filter.delayed ? exists : sql`NOT ${exists}`);
   }
   if (filter?.productId !== undefined && filter?.productId !== null) {
-    conditions.push(sql`EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = ${orders.id} AND l.product_id = ${filter.productId}::int)`);
+    conditions.push(sql`EXISTS (SELECT 1 FROM ${orderLines} ${l} WHERE ${l.orderId} = ${orders.id} AND ${l.productId} = ${filter.productId}::int)`);
   }
   const keyset = after ? [lt(orders.id, after[0] as number)] : [];
   const fetched = await db

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { settleBacklog } from "./backlog.service.js";
 import { orderStatusOf, refreshOrderStatuses } from "./order-status.js";
@@ -12,7 +13,7 @@ import { recordProductChanges } from "./event.service.js";
 import { toRecord } from "../../drizzle/paging.js";
 import { allocationOrder, freeStock } from "./location.query.js";
 import { lockProducts, productIdsBySku } from "./product.service.js";
-import { jsonb } from "../../drizzle/sql.js";
+import { jsonb, name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import {
   DomainError,
@@ -25,7 +26,7 @@ import {
 } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
-const { idempotencyKeys, locations, orderLines, orders } = schema;
+const { allocations, backorders, idempotencyKeys, locations, lostDemand, orderLines, orders, products, stockLevels, stockMovements } = schema;
 
 interface RequestedLine {
   productId?: number;
@@ -225,6 +226,8 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
   );
   // A new order has nothing shipped or cancelled yet: its status is what its lines' waiting units say.
   const status = orderStatusOf({ quantity: sql`sum(quantity)`, cancelled: sql`0`, shipped: sql`0`, waiting: sql`sum(waiting)` });
+  const st = alias(stockLevels, "st");
+  const p = alias(products, "p");
   const created = await rows<Record<string, unknown> & { id: number; backorder_id: number | null; backorder_product_id: number | null }>(
     tx,
     sql`
@@ -232,31 +235,31 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
       SELECT * FROM jsonb_to_recordset(${jsonb(lineRows)})
         AS r(line_number int, product_id int, quantity int, unit_price numeric, allocated int, waiting int)
     ), new_order AS (
-      INSERT INTO orders (customer, status, total, currency_code)
+      INSERT INTO ${orders} (${names(orders.customer, orders.status, orders.total, orders.currencyCode)})
       VALUES (${customer}, (SELECT ${status} FROM requested), ${(cents / 100).toFixed(2)}::numeric, ${lines[0].product.currencyCode})
       RETURNING *
     ), new_lines AS (
-      INSERT INTO order_lines (order_id, product_id, line_number, quantity, unit_price, allocated, waiting)
+      INSERT INTO ${orderLines} (${names(orderLines.orderId, orderLines.productId, orderLines.lineNumber, orderLines.quantity, orderLines.unitPrice, orderLines.allocated, orderLines.waiting)})
       SELECT new_order.id, product_id, line_number, quantity, unit_price, allocated, waiting
       FROM new_order, requested ORDER BY line_number
-      RETURNING id, order_id, product_id, line_number, waiting
+      RETURNING ${orderLines.id}, ${orderLines.orderId}, ${orderLines.productId}, ${orderLines.lineNumber}, ${orderLines.waiting}
     ), split AS (
       SELECT * FROM jsonb_to_recordset(${jsonb(allocationRows)})
         AS a(line_number int, product_id int, location_id int, quantity int)
     ), new_allocations AS (
-      INSERT INTO allocations (order_line_id, location_id, product_id, quantity)
+      INSERT INTO ${allocations} (${names(allocations.orderLineId, allocations.locationId, allocations.productId, allocations.quantity)})
       SELECT l.id, s.location_id, s.product_id, s.quantity FROM split s JOIN new_lines l USING (line_number)
     ), stock AS (
-      UPDATE stock_levels st SET allocated = st.allocated + t.quantity, updated_at = now()
+      UPDATE ${stockLevels} ${st} SET ${name(st.allocated)} = ${st.allocated} + t.quantity, ${name(st.updatedAt)} = now()
       FROM (SELECT product_id, location_id, sum(quantity)::int AS quantity FROM split GROUP BY 1, 2) t
-      WHERE st.product_id = t.product_id AND st.location_id = t.location_id
+      WHERE ${st.productId} = t.product_id AND ${st.locationId} = t.location_id
     ), backlog AS (
-      UPDATE products p SET backordered = p.backordered + r.waiting, waiting_orders = p.waiting_orders + 1
-      FROM requested r WHERE p.id = r.product_id AND r.waiting > 0
+      UPDATE ${products} ${p} SET ${name(p.backordered)} = ${p.backordered} + r.waiting, ${name(p.waitingOrders)} = ${p.waitingOrders} + 1
+      FROM requested r WHERE ${p.id} = r.product_id AND r.waiting > 0
     ), new_backorders AS (
-      INSERT INTO backorders (product_id, order_id, order_line_id, quantity, remaining)
+      INSERT INTO ${backorders} (${names(backorders.productId, backorders.orderId, backorders.orderLineId, backorders.quantity, backorders.remaining)})
       SELECT product_id, order_id, id, waiting, waiting FROM new_lines WHERE waiting > 0 ORDER BY product_id
-      RETURNING id, order_id, product_id
+      RETURNING ${backorders.id}, ${backorders.orderId}, ${backorders.productId}
     )
     SELECT o.*, b.id AS backorder_id, b.product_id AS backorder_product_id
     FROM new_order o LEFT JOIN new_backorders b ON true
@@ -276,7 +279,7 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
 /** Records refused units; a retry of the same request (same idempotency key) adds nothing. */
 async function recordLostDemand(tx: Executor, lost: LostUnits[], idempotencyKey: string | undefined) {
   await tx.execute(sql`
-    INSERT INTO lost_demand (product_id, quantity, code, idempotency_key)
+    INSERT INTO ${lostDemand} (${names(lostDemand.productId, lostDemand.quantity, lostDemand.code, lostDemand.idempotencyKey)})
     SELECT product_id, quantity, code, ${idempotencyKey ?? null}::text
     FROM jsonb_to_recordset(${jsonb(lost.map((l) => ({ product_id: l.productId, quantity: l.quantity, code: l.code })))})
       AS l(product_id int, quantity int, code text)
@@ -309,6 +312,11 @@ interface Release {
  * units back fills its backlog, and every queue that lost units is re-dated.
  */
 async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
+  const a = alias(allocations, "a");
+  const s = alias(stockLevels, "s");
+  const l = alias(orderLines, "l");
+  const b = alias(backorders, "b");
+  const p = alias(products, "p");
   const touched = await rows<{ product_id: number; released: number; priority: number | null; backorder_id: number | null }>(
     tx,
     sql`
@@ -316,38 +324,38 @@ async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
       SELECT * FROM jsonb_to_recordset(${jsonb(releases.map((r) => ({ line_id: r.lineId, waiting: r.waiting, allocated: r.allocated })))})
         AS r(line_id int, waiting int, allocated int)
     ), open AS (
-      SELECT a.order_line_id, a.location_id, a.product_id, a.quantity, r.allocated AS to_release,
-             sum(a.quantity) OVER (PARTITION BY a.order_line_id ORDER BY ${allocationOrder(locations, "release")}) - a.quantity AS before
-      FROM allocations a JOIN req r ON r.line_id = a.order_line_id JOIN ${locations} ON ${locations.id} = a.location_id
-      WHERE a.quantity > 0 AND r.allocated > 0
+      SELECT ${a.orderLineId}, ${a.locationId}, ${a.productId}, ${a.quantity}, r.allocated AS to_release,
+             sum(${a.quantity}) OVER (PARTITION BY ${a.orderLineId} ORDER BY ${allocationOrder(locations, "release")}) - ${a.quantity} AS before
+      FROM ${allocations} ${a} JOIN req r ON r.line_id = ${a.orderLineId} JOIN ${locations} ON ${locations.id} = ${a.locationId}
+      WHERE ${a.quantity} > 0 AND r.allocated > 0
     ), released AS (
       SELECT order_line_id, location_id, product_id, least(quantity, greatest(0, to_release - before))::int AS quantity
       FROM open WHERE to_release - before > 0
     ), allocations_left AS (
-      UPDATE allocations a SET quantity = a.quantity - r.quantity, updated_at = now()
-      FROM released r WHERE a.order_line_id = r.order_line_id AND a.location_id = r.location_id
+      UPDATE ${allocations} ${a} SET ${name(a.quantity)} = ${a.quantity} - r.quantity, ${name(a.updatedAt)} = now()
+      FROM released r WHERE ${a.orderLineId} = r.order_line_id AND ${a.locationId} = r.location_id
     ), stock AS (
-      UPDATE stock_levels s SET allocated = s.allocated - t.quantity, updated_at = now()
+      UPDATE ${stockLevels} ${s} SET ${name(s.allocated)} = ${s.allocated} - t.quantity, ${name(s.updatedAt)} = now()
       FROM (SELECT product_id, location_id, sum(quantity)::int AS quantity FROM released GROUP BY 1, 2) t
-      WHERE s.product_id = t.product_id AND s.location_id = t.location_id
+      WHERE ${s.productId} = t.product_id AND ${s.locationId} = t.location_id
     ), lines AS (
-      UPDATE order_lines l
-      SET waiting = l.waiting - r.waiting, allocated = l.allocated - r.allocated,
-          cancelled = l.cancelled + r.waiting + r.allocated
-      FROM req r WHERE l.id = r.line_id
-      RETURNING l.id, l.product_id
+      UPDATE ${orderLines} ${l}
+      SET ${name(l.waiting)} = ${l.waiting} - r.waiting, ${name(l.allocated)} = ${l.allocated} - r.allocated,
+          ${name(l.cancelled)} = ${l.cancelled} + r.waiting + r.allocated
+      FROM req r WHERE ${l.id} = r.line_id
+      RETURNING ${l.id}, ${l.productId}
     ), left_queue AS (
-      UPDATE backorders b
-      SET remaining = b.remaining - r.waiting, cancelled = b.cancelled + r.waiting,
-          status = CASE WHEN b.remaining = r.waiting THEN 'CANCELLED' ELSE b.status END,
-          cancelled_at = CASE WHEN b.remaining = r.waiting THEN now() ELSE b.cancelled_at END
-      FROM req r WHERE b.order_line_id = r.line_id AND b.status = 'WAITING' AND r.waiting > 0
-      RETURNING b.id, b.product_id, b.priority, b.status, r.waiting
+      UPDATE ${backorders} ${b}
+      SET ${name(b.remaining)} = ${b.remaining} - r.waiting, ${name(b.cancelled)} = ${b.cancelled} + r.waiting,
+          ${name(b.status)} = CASE WHEN ${b.remaining} = r.waiting THEN 'CANCELLED' ELSE ${b.status} END,
+          ${name(b.cancelledAt)} = CASE WHEN ${b.remaining} = r.waiting THEN now() ELSE ${b.cancelledAt} END
+      FROM req r WHERE ${b.orderLineId} = r.line_id AND ${b.status} = 'WAITING' AND r.waiting > 0
+      RETURNING ${b.id}, ${b.productId}, ${b.priority}, ${b.status}, r.waiting
     ), backlog AS (
-      UPDATE products p SET backordered = p.backordered - t.waiting, waiting_orders = p.waiting_orders - t.left
+      UPDATE ${products} ${p} SET ${name(p.backordered)} = ${p.backordered} - t.waiting, ${name(p.waitingOrders)} = ${p.waitingOrders} - t.left
       FROM (SELECT product_id, sum(waiting)::int AS waiting, count(*) FILTER (WHERE status = 'CANCELLED')::int AS left
             FROM left_queue GROUP BY 1) t
-      WHERE p.id = t.product_id
+      WHERE ${p.id} = t.product_id
     )
     SELECT l.product_id,
            coalesce((SELECT sum(quantity) FROM released r WHERE r.product_id = l.product_id), 0)::int AS released,
@@ -426,28 +434,31 @@ export async function shipOrder(db: Database, id: number): Promise<OrderRecord> 
   const orderId = requireId(id, ["id"], "order");
   return inTransaction(db, async (tx) => {
     const order = await lockOrder(tx, orderId, ["id"]);
+    const a = alias(allocations, "a");
+    const l = alias(orderLines, "l");
+    const s = alias(stockLevels, "s");
     const shipped = await rows<{ product_id: number }>(
       tx,
       sql`
       WITH open AS (
-        SELECT a.order_line_id, a.location_id, a.product_id, a.quantity
-        FROM allocations a JOIN order_lines l ON l.id = a.order_line_id
-        WHERE l.order_id = ${order.id} AND a.quantity > 0
+        SELECT ${a.orderLineId}, ${a.locationId}, ${a.productId}, ${a.quantity}
+        FROM ${allocations} ${a} JOIN ${orderLines} ${l} ON ${l.id} = ${a.orderLineId}
+        WHERE ${l.orderId} = ${order.id} AND ${a.quantity} > 0
       ), allocations_shipped AS (
-        UPDATE allocations a SET shipped = a.shipped + o.quantity, quantity = 0, updated_at = now()
-        FROM open o WHERE a.order_line_id = o.order_line_id AND a.location_id = o.location_id
+        UPDATE ${allocations} ${a} SET ${name(a.shipped)} = ${a.shipped} + o.quantity, ${name(a.quantity)} = 0, ${name(a.updatedAt)} = now()
+        FROM open o WHERE ${a.orderLineId} = o.order_line_id AND ${a.locationId} = o.location_id
       ), per_stock AS (
         SELECT product_id, location_id, sum(quantity)::int AS quantity FROM open GROUP BY 1, 2
       ), stock AS (
-        UPDATE stock_levels s
-        SET on_hand = s.on_hand - p.quantity, allocated = s.allocated - p.quantity, updated_at = now()
-        FROM per_stock p WHERE s.product_id = p.product_id AND s.location_id = p.location_id
+        UPDATE ${stockLevels} ${s}
+        SET ${name(s.onHand)} = ${s.onHand} - p.quantity, ${name(s.allocated)} = ${s.allocated} - p.quantity, ${name(s.updatedAt)} = now()
+        FROM per_stock p WHERE ${s.productId} = p.product_id AND ${s.locationId} = p.location_id
       ), ledger AS (
-        INSERT INTO stock_movements (product_id, location_id, delta, kind, order_id)
+        INSERT INTO ${stockMovements} (${names(stockMovements.productId, stockMovements.locationId, stockMovements.delta, stockMovements.kind, stockMovements.orderId)})
         SELECT product_id, location_id, -quantity, 'SHIPMENT', ${order.id}::int FROM per_stock
       ), lines AS (
-        UPDATE order_lines l SET shipped = l.shipped + l.allocated, allocated = 0
-        WHERE l.order_id = ${order.id} AND l.allocated > 0
+        UPDATE ${orderLines} ${l} SET ${name(l.shipped)} = ${l.shipped} + ${l.allocated}, ${name(l.allocated)} = 0
+        WHERE ${l.orderId} = ${order.id} AND ${l.allocated} > 0
       )
       SELECT DISTINCT product_id FROM per_stock`,
     );

@@ -3,6 +3,7 @@
  * Every function takes a whole batch of keys and runs one statement, for the DataLoaders.
  */
 import { and, asc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
@@ -10,7 +11,7 @@ import { intArray, toDate } from "../../drizzle/sql.js";
 import { allocationOrder } from "./location.query.js";
 import type { BackorderPolicy, ProductRecord, StockLevelRecord, StockSnapshot } from "./types.js";
 
-const { products, stockLevels, locations } = schema;
+const { products, restocks, stockLevels, locations } = schema;
 
 /** A product's quantities, summed over its locations (docs/ARCHITECTURE.md, "The model and its invariants"): an event's snapshot, with a Date. */
 export interface StockSummaryRecord extends Omit<StockSnapshot, "nextRestockAt"> {
@@ -41,31 +42,32 @@ export const productsByIds = (db: Executor, ids: readonly number[]) => rowsByKey
  */
 export async function stockSummaries(db: Executor, productIds: readonly number[]): Promise<(StockSummaryRecord | null)[]> {
   if (productIds.length === 0) return [];
+  const p = alias(products, "p");
   const found = await rows<Record<string, unknown>>(
     db,
     sql`
-      SELECT p.id AS product_id,
+      SELECT ${p.id} AS product_id,
              coalesce(s.on_hand, 0)::int AS on_hand,
              coalesce(s.allocated, 0)::int AS allocated,
              coalesce(s.available, 0)::int AS available,
-             p.backordered::int AS backordered,
+             ${p.backordered}::int AS backordered,
              coalesce(r.incoming, 0)::int AS incoming,
              r.next_restock_at
-        FROM products p
+        FROM ${products} ${p}
         LEFT JOIN (
-          SELECT product_id, sum(on_hand) AS on_hand, sum(allocated) AS allocated,
-                 sum(greatest(0, on_hand - allocated - safety_stock)) AS available
-            FROM stock_levels
-           WHERE product_id = ANY(${intArray(productIds)})
-           GROUP BY product_id
-        ) s ON s.product_id = p.id
+          SELECT ${stockLevels.productId}, sum(${stockLevels.onHand}) AS on_hand, sum(${stockLevels.allocated}) AS allocated,
+                 sum(greatest(0, ${stockLevels.onHand} - ${stockLevels.allocated} - ${stockLevels.safetyStock})) AS available
+            FROM ${stockLevels}
+           WHERE ${stockLevels.productId} = ANY(${intArray(productIds)})
+           GROUP BY ${stockLevels.productId}
+        ) s ON s.product_id = ${p.id}
         LEFT JOIN (
-          SELECT product_id, sum(quantity - received_quantity) AS incoming, min(expected_at) AS next_restock_at
-            FROM restocks
-           WHERE status = 'SCHEDULED' AND product_id = ANY(${intArray(productIds)})
-           GROUP BY product_id
-        ) r ON r.product_id = p.id
-       WHERE p.id = ANY(${intArray(productIds)})`,
+          SELECT ${restocks.productId}, sum(${restocks.quantity} - ${restocks.receivedQuantity}) AS incoming, min(${restocks.expectedAt}) AS next_restock_at
+            FROM ${restocks}
+           WHERE ${restocks.status} = 'SCHEDULED' AND ${restocks.productId} = ANY(${intArray(productIds)})
+           GROUP BY ${restocks.productId}
+        ) r ON r.product_id = ${p.id}
+       WHERE ${p.id} = ANY(${intArray(productIds)})`,
   );
   const byId = new Map<number, StockSummaryRecord>();
   for (const row of found) {

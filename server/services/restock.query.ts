@@ -3,6 +3,7 @@
  * as a filtered list, all in expected-date order.
  */
 import { sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
@@ -10,6 +11,8 @@ import { jsonb } from "../../drizzle/sql.js";
 import type { RestockRecord, RestockStatus } from "./types.js";
 
 const { restocks } = schema;
+// The table under the alias the statements read it by.
+const x = alias(restocks, "x");
 
 export interface RestockFilter {
   productId?: number | null;
@@ -26,7 +29,7 @@ export interface RestockPageRequest {
 
 /** Restock cursors are (expected_at as exact UTC text, id): microseconds survive the round trip. */
 const RESTOCK_CURSOR = ["text", "int"] as const;
-const SORT_AT = sql.raw(`to_char(x.expected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+const SORT_AT = sql`to_char(${x.expectedAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** Checks a restocks cursor without running anything; INVALID_INPUT (field `after`) when it is not one. */
 export function checkRestockCursor(after: string | null | undefined): void {
@@ -74,17 +77,17 @@ export async function restockPages(db: Executor, requests: readonly RestockPageR
           AS r(k int, product_id int, status text, lim int, after_at text, after_id int)
       ),
       totals AS (
-        SELECT r.k, count(x.id)::int AS total
+        SELECT r.k, count(${x.id})::int AS total
           FROM req r
-          LEFT JOIN restocks x ON x.product_id = r.product_id AND (r.status IS NULL OR x.status = r.status)
+          LEFT JOIN ${restocks} ${x} ON ${x.productId} = r.product_id AND (r.status IS NULL OR ${x.status} = r.status)
          GROUP BY r.k
       ),
       picked AS (
-        SELECT r.k AS request_key, row_number() OVER (PARTITION BY r.k ORDER BY x.expected_at, x.id) AS n,
-               ${SORT_AT} AS sort_at, x.*
+        SELECT r.k AS request_key, row_number() OVER (PARTITION BY r.k ORDER BY ${x.expectedAt}, ${x.id}) AS n,
+               ${SORT_AT} AS sort_at, ${x}.*
           FROM req r
-          JOIN restocks x ON x.product_id = r.product_id AND (r.status IS NULL OR x.status = r.status)
-         WHERE r.after_id IS NULL OR (x.expected_at, x.id) > (r.after_at::timestamptz, r.after_id)
+          JOIN ${restocks} ${x} ON ${x.productId} = r.product_id AND (r.status IS NULL OR ${x.status} = r.status)
+         WHERE r.after_id IS NULL OR (${x.expectedAt}, ${x.id}) > (r.after_at::timestamptz, r.after_id)
       )
       SELECT r.k AS page_key, t.total AS page_total, p.*
         FROM req r
@@ -107,21 +110,21 @@ export async function listRestocks(db: Executor, filter: RestockFilter | null | 
   const limit = pageSize(page.first);
   const after = decodeCursor(page.after, RESTOCK_CURSOR);
   const conditions: SQL[] = [sql`true`];
-  if (filter?.productId !== undefined && filter?.productId !== null) conditions.push(sql`x.product_id = ${filter.productId}::int`);
-  if (filter?.status) conditions.push(sql`x.status = ${filter.status}`);
+  if (filter?.productId !== undefined && filter?.productId !== null) conditions.push(sql`${x.productId} = ${filter.productId}::int`);
+  if (filter?.status) conditions.push(sql`${x.status} = ${filter.status}`);
   const where = sql.join(conditions, sql` AND `);
-  const keyset = after ? sql`AND (x.expected_at, x.id) > (${after[0]}::timestamptz, ${after[1]}::int)` : sql``;
+  const keyset = after ? sql`AND (${x.expectedAt}, ${x.id}) > (${after[0]}::timestamptz, ${after[1]}::int)` : sql``;
   const found = await rows<Record<string, unknown>>(
     db,
     sql`
-      SELECT ${SORT_AT} AS sort_at, x.*
-        FROM restocks x
+      SELECT ${SORT_AT} AS sort_at, ${x}.*
+        FROM ${restocks} ${x}
        WHERE ${where} ${keyset}
-       ORDER BY x.expected_at, x.id
+       ORDER BY ${x.expectedAt}, ${x.id}
        LIMIT ${limit + 1}`,
   );
   const count = lazyCount(async () => {
-    const [row] = await rows<{ count: unknown }>(db, sql`SELECT count(*)::int AS count FROM restocks x WHERE ${where}`);
+    const [row] = await rows<{ count: unknown }>(db, sql`SELECT count(*)::int AS count FROM ${restocks} ${x} WHERE ${where}`);
     return Number(row.count);
   });
   return strip(toPage(found.map(toSorted), limit, keyOf, count));
