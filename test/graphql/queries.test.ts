@@ -16,7 +16,9 @@ const database = useFreshDatabase();
 // The event hub reads the log after commits and on a 500 ms poll; those reads must not land in
 // countStatements' window. Nothing here subscribes, so it polls rarely, and each count first waits
 // for the hub to finish what earlier commits started.
-const server = useTestServer(database, { live: { pollMs: 3_600_000 } });
+// The DataLoader test asks for a nested page whose upper bound (12,205 points: 100 lines an order) is over the default
+// per-request limit; it measures statements, not limits.
+const server = useTestServer(database, { live: { pollMs: 3_600_000 }, limits: { ADMIN: { maxCost: 20_000, capacity: 50_000 } } });
 const { gql, data, logLines } = server;
 
 /** Counts the SQL statements the server runs while `work` runs (every statement goes through prepareQuery). */

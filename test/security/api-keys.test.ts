@@ -116,7 +116,7 @@ describe("listApiKeys", () => {
     for (let i = 0; i < 3; i++) await createApiKey(database.db, { name: `page ${i}`, role: "READER" });
     const seen: number[] = [];
     let after: string | null = null;
-    let total = 0;
+    let total: number;
     for (;;) {
       const page = await listApiKeys(database.db, { first: 2, after });
       seen.push(...page.items.map((key) => key.id));
@@ -169,7 +169,7 @@ describe("npm run keys", () => {
     expect((await cli(["help"])).out).toContain("Usage: npm run keys -- <command>");
   });
 
-  it("says that PGlite allows one process at a time when the directory is in use", async () => {
+  it("refuses with what to do when the directory is in use and no API key is at hand", async () => {
     const dir = path.join(scratch, "held");
     const holder = await connect({ pgliteDir: dir });
     try {
@@ -177,7 +177,7 @@ describe("npm run keys", () => {
       const err: string[] = [];
       const code = await keysCli(["list"], { PGLITE_DIR: dir }, (text) => out.push(text), (text) => err.push(text));
       expect(code).toBe(1);
-      expect(err.join("\n")).toContain(`is in use by process ${process.pid}: PGlite allows one process at a time`);
+      expect(err.join("\n")).toContain(`is in use by process ${process.pid}, and there is no API key to ask the server through its API`);
     } finally {
       await holder.close();
     }
