@@ -1,9 +1,10 @@
 /// <reference lib="dom" />
 /**
- * A small step chart of the total backlog (units waiting, all products) since the page opened,
- * drawn as inline SVG: one point per change, the times the connection was down shaded.
+ * A small step chart of the total backlog (units waiting, all products): the past the page
+ * replayed from the event log, then every change since it opened, drawn as inline SVG, one point
+ * per change, the times the connection was down shaded.
  */
-import { clock, count } from "./format.js";
+import { clock, count, shortDate } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 /** Points kept: older ones fall off the left. */
@@ -36,6 +37,8 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<st
 /** The chart in its container; redraws on every change, on resize, and when asked (the clock moves). */
 export class BacklogChart {
   private readonly points: Point[] = [];
+  /** Totals from before the page opened (replayed), drawn before the first live point. */
+  private readonly past: Point[] = [];
   private readonly outages: { from: number; to: number | null }[] = [];
 
   constructor(
@@ -48,13 +51,28 @@ export class BacklogChart {
 
   /** Number of points drawn (for tests). */
   get size(): number {
-    return this.points.length;
+    return this.series().length;
   }
 
   clear(): void {
     this.points.length = 0;
+    this.past.length = 0;
     this.outages.length = 0;
     this.render();
+  }
+
+  /** The totals from before the page opened (replayed from the log), oldest first; replaces the previous ones. */
+  setPast(points: readonly Point[]): void {
+    this.past.splice(0, this.past.length, ...points.slice(-MAX_POINTS));
+    this.render();
+  }
+
+  /** The replayed past up to the first live point, then the live points. */
+  private series(): Point[] {
+    const first = this.points[0];
+    if (!first) return this.past;
+    const past = this.past.filter((point) => point.t < first.t);
+    return past.length === 0 ? this.points : [...past, ...this.points];
   }
 
   /** Records the total at `at`; a value equal to the last one adds nothing. */
@@ -87,7 +105,8 @@ export class BacklogChart {
     const width = Math.max(240, Math.floor(this.container.clientWidth));
     const now = Date.now();
     const root = svg("svg", { width, height: HEIGHT, viewBox: `0 0 ${width} ${HEIGHT}`, role: "img" });
-    const last = this.points.at(-1);
+    const points = this.series();
+    const last = points.at(-1);
     root.setAttribute("aria-label", last ? `Total backordered units over time; now ${last.value}` : "Total backordered units over time");
     if (this.current) this.current.textContent = last ? `${count(last.value)} now` : "";
     if (!last) {
@@ -95,11 +114,11 @@ export class BacklogChart {
       this.container.replaceChildren(root);
       return;
     }
-    const start = this.points[0].t;
+    const start = points[0].t;
     const until = Math.max(now, last.t);
     // A young chart leaves the rest of its first half minute empty on the right.
     const end = Math.max(until, start + MIN_SPAN_MS);
-    const top = niceCeiling(Math.max(...this.points.map((point) => point.value)));
+    const top = niceCeiling(points.reduce((highest, point) => Math.max(highest, point.value), 0));
     const plotWidth = width - PAD.left - PAD.right;
     const plotHeight = HEIGHT - PAD.top - PAD.bottom;
     const x = (t: number) => PAD.left + ((t - start) / (end - start)) * plotWidth;
@@ -123,15 +142,18 @@ export class BacklogChart {
       root.append(band);
     }
 
-    let line = `M${x(this.points[0].t).toFixed(1)},${y(this.points[0].value).toFixed(1)}`;
-    for (const point of this.points.slice(1)) line += `H${x(point.t).toFixed(1)}V${y(point.value).toFixed(1)}`;
+    let line = `M${x(points[0].t).toFixed(1)},${y(points[0].value).toFixed(1)}`;
+    for (const point of points.slice(1)) line += `H${x(point.t).toFixed(1)}V${y(point.value).toFixed(1)}`;
     line += `H${x(until).toFixed(1)}`;
-    const area = `${line}V${y(0).toFixed(1)}H${x(this.points[0].t).toFixed(1)}Z`;
+    const area = `${line}V${y(0).toFixed(1)}H${x(points[0].t).toFixed(1)}Z`;
     root.append(svg("path", { d: area, class: "area" }), svg("path", { d: line, class: "line" }));
     root.append(svg("circle", { cx: x(until), cy: y(last.value), r: 3.5, class: "dot" }));
 
-    // Seconds while the chart spans minutes; hours and minutes after.
-    const time = (t: number) => (end - start > 30 * 60_000 ? clock(new Date(t)).slice(0, 5) : clock(new Date(t)));
+    // Seconds while the chart spans minutes; hours and minutes after; the day too past a day.
+    const time = (t: number) => {
+      if (end - start > 20 * 3_600_000) return `${shortDate(new Date(t).toISOString())} ${clock(new Date(t)).slice(0, 5)}`;
+      return end - start > 30 * 60_000 ? clock(new Date(t)).slice(0, 5) : clock(new Date(t));
+    };
     root.append(svg("text", { x: PAD.left, y: HEIGHT - 6, class: "axis", "text-anchor": "start" }, time(start)));
     if (until < end - 1000 && x(until) - PAD.left > 80 && width - PAD.right - x(until) > 80) root.append(svg("text", { x: x(until), y: HEIGHT - 6, class: "axis", "text-anchor": "middle" }, "now"));
     root.append(svg("text", { x: width - PAD.right, y: HEIGHT - 6, class: "axis", "text-anchor": "end" }, until < end - 1000 ? time(end) : "now"));

@@ -1,16 +1,28 @@
 /// <reference lib="dom" />
-/** The feed of recent events: newest first, one readable line each, the oldest dropped past a limit. */
+/**
+ * The feed of recent events: newest first, one readable line each, the oldest dropped past a
+ * limit. Lines are placed by the time of their event, not by arrival: events replayed from before
+ * the page opened arrive alongside live ones and go below them.
+ */
 import type { FeedEntry } from "./feed-entries.js";
 import { clock } from "./format.js";
 
-/** Lines kept on the page. */
-export const FEED_LIMIT = 150;
+/** Lines kept on the page: also how many past events the page shows again when it reopens. */
+export const FEED_LIMIT = 200;
+
+/** How a line came to the page. */
+export type FeedSource = "live" | "caught-up" | "past";
 
 /** The feed's list, and the line shown while it is empty. */
 export class EventFeed {
+  /** The cursor of each line that has one, to tell who dropped off the end. */
+  private readonly cursors = new WeakMap<HTMLLIElement, string>();
+
   constructor(
     private readonly list: HTMLOListElement,
     private readonly empty: HTMLElement,
+    /** Hears the cursor of each event whose line fell off the end: replaying after it shows every line still there. */
+    private readonly onDrop: (cursor: string) => void = () => {},
   ) {}
 
   clear(): void {
@@ -18,10 +30,15 @@ export class EventFeed {
     this.empty.hidden = false;
   }
 
-  /** Adds a line at the top; `caughtUp` marks an event that happened while the connection was down. */
-  add(entry: FeedEntry, caughtUp = false): void {
+  /**
+   * Adds a line in its place by time (the top for a live event). `caught-up`: it happened while
+   * the connection was down; `past`: before the page opened (replayed from the event log).
+   */
+  add(entry: FeedEntry, source: FeedSource = "live"): void {
     const item = document.createElement("li");
-    item.className = `tone-${entry.tone}`;
+    item.className = `tone-${entry.tone}${source === "live" ? " new" : ""}${source === "past" ? " past" : ""}`;
+    item.dataset.at = String(entry.at.getTime());
+    if (entry.cursor) this.cursors.set(item, entry.cursor);
     const time = document.createElement("time");
     time.dateTime = entry.at.toISOString();
     time.textContent = clock(entry.at);
@@ -35,15 +52,23 @@ export class EventFeed {
     subject.textContent = entry.subject;
     text.append(subject, ` ${entry.text}`);
     item.append(time, tag, text);
-    if (caughtUp) {
+    if (source === "caught-up") {
       const mark = document.createElement("span");
       mark.className = "caught-up";
       mark.textContent = "caught up";
       mark.title = "Happened while the connection was down; delivered when it came back";
       item.append(mark);
     }
-    this.list.prepend(item);
-    while (this.list.children.length > FEED_LIMIT) this.list.lastElementChild!.remove();
+    // Newest first; among lines of the same time, the one that arrived last on top.
+    const t = entry.at.getTime();
+    const below = Array.from(this.list.children).find((child) => Number((child as HTMLElement).dataset.at) <= t);
+    this.list.insertBefore(item, below ?? null);
+    while (this.list.children.length > FEED_LIMIT) {
+      const dropped = this.list.lastElementChild as HTMLLIElement;
+      dropped.remove();
+      const cursor = this.cursors.get(dropped);
+      if (cursor) this.onDrop(cursor);
+    }
     this.empty.hidden = true;
   }
 }

@@ -22,6 +22,8 @@ export interface FeedEntry {
   /** The subject in bold (an order number, a SKU), then the sentence. */
   subject: string;
   text: string;
+  /** The event's cursor (none for the page's own notes): where a replay would start to show it again. */
+  cursor?: string;
 }
 
 /** Stock change reasons that no order or restock event explains. */
@@ -41,6 +43,10 @@ function skus(lines: OrderEvent["order"]["lines"]): string {
 
 /** The feed's entry for an order change. */
 export function orderEntry(event: OrderEvent): FeedEntry {
+  return { ...orderSentence(event), cursor: event.cursor };
+}
+
+function orderSentence(event: OrderEvent): FeedEntry {
   const { order } = event;
   const at = new Date(event.at);
   const status = words(event.status);
@@ -73,6 +79,10 @@ export function orderEntry(event: OrderEvent): FeedEntry {
 
 /** The feed's entry for a restock change. */
 export function restockEntry(event: RestockChange): FeedEntry {
+  return { ...restockSentence(event), cursor: event.cursor };
+}
+
+function restockSentence(event: RestockChange): FeedEntry {
   const { restock } = event;
   const at = new Date(event.at);
   const reference = restock.reference ? ` (${restock.reference})` : "";
@@ -105,8 +115,16 @@ export function restockEntry(event: RestockChange): FeedEntry {
   }
 }
 
-/** The feed's entry for a stock change, or null when an order or restock entry already tells it. */
-export function stockEntry(event: StockChange, before: ProductRow | undefined): FeedEntry | null {
+/**
+ * The feed's entry for a stock change, or null when an order or restock entry already tells it.
+ * `before`: the product's figures before it (for the size of a stock count), when known.
+ */
+export function stockEntry(event: StockChange, before: Pick<ProductRow, "onHand"> | undefined): FeedEntry | null {
+  const entry = stockSentence(event, before);
+  return entry && { ...entry, cursor: event.cursor };
+}
+
+function stockSentence(event: StockChange, before: Pick<ProductRow, "onHand"> | undefined): FeedEntry | null {
   if (!STOCK_REASONS_SHOWN.has(event.reason)) return null;
   const { stock } = event;
   const at = new Date(event.at);

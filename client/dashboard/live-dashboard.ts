@@ -7,6 +7,12 @@
  *  3. subscribe to stock, backlog, restock and order changes with `after` set to that cursor, so
  *     nothing that happened since step 1 is missed (what the snapshot already shows is restated).
  *
+ * History: when this browser showed the dashboard before, it kept where the events its feed showed
+ * begin (history-start.ts). The session then also replays the log from there on a second set of
+ * subscriptions, for the feed and the chart only (the table has the snapshot): each ends as soon
+ * as it delivers an event the live one delivered too (or the other way round), so every event is
+ * shown once. When the feed drops its oldest line, that line's cursor becomes the new start.
+ *
  * From then on only events change the page: there is no polling. When the connection drops the
  * subscriber reconnects by itself and resumes every subscription from the last event it
  * delivered; the page says so (connection.view.ts) and marks the events it catches up on. When
@@ -25,10 +31,12 @@ import {
 } from "../subscriber.js";
 import type { BacklogChart } from "./backlog-chart.view.js";
 import type { ConnectionView } from "./connection.view.js";
-import { DelayedCounter } from "./delayed-counts.js";
+import { DelayedCounter, type RunQuery } from "./delayed-counts.js";
 import type { EventFeed } from "./event-feed.view.js";
 import { type FeedEntry, type OrderEvent, orderEntry, restockEntry, stockEntry } from "./feed-entries.js";
 import { clock, count } from "./format.js";
+import { readHistoryStart, saveHistoryStart } from "./history-start.js";
+import { PastBacklog } from "./past-backlog.js";
 import { ProductBoard, type RowUpdate } from "./product-board.js";
 import type { StockTable } from "./stock-table.view.js";
 import type { SummaryTiles } from "./summary.view.js";
@@ -46,6 +54,8 @@ export interface DashboardViews {
   notice(text: string | null): void;
   /** The time of the last event received. */
   lastEvent(at: Date): void;
+  /** Something changed live: the products it touched, and whether an order's state moved (for the open detail view). */
+  changed(productIds: readonly string[], orders: boolean): void;
 }
 
 export interface LiveDashboard {
@@ -55,6 +65,21 @@ export interface LiveDashboard {
   connectionDown(at: Date): void;
   /** ...and come back: events from the outage are marked as caught up in the feed. */
   connectionUp(at: Date): void;
+  /** Runs a query on the session's connection (for the detail views). */
+  query: RunQuery;
+}
+
+/** The four kinds of events the page follows, each on its own subscription. */
+type EventKind = "stock" | "backlog" | "restock" | "order";
+
+/**
+ * Replayed and live events of one kind, until they meet: `past` holds the cursors the replay
+ * delivered, `live` those the live subscription delivered, while the replay runs.
+ */
+interface Seam {
+  replay: LiveSubscription;
+  past: Set<string>;
+  live: Set<string>;
 }
 
 /** What to tell a person about a failure that retrying will not fix. */
@@ -92,6 +117,7 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     },
     onError: (error) => {
       if (stopped) return;
+      if (!error.retrying && seams.size > 0 && replayFailed(error)) return;
       if (error instanceof CursorExpiredError) reload(error);
       else if (error.retrying) console.warn(`dashboard: ${error.operation}: ${error.message} (retrying)`);
       else fail(error);
@@ -131,9 +157,32 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
 
   const caughtUp = (at: Date) => outages.some((outage) => outage.to !== null && at.getTime() >= outage.from && at.getTime() <= outage.to);
 
-  const post = (entry: FeedEntry | null) => {
-    if (!entry) return;
-    feed.add(entry, caughtUp(entry.at));
+  /** The replays of the log from where the page's history begins, by kind, while they run. */
+  const seams = new Map<EventKind, Seam>();
+
+  /**
+   * Whether a live event is news to the feed: not when the replay of its kind delivered it
+   * already. Either way, when one side delivers what the other did, the replay has caught up and ends.
+   */
+  const liveFirst = (kind: EventKind, cursor: string): boolean => {
+    const seam = seams.get(kind);
+    if (!seam) return true;
+    if (seam.past.has(cursor)) {
+      endReplay(kind);
+      return false;
+    }
+    seam.live.add(cursor);
+    return true;
+  };
+
+  const endReplay = (kind: EventKind) => {
+    seams.get(kind)?.replay.unsubscribe();
+    seams.delete(kind);
+  };
+
+  const post = (entry: FeedEntry | null, kind: EventKind) => {
+    if (!entry || !liveFirst(kind, entry.cursor!)) return;
+    feed.add(entry, caughtUp(entry.at) ? "caught-up" : "live");
   };
 
   const onStock = (event: StockChange) => {
@@ -141,30 +190,101 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     views.lastEvent(at);
     const update = board.applyStock(event);
     if (!update.before) views.notice(null);
-    post(stockEntry(event, update.before));
+    const entry = stockEntry(event, update.before);
+    if (entry) post(entry, "stock");
+    else liveFirst("stock", event.cursor);
     if (update.changed.size > 0 || !update.before) shown(update, at);
+    views.changed([event.product.id], false);
   };
 
   const onBacklog = (event: BacklogChange) => {
     const at = new Date(event.at);
     views.lastEvent(at);
     const update = board.applyBacklog(event);
+    liveFirst("backlog", event.cursor);
     if (update.changed.size > 0 || !update.before) shown(update, at);
     // Filled, cancelled, re-dated or newly queued backorders: how many are late may have changed.
     counter.request([event.product.id]);
+    views.changed([event.product.id], false);
   };
 
   const onRestock = (event: RestockChange) => {
     views.lastEvent(new Date(event.at));
-    post(restockEntry(event));
+    post(restockEntry(event), "restock");
   };
 
   const onOrder = (event: OrderEvent) => {
     views.lastEvent(new Date(event.at));
-    post(orderEntry(event));
+    post(orderEntry(event), "order");
+    const productIds = event.order.lines.map((line) => line.product.id);
     // Time passing makes backorders late without any stock or backlog change: only this event tells.
-    if (event.kind === "DELAYED") counter.request(event.order.lines.map((line) => line.product.id));
+    if (event.kind === "DELAYED") counter.request(productIds);
+    views.changed(productIds, true);
   };
+
+  /** What each replayed event of a kind does: a line in the feed (and, for the backlog, a point of the chart's past). */
+  const replayed = (kind: EventKind, cursor: string, show: () => void): void => {
+    const seam = seams.get(kind);
+    if (!seam) return;
+    if (seam.live.has(cursor)) {
+      endReplay(kind);
+      return;
+    }
+    seam.past.add(cursor);
+    show();
+  };
+
+  /**
+   * Replays the log after `start` up to the live subscriptions (which begin after `now`): the
+   * feed's past, and the chart's. Only the figures events carry are used: the table already has
+   * the snapshot.
+   */
+  const replayHistory = (start: string) => {
+    const past = new PastBacklog(new Map(board.list().map((row) => [row.id, row.backordered])));
+    /** Each product's on-hand figure in the replay so far, for the size of a stock count. */
+    const onHand = new Map<string, { onHand: number }>();
+    const open = (kind: EventKind, replay: LiveSubscription) => seams.set(kind, { replay, past: new Set(), live: new Set() });
+    open("stock", subscriber.stockChanged({ after: start }, (event) => {
+      replayed("stock", event.cursor, () => {
+        const entry = stockEntry(event, onHand.get(event.product.id));
+        if (entry) feed.add(entry, "past");
+      });
+      onHand.set(event.product.id, { onHand: event.stock.onHand });
+    }));
+    // The chart's past is drawn again once a burst of replayed events ends, not for each one.
+    let redraw: ReturnType<typeof setTimeout> | undefined;
+    open("backlog", subscriber.backlogChanged({ after: start }, (event) => {
+      replayed("backlog", event.cursor, () => {
+        past.add(event);
+        redraw ??= setTimeout(() => {
+          redraw = undefined;
+          if (!stopped) chart.setPast(past.series());
+        }, 50);
+      });
+    }));
+    open("restock", subscriber.restockChanged({ after: start }, (event) => {
+      replayed("restock", event.cursor, () => feed.add(restockEntry(event), "past"));
+    }));
+    open("order", subscriber.subscribe(DashboardOrderChangedDocument, { after: start }, (event) => {
+      replayed("order", event.cursor, () => feed.add(orderEntry(event), "past"));
+    }));
+  };
+
+  /**
+   * A replay failed for good: its start is older than the server keeps events (CURSOR_EXPIRED), or
+   * not a cursor of this server's log any more (a new database): the page goes on without history.
+   * False when the error is not a replay's (the live subscriptions report theirs after).
+   */
+  const replayFailed = (error: SubscriptionError): boolean => {
+    // A subscription that failed for good is inactive before its error is reported.
+    if (![...seams.values()].some((seam) => !seam.replay.active)) return false;
+    for (const kind of [...seams.keys()]) endReplay(kind);
+    console.warn(`dashboard: the page's history could not be replayed (${error.message}); it starts now`);
+    if (historyNow) saveHistoryStart(historyNow);
+    return true;
+  };
+  /** The cursor this session's live subscriptions start after. */
+  let historyNow: string | null = null;
 
   const connectionDown = (at: Date) => {
     outages.push({ from: at.getTime(), to: null });
@@ -179,6 +299,7 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    seams.clear();
     counter.stop();
     await subscriber.dispose();
   };
@@ -188,7 +309,7 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
   let reloading = false;
 
   /** Steps 1-3: where the log ends, every product, then the changes after that point. `progress` shows the loading notices. */
-  const load = async (progress: boolean) => {
+  const load = async (progress: boolean, history: boolean) => {
     const { eventCursor } = await subscriber.query(EventCursorDocument, {});
     let after: string | null = null;
     do {
@@ -203,6 +324,10 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     totalsChanged();
     counter.request(board.list().map((row) => row.id));
 
+    historyNow = eventCursor;
+    const start = history ? readHistoryStart() : null;
+    if (start === null) saveHistoryStart(eventCursor);
+    else if (start !== eventCursor) replayHistory(start);
     live = [
       subscriber.stockChanged({ after: eventCursor }, onStock),
       subscriber.backlogChanged({ after: eventCursor }, onBacklog),
@@ -217,7 +342,8 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     reloading = true;
     console.warn(`dashboard: ${error.operation}: ${error.message}: reloading the snapshot`);
     for (const subscription of live) subscription.unsubscribe();
-    load(false).then(() => {
+    for (const kind of [...seams.keys()]) endReplay(kind);
+    load(false, false).then(() => {
       reloading = false;
       if (stopped) return;
       const at = new Date();
@@ -236,12 +362,12 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     try {
       document.body.dataset.ready = "false";
       views.notice("Loading products…");
-      await load(true);
+      await load(true, true);
       if (!stopped) document.body.dataset.ready = "true";
     } catch (error) {
       fail(error);
     }
   })();
 
-  return { stop, connectionDown, connectionUp };
+  return { stop, connectionDown, connectionUp, query: subscriber.query };
 }

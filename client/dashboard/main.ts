@@ -6,9 +6,13 @@
  */
 import { BacklogChart } from "./backlog-chart.view.js";
 import { ConnectionView } from "./connection.view.js";
+import { delayedOrders } from "./delayed-orders.view.js";
+import { DetailPanel } from "./detail-panel.view.js";
 import { EventFeed } from "./event-feed.view.js";
 import { clock } from "./format.js";
+import { saveHistoryStart } from "./history-start.js";
 import { type DashboardViews, type LiveDashboard, startLiveDashboard } from "./live-dashboard.js";
+import { productQueue } from "./product-queue.view.js";
 import { StockTable } from "./stock-table.view.js";
 import { SummaryTiles } from "./summary.view.js";
 
@@ -41,7 +45,9 @@ const keyInput = byId<HTMLInputElement>("key");
 const notice = byId<HTMLElement>("notice");
 const lastEvent = byId<HTMLElement>("last-event");
 const table = new StockTable(byId<HTMLTableSectionElement>("products"), byId("product-count"));
-const feed = new EventFeed(byId<HTMLOListElement>("feed"), byId("feed-empty"));
+// The cursor of a line that drops off the feed is where the next page's history begins.
+const feed = new EventFeed(byId<HTMLOListElement>("feed"), byId("feed-empty"), saveHistoryStart);
+const detail = new DetailPanel(byId("detail"));
 const chart = new BacklogChart(byId("chart"), byId("chart-now"));
 const summary = new SummaryTiles(byId("summary"));
 let session: LiveDashboard | undefined;
@@ -66,12 +72,29 @@ const views: DashboardViews = {
     lastEvent.textContent = `Last event ${clock(at)}`;
     lastEvent.title = at.toLocaleString();
   },
+  changed(productIds, orders) {
+    detail.changed(productIds, orders);
+  },
 };
+
+/**
+ * The view in the address: `#/products/<id>` a product's queue, `#/delayed` the delayed orders,
+ * anything else none. Links and the back button move between them; a reload keeps the view.
+ */
+function route(): void {
+  const hash = location.hash;
+  const product = /^#\/products\/(.+)$/.exec(hash);
+  if (product) detail.show(productQueue(decodeURIComponent(product[1])));
+  else if (hash === "#/delayed") detail.show(delayedOrders());
+  else detail.close();
+  document.body.dataset.view = product ? "queue" : hash === "#/delayed" ? "delayed" : "stock";
+}
 
 /** Stops the current session and starts one with `key` (none: asks for one). */
 async function start(key: string): Promise<void> {
   const previous = session;
   session = undefined;
+  detail.connect(null);
   await previous?.stop();
   table.clear();
   feed.clear();
@@ -86,6 +109,7 @@ async function start(key: string): Promise<void> {
   connection.reset("connecting");
   const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/graphql`;
   session = startLiveDashboard(url, key, views);
+  detail.connect(session.query);
 }
 
 function useKey(): void {
@@ -104,5 +128,7 @@ byId<HTMLInputElement>("filter").addEventListener("input", (event) => table.setF
 setInterval(() => table.refreshDates(), 60_000);
 setInterval(() => chart.render(), 5_000);
 
+window.addEventListener("hashchange", route);
+route();
 keyInput.value = storedKey();
 void start(keyInput.value.trim());

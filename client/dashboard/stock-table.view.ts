@@ -4,6 +4,7 @@
  * events arrive, so hundreds of rows cost nothing between changes. Each figure cell carries its
  * raw value in `data-value` and each row its SKU in `data-sku`, for scripts and tests.
  */
+import { queueHref } from "./detail-panel.view.js";
 import { count, relativeDay, shortDate } from "./format.js";
 import type { ProductRow, RowField } from "./product-board.js";
 
@@ -43,8 +44,13 @@ function fill(cell: HTMLTableCellElement, column: Column, row: ProductRow): void
   };
   switch (column) {
     case "product":
-      cell.append(element("span", "sku", row.sku), element("span", "name", row.name));
-      cell.title = `${row.sku}: ${row.name}`;
+      {
+        // The SKU opens the product's queue.
+        const link = element("a", "sku", row.sku);
+        link.href = queueHref(row.id);
+        cell.append(link, element("span", "name", row.name));
+      }
+      cell.title = `${row.sku}: ${row.name} (open its queue)`;
       return;
     case "onHand":
       return value(row.onHand);

@@ -25,6 +25,15 @@ export type ChangeReason =
   | 'RESTOCK_SCHEDULED'
   | 'STOCK_ADJUSTED';
 
+/** Where a backorder's expectedAt comes from. */
+export type EtaSource =
+  /** Beyond scheduled supply: placed at + the product's lead time. */
+  | 'LEAD_TIME'
+  /** A scheduled restock covers it. */
+  | 'RESTOCK'
+  /** Nothing tells when. */
+  | 'UNKNOWN';
+
 export type OrderChangeKind =
   | 'ALLOCATED'
   /** Waiting units of the order were allocated from a restock or released stock. */
@@ -62,12 +71,29 @@ export type BacklogChangedSubscriptionVariables = Exact<{
 
 export type BacklogChangedSubscription = { backlogChanged: { cursor: string, at: string, reason: ChangeReason, productVersion: number, backordered: number, waitingOrders: number, nextExpectedAt: string | null, product: { id: string, sku: string, name: string } } };
 
+export type DashboardDelayedOrdersQueryVariables = Exact<{
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type DashboardDelayedOrdersQuery = { orders: { totalCount: number }, backlog: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, position: number | null, remaining: number, promisedAt: string | null, expectedAt: string | null, etaSource: EtaSource, createdAt: string, product: { id: string, sku: string, name: string }, order: { id: string, number: string, customer: string, status: OrderStatus } }> } };
+
 export type DashboardOrderChangedSubscriptionVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
 
 export type DashboardOrderChangedSubscription = { orderChanged: { cursor: string, at: string, kind: OrderChangeKind, status: OrderStatus, order: { id: string, number: string, delayed: boolean, promisedAt: string | null, expectedAt: string | null, lines: Array<{ quantity: number, product: { id: string, sku: string } }> } } };
+
+export type DashboardProductQueueQueryVariables = Exact<{
+  id: string | number;
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type DashboardProductQueueQuery = { product: { id: string, sku: string, name: string, stock: { available: number, backordered: number, incoming: number, nextRestockAt: string | null }, backlog: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, position: number | null, priority: number, quantity: number, remaining: number, delayed: boolean, promisedAt: string | null, expectedAt: string | null, etaSource: EtaSource, createdAt: string, order: { id: string, number: string, customer: string } }> } } | null };
 
 export type DashboardProductsQueryVariables = Exact<{
   first: number;
@@ -151,6 +177,40 @@ export const BacklogChangedDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<BacklogChangedSubscription, BacklogChangedSubscriptionVariables>;
+export const DashboardDelayedOrdersDocument = new TypedDocumentString(`
+    query DashboardDelayedOrders($first: Int!, $after: String) {
+  orders(filter: {delayed: true}, first: 0) {
+    totalCount
+  }
+  backlog(filter: {delayed: true}, first: $first, after: $after) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      id
+      position
+      remaining
+      promisedAt
+      expectedAt
+      etaSource
+      createdAt
+      product {
+        id
+        sku
+        name
+      }
+      order {
+        id
+        number
+        customer
+        status
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardDelayedOrdersQuery, DashboardDelayedOrdersQueryVariables>;
 export const DashboardOrderChangedDocument = new TypedDocumentString(`
     subscription DashboardOrderChanged($after: String) {
   orderChanged(after: $after) {
@@ -175,6 +235,45 @@ export const DashboardOrderChangedDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DashboardOrderChangedSubscription, DashboardOrderChangedSubscriptionVariables>;
+export const DashboardProductQueueDocument = new TypedDocumentString(`
+    query DashboardProductQueue($id: ID!, $first: Int!, $after: String) {
+  product(id: $id) {
+    id
+    sku
+    name
+    stock {
+      available
+      backordered
+      incoming
+      nextRestockAt
+    }
+    backlog(first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+        position
+        priority
+        quantity
+        remaining
+        delayed
+        promisedAt
+        expectedAt
+        etaSource
+        createdAt
+        order {
+          id
+          number
+          customer
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardProductQueueQuery, DashboardProductQueueQueryVariables>;
 export const DashboardProductsDocument = new TypedDocumentString(`
     query DashboardProducts($first: Int!, $after: String) {
   products(first: $first, after: $after) {

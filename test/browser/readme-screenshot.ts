@@ -1,10 +1,14 @@
 /**
- * `npx tsx test/browser/readme-screenshot.ts [out.png]`: makes the README's picture of the
- * dashboard (default docs/dashboard.png). Starts the API on an in-memory database with the demo
- * catalogue (server/seed.ts), opens /dashboard in headless Chromium with a READER key, then acts
- * as the shop would through the API over HTTP — orders, a restock received, one scheduled, one
- * moved (which delays its customers), a stock count — so the table, the feed and the chart show
- * live changes, and takes a full-page screenshot. Not a test (not run by `npm test`).
+ * `npx tsx test/browser/readme-screenshot.ts [out.png]`: makes the README's pictures of the
+ * dashboard (default docs/dashboard.png, and beside it dashboard-queue.png and
+ * dashboard-delayed.png). Starts the API on an in-memory database with the demo catalogue
+ * (server/seed.ts), opens /dashboard in headless Chromium with a READER key, then acts as the shop
+ * would through the API over HTTP — orders, a restock received, one scheduled, one moved (which
+ * delays its customers), a stock count. Half of it happens while the page is closed: the page
+ * opened again replays those events from the log (and the ones it showed before), then follows the
+ * rest live, so the feed and the chart show both; a full-page screenshot. Then a product's queue
+ * (HOODIE-GRY-L, opened by its SKU) and the delayed orders (opened from their tile), each as the
+ * window shows it. Not a test (not run by `npm test`).
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
@@ -18,6 +22,7 @@ import { API_KEY_STORAGE, launchChromium } from "../support/browser.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const output = path.resolve(process.argv[2] ?? path.join(root, "docs", "dashboard.png"));
+const beside = (name: string) => path.join(path.dirname(output), `${path.basename(output, ".png")}-${name}.png`);
 const DAY = 86_400_000;
 /** Between two actions, so the chart shows steps rather than one jump. */
 const PAUSE_MS = 1_500;
@@ -54,14 +59,22 @@ try {
   const { secret } = await createApiKey(app.db, { name: "readme screenshot", role: "READER" });
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
   await context.addInitScript(({ storage, key }) => localStorage.setItem(storage, key), { storage: API_KEY_STORAGE, key: secret });
-  const page = await context.newPage();
-  page.on("pageerror", (error) => console.error("page error:", error.message));
-  await page.goto(new URL("/dashboard", app.url).href);
-  await page.waitForFunction(
-    () => document.body.dataset.ready === "true" && Array.from(document.querySelectorAll('#products td[data-field="delayed"]')).every((cell) => (cell as HTMLElement).dataset.value !== ""),
-    null,
-    { timeout: 20_000 },
-  );
+  const open = async () => {
+    const opened = await context.newPage();
+    opened.on("pageerror", (error) => console.error("page error:", error.message));
+    opened.on("console", (message) => {
+      if (message.type() === "error") console.error("page console:", message.text());
+    });
+    await opened.goto(new URL("/dashboard", app.url).href);
+    await opened.waitForFunction(
+      () => document.body.dataset.ready === "true" && Array.from(document.querySelectorAll('#products td[data-field="delayed"]')).every((cell) => (cell as HTMLElement).dataset.value !== ""),
+      null,
+      { timeout: 20_000 },
+    );
+    return opened;
+  };
+  // A first visit: the page keeps where its history begins.
+  let page = await open();
 
   const { restocks } = await api(`{ restocks(filter: { status: SCHEDULED }, first: 100) { nodes { id product { sku } } } }`);
   const restockOf = (sku: string) => restocks.nodes.find((restock: { product: { sku: string } }) => restock.product.sku === sku).id as string;
@@ -90,7 +103,10 @@ try {
       }),
     () => order("ana@example.com", [{ sku: "HOODIE-GRY-L", quantity: 1 }, { sku: "HEADPHONES-BT", quantity: 2 }]),
   ];
-  for (const action of actions) {
+  for (const [index, action] of actions.entries()) {
+    // The first half while no page is open, then the page opened again.
+    if (index === 2) await page.close();
+    if (index === Math.floor(actions.length / 2)) page = await open();
     await pause();
     await action();
   }
@@ -104,7 +120,21 @@ try {
   await pause();
   mkdirSync(path.dirname(output), { recursive: true });
   await page.screenshot({ path: output, fullPage: true, animations: "disabled" });
-  console.log(`${path.relative(process.cwd(), output)}: ${Math.round(statSync(output).size / 1024)} KB`);
+  const saved = (file: string) => console.log(`${path.relative(process.cwd(), file)}: ${Math.round(statSync(file).size / 1024)} KB`);
+  saved(output);
+
+  const ready = (view: string) =>
+    page.waitForSelector(`#detail[data-view="${view}"][data-ready="true"][data-loading="false"]`, { timeout: 20_000 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.click('#products tr[data-sku="HOODIE-GRY-L"] a.sku');
+  await ready("queue");
+  await page.screenshot({ path: beside("queue"), animations: "disabled" });
+  saved(beside("queue"));
+  await page.click('[data-tile="delayed"]');
+  await ready("delayed");
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: beside("delayed"), animations: "disabled" });
+  saved(beside("delayed"));
 } finally {
   await browser.close();
   await app.close();
