@@ -7,18 +7,17 @@
  * no change is skipped or printed twice. When the server no longer has the changes since then
  * (CURSOR_EXPIRED: older than its event retention) it says so in one line and goes on from now.
  * Exits 0 on SIGINT or SIGTERM.
+ *
+ * With no options it finds the server `npm start` runs from the same checkout and environment: the
+ * URL from HOST and PORT, the key from BACKORDER_API_KEY, else the development READER key the first
+ * start wrote. A server it cannot reach is said once, then retried with backoff in silence.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLine, readableLine, type WatchedChange } from "./change-lines.js";
 import { EventCursorDocument, ProductsBySkuDocument } from "./generated/graphql.js";
-import {
-  type CloseInfo,
-  type ConnectionStatus,
-  createSubscriber,
-  CursorExpiredError,
-  type LiveSubscription,
-  type SubscriptionError,
-} from "./node.js";
+import { type CloseInfo, type ConnectionStatus, createSubscriber, CursorExpiredError, type LiveSubscription, type SubscriptionError } from "./node.js";
 
 const USAGE = `Usage: npm run watch -- [options]
 
@@ -29,9 +28,11 @@ Prints live stock, backlog and restock changes, one line each.
   --customer C     order changes of this customer only
   --json           one JSON object per line instead of readable text
   --after CURSOR   start after this event cursor (replays what followed it); default: now
-  --url URL        default $BACKORDER_URL or ws://127.0.0.1:4000/graphql
+  --url URL        default $BACKORDER_URL, else ws://$HOST:$PORT/graphql (the server's defaults: 127.0.0.1, 4000)
 
-$BACKORDER_API_KEY, when set, is sent as the connection's authorization.
+The API key (a READER key is enough) is $BACKORDER_API_KEY, else the development READER key that
+the first \`npm start\` on the embedded database wrote to .data/dev-keys.json (beside $PGLITE_DIR),
+used only for a server on this machine.
 `;
 
 interface WatchOptions {
@@ -41,11 +42,67 @@ interface WatchOptions {
   json: boolean;
   after?: string;
   url: string;
-  authorization?: string;
+  authorization: string;
+  /** Where the key came from, for messages: "BACKORDER_API_KEY" or the dev-keys.json path. */
+  keySource: string;
 }
 
-/** Reads the command line, or says to print the usage and exit with `exit` (after `message`). */
-function readOptions(argv: string[], env: NodeJS.ProcessEnv): WatchOptions | { exit: number; message?: string } {
+/**
+ * The server's WebSocket URL when neither --url nor BACKORDER_URL is given: HOST and PORT with the
+ * server's defaults (server/config.ts; client/ does not import server/, so the rule is mirrored
+ * here). A wildcard HOST (0.0.0.0, ::) is reached on the loopback address.
+ */
+function defaultUrl(env: NodeJS.ProcessEnv): string {
+  const host = env.HOST?.trim() || "127.0.0.1";
+  const port = env.PORT?.trim() || "4000";
+  const reachable = host === "0.0.0.0" || host === "::" || host === "[::]" ? "127.0.0.1" : host;
+  return `ws://${reachable.includes(":") && !reachable.startsWith("[") ? `[${reachable}]` : reachable}:${port}/graphql`;
+}
+
+/**
+ * Where the first `npm start` on the embedded database keeps the development keys, as
+ * server/cli/dev-keys.ts `devKeysFile` says: `dev-keys.json` in the parent of PGLITE_DIR
+ * (`./.data/pglite` by default, relative to the working directory, which `npm run` sets to the
+ * package root). None on PostgreSQL (DATABASE_URL) or an in-memory database: no keys are made there.
+ */
+function devKeysFile(env: NodeJS.ProcessEnv): string | null {
+  if (env.DATABASE_URL?.trim()) return null;
+  const dir = env.PGLITE_DIR?.trim() || "./.data/pglite";
+  if (dir.startsWith("memory://")) return null;
+  return path.join(path.dirname(path.resolve(dir)), "dev-keys.json");
+}
+
+/** The READER secret in a dev-keys.json, or undefined when there is no readable one. */
+function readReaderKey(file: string): string | undefined {
+  try {
+    const keys = JSON.parse(readFileSync(file, "utf8")) as { reader?: { secret?: unknown } };
+    return typeof keys.reader?.secret === "string" ? keys.reader.secret : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `file` relative to the working directory when it is inside it (.data/dev-keys.json), else as is. */
+function shortPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}
+
+/** Whether `url` names this machine: the only place a development key is sent. */
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads the command line and the environment, or says to exit with `exit` after `message` and,
+ * unless `usage` is false, the usage.
+ */
+function readOptions(argv: string[], env: NodeJS.ProcessEnv): WatchOptions | { exit: number; message?: string; usage?: false } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -67,43 +124,90 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): WatchOptions | { e
   }
   const { values } = parsed;
   if (values.help) return { exit: 0 };
-  const key = env.BACKORDER_API_KEY;
+  const url = values.url ?? (env.BACKORDER_URL?.trim() || defaultUrl(env));
+  const file = devKeysFile(env);
+  let key = env.BACKORDER_API_KEY?.trim();
+  let keySource = "BACKORDER_API_KEY";
+  if (!key && file && isLoopback(url)) {
+    key = readReaderKey(file);
+    keySource = file;
+  }
+  if (!key) {
+    return {
+      exit: 2,
+      usage: false,
+      message:
+        `no API key: set BACKORDER_API_KEY to a READER key (\`npm run keys -- create --role READER --name watch\`)` +
+        (file && isLoopback(url) ? `; ${shortPath(file)} has none (the first \`npm start\` on the embedded database writes it)` : ""),
+    };
+  }
   return {
     skus: [...new Set(values.sku ?? [])],
     orders: Boolean(values.orders || values.customer),
     customer: values.customer,
     json: Boolean(values.json),
     after: values.after,
-    url: values.url ?? env.BACKORDER_URL ?? "ws://127.0.0.1:4000/graphql",
-    authorization: key ? `Bearer ${key}` : undefined,
+    url,
+    authorization: `Bearer ${key}`,
+    keySource,
   };
+}
+
+/** What to add to a failure's message: for a refused key (4401, 4403), where the key came from. */
+function keyHint(close: CloseInfo | undefined, keySource: string): string {
+  if (close?.code !== 4401 && close?.code !== 4403) return "";
+  return `: the server refused the API key from ${keySource}; set BACKORDER_API_KEY to a valid READER key`;
 }
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
 const now = () => new Date().toISOString();
 /** Set once a signal or a final error asked to exit: what fails after that is part of stopping. */
 let stopping = false;
+/** Where the key came from, once the options are read (for a failure's message). */
+let keySource = "BACKORDER_API_KEY";
+
+/** The longest wait between two attempts to reach the server. */
+const RETRY_MAX_MS = 10_000;
 
 async function main(): Promise<void> {
   const options = readOptions(process.argv.slice(2), process.env);
   if ("exit" in options) {
     if (options.message) stderr(options.message);
-    (options.exit === 0 ? process.stdout : process.stderr).write(USAGE);
+    if (options.usage !== false) (options.exit === 0 ? process.stdout : process.stderr).write(USAGE);
     process.exit(options.exit);
   }
+  keySource = options.keySource;
+  if (keySource !== "BACKORDER_API_KEY") stderr(`${now()} using the development READER key from ${shortPath(keySource)} (BACKORDER_API_KEY is not set)`);
 
+  /** The last status seen, and whether "cannot reach" was said since the last connection. */
+  let last: ConnectionStatus = "disconnected";
+  let unreachable = false;
   const subscriber = createSubscriber({
     url: options.url,
     authorization: options.authorization,
-    retry: { minMs: 250, maxMs: 10_000 },
+    retry: { minMs: 250, maxMs: RETRY_MAX_MS },
     onStatus: (status: ConnectionStatus, close?: CloseInfo) => {
+      const attemptFailed = last === "connecting" && status === "disconnected" && (close?.code ?? 1006) === 1006;
+      last = status;
       if (stopping) return;
+      // A server that is down is said once; the attempts that follow (with backoff) are silent
+      // until one gets through.
+      if (attemptFailed) {
+        if (!unreachable)
+          stderr(
+            `${now()} cannot reach the server at ${options.url} (is it running? \`npm start\`); retrying with backoff, up to ${RETRY_MAX_MS / 1000} s apart`,
+          );
+        unreachable = true;
+        return;
+      }
+      if (status === "connecting" && unreachable) return;
+      unreachable = false;
       const why = close && close.code !== 1000 ? ` (${close.code}${close.reason ? ` ${close.reason}` : ""})` : "";
       stderr(`${now()} ${status} ${options.url}${why}`);
     },
     onError: (error: SubscriptionError) => {
       if (error instanceof CursorExpiredError) return resumeFromNow(error);
-      stderr(`${now()} ${error.operation}: ${error.message}${error.retrying ? " (retrying)" : ""}`);
+      stderr(`${now()} ${error.operation}: ${error.message}${keyHint(error.close, options.keySource)}${error.retrying ? " (retrying)" : ""}`);
       if (!error.retrying) stop(1);
     },
   });
@@ -183,6 +287,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (stopping) return;
-  stderr(`watch failed: ${error instanceof Error ? error.message : String(error)}`);
+  const close = (error as { close?: CloseInfo } | null)?.close;
+  stderr(`watch failed: ${error instanceof Error ? error.message : String(error)}${keyHint(close, keySource)}`);
   process.exit(1);
 });

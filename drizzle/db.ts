@@ -124,6 +124,48 @@ export class PgliteDirectoryLockedError extends Error {
   }
 }
 
+/**
+ * The one line to print when PostgreSQL at `databaseUrl` cannot be used — it is not running, the
+ * host is unknown, the role or database does not exist, the password is wrong — naming
+ * DATABASE_URL and what to do; undefined for any other failure. The password is never repeated.
+ * Looks through the cause chain: drizzle wraps the driver's errors.
+ */
+export function describeConnectionFailure(error: unknown, databaseUrl: string): string | undefined {
+  let found: (Error & { code?: unknown }) | undefined;
+  for (let at = error, depth = 0; at instanceof Error && depth < 5 && !found; at = at.cause, depth++) {
+    const { code } = at as Error & { code?: unknown };
+    if (typeof code === "string" && /^(3D000|28000|28P01|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|CONNECT_TIMEOUT)$/.test(code)) found = at;
+  }
+  if (!found) return undefined;
+  const code = found.code;
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    return undefined;
+  }
+  const host = decodeURIComponent(url.hostname) || url.searchParams.get("host") || "localhost";
+  const port = url.port || "5432";
+  const user = decodeURIComponent(url.username);
+  const name = decodeURIComponent(url.pathname.slice(1)) || user || "postgres";
+  const at = `PostgreSQL at ${host}:${port} (DATABASE_URL)`;
+  const options = `-h ${host} -p ${port}${user ? ` -U ${user}` : ""}`;
+  switch (code) {
+    case "3D000":
+      return `database "${name}" does not exist on ${at}: create it with \`createdb ${options} ${name}\` (or \`psql ${options} -d postgres -c 'CREATE DATABASE "${name}"'\`)`;
+    case "28000":
+    case "28P01":
+      // PostgreSQL's own words name the role and the reason (no such role, password authentication failed).
+      return `${at} refused the connection: ${found.message}; check the user and password in DATABASE_URL`;
+    case "ECONNREFUSED":
+      return `no PostgreSQL server answers at ${host}:${port} (DATABASE_URL): start it, or unset DATABASE_URL to use the embedded database`;
+    case "CONNECT_TIMEOUT":
+      return `${at} did not answer within the connect timeout: check the host and port in DATABASE_URL and that the server runs`;
+    default:
+      return `DATABASE_URL names host "${host}", which does not resolve: check the host in DATABASE_URL`;
+  }
+}
+
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -2,8 +2,19 @@
  * The server's configuration, from the environment (docs/ARCHITECTURE.md, "Running it"). Read once at start;
  * a bad value stops the server with a message instead of running misconfigured.
  */
-import { type LogLevel, parseLogLevel } from "./logger.js";
+import { LOG_LEVELS, type LogLevel } from "./logger.js";
 import { parseQueryLimits, type QueryLimits } from "./graphql/limits/query-limits.js";
+
+/**
+ * A variable with a value the server cannot run with. The message names the variable and says
+ * what it accepts: it is the whole story, so the entry points print it as one line, without a stack.
+ */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
 
 export interface Config {
   port: number;
@@ -31,13 +42,13 @@ export function parseBoolean(name: string, value: string | undefined, fallback: 
   const normalized = value.trim().toLowerCase();
   if (["1", "true", "yes", "on"].includes(normalized)) return true;
   if (["0", "false", "no", "off"].includes(normalized)) return false;
-  throw new Error(`${name} must be true or false, got "${value}"`);
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
 }
 
 function parseStatementTimeout(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 0) throw new Error(`DATABASE_STATEMENT_TIMEOUT_MS must be a whole number of milliseconds, got "${value}"`);
+  if (!Number.isInteger(ms) || ms < 0) throw new ConfigError(`DATABASE_STATEMENT_TIMEOUT_MS must be a whole number of milliseconds, got "${value}"`);
   return ms;
 }
 
@@ -49,7 +60,9 @@ const MAX_EVENT_RETENTION_HOURS = 876_000;
 function parseEventRetention(value: string | undefined): number {
   if (value === undefined || value.trim() === "") return DEFAULT_EVENT_RETENTION_HOURS;
   if (!/^\s*\d+\s*$/.test(value) || Number(value) > MAX_EVENT_RETENTION_HOURS) {
-    throw new Error(`EVENT_RETENTION_HOURS must be a whole number of hours up to ${MAX_EVENT_RETENTION_HOURS} (0: keep every event), got "${value}"`);
+    throw new ConfigError(
+      `EVENT_RETENTION_HOURS must be a whole number of hours up to ${MAX_EVENT_RETENTION_HOURS} (0: keep every event), got "${value}"`,
+    );
   }
   return Number(value);
 }
@@ -57,16 +70,55 @@ function parseEventRetention(value: string | undefined): number {
 function parsePort(value: string | undefined): number {
   if (value === undefined || value.trim() === "") return 4000;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${value}"`);
+  if (!/^\s*\d+\s*$/.test(value) || port > 65535) throw new ConfigError(`PORT must be a port number from 0 to 65535, got "${value}"`);
   return port;
 }
 
 /**
+ * DATABASE_URL, when set, must be a postgres:// or postgresql:// URL. The value is not repeated in
+ * the message: it may hold a password.
+ */
+function parseDatabaseUrl(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(text).protocol;
+  } catch {
+    // Not a URL at all.
+  }
+  if (protocol !== "postgres:" && protocol !== "postgresql:") {
+    throw new ConfigError(
+      "DATABASE_URL is not a valid PostgreSQL URL: expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (unset it for the embedded database)",
+    );
+  }
+  return text;
+}
+
+/** LOG_LEVEL, any case; unset or empty: info. */
+function parseLogLevel(value: string | undefined): LogLevel {
+  const level = value?.trim().toLowerCase();
+  if (!level) return "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
+  return level as LogLevel;
+}
+
+/** QUERY_LIMITS, its parser's refusal named after the variable. */
+function parseQueryLimitsVariable(value: string | undefined): QueryLimits {
+  try {
+    return parseQueryLimits(value);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(message.startsWith("QUERY_LIMITS") ? message : `QUERY_LIMITS: ${message}`);
+  }
+}
+
+/**
  * The configuration in `env`. `defaults.seedDemo` is what SEED_DEMO means when unset: true for
- * `npm start`, false for everything else. Throws on a malformed value.
+ * `npm start`, false for everything else. Throws a {@link ConfigError} on a malformed value.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { seedDemo?: boolean } = {}): Config {
-  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
   return {
     port: parsePort(env.PORT),
     host: env.HOST?.trim() || "127.0.0.1",
@@ -75,7 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { see
     seedDemo: parseBoolean("SEED_DEMO", env.SEED_DEMO, defaults.seedDemo ?? false),
     bootstrapAdminKey: env.BOOTSTRAP_ADMIN_KEY || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
-    queryLimits: parseQueryLimits(env.QUERY_LIMITS),
+    queryLimits: parseQueryLimitsVariable(env.QUERY_LIMITS),
     statementTimeoutMs: parseStatementTimeout(env.DATABASE_STATEMENT_TIMEOUT_MS),
     eventRetentionHours: parseEventRetention(env.EVENT_RETENTION_HOURS),
   };

@@ -3,7 +3,9 @@
  * The level comes from LOG_LEVEL (debug, info, warn, error, silent; default info).
  */
 
-export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+/** The values of LOG_LEVEL, most verbose first. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 

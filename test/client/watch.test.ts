@@ -1,13 +1,17 @@
 /**
  * `npm run watch` (client/watch.ts) as a user runs it: a child process against a real server,
  * orders placed over HTTP, its output read line by line; across a server restart it carries on
- * and prints each change once; SIGINT ends it with exit code 0.
+ * and prints each change once; SIGINT ends it with exit code 0. Without options it finds the server
+ * from HOST and PORT with the development READER key, and a server it cannot reach is said once.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKey } from "../../server/services/api-key.service.js";
 import { pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { newProduct } from "../support/catalogue.js";
@@ -23,6 +27,7 @@ const START_MS = 30_000;
 const database = useFreshDatabase();
 let server: RestartableServer;
 const running = new Set<ChildProcess>();
+const scratch = mkdtempSync(path.join(tmpdir(), "backorder-watch-"));
 
 beforeAll(async () => {
   server = await startRestartableServer(database.connection);
@@ -31,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of running) child.kill("SIGKILL");
   await server.stop();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 interface Watcher {
@@ -41,11 +47,18 @@ interface Watcher {
   exited: Promise<number | null>;
 }
 
-/** Runs the CLI in one process (`node --import tsx`, what `tsx client/watch.ts` runs) and collects its lines. */
-function runWatch(args: string[]): Watcher {
+/**
+ * Runs the CLI in one process (`node --import tsx`, what `tsx client/watch.ts` runs) and collects
+ * its lines. BACKORDER_API_KEY is the test's ADMIN key unless `extraEnv` says otherwise (undefined: unset).
+ */
+function runWatch(args: string[], extraEnv: Record<string, string | undefined> = {}): Watcher {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.BACKORDER_URL;
+  for (const name of ["BACKORDER_URL", "HOST", "PORT", "PGLITE_DIR", "DATABASE_URL"]) delete env[name];
   env.BACKORDER_API_KEY = TEST_ADMIN_KEY;
+  for (const [name, value] of Object.entries(extraEnv)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
   const child = spawn(process.execPath, ["--import", "tsx", "client/watch.ts", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
   const watcher: Watcher = {
@@ -154,7 +167,11 @@ describe("npm run watch", () => {
     const watcher = runWatch(["--url", server.wsUrl, "--json", "--sku", watched.sku, "--after", after]);
     await started(watcher);
     await waitFor(() => json(watcher).filter((line) => line.type === "stockChanged").length >= 2, "the two changes since the cursor", START_MS);
-    expect(json(watcher).filter((line) => line.type === "stockChanged").map((line) => line.stock.allocated)).toEqual([1, 3]);
+    expect(
+      json(watcher)
+        .filter((line) => line.type === "stockChanged")
+        .map((line) => line.stock.allocated),
+    ).toEqual([1, 3]);
     watcher.child.kill("SIGINT");
     expect(await watcher.exited).toBe(0);
   });
@@ -176,11 +193,75 @@ describe("npm run watch", () => {
     const expiries = watcher.stderr.filter((line) => line.includes("cursor expired"));
     expect(expiries).toHaveLength(1);
     expect(expiries[0]).toContain(`no longer keeps the changes after ${expired}`);
-    expect(json(watcher).filter((line) => line.type === "stockChanged").map((line) => line.stock.allocated)).toEqual([5]);
+    expect(
+      json(watcher)
+        .filter((line) => line.type === "stockChanged")
+        .map((line) => line.stock.allocated),
+    ).toEqual([5]);
     expect(json(watcher).find((line) => line.type === "orderChanged")).toMatchObject({ order: { number } });
     expect(watcher.child.exitCode).toBeNull();
     watcher.child.kill("SIGINT");
     expect(await watcher.exited).toBe(0);
+  });
+
+  it("without --url or a key, watches the server at HOST and PORT with the development READER key beside PGLITE_DIR", async () => {
+    const { secret } = await createApiKey(database.db, { name: "development reader", role: "READER" });
+    const dir = mkdtempSync(path.join(scratch, "data-"));
+    // What the first npm start writes (server/cli/dev-keys.ts): the file beside the PGlite directory.
+    writeFileSync(path.join(dir, "dev-keys.json"), JSON.stringify({ admin: { secret: "bo_not_this_one" }, reader: { secret } }));
+    const watched = await newProduct(database.db, { initialStock: 3 });
+    const port = new URL(server.url).port;
+    const watcher = runWatch(["--json", "--sku", watched.sku], {
+      BACKORDER_API_KEY: undefined,
+      HOST: "127.0.0.1",
+      PORT: port,
+      PGLITE_DIR: path.join(dir, "pglite"),
+    });
+    await started(watcher);
+    expect(watcher.stderr.join("\n")).toContain(`using the development READER key from ${path.join(dir, "dev-keys.json")}`);
+    expect(watcher.stderr.join("\n")).toContain(` connected ws://127.0.0.1:${port}/graphql`);
+    await orderOverHttp(watched.sku, 1);
+    await waitFor(() => json(watcher).some((line) => line.type === "stockChanged"), "the change, read with the READER key");
+    watcher.child.kill("SIGINT");
+    expect(await watcher.exited).toBe(0);
+  });
+
+  it("without a key anywhere, says to set BACKORDER_API_KEY and exits 2", async () => {
+    const dir = mkdtempSync(path.join(scratch, "empty-"));
+    const watcher = runWatch([], { BACKORDER_API_KEY: undefined, PORT: new URL(server.url).port, PGLITE_DIR: path.join(dir, "pglite") });
+    expect(await watcher.exited).toBe(2);
+    expect(watcher.stderr).toHaveLength(1);
+    expect(watcher.stderr[0]).toMatch(/^no API key: set BACKORDER_API_KEY to a READER key/);
+    expect(watcher.stderr[0]).toContain(`${path.join(dir, "dev-keys.json")} has none`);
+  });
+
+  it("says once that it cannot reach the server, retries with backoff in silence, and goes on when the server is back", async () => {
+    const watched = await newProduct(database.db, { initialStock: 3 });
+    let attempts = 0;
+    const countAttempt = () => void attempts++;
+    // Counted before the server refuses it: every attempt, even while cut off.
+    server.app.httpServer.prependListener("upgrade", countAttempt);
+    server.cut();
+    try {
+      const watcher = runWatch(["--url", server.wsUrl, "--json", "--sku", watched.sku]);
+      // Backoff from 250 ms: the fourth attempt comes within a few seconds.
+      await waitFor(() => attempts >= 4, "four attempts to connect", START_MS);
+      const unreachable = watcher.stderr.filter((line) => line.includes("cannot reach the server"));
+      expect(unreachable).toHaveLength(1);
+      expect(unreachable[0]).toContain(`cannot reach the server at ${server.wsUrl} (is it running? \`npm start\`); retrying with backoff`);
+      expect(watcher.stderr.filter((line) => line.includes(" connecting "))).toHaveLength(1);
+      expect(watcher.stderr.filter((line) => line.includes(" disconnected "))).toEqual([]);
+
+      server.restore();
+      await started(watcher);
+      await orderOverHttp(watched.sku, 1);
+      await waitFor(() => json(watcher).some((line) => line.type === "stockChanged"), "the change after the server came back");
+      watcher.child.kill("SIGINT");
+      expect(await watcher.exited).toBe(0);
+    } finally {
+      server.restore();
+      server.app.httpServer.off("upgrade", countAttempt);
+    }
   });
 
   it("refuses an unknown SKU with exit code 2", async () => {
