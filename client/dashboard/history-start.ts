@@ -4,10 +4,10 @@
  * showed last (at most FEED_LIMIT of them), kept in localStorage so a page opened again replays
  * them (and everything since) instead of starting empty.
  *
- * Why a cursor the page kept, and not "N events back": cursors are opaque, and the API gives out
- * only the newest one (`eventCursor`) and those of events it delivers; it has no way to ask for an
- * older one. So a browser opening the dashboard for the first time starts at `eventCursor`, and
- * from then on the page remembers.
+ * A browser opening the dashboard for the first time has no such cursor: it starts at
+ * `eventCursor(back: FEED_LIMIT)`, the last events of the log. From then on the page remembers
+ * where its own feed began, which may reach further back than the last FEED_LIMIT events of a
+ * busy log (they may be events of any kind; the feed shows what it shows).
  */
 
 /** One entry per server origin (localStorage is per origin); any key reads the same event log. */

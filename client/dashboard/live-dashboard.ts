@@ -8,7 +8,8 @@
  *     nothing that happened since step 1 is missed (what the snapshot already shows is restated).
  *
  * History: when this browser showed the dashboard before, it kept where the events its feed showed
- * begin (history-start.ts). The session then also replays the log from there on a second set of
+ * begin (history-start.ts); on a first visit the history begins FEED_LIMIT events back in the log
+ * (`eventCursor(back:)`). The session then also replays the log from there on a second set of
  * subscriptions, for the feed and the chart only (the table has the snapshot): each ends as soon
  * as it delivers an event the live one delivered too (or the other way round), so every event is
  * shown once. When the feed drops its oldest line, that line's cursor becomes the new start.
@@ -19,7 +20,13 @@
  * the server no longer has those events (CURSOR_EXPIRED: the page was away longer than the
  * server keeps them), it goes through steps 1-3 again and says that it reloaded.
  */
-import { DashboardOrderChangedDocument, DashboardProductsDocument, type DashboardProductsQuery, EventCursorDocument } from "../generated/graphql.js";
+import {
+  DashboardHistoryCursorDocument,
+  DashboardOrderChangedDocument,
+  DashboardProductsDocument,
+  type DashboardProductsQuery,
+  EventCursorDocument,
+} from "../generated/graphql.js";
 import {
   type BacklogChange,
   createSubscriber,
@@ -32,7 +39,7 @@ import {
 import type { BacklogChart } from "./backlog-chart.view.js";
 import type { ConnectionView } from "./connection.view.js";
 import { DelayedCounter, type RunQuery } from "./delayed-counts.js";
-import type { EventFeed } from "./event-feed.view.js";
+import { type EventFeed, FEED_LIMIT } from "./event-feed.view.js";
 import { type FeedEntry, type OrderEvent, orderEntry, restockEntry, stockEntry } from "./feed-entries.js";
 import { clock, count } from "./format.js";
 import { readHistoryStart, saveHistoryStart } from "./history-start.js";
@@ -287,6 +294,9 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
   let historyNow: string | null = null;
 
   const connectionDown = (at: Date) => {
+    // The history replays end here: whatever happens from now on reaches the page through the live
+    // subscriptions when they resume (marked as caught up), not as history.
+    for (const kind of [...seams.keys()]) endReplay(kind);
     outages.push({ from: at.getTime(), to: null });
     chart.down(at);
   };
@@ -325,7 +335,10 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     counter.request(board.list().map((row) => row.id));
 
     historyNow = eventCursor;
-    const start = history ? readHistoryStart() : null;
+    // A browser that showed the dashboard before replays from where its feed began; a first visit
+    // replays the last FEED_LIMIT events of the log.
+    const start = history ? (readHistoryStart() ?? (await subscriber.query(DashboardHistoryCursorDocument, { back: FEED_LIMIT })).eventCursor) : null;
+    if (stopped) return;
     if (start === null) saveHistoryStart(eventCursor);
     else if (start !== eventCursor) replayHistory(start);
     live = [

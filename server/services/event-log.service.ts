@@ -90,6 +90,24 @@ export async function latestSeq(db: Executor): Promise<number> {
   return Number(row?.seq ?? 0);
 }
 
+/** The most events `positionBack` reaches back: a page of history, not a way to scan the log. */
+export const MAX_EVENTS_BACK = 10_000;
+
+/**
+ * The position `back` events before the newest, so that reading after it gives the last `back`
+ * events; never before the oldest event still kept (pruned ones cannot be replayed). Positions
+ * have no gaps, so the arithmetic is exact.
+ */
+export async function positionBack(db: Executor, back: number): Promise<number> {
+  const [row] = await rows<{ newest: number | string | null; oldest: number | string | null }>(
+    db,
+    sql`SELECT max(${events.seq}) AS newest, min(${events.seq}) AS oldest FROM ${events}`,
+  );
+  const newest = Number(row?.newest ?? 0);
+  const oldest = Number(row?.oldest ?? 1);
+  return Math.max(newest - Math.min(Math.max(back, 0), MAX_EVENTS_BACK), oldest - 1, 0);
+}
+
 /**
  * Deletes the oldest stamped events, those created before `olderThan`, in statements of at most
  * `batch` rows; returns how many it deleted. What is left is always an unbroken run of positions

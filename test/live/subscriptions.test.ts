@@ -145,6 +145,21 @@ describe("resume and errors", () => {
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
   });
 
+  it("replays the last N events from eventCursor(back: N), and refuses a back out of range", async () => {
+    const product = await newProduct(10);
+    for (let i = 0; i < 3; i++) await order(product.id, 1);
+    const newest = fromEventCursor(await cursorNow())!;
+    const back = (await postGraphQL(server.url, "{ eventCursor(back: 4) }")).body.data.eventCursor;
+    expect(fromEventCursor(back)).toBe(newest - 4);
+    const sub = await subscribe(`subscription($after: String) { stockChanged(after: $after) { cursor stock { allocated } } }`, { after: back });
+    await waitFor(() => sub.events.length >= 1, "a replayed event");
+    expect(sub.events.every((e) => fromEventCursor(e.cursor)! > newest - 4)).toBe(true);
+    for (const bad of [-1, 10_001]) {
+      const refused = await postGraphQL(server.url, `{ eventCursor(back: ${bad}) }`);
+      expect(refused.body.errors?.[0]?.extensions?.code, refused.text).toBe("BAD_USER_INPUT");
+    }
+  });
+
   it("misses nothing when resuming from the last cursor received", async () => {
     const product = await newProduct(100);
     const query = `subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { cursor stock { allocated } } }`;

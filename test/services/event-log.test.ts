@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { connect, type Connection, rows } from "../../drizzle/db.js";
-import { latestSeq, type LoggedEvent, pruneEvents, readEvents, stampEvents } from "../../server/services/event-log.service.js";
+import { latestSeq, type LoggedEvent, MAX_EVENTS_BACK, positionBack, pruneEvents, readEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
-import { newProduct } from "../support/catalogue.js";
+import { scheduleRestock } from "../../server/services/restock.service.js";
+import { daysFromNow, newProduct } from "../support/catalogue.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
 
 const database = useFreshDatabase();
@@ -30,6 +31,18 @@ describe("the event log", () => {
     const backlog = events.filter((e) => e.type === "BACKLOG_CHANGED").at(-1)!;
     expect(backlog.payload).toMatchObject({ reason: "ORDER_PLACED", backordered: 1, waitingOrders: 1 });
     expect(events.at(-1)!.payload).toMatchObject({ kind: "PLACED", customer: "ann", status: "AWAITING_STOCK" });
+  });
+
+  it("writes an order's PLACED event first, also when its backorder is late from the moment it is placed", async () => {
+    const product = await newProduct(database.db);
+    const restock = await scheduleRestock(database.db, { productId: product.id, quantity: 5, expectedAt: daysFromNow(1) });
+    // The restock's date passes while it is still expected (nobody received it): a promise made
+    // from it now is already broken, so the new backorder is delayed at once.
+    await database.db.execute(sql`UPDATE restocks SET expected_at = now() - interval '1 hour' WHERE id = ${restock.id}`);
+    const start = (await drain(0)).at(-1)?.seq ?? 0;
+    const { order } = await placeOrder(database.db, { customer: "late", lines: [{ productId: product.id, quantity: 2 }] });
+    const kinds = (await drain(start)).filter((e) => e.type === "ORDER_CHANGED" && e.orderId === order.id).map((e) => e.payload.kind);
+    expect(kinds).toEqual(["PLACED", "DELAYED"]);
   });
 
   it("stamps nothing twice", async () => {
@@ -75,6 +88,18 @@ describe("pruning the event log", () => {
     expect(await pruneEvents(database.db, weekAgo(), { batch: 2 })).toBe(stamped - 1);
     expect(await remaining()).toEqual([{ seq: newest, id: expect.any(Number) }, { seq: null, id: Number(unstampedId) }]);
     expect(await pruneEvents(database.db, new Date(Date.now() + DAY_MS))).toBe(0);
+  });
+
+  it("gives the position N events back, so reading after it gives the last N; never before the oldest kept", async () => {
+    const newest = await someEvents(2);
+    expect(await positionBack(database.db, 0)).toBe(newest);
+    const back = await positionBack(database.db, 3);
+    expect(back).toBe(newest - 3);
+    expect((await readEvents(database.db, back, 100)).map((e) => e.seq)).toEqual([newest - 2, newest - 1, newest]);
+    await pruneEvents(database.db, new Date(Date.now() + DAY_MS));
+    // Only the newest is left: reaching further back stops just before it.
+    expect(await positionBack(database.db, 5)).toBe(newest - 1);
+    expect(await positionBack(database.db, MAX_EVENTS_BACK + 1)).toBe(newest - 1);
   });
 
   it("continues positions after the newest once pruned: none is given twice", async () => {

@@ -5,7 +5,7 @@
  * so does a cursor whose following events were pruned (CURSOR_EXPIRED, see CursorExpiredError).
  */
 import "reflect-metadata";
-import { Arg, Authorized, Ctx, ID, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, Root, Subscription } from "type-graphql";
 import {
   BacklogChange,
   type ChangeReason,
@@ -19,7 +19,7 @@ import { READ, refuseCustomerFilter } from "../auth-checker.js";
 import { type Context, refreshLoaders } from "../context.js";
 import { fromEventCursor, toEventCursor } from "../../services/event-cursor.js";
 import { decodeId, type NodeTypeName } from "../node-id.js";
-import { type LoggedEvent, latestSeq, stampEvents } from "../../services/event-log.service.js";
+import { type LoggedEvent, latestSeq, MAX_EVENTS_BACK, positionBack, stampEvents } from "../../services/event-log.service.js";
 import { ordersByIds } from "../../services/order.query.js";
 import { productsByIds } from "../../services/product.query.js";
 import { restocksByIds } from "../../services/restock.query.js";
@@ -131,12 +131,19 @@ export class SubscriptionResolver {
   @Authorized(...READ)
   @Query(() => String, {
     description:
-      "The cursor of the newest event in the log. Read it before you load a snapshot, then subscribe with `after` set to it: you miss nothing that happens after the snapshot.",
+      "The cursor of the newest event in the log. Read it before you load a snapshot, then subscribe with `after` set to it: you miss nothing that happens after the snapshot. " +
+      `With \`back\` (at most ${MAX_EVENTS_BACK}), the cursor that many events earlier (never before the oldest event kept): subscribing after it replays the last \`back\` events first, e.g. to show recent history.`,
   })
-  async eventCursor(@Ctx() context: Context): Promise<string> {
+  async eventCursor(
+    @Ctx() context: Context,
+    @Arg("back", () => Int, { nullable: true, description: "How many events back from the newest; 0 or null: the newest." }) back?: number | null,
+  ): Promise<string> {
+    if (back !== undefined && back !== null && (back < 0 || back > MAX_EVENTS_BACK)) {
+      throw badUserInput(`back must be between 0 and ${MAX_EVENTS_BACK}`, "back");
+    }
     // Everything committed before this call gets its position first, so the cursor covers it.
     await stampEvents(context.db, { wait: true });
-    return toEventCursor(await latestSeq(context.db));
+    return toEventCursor(back ? await positionBack(context.db, back) : await latestSeq(context.db));
   }
 
   @Authorized(...READ)
