@@ -18,8 +18,16 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const BACKORDER_STATUSES = ["WAITING", "FILLED", "CANCELLED"] as const;
 export type BackorderStatus = (typeof BACKORDER_STATUSES)[number];
 
-export const RESTOCK_STATUSES = ["SCHEDULED", "RECEIVED", "CANCELLED"] as const;
+/** PARTIALLY_RECEIVED: some units have arrived, the rest are still expected (0 < received < quantity). */
+export const RESTOCK_STATUSES = ["SCHEDULED", "PARTIALLY_RECEIVED", "RECEIVED", "CANCELLED"] as const;
 export type RestockStatus = (typeof RESTOCK_STATUSES)[number];
+
+/**
+ * The restock statuses whose outstanding units are still on their way: they count as `incoming`,
+ * date the backlog (ETA), give `nextRestockAt`, and may be rescheduled, received or cancelled.
+ */
+export const OPEN_RESTOCK_STATUSES = ["SCHEDULED", "PARTIALLY_RECEIVED"] as const satisfies readonly RestockStatus[];
+export type OpenRestockStatus = (typeof OPEN_RESTOCK_STATUSES)[number];
 
 export const ETA_SOURCES = ["RESTOCK", "LEAD_TIME", "UNKNOWN"] as const;
 export type EtaSource = (typeof ETA_SOURCES)[number];

@@ -27,6 +27,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 
@@ -299,19 +300,29 @@ export const events = pgTable(
   ],
 );
 
-export const idempotencyKeys = pgTable("idempotency_keys", {
-  key: text("key").primaryKey(),
-  requestHash: text("request_hash").notNull(),
-  orderId: integer("order_id").references(() => orders.id),
-  /** The line issues the first request was answered with, replayed with the order. */
-  issues: jsonb("issues").notNull().default([]),
-  createdAt: createdAt(),
-});
+/**
+ * A placeOrder idempotency key, scoped to the API key that sent it: two storefronts may use the
+ * same string and place two orders. `api_key_id` is NULL for rows written before keys were scoped
+ * (migration 0006) and for requests without an API key; NULLS NOT DISTINCT makes NULL one scope.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    key: text("key").notNull(),
+    apiKeyId: integer("api_key_id").references(() => apiKeys.id),
+    requestHash: text("request_hash").notNull(),
+    orderId: integer("order_id").references(() => orders.id),
+    /** The line issues the first request was answered with, replayed with the order. */
+    issues: jsonb("issues").notNull().default([]),
+    createdAt: createdAt(),
+  },
+  (t) => [unique("idempotency_keys_scope_key").on(t.apiKeyId, t.key).nullsNotDistinct()],
+);
 
 /**
  * Demand refused by a DENY policy or a limit, kept for the metrics even when the order was rejected.
  * `idempotency_key` is the refused request's key: a client retrying the same refused order with
- * its key is one customer's demand, recorded once (rows without a key never conflict).
+ * its key is one customer's demand, recorded once per API key (rows without a key never conflict).
  */
 export const lostDemand = pgTable(
   "lost_demand",
@@ -321,9 +332,12 @@ export const lostDemand = pgTable(
     quantity: integer("quantity").notNull(),
     code: text("code").notNull(),
     idempotencyKey: text("idempotency_key"),
+    /** The API key that sent `idempotency_key` (NULL: none, or recorded before keys were scoped). */
+    apiKeyId: integer("api_key_id").references(() => apiKeys.id),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("lost_demand_request_key").on(t.idempotencyKey, t.productId, t.code)],
+  // coalesce: NULL scopes are one scope, while rows without an idempotency key still never conflict.
+  (t) => [uniqueIndex("lost_demand_scoped_request_key").on(sql`coalesce(${t.apiKeyId}, 0)`, t.idempotencyKey, t.productId, t.code)],
 );
 
 /**

@@ -34,7 +34,15 @@ registerEnumType(BackorderPolicy, {
 });
 registerEnumType(OrderStatus, { name: "OrderStatus", description: "Where an order stands; the first that applies wins, in the order listed from CANCELLED up." });
 registerEnumType(BackorderStatus, { name: "BackorderStatus" });
-registerEnumType(RestockStatus, { name: "RestockStatus" });
+registerEnumType(RestockStatus, {
+  name: "RestockStatus",
+  valuesConfig: {
+    SCHEDULED: { description: "Expected; nothing received yet." },
+    PARTIALLY_RECEIVED: { description: "Some units received, the rest still expected: still open (incoming, dates the backlog, can be rescheduled, received or cancelled)." },
+    RECEIVED: { description: "Every unit received." },
+    CANCELLED: { description: "Cancelled; units received before stay on hand." },
+  },
+});
 registerEnumType(EtaSource, {
   name: "EtaSource",
   description: "Where a backorder's expectedAt comes from.",

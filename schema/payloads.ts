@@ -7,7 +7,7 @@ import { UserError } from "./errors.js";
 import { Location } from "./location.type.js";
 import { Order } from "./order.type.js";
 import { Product, StockLevel } from "./product.type.js";
-import { Restock } from "./restock.type.js";
+import { Restock, RestockFill } from "./restock.type.js";
 
 @ObjectType()
 export class LocationPayload {
@@ -64,6 +64,9 @@ export class ReceiveRestockPayload {
 
   @Field(() => [Backorder], { description: "Backorders that received units from this receipt, in queue order." })
   filledBackorders!: Backorder[];
+
+  @Field(() => [RestockFill], { description: "The same backorders, in queue order, each with the units this receipt gave it." })
+  fills!: RestockFill[];
 
   @Field(() => [UserError])
   userErrors!: UserError[];

@@ -1,6 +1,7 @@
 /** A restock: units expected at a location on a date. */
 import "reflect-metadata";
 import { Field, ID, Int, ObjectType } from "type-graphql";
+import { Backorder } from "./backorder.type.js";
 import { connectionOf } from "./connection.js";
 import { RestockStatus } from "./enums.js";
 import { Location } from "./location.type.js";
@@ -40,3 +41,12 @@ export class Restock implements Node {
 
 export const RestockConnection = connectionOf(Restock, "Restock");
 export type RestockConnection = InstanceType<typeof RestockConnection>;
+
+@ObjectType({ description: "A backorder served by one receipt of a restock, and the units that receipt gave it." })
+export class RestockFill {
+  @Field(() => Backorder)
+  backorder!: Backorder;
+
+  @Field(() => Int, { description: "Units this receipt allocated to the backorder (its `quantity` is what was ordered in all)." })
+  filledUnits!: number;
+}

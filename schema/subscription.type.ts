@@ -79,7 +79,9 @@ export class RestockChange extends LogEntry {
   @Field(() => Restock)
   restock!: Restock;
 
-  @Field(() => RestockChangeKind)
+  @Field(() => RestockChangeKind, {
+    description: "RECEIVED for every receipt, partial or full: `restock.status` (read when the event is delivered) says whether more is expected.",
+  })
   kind!: RestockChangeKind;
 
   @Field(() => Int, { description: "Backordered units this change allocated (RECEIVED)." })

@@ -59,8 +59,13 @@ export type RestockChangeKind =
   | 'SCHEDULED';
 
 export type RestockStatus =
+  /** Cancelled; units received before stay on hand. */
   | 'CANCELLED'
+  /** Some units received, the rest still expected: still open (incoming, dates the backlog, can be rescheduled, received or cancelled). */
+  | 'PARTIALLY_RECEIVED'
+  /** Every unit received. */
   | 'RECEIVED'
+  /** Expected; nothing received yet. */
   | 'SCHEDULED';
 
 export type BacklogChangedSubscriptionVariables = Exact<{
@@ -78,6 +83,13 @@ export type DashboardDelayedOrdersQueryVariables = Exact<{
 
 
 export type DashboardDelayedOrdersQuery = { orders: { totalCount: number }, backlog: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, position: number | null, remaining: number, promisedAt: string | null, expectedAt: string | null, etaSource: EtaSource, createdAt: string, product: { id: string, sku: string, name: string }, order: { id: string, number: string, customer: string, status: OrderStatus } }> } };
+
+export type DashboardHistoryCursorQueryVariables = Exact<{
+  back: number;
+}>;
+
+
+export type DashboardHistoryCursorQuery = { eventCursor: string };
 
 export type DashboardOrderChangedSubscriptionVariables = Exact<{
   after?: string | null | undefined;
@@ -211,6 +223,11 @@ export const DashboardDelayedOrdersDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DashboardDelayedOrdersQuery, DashboardDelayedOrdersQueryVariables>;
+export const DashboardHistoryCursorDocument = new TypedDocumentString(`
+    query DashboardHistoryCursor($back: Int!) {
+  eventCursor(back: $back)
+}
+    `) as unknown as TypedDocumentString<DashboardHistoryCursorQuery, DashboardHistoryCursorQueryVariables>;
 export const DashboardOrderChangedDocument = new TypedDocumentString(`
     subscription DashboardOrderChanged($after: String) {
   orderChanged(after: $after) {

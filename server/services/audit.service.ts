@@ -343,6 +343,22 @@ const checks: InvariantCheck[] = [
       FROM ${restocks} WHERE ${restocks.receivedQuantity} < 0 OR ${restocks.receivedQuantity} > ${restocks.quantity}
       ORDER BY ${restocks.id}`,
   },
+  {
+    // SCHEDULED: nothing received yet; PARTIALLY_RECEIVED: some, not all; RECEIVED: all. A count
+    // out of range is the check above's to report.
+    name: "restock.status-matches-receipt",
+    query: sql`
+      SELECT format('status %s, received %s of %s', ${restocks.status}, ${restocks.receivedQuantity}, ${restocks.quantity}) AS message,
+             jsonb_build_object('restockId', ${restocks.id}, 'productId', ${restocks.productId}) AS ids
+      FROM ${restocks}
+      WHERE ${restocks.receivedQuantity} BETWEEN 0 AND ${restocks.quantity}
+        AND CASE ${restocks.status}
+              WHEN 'SCHEDULED' THEN ${restocks.receivedQuantity} <> 0
+              WHEN 'PARTIALLY_RECEIVED' THEN ${restocks.receivedQuantity} IN (0, ${restocks.quantity})
+              WHEN 'RECEIVED' THEN ${restocks.receivedQuantity} <> ${restocks.quantity}
+              ELSE false END
+      ORDER BY ${restocks.id}`,
+  },
 ];
 
 /** The names of the invariants {@link auditInvariants} checks, in the order it checks them. */

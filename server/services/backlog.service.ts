@@ -20,6 +20,8 @@ const { allocations, backorderFills, backorders, orderLines, products, stockLeve
 export interface FillResult {
   /** Backorders that received units, in queue order. */
   backorderIds: number[];
+  /** The units each of them received, in the same order. */
+  filledUnits: number[];
   /** Their orders. */
   orderIds: number[];
   units: number;
@@ -41,12 +43,19 @@ export const FILL_CHUNK = 10_000;
  * are read. The caller holds the product's lock; order statuses and events are the caller's to write.
  */
 export async function fillBacklog(tx: Executor, productId: number, chunk = FILL_CHUNK): Promise<FillResult> {
-  const result: FillResult = { backorderIds: [], orderIds: [], units: 0 };
+  const result: FillResult = { backorderIds: [], filledUnits: [], orderIds: [], units: 0 };
   const orderIds = new Set<number>();
   for (;;) {
     const filled = await fillHead(tx, productId, chunk);
     for (const row of filled) {
-      result.backorderIds.push(Number(row.backorder_id));
+      const backorderId = Number(row.backorder_id);
+      // A backorder cut at the end of one chunk is the head of the next: one entry, its units added up.
+      if (result.backorderIds.at(-1) === backorderId) {
+        result.filledUnits[result.filledUnits.length - 1] += Number(row.quantity);
+      } else {
+        result.backorderIds.push(backorderId);
+        result.filledUnits.push(Number(row.quantity));
+      }
       orderIds.add(Number(row.order_id));
       result.units += Number(row.quantity);
     }

@@ -10,6 +10,7 @@ import { type Database, type Executor, rows, schema } from "../../drizzle/db.js"
 import { recordOrderChanges } from "./event.service.js";
 import { intArray, name } from "../../drizzle/sql.js";
 import { delayedCondition, lateCondition } from "./backorder-delay.js";
+import { openRestockCondition } from "./open-restocks.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 
 const { backorders, products, restocks } = schema;
@@ -22,6 +23,11 @@ export interface RecomputeOptions {
   from?: { priority: number; id: number };
   /** New backorders whose ETA becomes their promise. */
   promise?: number[];
+  /**
+   * Leave the DELAYED events to the caller (`delayedOrderIds` still lists them): placing an order
+   * writes them after the order's PLACED event, so an order's events stay in the order things happened.
+   */
+  deferDelayedEvents?: boolean;
 }
 
 export interface RecomputeResult {
@@ -34,7 +40,7 @@ export interface RecomputeResult {
 /**
  * Re-dates a product's waiting backorders in one statement, writing only the rows whose date,
  * source or lateness changed, and appends a DELAYED order event for each backorder that has just
- * become late. The caller holds the product's lock.
+ * become late (unless `deferDelayedEvents`). The caller holds the product's lock.
  */
 export async function recomputeEta(tx: Executor, productId: number, options: RecomputeOptions = {}): Promise<RecomputeResult> {
   const from = options.from
@@ -50,7 +56,7 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
     ), supply AS (
       SELECT ${restocks.expectedAt}, sum(${restocks.quantity} - ${restocks.receivedQuantity}) OVER (ORDER BY ${restocks.expectedAt}, ${restocks.id}) AS cum
       FROM ${restocks}
-      WHERE ${restocks.productId} = ${productId} AND ${restocks.status} = 'SCHEDULED' AND ${restocks.receivedQuantity} < ${restocks.quantity}
+      WHERE ${restocks.productId} = ${productId} AND ${openRestockCondition(restocks)} AND ${restocks.receivedQuantity} < ${restocks.quantity}
     ), tail AS (
       SELECT ${backorders.id}, ${backorders.orderId}, ${backorders.priority}, ${backorders.remaining}, ${backorders.createdAt}, ${backorders.promisedAt}, ${backorders.delayed}
       FROM ${backorders}
@@ -92,7 +98,7 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
   `,
   );
   const delayedOrderIds = [...new Set(updated.filter((row) => row.newly_late).map((row) => Number(row.order_id)))];
-  await recordOrderChanges(tx, delayedOrderIds, "DELAYED");
+  if (!options.deferDelayedEvents) await recordOrderChanges(tx, delayedOrderIds, "DELAYED");
   return { changed: updated.length, delayedOrderIds };
 }
 

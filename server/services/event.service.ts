@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Executor, schema } from "../../drizzle/db.js";
 import { intArray, name, names } from "../../drizzle/sql.js";
+import { openRestockCondition } from "./open-restocks.js";
 import type { ChangeReason, OrderChangeKind, RestockChangeKind } from "./types.js";
 
 const { backorders, events, orders, products, restocks, stockLevels } = schema;
@@ -41,7 +42,7 @@ export async function recordProductChanges(
       FROM ${stockLevels} WHERE ${s.productId} = ANY(${intArray(ids)}) GROUP BY ${s.productId}
     ), supply AS (
       SELECT ${restocks.productId}, sum(${restocks.quantity} - ${restocks.receivedQuantity})::int AS incoming, min(${restocks.expectedAt}) AS next_at
-      FROM ${restocks} WHERE ${restocks.status} = 'SCHEDULED' AND ${restocks.productId} = ANY(${intArray(ids)}) GROUP BY ${restocks.productId}
+      FROM ${restocks} WHERE ${openRestockCondition(restocks)} AND ${restocks.productId} = ANY(${intArray(ids)}) GROUP BY ${restocks.productId}
     ), snapshot AS (
       SELECT b.id, b.version, b.backordered, b.waiting_orders,
              coalesce(s.on_hand, 0) AS on_hand, coalesce(s.allocated, 0) AS allocated,

@@ -9,7 +9,10 @@ import { Checks, LIMITS, requireId } from "./validation.js";
 
 const { locations, stockLevels } = schema;
 
-/** Creates a location; DUPLICATE when its code is taken, INVALID_INPUT for a bad field. */
+/**
+ * Creates a location; DUPLICATE when its code is taken, INVALID_INPUT for a bad field,
+ * INVALID_STATE when the shop has {@link LIMITS.locations} already.
+ */
 export async function createLocation(db: Database, input: CreateLocationInput): Promise<LocationRecord> {
   const checks = new Checks(["input"]);
   const code = checks.text(input.code, ["code"], LIMITS.code);
@@ -20,6 +23,11 @@ export async function createLocation(db: Database, input: CreateLocationInput): 
   checks.throwIfAny();
   try {
     return await inTransaction(db, async (tx) => {
+      // Two creations counting at once could both see room for one: the table lock makes them take turns.
+      // It lets readers and stock level inserts (FOR KEY SHARE on a location) through.
+      await tx.execute(sql`LOCK TABLE ${locations} IN SHARE ROW EXCLUSIVE MODE`);
+      const [{ count }] = await tx.select({ count: sql<number>`count(*)::int` }).from(locations);
+      if (count >= LIMITS.locations) refuse("INVALID_STATE", `a shop has at most ${LIMITS.locations} locations`, ["input"]);
       const [row] = await tx.insert(locations).values({ code: code!, name: name!, priority: priority! }).returning();
       return row;
     });

@@ -3,13 +3,13 @@
  * (docs/ARCHITECTURE.md, "The rules"). Each call is one transaction that locks its products in id order.
  */
 import { createHash } from "node:crypto";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { settleBacklog } from "./backlog.service.js";
 import { orderStatusOf, refreshOrderStatuses } from "./order-status.js";
 import { recomputeEta } from "./eta.service.js";
-import { recordProductChanges } from "./event.service.js";
+import { recordOrderChanges, recordProductChanges } from "./event.service.js";
 import { toRecord } from "../../drizzle/paging.js";
 import { allocationOrder, freeStock } from "./location.query.js";
 import { lockProducts, productIdsBySku } from "./product.service.js";
@@ -24,7 +24,7 @@ import {
   type ProductRecord,
   refuse,
 } from "./types.js";
-import { Checks, LIMITS, requireId } from "./validation.js";
+import { Checks, LIMITS, MAX_AMOUNT_CENTS, requireId, toCents } from "./validation.js";
 
 const { allocations, backorders, idempotencyKeys, locations, lostDemand, orderLines, orders, products, stockLevels, stockMovements } = schema;
 
@@ -71,7 +71,8 @@ function checkPlaceOrder(input: PlaceOrderInput) {
     });
   }
   checks.throwIfAny();
-  return { customer: customer!, lines, allowPartial: allowPartial as boolean, idempotencyKey };
+  const idempotencyScope = input.idempotencyScope ?? null;
+  return { customer: customer!, lines, allowPartial: allowPartial as boolean, idempotencyKey, idempotencyScope };
 }
 
 /**
@@ -79,8 +80,11 @@ function checkPlaceOrder(input: PlaceOrderInput) {
  * priority, split when needed); the rest waits at the end of the product's queue under ALLOW, or
  * is refused under DENY. With `allowPartial` (the default) a refused line is cut to what can be
  * had and its issue returned with the order; without it, any issue refuses the whole order.
- * An idempotency key replays the first result for the same input, also when two requests race.
+ * An idempotency key replays the first result for the same input, also when two requests race;
+ * keys are scoped per `idempotencyScope` (the API key), so two callers' same string are two orders.
  * Refused units are recorded as lost demand even when the order is refused, once per idempotency key.
+ * INVALID_INPUT, before anything is written, for an order the database cannot hold: a total past
+ * numeric(14,2), or a product's waiting units or orders past integer range.
  */
 export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   const request = checkPlaceOrder(input);
@@ -92,40 +96,55 @@ export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<
     return await inTransaction(db, async (tx) => {
       lost = [];
       if (request.idempotencyKey) {
-        const replay = await claimIdempotencyKey(tx, request.idempotencyKey, requestHash);
+        const replay = await claimIdempotencyKey(tx, request.idempotencyKey, request.idempotencyScope, requestHash);
         if (replay) return replay;
       }
       const plan = await planOrder(tx, request, lost);
       const order = await writeOrder(tx, request.customer, plan.lines);
-      if (lost.length > 0) await recordLostDemand(tx, lost, request.idempotencyKey);
+      if (lost.length > 0) await recordLostDemand(tx, lost, request.idempotencyKey, request.idempotencyScope);
       if (request.idempotencyKey) {
+        const scope = request.idempotencyScope;
         await tx
           .update(idempotencyKeys)
           .set({ orderId: order.id, issues: jsonb(plan.issues) })
-          .where(eq(idempotencyKeys.key, request.idempotencyKey));
+          .where(and(eq(idempotencyKeys.key, request.idempotencyKey), scope === null ? isNull(idempotencyKeys.apiKeyId) : eq(idempotencyKeys.apiKeyId, scope)));
       }
       return { order, issues: plan.issues, replayed: false };
     });
   } catch (error) {
     if (error instanceof DomainError && lost.length > 0) {
-      await inTransaction(db, (tx) => recordLostDemand(tx, lost, request.idempotencyKey));
+      await inTransaction(db, (tx) => recordLostDemand(tx, lost, request.idempotencyKey, request.idempotencyScope));
     }
     throw error;
   }
 }
 
 /**
- * Inserts the key, or finds the first request's. A second request with the key waits on the
- * first's uncommitted row and then sees it, so racing duplicates replay instead of double-placing.
+ * Inserts the key in the caller's scope, or finds the first request's. A second request with the
+ * key waits on the first's uncommitted row and then sees it, so racing duplicates replay instead
+ * of double-placing.
+ *
+ * Rows written before keys were scoped (migration 0006) have no scope (api_key_id NULL) and we
+ * cannot tell which API key sent them, so every caller also matches them: a client retrying
+ * across the upgrade still gets its replay, and no new row is claimed next to such a row. Its own
+ * row wins when both exist. Callers without an API key are the NULL scope themselves.
  */
-async function claimIdempotencyKey(tx: Executor, key: string, requestHash: string): Promise<PlaceOrderResult | null> {
-  const claimed = await tx
-    .insert(idempotencyKeys)
-    .values({ key, requestHash })
-    .onConflictDoNothing()
-    .returning({ key: idempotencyKeys.key });
+async function claimIdempotencyKey(tx: Executor, key: string, scope: number | null, requestHash: string): Promise<PlaceOrderResult | null> {
+  const k = idempotencyKeys;
+  // One statement, as before scoping: the pre-0006 row is committed, so looking for it cannot race.
+  const claimed = await rows<{ key: string }>(tx, sql`
+    INSERT INTO ${k} (${names(k.key, k.apiKeyId, k.requestHash)})
+    SELECT ${key}::text, ${scope}::int, ${requestHash}::text
+    WHERE NOT EXISTS (SELECT 1 FROM ${k} WHERE ${k.key} = ${key} AND ${k.apiKeyId} IS NULL)
+    ON CONFLICT DO NOTHING
+    RETURNING ${k.key}`);
   if (claimed.length > 0) return null;
-  const [prior] = await tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+  const [prior] = await tx
+    .select()
+    .from(k)
+    .where(and(eq(k.key, key), sql`(${k.apiKeyId} = ${scope}::int OR ${k.apiKeyId} IS NULL)`))
+    .orderBy(sql`${k.apiKeyId} NULLS LAST`)
+    .limit(1);
   if (!prior || prior.requestHash !== requestHash || prior.orderId === null) {
     refuse("IDEMPOTENCY_KEY_REUSED", "this idempotency key was used for a different order", ["input", "idempotencyKey"]);
   }
@@ -200,9 +219,17 @@ async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrde
         waiting = room;
       }
     }
+    // Counters the backorder adds to are int4: past that the write would fail, so refuse it here.
+    if (waiting > 0 && (product.backordered + waiting > LIMITS.units || product.waitingOrders >= LIMITS.units)) {
+      checks.fail(["lines", String(i), "quantity"], `${product.sku} cannot have more than ${LIMITS.units} units or orders waiting`);
+      return;
+    }
     const quantity = line.quantity - wanted + waiting;
     if (quantity > 0) lines.push({ lineNumber: i + 1, product, quantity, allocations, waiting });
   });
+  if (orderTotalCents(lines) > MAX_AMOUNT_CENTS) {
+    checks.fail(["lines"], `the order's total must be at most ${formatCents(MAX_AMOUNT_CENTS)}`);
+  }
   // An order refused for its quantities never reached the stock question: no demand was lost.
   if (checks.issues.length > 0) lost.length = 0;
   checks.throwIfAny();
@@ -210,9 +237,17 @@ async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrde
   return { lines, issues };
 }
 
+/** The order's total in exact cents (a Number loses cents past 2^53, which 100 lines at the top price pass). */
+function orderTotalCents(lines: PlannedLine[]): bigint {
+  return lines.reduce((sum, line) => sum + toCents(line.product.price) * BigInt(line.quantity), 0n);
+}
+
+function formatCents(cents: bigint): string {
+  return `${cents / 100n}.${String(cents % 100n).padStart(2, "0")}`;
+}
+
 /** Writes the order, its lines, allocations, backorders and stock changes in one statement, then dates the new backorders. */
 async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]): Promise<OrderRecord> {
-  const cents = lines.reduce((sum, line) => sum + Math.round(Number(line.product.price) * 100) * line.quantity, 0);
   const lineRows = lines.map((line) => ({
     line_number: line.lineNumber,
     product_id: line.product.id,
@@ -236,7 +271,7 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
         AS r(line_number int, product_id int, quantity int, unit_price numeric, allocated int, waiting int)
     ), new_order AS (
       INSERT INTO ${orders} (${names(orders.customer, orders.status, orders.total, orders.currencyCode)})
-      VALUES (${customer}, (SELECT ${status} FROM requested), ${(cents / 100).toFixed(2)}::numeric, ${lines[0].product.currencyCode})
+      VALUES (${customer}, (SELECT ${status} FROM requested), ${formatCents(orderTotalCents(lines))}::numeric, ${lines[0].product.currencyCode})
       RETURNING *
     ), new_lines AS (
       INSERT INTO ${orderLines} (${names(orderLines.orderId, orderLines.productId, orderLines.lineNumber, orderLines.quantity, orderLines.unitPrice, orderLines.allocated, orderLines.waiting)})
@@ -257,8 +292,10 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
       UPDATE ${products} ${p} SET ${name(p.backordered)} = ${p.backordered} + r.waiting, ${name(p.waitingOrders)} = ${p.waitingOrders} + 1
       FROM requested r WHERE ${p.id} = r.product_id AND r.waiting > 0
     ), new_backorders AS (
-      INSERT INTO ${backorders} (${names(backorders.productId, backorders.orderId, backorders.orderLineId, backorders.quantity, backorders.remaining)})
-      SELECT product_id, order_id, id, waiting, waiting FROM new_lines WHERE waiting > 0 ORDER BY product_id
+      -- Stamped when it joins the queue, under the product's lock (clock_timestamp(), not the
+      -- transaction's start): queue order and createdAt then agree however transactions overlap.
+      INSERT INTO ${backorders} (${names(backorders.productId, backorders.orderId, backorders.orderLineId, backorders.quantity, backorders.remaining, backorders.createdAt)})
+      SELECT product_id, order_id, id, waiting, waiting, clock_timestamp() FROM new_lines WHERE waiting > 0 ORDER BY product_id
       RETURNING ${backorders.id}, ${backorders.orderId}, ${backorders.productId}
     )
     SELECT o.*, b.id AS backorder_id, b.product_id AS backorder_product_id
@@ -266,21 +303,34 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
   `,
   );
   const orderId = Number(created[0].id);
+  const delayedOrderIds = new Set<number>();
   for (const row of created) {
     if (row.backorder_id === null) continue;
     const backorderId = Number(row.backorder_id);
     // A new backorder (priority 0) is dated from its place on; those ahead of it keep their dates.
-    await recomputeEta(tx, Number(row.backorder_product_id), { from: { priority: 0, id: backorderId }, promise: [backorderId] });
+    const dated = await recomputeEta(tx, Number(row.backorder_product_id), {
+      from: { priority: 0, id: backorderId },
+      promise: [backorderId],
+      deferDelayedEvents: true,
+    });
+    for (const id of dated.delayedOrderIds) delayedOrderIds.add(id);
   }
   await recordProductChanges(tx, lines.map((line) => line.product.id), "ORDER_PLACED", { ids: [orderId], kind: "PLACED" });
+  // An order is PLACED before anything happens to it: a backorder late from its first moment (its
+  // restock's date has passed) is announced after that, as are the orders this one pushed back.
+  await recordOrderChanges(tx, [...delayedOrderIds], "DELAYED");
   return toRecord(orders, created[0]);
 }
 
-/** Records refused units; a retry of the same request (same idempotency key) adds nothing. */
-async function recordLostDemand(tx: Executor, lost: LostUnits[], idempotencyKey: string | undefined) {
+/**
+ * Records refused units; a retry of the same request (same idempotency key from the same API key)
+ * adds nothing. A retry across the upgrade that scoped keys (0006) counts once more: lost demand is
+ * a metric, not worth a lookup on every refusal.
+ */
+async function recordLostDemand(tx: Executor, lost: LostUnits[], idempotencyKey: string | undefined, scope: number | null) {
   await tx.execute(sql`
-    INSERT INTO ${lostDemand} (${names(lostDemand.productId, lostDemand.quantity, lostDemand.code, lostDemand.idempotencyKey)})
-    SELECT product_id, quantity, code, ${idempotencyKey ?? null}::text
+    INSERT INTO ${lostDemand} (${names(lostDemand.productId, lostDemand.quantity, lostDemand.code, lostDemand.idempotencyKey, lostDemand.apiKeyId)})
+    SELECT product_id, quantity, code, ${idempotencyKey ?? null}::text, ${idempotencyKey ? scope : null}::int
     FROM jsonb_to_recordset(${jsonb(lost.map((l) => ({ product_id: l.productId, quantity: l.quantity, code: l.code })))})
       AS l(product_id int, quantity int, code text)
     ON CONFLICT DO NOTHING`);

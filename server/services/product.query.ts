@@ -9,6 +9,7 @@ import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { intArray, toDate } from "../../drizzle/sql.js";
 import { allocationOrder } from "./location.query.js";
+import { openRestockCondition } from "./open-restocks.js";
 import type { BackorderPolicy, ProductRecord, StockLevelRecord, StockSnapshot } from "./types.js";
 
 const { products, restocks, stockLevels, locations } = schema;
@@ -38,7 +39,7 @@ export const productsByIds = (db: Executor, ids: readonly number[]) => rowsByKey
 /**
  * The stock summaries of these products, in the ids' order, in one statement. `available` is
  * summed per level after flooring each at zero; `incoming` and `nextRestockAt` come from the
- * SCHEDULED restocks. Null for an unknown product.
+ * open restocks (SCHEDULED or PARTIALLY_RECEIVED: their outstanding units). Null for an unknown product.
  */
 export async function stockSummaries(db: Executor, productIds: readonly number[]): Promise<(StockSummaryRecord | null)[]> {
   if (productIds.length === 0) return [];
@@ -64,7 +65,7 @@ export async function stockSummaries(db: Executor, productIds: readonly number[]
         LEFT JOIN (
           SELECT ${restocks.productId}, sum(${restocks.quantity} - ${restocks.receivedQuantity}) AS incoming, min(${restocks.expectedAt}) AS next_restock_at
             FROM ${restocks}
-           WHERE ${restocks.status} = 'SCHEDULED' AND ${restocks.productId} = ANY(${intArray(productIds)})
+           WHERE ${openRestockCondition(restocks)} AND ${restocks.productId} = ANY(${intArray(productIds)})
            GROUP BY ${restocks.productId}
         ) r ON r.product_id = ${p.id}
        WHERE ${p.id} = ANY(${intArray(productIds)})`,

@@ -5,7 +5,9 @@ import { settleBacklog } from "./backlog.service.js";
 import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges, recordRestockChange } from "./event.service.js";
 import { ensureStockLevels, resolveLocation } from "./location.service.js";
+import { isOpenRestock } from "./open-restocks.js";
 import { lockProduct } from "./product.service.js";
+import { refuseBeyondUnitCapacity } from "./stock.service.js";
 import { intArray, name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import {
@@ -19,15 +21,32 @@ import { Checks, LIMITS, requireId } from "./validation.js";
 
 const { backorders, restocks, stockLevels, stockMovements } = schema;
 
-/** Schedules a restock and re-dates the product's backlog against it. */
+/**
+ * How far in the past an expected date may lie and still be taken as "now": the caller's clock
+ * and ours differ a little. Anything earlier would promise new customers a date that has gone and
+ * make them late from their first second.
+ */
+export const EXPECTED_AT_TOLERANCE_MS = 60_000;
+
+/** A valid expected date that has not passed (within {@link EXPECTED_AT_TOLERANCE_MS}); INVALID_INPUT otherwise. */
+function checkExpectedAt(checks: Checks, value: unknown, field: string[]): Date | undefined {
+  const expectedAt = checks.date(value, field);
+  if (expectedAt && expectedAt.getTime() < Date.now() - EXPECTED_AT_TOLERANCE_MS) {
+    return void checks.fail(field, `${field.at(-1)} is in the past: a restock is expected from now on`);
+  }
+  return expectedAt;
+}
+
+/** Schedules a restock and re-dates the product's backlog against it. INVALID_INPUT for an `expectedAt` in the past. */
 export async function scheduleRestock(db: Database, input: ScheduleRestockInput): Promise<RestockRecord> {
   const checks = new Checks(["input"]);
   const quantity = checks.int(input.quantity, ["quantity"], 1, LIMITS.quantity);
-  const expectedAt = checks.date(input.expectedAt, ["expectedAt"]);
+  const expectedAt = checkExpectedAt(checks, input.expectedAt, ["expectedAt"]);
   const reference = checks.text(input.reference, ["reference"], LIMITS.reference, { optional: true });
   checks.throwIfAny();
   return inTransaction(db, async (tx) => {
     const product = await lockProduct(tx, input.productId, ["input", "productId"]);
+    await refuseBeyondUnitCapacity(tx, product.id, quantity!, ["input", "quantity"]);
     const location = await resolveLocation(tx, input.locationId, ["input", "locationId"]);
     await ensureStockLevels(tx, [product.id], location.id);
     const [restock] = await tx
@@ -43,25 +62,29 @@ export async function scheduleRestock(db: Database, input: ScheduleRestockInput)
 
 /**
  * Locks a restock for a change: its product first (the order every operation follows), then the
- * restock row. NOT_FOUND for an unknown restock, INVALID_STATE unless it is still SCHEDULED.
+ * restock row. NOT_FOUND for an unknown restock, INVALID_STATE unless it is still open
+ * (SCHEDULED or PARTIALLY_RECEIVED).
  */
-async function lockScheduledRestock(tx: Executor, id: number): Promise<RestockRecord> {
+async function lockOpenRestock(tx: Executor, id: number): Promise<RestockRecord> {
   const restockId = requireId(id, ["id"], "restock");
   const [found] = await tx.select({ productId: restocks.productId }).from(restocks).where(eq(restocks.id, restockId));
   if (!found) refuse("NOT_FOUND", "restock not found", ["id"]);
   await lockProduct(tx, found.productId, ["id"]);
   const [restock] = await tx.select().from(restocks).where(eq(restocks.id, restockId)).for("update");
-  if (restock.status !== "SCHEDULED") refuse("INVALID_STATE", `restock is ${restock.status}, not SCHEDULED`, ["id"]);
+  if (!isOpenRestock(restock.status)) refuse("INVALID_STATE", `restock is ${restock.status}: nothing more is expected from it`, ["id"]);
   return restock;
 }
 
-/** Moves a scheduled restock's expected date; backorders it was to serve may become late (DELAYED events). */
+/**
+ * Moves an open restock's expected date; backorders it was to serve may become late (DELAYED
+ * events). INVALID_INPUT for a date in the past.
+ */
 export async function rescheduleRestock(db: Database, id: number, expectedAt: Date): Promise<RestockRecord> {
   const checks = new Checks();
-  const when = checks.date(expectedAt, ["expectedAt"]);
+  const when = checkExpectedAt(checks, expectedAt, ["expectedAt"]);
   checks.throwIfAny();
   return inTransaction(db, async (tx) => {
-    const restock = await lockScheduledRestock(tx, id);
+    const restock = await lockOpenRestock(tx, id);
     const [updated] = await tx.update(restocks).set({ expectedAt: when! }).where(eq(restocks.id, restock.id)).returning();
     await recomputeEta(tx, restock.productId);
     await recordProductChanges(tx, [restock.productId], "RESTOCK_RESCHEDULED");
@@ -73,14 +96,15 @@ export async function rescheduleRestock(db: Database, id: number, expectedAt: Da
 /**
  * Receives `quantity` units of a restock (all that are outstanding when omitted): onHand grows at
  * its location, the backlog is filled FIFO in one statement, and what still waits is re-dated.
- * The restock stays SCHEDULED until every unit has arrived.
+ * The restock is PARTIALLY_RECEIVED until every unit has arrived, then RECEIVED; its event's kind
+ * is RECEIVED for every receipt. `fills` says what this receipt gave each backorder.
  */
 export async function receiveRestock(db: Database, id: number, quantity?: number | null): Promise<ReceiveRestockResult> {
   const checks = new Checks();
   if (quantity !== undefined && quantity !== null) checks.int(quantity, ["quantity"], 1, LIMITS.quantity);
   checks.throwIfAny();
   return inTransaction(db, async (tx) => {
-    const restock = await lockScheduledRestock(tx, id);
+    const restock = await lockOpenRestock(tx, id);
     const outstanding = restock.quantity - restock.receivedQuantity;
     const units = quantity ?? outstanding;
     if (units > outstanding) refuse("INVALID_INPUT", `only ${outstanding} units of this restock are outstanding`, ["quantity"]);
@@ -97,7 +121,7 @@ export async function receiveRestock(db: Database, id: number, quantity?: number
       .set({
         receivedQuantity: restock.receivedQuantity + units,
         receivedAt: new Date(),
-        status: complete ? "RECEIVED" : "SCHEDULED",
+        status: complete ? "RECEIVED" : "PARTIALLY_RECEIVED",
       })
       .where(eq(restocks.id, restock.id))
       .returning();
@@ -106,14 +130,19 @@ export async function receiveRestock(db: Database, id: number, quantity?: number
     if (fill.units === 0) await recomputeEta(tx, restock.productId);
     await recordProductChanges(tx, [restock.productId], "RESTOCK_RECEIVED");
     await recordRestockChange(tx, updated, "RECEIVED", fill.units);
-    return { restock: updated, filledBackorders: await backordersInOrder(tx, fill.backorderIds) };
+    const filledBackorders = await backordersInOrder(tx, fill.backorderIds);
+    const fills = filledBackorders.map((backorder, i) => ({ backorder, filledUnits: fill.filledUnits[i] }));
+    return { restock: updated, filledBackorders, fills };
   });
 }
 
-/** Cancels a scheduled restock; backorders it was to serve may become late (DELAYED events). */
+/**
+ * Cancels an open restock: its outstanding units will not come (units already received stay on
+ * hand). Backorders it was to serve may become late (DELAYED events).
+ */
 export async function cancelRestock(db: Database, id: number): Promise<RestockRecord> {
   return inTransaction(db, async (tx) => {
-    const restock = await lockScheduledRestock(tx, id);
+    const restock = await lockOpenRestock(tx, id);
     const [updated] = await tx.update(restocks).set({ status: "CANCELLED" }).where(eq(restocks.id, restock.id)).returning();
     await recomputeEta(tx, restock.productId);
     await recordProductChanges(tx, [restock.productId], "RESTOCK_CANCELLED");

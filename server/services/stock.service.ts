@@ -1,20 +1,39 @@
 /** Stock counts: corrections of what is on the shelf, recorded in the ledger. */
 import { and, eq, sql } from "drizzle-orm";
-import { type Database, schema } from "../../drizzle/db.js";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { settleBacklog } from "./backlog.service.js";
 import { recordProductChanges } from "./event.service.js";
 import { ensureStockLevels, resolveLocation } from "./location.service.js";
+import { openRestockCondition } from "./open-restocks.js";
 import { lockProduct } from "./product.service.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { type AdjustStockInput, refuse, type StockLevelRecord } from "./types.js";
 import { Checks, LIMITS } from "./validation.js";
 
-const { stockLevels, stockMovements } = schema;
+const { restocks, stockLevels, stockMovements } = schema;
+
+/**
+ * Refuses with INVALID_INPUT when `units` more on hand or on their way would take a product's
+ * units on hand plus incoming past {@link LIMITS.units}. Those are summed (and the product's
+ * projection added up) in int4, so this one cap keeps every such sum and every stock level in
+ * range. A receipt moves units from incoming to on hand and needs no check. Call it under the
+ * product's lock.
+ */
+export async function refuseBeyondUnitCapacity(tx: Executor, productId: number, units: number, field: string[]): Promise<void> {
+  const [held] = await rows<{ units: string | number }>(tx, sql`
+    SELECT coalesce((SELECT sum(${stockLevels.onHand}) FROM ${stockLevels} WHERE ${stockLevels.productId} = ${productId}), 0)
+         + coalesce((SELECT sum(${restocks.quantity} - ${restocks.receivedQuantity}) FROM ${restocks}
+                     WHERE ${restocks.productId} = ${productId} AND ${openRestockCondition(restocks)}), 0) AS units`);
+  const room = LIMITS.units - Number(held.units);
+  if (units > room) {
+    refuse("INVALID_INPUT", `a product holds at most ${LIMITS.units} units on hand and incoming: ${Math.max(0, room)} more fit`, field);
+  }
+}
 
 /**
  * Corrects onHand at a location by `delta` (a count found more or fewer units) and optionally
  * sets its safety stock. Units that come free go to the backlog at once. INSUFFICIENT_STOCK when
- * onHand would fall below what is allocated.
+ * onHand would fall below what is allocated; INVALID_INPUT past {@link refuseBeyondUnitCapacity}.
  */
 export async function adjustStock(db: Database, input: AdjustStockInput): Promise<StockLevelRecord> {
   const checks = new Checks(["input"]);
@@ -38,6 +57,7 @@ export async function adjustStock(db: Database, input: AdjustStockInput): Promis
         ["input", "delta"],
       );
     }
+    if (delta! > 0) await refuseBeyondUnitCapacity(tx, product.id, delta!, ["input", "delta"]);
     if (delta !== 0) {
       await tx.insert(stockMovements).values({ productId: product.id, locationId: location.id, delta: delta!, kind: "ADJUSTMENT", reason });
     }

@@ -74,6 +74,11 @@ export interface PlaceOrderInput {
   /** Default true: a DENY line is cut to what is available, its error still reported. */
   allowPartial?: boolean;
   idempotencyKey?: string;
+  /**
+   * Whose idempotency keys `idempotencyKey` is among: the id of the API key that sent the order
+   * (the same string from two API keys places two orders). Absent: the scope of callers without one.
+   */
+  idempotencyScope?: number | null;
 }
 
 export interface PlaceOrderResult {
@@ -96,6 +101,14 @@ export interface ReceiveRestockResult {
   restock: RestockRecord;
   /** Backorders that received units from this receipt, in queue order. */
   filledBackorders: BackorderRecord[];
+  /** The same backorders, each with the units this receipt gave it (its `quantity` is what it ordered in all). */
+  fills: RestockFillRecord[];
+}
+
+/** One backorder served by a receipt, and how many units that receipt gave it. */
+export interface RestockFillRecord {
+  backorder: BackorderRecord;
+  filledUnits: number;
 }
 
 // ---- the event log (docs/ARCHITECTURE.md, "Events and live updates"): one row per change, written in the change's transaction ----

@@ -19,7 +19,24 @@ export const LIMITS = {
   priority: 1_000_000,
   leadTimeDays: 3650,
   price: 1_000_000_000,
+  /** Locations a shop may have (the query cost model counts a product's stock levels at this). */
+  locations: 20,
+  /**
+   * Units an int4 counter holds. Bounds what a product may hold at once: units waiting
+   * (products.backordered, waiting_orders) and units on hand plus incoming (whose sums the event
+   * snapshots add in int4).
+   */
+  units: 2_147_483_647,
 } as const;
+
+/** The largest amount `numeric(14,2)` holds (orders.total), in cents. */
+export const MAX_AMOUNT_CENTS = 99_999_999_999_999n;
+
+/** A canonical decimal amount ("19.90", as numeric columns read) in exact cents. */
+export function toCents(amount: string): bigint {
+  const [whole, fraction = ""] = amount.trim().split(".");
+  return BigInt(whole) * 100n + BigInt((fraction + "00").slice(0, 2));
+}
 
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(2200, 0, 1);

@@ -47,7 +47,7 @@ describe("restocks", () => {
     for (const quantity of [2, 3]) orders.push((await placeOne(product.id, quantity)).order);
     const restock = await scheduleRestock(product.id, 7, daysFromNow(3));
     const received = await ok(RECEIVE_RESTOCK, { id: restock.id, quantity: 4 });
-    expect(received.restock).toMatchObject({ id: restock.id, status: "SCHEDULED", quantity: 7, receivedQuantity: 4, receivedAt: expect.any(String) });
+    expect(received.restock).toMatchObject({ id: restock.id, status: "PARTIALLY_RECEIVED", quantity: 7, receivedQuantity: 4, receivedAt: expect.any(String) });
     expect(received.filledBackorders.map((b: { order: { id: string }; status: string; remaining: number }) => [b.order.id, b.status, b.remaining])).toEqual([
       [orders[0].id, "FILLED", 0],
       [orders[1].id, "WAITING", 1],
@@ -56,6 +56,47 @@ describe("restocks", () => {
     const partly = await readOrder(orders[1].id);
     expect(partly).toMatchObject({ status: "AWAITING_STOCK", lines: [{ allocated: 2, backordered: 1, backorder: { position: 1, unitsAhead: 0 } }] });
     expect((await readProduct(product.id)).stock).toMatchObject({ onHand: 4, allocated: 4, backordered: 1, incoming: 3 });
+  });
+
+  it("lists with each filled backorder the units this receipt gave it, not what it ordered", async () => {
+    const product = await createProduct();
+    for (const quantity of [2, 25]) await placeOne(product.id, quantity);
+    const restock = await scheduleRestock(product.id, 40, daysFromNow(3));
+    const received = await ok(RECEIVE_RESTOCK, { id: restock.id, quantity: 25 });
+    const ids = received.filledBackorders.map((b: { id: string }) => b.id);
+    expect(received.filledBackorders.map((b: { quantity: number }) => b.quantity)).toEqual([2, 25]);
+    expect(received.fills).toEqual([{ backorder: { id: ids[0] }, filledUnits: 2 }, { backorder: { id: ids[1] }, filledUnits: 23 }]);
+    // The next receipt gives the second one its last 2 units.
+    const rest = await ok(RECEIVE_RESTOCK, { id: restock.id });
+    expect(rest.fills).toEqual([{ backorder: { id: ids[1] }, filledUnits: 2 }]);
+    expect(rest.restock).toMatchObject({ status: "RECEIVED", receivedQuantity: 40 });
+  });
+
+  it("keeps a partly received restock open: incoming, dating the backlog, and open to reschedule and cancel", async () => {
+    const product = await createProduct();
+    const restock = await scheduleRestock(product.id, 5, daysFromNow(3));
+    await ok(RECEIVE_RESTOCK, { id: restock.id, quantity: 2 });
+    const { order } = await placeOne(product.id, 4);
+    // 2 units on hand go to the order; its other 2 wait for the 3 still expected.
+    expect(order.lines[0]).toMatchObject({ allocated: 2, backordered: 2, backorder: { etaSource: "RESTOCK", expectedAt: restock.expectedAt } });
+    expect((await readProduct(product.id)).stock).toMatchObject({ incoming: 3, nextRestockAt: restock.expectedAt });
+    const later = daysFromNow(5).toISOString();
+    const { restock: moved } = await ok(RESCHEDULE_RESTOCK, { id: restock.id, expectedAt: later });
+    expect(moved).toMatchObject({ status: "PARTIALLY_RECEIVED", expectedAt: later });
+    const { restock: cancelled } = await ok(CANCEL_RESTOCK, { id: restock.id });
+    expect(cancelled).toMatchObject({ status: "CANCELLED", receivedQuantity: 2 });
+    expect((await readProduct(product.id)).stock).toMatchObject({ onHand: 2, incoming: 0, nextRestockAt: null });
+  });
+
+  it("refuses to schedule or reschedule a restock in the past with INVALID_INPUT and changes nothing", async () => {
+    const product = await createProduct();
+    const past = new Date(Date.now() - 5 * 60_000).toISOString();
+    const scheduled = await mutation(SCHEDULE_RESTOCK, { input: { productId: product.id, quantity: 3, expectedAt: past } });
+    expect(scheduled).toMatchObject({ restock: null, userErrors: [{ code: "INVALID_INPUT", field: ["input", "expectedAt"] }] });
+    const restock = await scheduleRestock(product.id, 3, daysFromNow(2));
+    const moved = await mutation(RESCHEDULE_RESTOCK, { id: restock.id, expectedAt: past });
+    expect(moved).toMatchObject({ restock: null, userErrors: [{ code: "INVALID_INPUT", field: ["expectedAt"] }] });
+    expect((await readProduct(product.id)).stock).toMatchObject({ incoming: 3, nextRestockAt: restock.expectedAt });
   });
 
   it("receives the rest of a restock without a quantity, completing it and filling on in queue order", async () => {

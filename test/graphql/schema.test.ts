@@ -157,7 +157,7 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
       BackorderPolicy: ["ALLOW", "DENY"],
       OrderStatus: ["AWAITING_STOCK", "CANCELLED", "PARTIALLY_SHIPPED", "READY_TO_SHIP", "SHIPPED"],
       BackorderStatus: ["CANCELLED", "FILLED", "WAITING"],
-      RestockStatus: ["CANCELLED", "RECEIVED", "SCHEDULED"],
+      RestockStatus: ["CANCELLED", "PARTIALLY_RECEIVED", "RECEIVED", "SCHEDULED"],
       EtaSource: ["LEAD_TIME", "RESTOCK", "UNKNOWN"],
       ErrorCode: [
         "ABOVE_MAX_ORDER_QUANTITY", "BACKORDER_LIMIT_EXCEEDED", "BELOW_MIN_ORDER_QUANTITY", "DUPLICATE", "IDEMPOTENCY_KEY_REUSED",
@@ -264,7 +264,8 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
     for (const [payload, [field, type]] of Object.entries(payloads)) {
       expect(fieldTypes(payload, [field, "userErrors"]), payload).toEqual({ [field]: type, userErrors: "[UserError!]!" });
     }
-    expect(fieldTypes("ReceiveRestockPayload", ["filledBackorders"])).toEqual({ filledBackorders: "[Backorder!]!" });
+    expect(fieldTypes("ReceiveRestockPayload", ["filledBackorders", "fills"])).toEqual({ filledBackorders: "[Backorder!]!", fills: "[RestockFill!]!" });
+    expect(fieldTypes("RestockFill", ["backorder", "filledUnits"])).toEqual({ backorder: "Backorder!", filledUnits: "Int!" });
   });
 
   it("has the filter inputs with their fixed fields", () => {

@@ -266,7 +266,11 @@ class RetryOrder extends Step {
 
 async function placeBoth(step: string, model: BackorderModel, real: Real, request: PlaceOrderRequest, note: (text: string) => void) {
   const db = await attempt(placeOrder(real.db, request));
-  const expected = model.placeOrder(request, db.ok ? db.value.order.createdAt : new Date());
+  // A backorder is stamped when it joins its queue, a moment after its order's start.
+  const joined = db.ok
+    ? await real.db.select({ productId: schema.backorders.productId, createdAt: schema.backorders.createdAt }).from(schema.backorders).where(sql`order_id = ${db.value.order.id}`)
+    : [];
+  const expected = model.placeOrder(request, db.ok ? db.value.order.createdAt : new Date(), new Map(joined.map((b) => [b.productId, b.createdAt])));
   expectSameOutcome(step, expected, db);
   if (!expected.ok || !db.ok) return;
   const { orderId, replayed, issueCodes } = expected.value;

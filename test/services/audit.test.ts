@@ -215,6 +215,7 @@ test("every invariant of docs/ARCHITECTURE.md ('The model and its invariants') h
       "backorder.filled-matches-fills",
       "order.status-matches-lines",
       "restock.received-within-quantity",
+      "restock.status-matches-receipt",
     ]),
   );
 });
@@ -628,6 +629,15 @@ describe("restocks", () => {
       await run(tx, "ALTER TABLE restocks DROP CONSTRAINT restocks_quantity_check");
       await run(tx, `UPDATE restocks SET received_quantity = 11 WHERE id = ${s.restockId}`);
       await expectViolations(tx, [{ invariant: "restock.received-within-quantity", ids: { restockId: s.restockId, productId: s.productId } }]);
+    });
+  });
+
+  test("a status that disagrees with the units received is reported", async () => {
+    await rolledBack(async (tx) => {
+      const s = await baseState(tx);
+      // Partly received but still SCHEDULED: what every restock looked like before PARTIALLY_RECEIVED.
+      await run(tx, `UPDATE restocks SET received_quantity = 1, status = 'SCHEDULED' WHERE id = ${s.restockId}`);
+      await expectViolations(tx, [{ invariant: "restock.status-matches-receipt", ids: { restockId: s.restockId, productId: s.productId } }]);
     });
   });
 });

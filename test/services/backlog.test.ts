@@ -47,10 +47,13 @@ describe("filling the backlog", () => {
     await prioritizeBackorder(db, (await backorderOfOrder(db, c)).id, 5);
     const restock = await scheduleRestock(db, { productId: product.id, quantity: 6, expectedAt: daysFromNow(1) });
     const first = await receiveRestock(db, restock.id, 3);
-    expect(first.restock).toMatchObject({ status: "SCHEDULED", receivedQuantity: 3 });
+    expect(first.restock).toMatchObject({ status: "PARTIALLY_RECEIVED", receivedQuantity: 3 });
     expect(first.filledBackorders.map((f) => [f.orderId, f.remaining])).toEqual([[c, 0], [a, 1]]);
+    expect(first.fills.map((f) => [f.backorder.orderId, f.filledUnits])).toEqual([[c, 2], [a, 1]]);
     const second = await receiveRestock(db, restock.id, 2);
+    expect(second.restock).toMatchObject({ status: "PARTIALLY_RECEIVED", receivedQuantity: 5 });
     expect(second.filledBackorders.map((f) => [f.orderId, f.remaining])).toEqual([[a, 0], [b, 1]]);
+    expect(second.fills.map((f) => [f.backorder.orderId, f.filledUnits])).toEqual([[a, 1], [b, 1]]);
     expect((await waitingQueue(db, product.id)).map((q) => q.orderId)).toEqual([b]);
     const tooMany = await receiveRestock(db, restock.id, 2).catch((e: DomainError) => e);
     expect((tooMany as DomainError).code).toBe("INVALID_INPUT");

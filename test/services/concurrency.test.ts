@@ -81,4 +81,28 @@ describeOnPostgres("concurrent operations on PostgreSQL", () => {
     // Free stock and a waiting queue never coexist: either everything is allocated or nobody waits.
     expect(stock.allocated === stock.onHand || stock.backordered === 0).toBe(true);
   });
+
+  it("stamps backorders in queue order: createdAt never goes backwards along a queue, however the orders race", async () => {
+    const products = await Promise.all([1, 2, 3].map(() => newProduct(pool.db)));
+    // 32 clients at a time, multi-line orders in both product orders, so transactions start long before they get the locks.
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, client) => {
+        for (let i = 0; i < 6; i++) {
+          const lines = products.map((product) => ({ productId: product.id, quantity: 1 }));
+          await placeOrder(pool.db, { customer: `stamp${client}-${i}`, lines: (client + i) % 2 ? lines : lines.reverse() });
+        }
+      }),
+    );
+    for (const product of products) {
+      // Equal priority: position order is id order.
+      const queue = await rows<{ id: number; created_at: string }>(
+        pool.db,
+        sql`SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS created_at
+            FROM backorders WHERE product_id = ${product.id} AND status = 'WAITING' ORDER BY priority DESC, id`,
+      );
+      expect(queue).toHaveLength(32 * 6);
+      const backwards = queue.filter((row, i) => i > 0 && row.created_at < queue[i - 1].created_at);
+      expect(backwards, `product ${product.id}: backorders stamped earlier than the one ahead of them`).toEqual([]);
+    }
+  });
 });

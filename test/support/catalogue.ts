@@ -57,9 +57,10 @@ export async function tableCounts(db: Database) {
                (SELECT count(*) FROM backorders)::int AS backorders, (SELECT count(*) FROM allocations)::int AS allocations,
                (SELECT count(*) FROM restocks)::int AS restocks, (SELECT count(*) FROM stock_movements)::int AS movements,
                (SELECT count(*) FROM events)::int AS events,
-               (SELECT coalesce(sum(allocated), 0) FROM stock_levels)::int AS allocated,
-               (SELECT coalesce(sum(on_hand), 0) FROM stock_levels)::int AS on_hand,
-               (SELECT coalesce(sum(backordered), 0) FROM products)::int AS backordered`,
+               (SELECT coalesce(sum(allocated), 0) FROM stock_levels)::bigint AS allocated,
+               (SELECT coalesce(sum(on_hand), 0) FROM stock_levels)::bigint AS on_hand,
+               (SELECT coalesce(sum(backordered), 0) FROM products)::bigint AS backordered`,
   );
+  // Sums over products are bigint: each product stays within integer range, all of them need not (test/security/value-bounds.test.ts).
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
 }

@@ -35,7 +35,9 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; codes: RefusalCod
 export type Policy = "ALLOW" | "DENY";
 export type OrderStatus = "AWAITING_STOCK" | "READY_TO_SHIP" | "PARTIALLY_SHIPPED" | "SHIPPED" | "CANCELLED";
 export type BackorderStatus = "WAITING" | "FILLED" | "CANCELLED";
-export type RestockStatus = "SCHEDULED" | "RECEIVED" | "CANCELLED";
+export type RestockStatus = "SCHEDULED" | "PARTIALLY_RECEIVED" | "RECEIVED" | "CANCELLED";
+/** Restocks still on their way: counted as supply, and open to reschedule, receive or cancel. */
+const isOpen = (status: RestockStatus) => status === "SCHEDULED" || status === "PARTIALLY_RECEIVED";
 export type EtaSource = "RESTOCK" | "LEAD_TIME" | "UNKNOWN";
 
 export interface ModelLocation {
@@ -228,11 +230,12 @@ export class BackorderModel {
   // ---- placing orders (docs/ARCHITECTURE.md, "The rules", placeOrder and idempotency) ----
 
   /**
-   * Places an order. `createdAt` is when it was placed (the lead-time fallback dates its
-   * backorders from it). Checks in the order the rules give: the input's shape, the idempotency
-   * key, unknown or repeated products, min/max quantities, then stock, policy and limits.
+   * Places an order. `createdAt` is when it was placed; `joinedAt` (by product) when each of its
+   * backorders joined its queue, a moment later (the lead-time fallback dates a backorder from
+   * it), `createdAt` where not given. Checks in the order the rules give: the input's shape, the
+   * idempotency key, unknown or repeated products, min/max quantities, then stock, policy and limits.
    */
-  placeOrder(input: PlaceOrderRequest, createdAt: Date): Outcome<PlacedOrder> {
+  placeOrder(input: PlaceOrderRequest, createdAt: Date, joinedAt: ReadonlyMap<number, Date> = new Map()): Outcome<PlacedOrder> {
     const allowPartial = input.allowPartial ?? true;
     if (input.customer.trim() === "" || input.lines.length === 0 || input.lines.length > 100) return no("INVALID_INPUT");
     if (input.lines.some((line) => !isCount(line.quantity, 1, MAX_QUANTITY))) return no("INVALID_INPUT");
@@ -328,7 +331,7 @@ export class BackorderModel {
           cancelled: 0,
           status: "WAITING",
           priority: 0,
-          createdAt,
+          createdAt: joinedAt.get(plan.product.id) ?? createdAt,
           promisedAt: null,
         };
         newBackorders.push(backorder);
@@ -447,21 +450,21 @@ export class BackorderModel {
     return ok(restock);
   }
 
-  private scheduled(id: number): Outcome<ModelRestock> {
+  private open(id: number): Outcome<ModelRestock> {
     const restock = this.restock(id);
     if (!restock) return no("NOT_FOUND");
-    if (restock.status !== "SCHEDULED") return no("INVALID_STATE");
+    if (!isOpen(restock.status)) return no("INVALID_STATE");
     return ok(restock);
   }
 
   rescheduleRestock(id: number, expectedAt: Date): Outcome<ModelRestock> {
-    const found = this.scheduled(id);
+    const found = this.open(id);
     if (found.ok) found.value.expectedAt = expectedAt;
     return found;
   }
 
   cancelRestock(id: number): Outcome<ModelRestock> {
-    const found = this.scheduled(id);
+    const found = this.open(id);
     if (found.ok) found.value.status = "CANCELLED";
     return found;
   }
@@ -469,7 +472,7 @@ export class BackorderModel {
   /** Receives units (all outstanding when omitted); returns the backorders that got units, in queue order. */
   receiveRestock(id: number, quantity?: number): Outcome<{ restock: ModelRestock; filled: number[] }> {
     if (quantity !== undefined && !isCount(quantity, 1, MAX_QUANTITY)) return no("INVALID_INPUT");
-    const found = this.scheduled(id);
+    const found = this.open(id);
     if (!found.ok) return found;
     const restock = found.value;
     const outstanding = restock.quantity - restock.received;
@@ -477,7 +480,7 @@ export class BackorderModel {
     if (units > outstanding) return no("INVALID_INPUT");
     this.level(restock.productId, restock.locationId).onHand += units;
     restock.received += units;
-    if (restock.received === restock.quantity) restock.status = "RECEIVED";
+    restock.status = restock.received === restock.quantity ? "RECEIVED" : "PARTIALLY_RECEIVED";
     return ok({ restock, filled: this.fillBacklog(restock.productId) });
   }
 
@@ -595,7 +598,7 @@ export class BackorderModel {
   queue(productId: number): QueueEntry[] {
     const product = this.products.get(productId)!;
     const supply = this.restocks
-      .filter((r) => r.productId === productId && r.status === "SCHEDULED")
+      .filter((r) => r.productId === productId && isOpen(r.status))
       .sort((a, b) => a.expectedAt.getTime() - b.expectedAt.getTime() || a.id - b.id);
     let ahead = 0;
     return this.waiting(productId).map((backorder, i) => {

@@ -32,7 +32,7 @@ export const SCHEDULE_RESTOCK = `mutation($input: ScheduleRestockInput!) { sched
 export const RESCHEDULE_RESTOCK = `mutation($id: ID!, $expectedAt: DateTime!) { rescheduleRestock(id: $id, expectedAt: $expectedAt) {
   restock { ${RESTOCK_FIELDS} } ${USER_ERRORS} } }`;
 export const RECEIVE_RESTOCK = `mutation($id: ID!, $quantity: Int) { receiveRestock(id: $id, quantity: $quantity) {
-  restock { ${RESTOCK_FIELDS} } filledBackorders { ${BACKORDER_FIELDS} } ${USER_ERRORS} } }`;
+  restock { ${RESTOCK_FIELDS} } filledBackorders { ${BACKORDER_FIELDS} } fills { backorder { id } filledUnits } ${USER_ERRORS} } }`;
 export const CANCEL_RESTOCK = `mutation($id: ID!) { cancelRestock(id: $id) { restock { ${RESTOCK_FIELDS} } ${USER_ERRORS} } }`;
 export const PRIORITIZE_BACKORDER = `mutation($id: ID!, $priority: Int!) { prioritizeBackorder(id: $id, priority: $priority) {
   backorder { ${BACKORDER_FIELDS} } ${USER_ERRORS} } }`;
@@ -58,7 +58,7 @@ export function expectRefusal(payload: Record<string, unknown>, code: string, fi
   expect(errors).toEqual([{ code, field, message: expect.any(String) }]);
   expect(errors[0].message.length).toBeGreaterThan(0);
   for (const [key, value] of Object.entries(payload)) {
-    if (key === "userErrors" || key === "replayed" || key === "filledBackorders") continue;
+    if (key === "userErrors" || key === "replayed" || key === "filledBackorders" || key === "fills") continue;
     expect(value, key).toBeNull();
   }
   return errors[0];

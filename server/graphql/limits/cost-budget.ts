@@ -6,8 +6,10 @@
  * actual cost is given back, or, when it did more work than estimated, charged (the bucket may then
  * be in debt, and refuses until it has drained below its capacity).
  *
- * The buckets live in this process's memory: with several instances a caller has a bucket on
- * each, and a restart empties them.
+ * Each instance meters in its own memory (no round trip on the request path) and `sync` merges
+ * every instance's spending into one bucket per caller in the database a few times a second:
+ * the shared level comes back and replaces the local one, so N instances never give a caller N
+ * budgets for longer than one sync interval (docs/ARCHITECTURE.md, "Access and limits").
  */
 
 /** The size of a caller's bucket and how fast it drains. */
@@ -30,6 +32,20 @@ interface Bucket {
   rate: number;
 }
 
+/** What one caller spent on this instance since the last sync (negative: more given back). */
+export interface BudgetSpending {
+  caller: string;
+  spent: number;
+  /** The caller's drain rate, points a second. */
+  refillPerSecond: number;
+}
+
+/**
+ * Adds each caller's spending to its shared bucket (drained at its rate since it was last
+ * touched) and answers the shared levels afterwards, by caller.
+ */
+export type BudgetStore = (spending: readonly BudgetSpending[]) => Promise<ReadonlyMap<string, number>>;
+
 export interface CostBudgetOptions {
   /** Seconds on a monotonic clock. Default: `performance.now() / 1000`. */
   now?: () => number;
@@ -40,6 +56,8 @@ export interface CostBudgetOptions {
 /** Every caller's bucket on this instance. */
 export class CostBudget {
   private readonly buckets = new Map<string, Bucket>();
+  /** Points poured into (or given back from) each bucket since the last sync. */
+  private readonly unsynced = new Map<string, { spent: number; rate: number }>();
   private readonly now: () => number;
   private readonly maxBuckets: number;
 
@@ -98,6 +116,7 @@ export class CostBudget {
     }
     bucket.level += cost;
     this.store(key, bucket);
+    this.spent(key, cost, size);
     return { ok: true, remaining: size.capacity - bucket.level };
   }
 
@@ -110,6 +129,7 @@ export class CostBudget {
     const bucket = this.drained(key, size);
     if (cost > 0) bucket.level += cost;
     this.store(key, bucket);
+    if (cost > 0) this.spent(key, cost, size);
     return Math.max(0, bucket.level - size.capacity) / size.refillPerSecond;
   }
 
@@ -126,7 +146,43 @@ export class CostBudget {
   refund(key: string, points: number, size: BucketSize): void {
     if (points <= 0 || !this.buckets.has(key)) return;
     const bucket = this.drained(key, size);
-    bucket.level = Math.max(0, bucket.level - points);
+    const given = Math.min(points, bucket.level);
+    bucket.level -= given;
     this.store(key, bucket);
+    this.spent(key, -given, size);
+  }
+
+  private spent(key: string, points: number, size: BucketSize): void {
+    const entry = this.unsynced.get(key);
+    if (entry) {
+      entry.spent += points;
+      entry.rate = size.refillPerSecond;
+    } else this.unsynced.set(key, { spent: points, rate: size.refillPerSecond });
+  }
+
+  /**
+   * Sends what every caller spent here since the last sync to `store` and takes the shared levels
+   * back: each local bucket becomes the shared level plus what was spent here while the sync was
+   * on its way. A caller this instance has not served since the last sync is left alone (its local
+   * bucket drains at the shared rate). A failed store keeps the spending for the next sync.
+   */
+  async sync(store: BudgetStore): Promise<void> {
+    if (this.unsynced.size === 0) return;
+    const batch = [...this.unsynced].map(([caller, { spent, rate }]) => ({ caller, spent, refillPerSecond: rate }));
+    this.unsynced.clear();
+    let levels: ReadonlyMap<string, number>;
+    try {
+      levels = await store(batch);
+    } catch (error) {
+      for (const { caller, spent, refillPerSecond } of batch) this.spent(caller, spent, { capacity: 0, refillPerSecond });
+      throw error;
+    }
+    const now = this.now();
+    for (const [caller, level] of levels) {
+      const bucket = this.buckets.get(caller);
+      if (!bucket) continue;
+      const since = this.unsynced.get(caller)?.spent ?? 0;
+      this.store(caller, { level: Math.max(0, level + since), at: now, rate: bucket.rate });
+    }
   }
 }

@@ -56,12 +56,8 @@ import {
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../../drizzle/paging.js";
 import { LIMITS } from "../../services/validation.js";
 
-/**
- * Locations counted for `locations` and a product's `stockLevels` (one per location). The services
- * set no maximum on locations yet: this is the bound the cost assumes, and a shop with more pays for
- * the difference after execution.
- */
-export const MAX_LOCATIONS = 20;
+/** Locations counted for `locations` and a product's `stockLevels` (one per location): the services' maximum. */
+export const MAX_LOCATIONS = LIMITS.locations;
 
 /** Problems one mutation may report: one per line of the largest order, and a few about the rest. */
 export const MAX_USER_ERRORS = LIMITS.lines + 10;

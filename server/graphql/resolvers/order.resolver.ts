@@ -134,6 +134,7 @@ export class OrderResolver {
         lines,
         allowPartial: input.allowPartial ?? undefined,
         idempotencyKey: input.idempotencyKey ?? undefined,
+        idempotencyScope: context.apiKey?.id ?? null,
       });
       return { order: result.order, replayed: result.replayed, userErrors: toUserErrors(result.issues) };
     });

@@ -15,7 +15,14 @@ import { primeLoaders } from "../loaders.js";
 import { decodeId, toGlobalId } from "../node-id.js";
 import { listRestocks } from "../../services/restock.query.js";
 import { cancelRestock, receiveRestock, rescheduleRestock, scheduleRestock } from "../../services/restock.service.js";
-import { type BackorderRecord, DomainError, type LocationRecord, type ProductRecord, type RestockRecord } from "../../services/types.js";
+import {
+  type BackorderRecord,
+  DomainError,
+  type LocationRecord,
+  type ProductRecord,
+  type RestockFillRecord,
+  type RestockRecord,
+} from "../../services/types.js";
 import { checkFirst, emptyConnection, readOrBadInput, toConnection } from "./connection.js";
 import { mutate, optionalNodeId, requireNodeId } from "./payload.js";
 
@@ -69,7 +76,7 @@ export class RestockResolver {
   }
 
   @Authorized(...OPERATE)
-  @Mutation(() => RestockPayload, { description: "Expects units of a product at a location on a date; re-dates the backlog." })
+  @Mutation(() => RestockPayload, { description: "Expects units of a product at a location on a date (not in the past); re-dates the backlog." })
   scheduleRestock(@Arg("input", () => ScheduleRestockInput) input: ScheduleRestockInput, @Ctx() context: Context) {
     return mutate(context, NO_RESTOCK, async () => ({
       restock: await scheduleRestock(context.db, {
@@ -83,7 +90,7 @@ export class RestockResolver {
   }
 
   @Authorized(...OPERATE)
-  @Mutation(() => RestockPayload, { description: "Moves a scheduled restock's date; backorders it no longer covers in time become delayed." })
+  @Mutation(() => RestockPayload, { description: "Moves an open restock's date (not into the past); backorders it no longer covers in time become delayed." })
   rescheduleRestock(
     @Arg("id", () => ID) id: string,
     @Arg("expectedAt", () => DateTimeScalar) expectedAt: Date,
@@ -97,21 +104,22 @@ export class RestockResolver {
 
   @Authorized(...OPERATE)
   @Mutation(() => ReceiveRestockPayload, {
-    description: "Receives a scheduled restock (all of it, or `quantity` units) and fills the backlog first-come, first-served.",
+    description:
+      "Receives an open restock (all that is outstanding, or `quantity` units) and fills the backlog first-come, first-served. A partial receipt leaves it PARTIALLY_RECEIVED.",
   })
   receiveRestock(
     @Arg("id", () => ID) id: string,
     @Ctx() context: Context,
     @Arg("quantity", () => Int, { nullable: true }) quantity?: number | null,
   ) {
-    return mutate(context, { ...NO_RESTOCK, filledBackorders: [] as BackorderRecord[] }, async () => {
+    return mutate(context, { ...NO_RESTOCK, filledBackorders: [] as BackorderRecord[], fills: [] as RestockFillRecord[] }, async () => {
       const result = await receiveRestock(context.db, requireNodeId(id, "Restock", ["id"]), quantity ?? null);
-      return { restock: result.restock, filledBackorders: result.filledBackorders };
+      return { restock: result.restock, filledBackorders: result.filledBackorders, fills: result.fills };
     });
   }
 
   @Authorized(...OPERATE)
-  @Mutation(() => RestockPayload, { description: "Cancels a scheduled restock; the backlog is re-dated without it." })
+  @Mutation(() => RestockPayload, { description: "Cancels an open restock's outstanding units; the backlog is re-dated without them." })
   cancelRestock(@Arg("id", () => ID) id: string, @Ctx() context: Context) {
     return mutate(context, NO_RESTOCK, async () => ({
       restock: await cancelRestock(context.db, requireNodeId(id, "Restock", ["id"])),
