@@ -18,6 +18,7 @@ import {
   bigint,
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -374,4 +375,17 @@ export const serverSecrets = pgTable("server_secrets", {
   name: text("name").primaryKey(),
   value: text("value").notNull(),
   createdAt: createdAt(),
+});
+
+/**
+ * Each caller's bucket of query cost, shared by every instance (docs/ARCHITECTURE.md, "Access and
+ * limits"): instances meter in memory and merge what they spent here a few times a second. `level`
+ * is the points in the bucket at `updated_at`; it drains `refill_per_second` points a second.
+ * `caller` is the bucket's name (an API key id or a client address), never a secret.
+ */
+export const costBudgets = pgTable("cost_budgets", {
+  caller: text("caller").primaryKey(),
+  level: doublePrecision("level").notNull(),
+  refillPerSecond: doublePrecision("refill_per_second").notNull(),
+  updatedAt: stamp("updated_at"),
 });

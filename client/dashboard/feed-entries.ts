@@ -96,23 +96,56 @@ function restockSentence(event: RestockChange): FeedEntry {
     case "RESCHEDULED":
       return {
         at, tone: "warn", tag: "Moved", subject: restock.product.sku,
-        text: `restock of ${plural(restock.quantity, "unit")} now expected ${shortDate(restock.expectedAt)}${reference}`,
+        text: `${restockOf(restock)} now expected ${shortDate(restock.expectedAt)}${reference}`,
       };
     case "RECEIVED": {
       const filled = event.filledUnits > 0 ? ` · filled ${plural(event.filledUnits, "backordered unit")}` : "";
       return {
         at, tone: "good", tag: "Received", subject: restock.product.sku,
-        text: `${count(restock.receivedQuantity)} of ${plural(restock.quantity, "unit")} received${where}${filled}${reference}`,
+        text: `${receipt(restock)}${where}${stillExpected(restock)}${filled}${reference}`,
       };
     }
     case "CANCELLED":
       return {
         at, tone: "bad", tag: "Restock", subject: restock.product.sku,
-        text: `restock of ${plural(restock.quantity, "unit")} cancelled${reference}`,
+        text: `${restockOf(restock)} cancelled${reference}`,
       };
     default:
       return { at, tone: "info", tag: "Restock", subject: restock.product.sku, text: words(event.kind) };
   }
+}
+
+/** A restock, or what is left of one partly received: "restock of 40 units", "rest of a restock (15 of 40 units, 25 received)". */
+function restockOf(restock: RestockChange["restock"]): string {
+  if (restock.receivedQuantity <= 0) return `restock of ${plural(restock.quantity, "unit")}`;
+  const rest = Math.max(restock.quantity - restock.receivedQuantity, 0);
+  return `rest of a restock (${count(rest)} of ${plural(restock.quantity, "unit")}, ${count(restock.receivedQuantity)} received)`;
+}
+
+/**
+ * How much of a restock has come in, from its status and quantities as the event delivered them
+ * (every receipt, partial or full, is a RECEIVED change): "received all 40 units", "received 25
+ * of 40 units (partly received)", "received 25 of 40 units (rest cancelled)".
+ */
+function receipt(restock: RestockChange["restock"]): string {
+  const ofAll = `${count(restock.receivedQuantity)} of ${plural(restock.quantity, "unit")}`;
+  switch (restock.status) {
+    case "PARTIALLY_RECEIVED":
+      return `received ${ofAll} (partly received)`;
+    case "RECEIVED":
+      return restock.receivedQuantity === restock.quantity ? `received all ${plural(restock.quantity, "unit")}` : `received ${ofAll}`;
+    case "CANCELLED":
+      return `received ${ofAll} (rest cancelled)`;
+    default:
+      return `received ${ofAll}`;
+  }
+}
+
+/** What a partly received restock still brings, and when: " · 15 still expected 3 Jun"; "" for the rest. */
+function stillExpected(restock: RestockChange["restock"]): string {
+  if (restock.status !== "PARTIALLY_RECEIVED") return "";
+  const rest = Math.max(restock.quantity - restock.receivedQuantity, 0);
+  return ` · ${count(rest)} still expected ${shortDate(restock.expectedAt)}`;
 }
 
 /**

@@ -33,6 +33,7 @@ import { queryLimitsPlugin } from "../graphql/limits/query-limits.plugin.js";
 import { CostBudget } from "../graphql/limits/cost-budget.js";
 import { meterSchemaObjects } from "../graphql/limits/object-meter.js";
 import { markOverdueBackorders } from "../services/eta.service.js";
+import { mergeCostBudgets, pruneCostBudgets } from "../services/cost-budget.service.js";
 import { pruneEvents } from "../services/event-log.service.js";
 import { attachWebSocket } from "./websocket.js";
 import { requireApiKey } from "./authentication.js";
@@ -78,6 +79,12 @@ export interface AppOptions {
   eventRetentionHours?: number;
   /** How often old events are pruned. Default 10 min; 0: never. */
   eventPruneMs?: number;
+  /**
+   * How often this instance merges what callers spent here into the cost buckets all instances
+   * share (cost_budgets) and takes the shared levels back. Default 250 ms; 0: never (buckets stay
+   * per instance). A caller can overspend by at most what it spends on each instance in one interval.
+   */
+  budgetSyncMs?: number;
   /** The clock of the delay sweep and the event pruning (tests move time). */
   clock?: () => Date;
 }
@@ -97,6 +104,8 @@ export interface App {
   sweepDelays(): Promise<number[]>;
   /** Prunes the events older than the retention now (what the timer does); returns how many. */
   pruneEvents(): Promise<number>;
+  /** Merges this instance's cost buckets with the shared ones now (what the timer does). */
+  syncBudgets(): Promise<void>;
   /** Registers cleanup to run at close, before the database closes (e.g. the WebSocket server). */
   onClose(cleanup: () => Promise<void> | void): void;
   /** Stops accepting requests, lets running ones finish, then closes what createApp opened. Idempotent. */
@@ -143,7 +152,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     // Resolvers count the objects they return, so a response past the cap stops (object-meter.ts).
     const schema = meterSchemaObjects(await buildGraphQLSchema());
     const limits = resolveQueryLimits(options.limits);
-    // One bucket per key for both transports.
+    // One bucket per key for both transports, merged with the other instances' (budgetSyncMs).
     const budget = new CostBudget();
     const app = express();
     const httpServer = http.createServer(app);
@@ -250,6 +259,17 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     const retentionHours = options.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS;
     const pruneOldEvents = async () =>
       retentionHours > 0 ? pruneEvents(connection.db, new Date(clock().getTime() - retentionHours * HOUR_MS)) : 0;
+    // A database that is away fails every merge: say so once a minute, not four times a second.
+    let budgetWarnedAt = 0;
+    const syncBudgets = () => budget.sync((spending) => mergeCostBudgets(connection.db, spending));
+    every(options.budgetSyncMs ?? 250, "cost budget sync", () =>
+      syncBudgets().catch((error: unknown) => {
+        if (Date.now() - budgetWarnedAt < 60_000) return;
+        budgetWarnedAt = Date.now();
+        logger.warn("cost budget sync failed; buckets are per instance until it works again", { error: serializeError(error) });
+      }),
+    );
+    every(options.eventPruneMs ?? 600_000, "cost budget pruning", () => pruneCostBudgets(connection.db));
     if (retentionHours > 0) {
       every(options.eventPruneMs ?? 600_000, "event pruning", async () => {
         const deleted = await pruneOldEvents();
@@ -280,6 +300,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       hub,
       sweepDelays,
       pruneEvents: pruneOldEvents,
+      syncBudgets,
       onClose: (cleanup) => void cleanups.push(cleanup),
       close: () =>
         (closed ??= (async () => {

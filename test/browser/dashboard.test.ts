@@ -156,11 +156,33 @@ describeWithBrowser("the dashboard in a browser", () => {
     await waitForCell(page, "HOODIE-GRY-L", "incoming", hoodie.incoming + 500);
     expect(await waitForFeedLine(page, "PO-BROWSER-TEST")).toContain("500 units expected");
 
-    await api(`mutation($id: ID!) { receiveRestock(id: $id) { restock { id } userErrors { code message } } }`, { id: scheduled.scheduleRestock.restock.id });
+    // A partial receipt first: the feed says so, and the rest stays incoming.
+    const receive = (quantity?: number) =>
+      api(
+        `mutation($id: ID!, $quantity: Int) { receiveRestock(id: $id, quantity: $quantity) {
+          restock { status receivedQuantity } fills { backorder { id } filledUnits } userErrors { code message } } }`,
+        { id: scheduled.scheduleRestock.restock.id, quantity },
+      );
+    const filledBy = (payload: { receiveRestock: { fills: { filledUnits: number }[] } }) =>
+      payload.receiveRestock.fills.reduce((sum, fill) => sum + fill.filledUnits, 0);
+    const partly = await receive(2);
+    expect(partly.receiveRestock.restock).toEqual({ status: "PARTIALLY_RECEIVED", receivedQuantity: 2 });
+    expect(filledBy(partly)).toBe(2);
+    await waitForCell(page, "HOODIE-GRY-L", "incoming", hoodie.incoming + 498);
+    const partLine = await waitForFeedLine(page, "received 2 of 500 units (partly received)");
+    expect(partLine).toContain("498 still expected");
+    expect(partLine).toContain("filled 2 backordered units");
+    expect(partLine).not.toContain("received all");
+
+    const rest = await receive();
+    expect(rest.receiveRestock.restock).toEqual({ status: "RECEIVED", receivedQuantity: 500 });
+    expect(filledBy(rest)).toBe(hoodie.backordered + 1);
     await waitForCell(page, "HOODIE-GRY-L", "backordered", 0);
     await waitForCell(page, "HOODIE-GRY-L", "delayed", 0);
     await waitForCell(page, "HOODIE-GRY-L", "incoming", hoodie.incoming);
-    expect(await waitForFeedLine(page, "500 of 500 units received")).toContain(`filled ${hoodie.backordered + 3} backordered units`);
+    const fullLine = await waitForFeedLine(page, "received all 500 units");
+    expect(fullLine).toContain(`filled ${hoodie.backordered + 1} backordered unit`);
+    expect(fullLine).not.toContain("partly");
 
     // The totals and the chart follow: the backlog went up by 3, then down by all of the hoodie's.
     const rows = await tableRows(page);

@@ -68,3 +68,45 @@ describe("cost budget", () => {
     expect((budget as unknown as { buckets: Map<string, unknown> }).buckets.size).toBeLessThanOrEqual(3);
   });
 });
+
+describe("cost budget shared through a store", () => {
+  it("sends what each caller spent since the last sync, net of refunds, and takes the shared level back", async () => {
+    const { budget } = budgetAt();
+    budget.withdraw("a", 30, SIZE);
+    budget.refund("a", 10, SIZE);
+    budget.withdraw("b", 5, SIZE);
+    const sent: unknown[] = [];
+    // Another instance spent 50 on "a": the shared level is what both spent.
+    await budget.sync(async (spending) => {
+      sent.push(...spending);
+      return new Map([["a", { level: 70, refillPerSecond: 10 }], ["b", { level: 5, refillPerSecond: 10 }], ["c", { level: 100, refillPerSecond: 10 }]]);
+    });
+    expect(sent).toEqual([
+      { caller: "a", spent: 20, refillPerSecond: 10 },
+      { caller: "b", spent: 5, refillPerSecond: 10 },
+    ]);
+    expect(budget.remaining("a", SIZE)).toBe(30);
+    expect(budget.withdraw("a", 40, SIZE).ok).toBe(false);
+    // "c" spent everything on another instance: its first request here meets that.
+    expect(budget.withdraw("c", 1, SIZE).ok).toBe(false);
+    // Nothing spent since: the next sync sends nothing, and still hears the shared levels.
+    const next: unknown[] = [];
+    await budget.sync(async (spending) => (next.push(...spending), new Map()));
+    expect(next).toEqual([]);
+  });
+
+  it("keeps what was spent while a sync was on its way, and keeps the spending of a sync that failed", async () => {
+    const { budget } = budgetAt();
+    budget.withdraw("a", 10, SIZE);
+    await budget.sync(async () => {
+      budget.withdraw("a", 5, SIZE);
+      return new Map([["a", { level: 60, refillPerSecond: 10 }]]);
+    });
+    // The shared 60 plus the 5 spent here meanwhile, which the next sync sends.
+    expect(budget.remaining("a", SIZE)).toBe(35);
+    await expect(budget.sync(async () => Promise.reject(new Error("database away")))).rejects.toThrow("database away");
+    const sent: unknown[] = [];
+    await budget.sync(async (spending) => (sent.push(...spending), new Map()));
+    expect(sent).toEqual([{ caller: "a", spent: 5, refillPerSecond: 10 }]);
+  });
+});

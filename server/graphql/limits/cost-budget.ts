@@ -42,9 +42,9 @@ export interface BudgetSpending {
 
 /**
  * Adds each caller's spending to its shared bucket (drained at its rate since it was last
- * touched) and answers the shared levels afterwards, by caller.
+ * touched) and answers every shared bucket that is not empty, by caller.
  */
-export type BudgetStore = (spending: readonly BudgetSpending[]) => Promise<ReadonlyMap<string, number>>;
+export type BudgetStore = (spending: readonly BudgetSpending[]) => Promise<ReadonlyMap<string, { level: number; refillPerSecond: number }>>;
 
 export interface CostBudgetOptions {
   /** Seconds on a monotonic clock. Default: `performance.now() / 1000`. */
@@ -163,14 +163,14 @@ export class CostBudget {
   /**
    * Sends what every caller spent here since the last sync to `store` and takes the shared levels
    * back: each local bucket becomes the shared level plus what was spent here while the sync was
-   * on its way. A caller this instance has not served since the last sync is left alone (its local
-   * bucket drains at the shared rate). A failed store keeps the spending for the next sync.
+   * on its way. Shared buckets of callers this instance has not served come back too, so their
+   * first request here already meets what they spent elsewhere. A failed store keeps the spending
+   * for the next sync.
    */
   async sync(store: BudgetStore): Promise<void> {
-    if (this.unsynced.size === 0) return;
     const batch = [...this.unsynced].map(([caller, { spent, rate }]) => ({ caller, spent, refillPerSecond: rate }));
     this.unsynced.clear();
-    let levels: ReadonlyMap<string, number>;
+    let levels: Awaited<ReturnType<BudgetStore>>;
     try {
       levels = await store(batch);
     } catch (error) {
@@ -178,11 +178,9 @@ export class CostBudget {
       throw error;
     }
     const now = this.now();
-    for (const [caller, level] of levels) {
-      const bucket = this.buckets.get(caller);
-      if (!bucket) continue;
+    for (const [caller, shared] of levels) {
       const since = this.unsynced.get(caller)?.spent ?? 0;
-      this.store(caller, { level: Math.max(0, level + since), at: now, rate: bucket.rate });
+      this.store(caller, { level: Math.max(0, shared.level + since), at: now, rate: shared.refillPerSecond });
     }
   }
 }
