@@ -115,7 +115,11 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
 
 /** A PGlite directory another live process has open. */
 export class PgliteDirectoryLockedError extends Error {
-  constructor(readonly dir: string, readonly pid: number, readonly lockFile: string) {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+    readonly lockFile: string,
+  ) {
     super(
       `the embedded database in ${dir} is in use by process ${pid}: PGlite allows one process at a time. ` +
         `Stop that process (e.g. the server) first, or use PostgreSQL (DATABASE_URL). If no such process runs, delete ${lockFile}.`,
@@ -217,7 +221,11 @@ export async function runMigrations(connection: Connection): Promise<void> {
   if (connection.kind === "postgres") {
     // Instances that start together against one database migrate one at a time: a session
     // advisory lock on a connection of its own, held while drizzle applies the migrations.
-    const client = postgres(connection.url!, { max: 1, onnotice: () => {}, connection: connection.searchPath ? { search_path: connection.searchPath } : undefined });
+    const client = postgres(connection.url!, {
+      max: 1,
+      onnotice: () => {},
+      connection: connection.searchPath ? { search_path: connection.searchPath } : undefined,
+    });
     try {
       await client.unsafe("SELECT pg_advisory_lock(7263541)");
       await migratePostgres(drizzlePostgres(client), { migrationsFolder, migrationsSchema: connection.searchPath ?? "drizzle" });

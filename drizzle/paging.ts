@@ -63,9 +63,7 @@ export function decodeCursor(after: string | null | undefined, shape: readonly C
   if (!Array.isArray(key) || key.length !== shape.length) throw invalid();
   shape.forEach((part, index) => {
     const value = key[index];
-    const ok = part === "int"
-      ? Number.isSafeInteger(value) && Math.abs(value) <= 2_147_483_647
-      : typeof value === "string" && value.length <= 100;
+    const ok = part === "int" ? Number.isSafeInteger(value) && Math.abs(value) <= 2_147_483_647 : typeof value === "string" && value.length <= 100;
     if (!ok) throw invalid();
   });
   return key as (string | number)[];
@@ -74,12 +72,7 @@ export function decodeCursor(after: string | null | undefined, shape: readonly C
 /**
  * Cuts `limit + 1` fetched rows to a page: the extra row only says whether there is a next page.
  */
-export function toPage<T>(
-  fetched: T[],
-  limit: number,
-  keyOf: (row: T) => readonly (string | number)[],
-  totalCount: Page<T>["totalCount"],
-): Page<T> {
+export function toPage<T>(fetched: T[], limit: number, keyOf: (row: T) => readonly (string | number)[], totalCount: Page<T>["totalCount"]): Page<T> {
   const items = fetched.slice(0, limit);
   const cursors = items.map((row) => encodeCursor(keyOf(row)));
   return {

@@ -81,10 +81,7 @@ export const products = pgTable(
     check("products_waiting_orders_check", sql`${t.waitingOrders} >= 0 AND (${t.waitingOrders} = 0) = (${t.backordered} = 0)`),
     check("products_backorder_limit_check", sql`${t.backorderLimit} IS NULL OR ${t.backorderLimit} >= 0`),
     check("products_min_order_check", sql`${t.minOrderQuantity} >= 1`),
-    check(
-      "products_max_order_check",
-      sql`${t.maxOrderQuantity} IS NULL OR ${t.maxOrderQuantity} >= ${t.minOrderQuantity}`,
-    ),
+    check("products_max_order_check", sql`${t.maxOrderQuantity} IS NULL OR ${t.maxOrderQuantity} >= ${t.minOrderQuantity}`),
     check("products_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} >= 0`),
   ],
 );
@@ -92,8 +89,12 @@ export const products = pgTable(
 export const stockLevels = pgTable(
   "stock_levels",
   {
-    productId: integer("product_id").notNull().references(() => products.id),
-    locationId: integer("location_id").notNull().references(() => locations.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
+    locationId: integer("location_id")
+      .notNull()
+      .references(() => locations.id),
     onHand: integer("on_hand").notNull().default(0),
     allocated: integer("allocated").notNull().default(0),
     safetyStock: integer("safety_stock").notNull().default(0),
@@ -123,19 +124,19 @@ export const orders = pgTable(
     createdAt: createdAt(),
     updatedAt: stamp("updated_at"),
   },
-  (t) => [
-    uniqueIndex("orders_number_key").on(t.number),
-    index("orders_customer_idx").on(t.customer),
-    index("orders_status_idx").on(t.status),
-  ],
+  (t) => [uniqueIndex("orders_number_key").on(t.number), index("orders_customer_idx").on(t.customer), index("orders_status_idx").on(t.status)],
 );
 
 export const orderLines = pgTable(
   "order_lines",
   {
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
-    orderId: integer("order_id").notNull().references(() => orders.id),
-    productId: integer("product_id").notNull().references(() => products.id),
+    orderId: integer("order_id")
+      .notNull()
+      .references(() => orders.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
     lineNumber: integer("line_number").notNull(),
     quantity: integer("quantity").notNull(),
     unitPrice: numeric("unit_price", { precision: 14, scale: 2 }).notNull(),
@@ -160,9 +161,15 @@ export const orderLines = pgTable(
 export const allocations = pgTable(
   "allocations",
   {
-    orderLineId: integer("order_line_id").notNull().references(() => orderLines.id),
-    locationId: integer("location_id").notNull().references(() => locations.id),
-    productId: integer("product_id").notNull().references(() => products.id),
+    orderLineId: integer("order_line_id")
+      .notNull()
+      .references(() => orderLines.id),
+    locationId: integer("location_id")
+      .notNull()
+      .references(() => locations.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
     quantity: integer("quantity").notNull(),
     shipped: integer("shipped").notNull().default(0),
     updatedAt: stamp("updated_at"),
@@ -178,9 +185,15 @@ export const backorders = pgTable(
   "backorders",
   {
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
-    productId: integer("product_id").notNull().references(() => products.id),
-    orderId: integer("order_id").notNull().references(() => orders.id),
-    orderLineId: integer("order_line_id").notNull().references(() => orderLines.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
+    orderId: integer("order_id")
+      .notNull()
+      .references(() => orders.id),
+    orderLineId: integer("order_line_id")
+      .notNull()
+      .references(() => orderLines.id),
     quantity: integer("quantity").notNull(),
     /** Units still waiting. quantity = filled (sum of fills) + remaining + cancelled. */
     remaining: integer("remaining").notNull(),
@@ -223,9 +236,15 @@ export const backorderFills = pgTable(
   "backorder_fills",
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    backorderId: integer("backorder_id").notNull().references(() => backorders.id),
-    productId: integer("product_id").notNull().references(() => products.id),
-    locationId: integer("location_id").notNull().references(() => locations.id),
+    backorderId: integer("backorder_id")
+      .notNull()
+      .references(() => backorders.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
+    locationId: integer("location_id")
+      .notNull()
+      .references(() => locations.id),
     quantity: integer("quantity").notNull(),
     createdAt: createdAt(),
   },
@@ -236,8 +255,12 @@ export const restocks = pgTable(
   "restocks",
   {
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
-    productId: integer("product_id").notNull().references(() => products.id),
-    locationId: integer("location_id").notNull().references(() => locations.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
+    locationId: integer("location_id")
+      .notNull()
+      .references(() => locations.id),
     quantity: integer("quantity").notNull(),
     receivedQuantity: integer("received_quantity").notNull().default(0),
     expectedAt: at("expected_at").notNull(),
@@ -248,10 +271,7 @@ export const restocks = pgTable(
   },
   (t) => [
     index("restocks_product_idx").on(t.productId, t.expectedAt),
-    check(
-      "restocks_quantity_check",
-      sql`${t.quantity} > 0 AND ${t.receivedQuantity} >= 0 AND ${t.receivedQuantity} <= ${t.quantity}`,
-    ),
+    check("restocks_quantity_check", sql`${t.quantity} > 0 AND ${t.receivedQuantity} >= 0 AND ${t.receivedQuantity} <= ${t.quantity}`),
   ],
 );
 
@@ -260,8 +280,12 @@ export const stockMovements = pgTable(
   "stock_movements",
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    productId: integer("product_id").notNull().references(() => products.id),
-    locationId: integer("location_id").notNull().references(() => locations.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
+    locationId: integer("location_id")
+      .notNull()
+      .references(() => locations.id),
     delta: integer("delta").notNull(),
     kind: text("kind", { enum: STOCK_MOVEMENT_KINDS }).notNull(),
     reason: text("reason"),
@@ -297,7 +321,9 @@ export const events = pgTable(
   },
   (t) => [
     uniqueIndex("events_seq_key").on(t.seq),
-    index("events_unstamped_idx").on(t.id).where(sql`${t.seq} IS NULL`),
+    index("events_unstamped_idx")
+      .on(t.id)
+      .where(sql`${t.seq} IS NULL`),
   ],
 );
 
@@ -329,7 +355,9 @@ export const lostDemand = pgTable(
   "lost_demand",
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    productId: integer("product_id").notNull().references(() => products.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
     quantity: integer("quantity").notNull(),
     code: text("code").notNull(),
     idempotencyKey: text("idempotency_key"),

@@ -23,7 +23,6 @@ export type RestockStatus = RestockStatusValue;
 export const EtaSource = enumOf(ETA_SOURCES);
 export type EtaSource = EtaSourceValue;
 
-
 registerEnumType(BackorderPolicy, {
   name: "BackorderPolicy",
   description: "What happens to ordered units beyond the available stock.",
@@ -32,13 +31,18 @@ registerEnumType(BackorderPolicy, {
     ALLOW: { description: "Queued as a backorder, up to the product's backorderLimit." },
   },
 });
-registerEnumType(OrderStatus, { name: "OrderStatus", description: "Where an order stands; the first that applies wins, in the order listed from CANCELLED up." });
+registerEnumType(OrderStatus, {
+  name: "OrderStatus",
+  description: "Where an order stands; the first that applies wins, in the order listed from CANCELLED up.",
+});
 registerEnumType(BackorderStatus, { name: "BackorderStatus" });
 registerEnumType(RestockStatus, {
   name: "RestockStatus",
   valuesConfig: {
     SCHEDULED: { description: "Expected; nothing received yet." },
-    PARTIALLY_RECEIVED: { description: "Some units received, the rest still expected: still open (incoming, dates the backlog, can be rescheduled, received or cancelled)." },
+    PARTIALLY_RECEIVED: {
+      description: "Some units received, the rest still expected: still open (incoming, dates the backlog, can be rescheduled, received or cancelled).",
+    },
     RECEIVED: { description: "Every unit received." },
     CANCELLED: { description: "Cancelled; units received before stay on hand." },
   },

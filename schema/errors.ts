@@ -12,7 +12,7 @@ registerEnumType(ErrorCode, { name: "ErrorCode", description: "Why a mutation re
 
 @ObjectType({ description: "A refusal of a business rule or a bad input value: nothing was changed for it." })
 export class UserError {
-  @Field(() => [String], { nullable: true, description: "Path to the input field it is about, e.g. [\"input\", \"lines\", \"0\", \"quantity\"]." })
+  @Field(() => [String], { nullable: true, description: 'Path to the input field it is about, e.g. ["input", "lines", "0", "quantity"].' })
   field?: string[] | null;
 
   @Field(() => ErrorCode)

@@ -18,7 +18,8 @@ export class Order implements Node {
   number!: string;
 
   @Field(() => String, {
-    description: "The customer's identifier. READER keys see a stable pseudonym instead (customer- and 10 hex digits), the same for every order of one customer.",
+    description:
+      "The customer's identifier. READER keys see a stable pseudonym instead (customer- and 10 hex digits), the same for every order of one customer.",
   })
   customer!: string;
 

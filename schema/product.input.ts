@@ -12,7 +12,7 @@ export class CreateProductInput {
   @Field(() => String)
   name!: string;
 
-  @Field(() => DecimalScalar, { description: "Unit price, e.g. \"19.99\"." })
+  @Field(() => DecimalScalar, { description: 'Unit price, e.g. "19.99".' })
   price!: string;
 
   @Field(() => String, { nullable: true, description: "ISO-4217 code; default USD." })

@@ -5,8 +5,7 @@
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from "graphql";
 
 /** An ISO-8601 date (`2025-03-01`, midnight UTC) or date-time with a zone (`2025-03-01T12:00:00Z`). */
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2})(?::?(\d{2}))?))?$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2})(?::?(\d{2}))?))?$/;
 
 /**
  * Parses an ISO-8601 string. A malformed or impossible date ("2025-02-30") comes back as an
@@ -35,15 +34,14 @@ export function isValidDate(value: unknown): value is Date {
 
 function dateTimeFromInput(value: unknown): Date {
   if (typeof value === "string") return parseDateTime(value);
-  throw new GraphQLError("DateTime must be an ISO-8601 string, e.g. \"2025-03-01T12:00:00Z\"", {
+  throw new GraphQLError('DateTime must be an ISO-8601 string, e.g. "2025-03-01T12:00:00Z"', {
     extensions: { code: "BAD_USER_INPUT" },
   });
 }
 
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: "DateTime",
-  description:
-    "An instant as an ISO-8601 string, e.g. \"2025-03-01T12:00:00.000Z\" (a bare date means midnight UTC). Always returned in UTC.",
+  description: 'An instant as an ISO-8601 string, e.g. "2025-03-01T12:00:00.000Z" (a bare date means midnight UTC). Always returned in UTC.',
   specifiedByURL: "https://scalars.graphql.org/andimarek/date-time",
   serialize(value: unknown): string {
     const date = value instanceof Date ? value : typeof value === "string" || typeof value === "number" ? new Date(value) : null;
@@ -62,14 +60,14 @@ const DECIMAL = /^-?\d{1,20}(?:\.\d{1,10})?$/;
 function decimalFromInput(value: unknown): string {
   const text = typeof value === "number" && Number.isFinite(value) ? String(value) : value;
   if (typeof text === "string" && DECIMAL.test(text.trim())) return text.trim();
-  throw new GraphQLError("Decimal must be a decimal number as a string, e.g. \"19.99\"", {
+  throw new GraphQLError('Decimal must be a decimal number as a string, e.g. "19.99"', {
     extensions: { code: "BAD_USER_INPUT" },
   });
 }
 
 export const DecimalScalar = new GraphQLScalarType<string, string>({
   name: "Decimal",
-  description: "An exact decimal number as a string, e.g. \"19.99\".",
+  description: 'An exact decimal number as a string, e.g. "19.99".',
   serialize(value: unknown): string {
     if (typeof value === "string" && DECIMAL.test(value)) return value;
     if (typeof value === "number" && Number.isFinite(value)) return String(value);

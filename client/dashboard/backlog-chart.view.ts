@@ -155,7 +155,8 @@ export class BacklogChart {
       return end - start > 30 * 60_000 ? clock(new Date(t)).slice(0, 5) : clock(new Date(t));
     };
     root.append(svg("text", { x: PAD.left, y: HEIGHT - 6, class: "axis", "text-anchor": "start" }, time(start)));
-    if (until < end - 1000 && x(until) - PAD.left > 80 && width - PAD.right - x(until) > 80) root.append(svg("text", { x: x(until), y: HEIGHT - 6, class: "axis", "text-anchor": "middle" }, "now"));
+    if (until < end - 1000 && x(until) - PAD.left > 80 && width - PAD.right - x(until) > 80)
+      root.append(svg("text", { x: x(until), y: HEIGHT - 6, class: "axis", "text-anchor": "middle" }, "now"));
     root.append(svg("text", { x: width - PAD.right, y: HEIGHT - 6, class: "axis", "text-anchor": "end" }, until < end - 1000 ? time(end) : "now"));
     this.container.replaceChildren(root);
   }

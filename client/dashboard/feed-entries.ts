@@ -90,24 +90,36 @@ function restockSentence(event: RestockChange): FeedEntry {
   switch (event.kind) {
     case "SCHEDULED":
       return {
-        at, tone: "info", tag: "Restock", subject: restock.product.sku,
+        at,
+        tone: "info",
+        tag: "Restock",
+        subject: restock.product.sku,
         text: `${plural(restock.quantity, "unit")} expected ${shortDate(restock.expectedAt)}${where}${reference}`,
       };
     case "RESCHEDULED":
       return {
-        at, tone: "warn", tag: "Moved", subject: restock.product.sku,
+        at,
+        tone: "warn",
+        tag: "Moved",
+        subject: restock.product.sku,
         text: `${restockOf(restock)} now expected ${shortDate(restock.expectedAt)}${reference}`,
       };
     case "RECEIVED": {
       const filled = event.filledUnits > 0 ? ` · filled ${plural(event.filledUnits, "backordered unit")}` : "";
       return {
-        at, tone: "good", tag: "Received", subject: restock.product.sku,
+        at,
+        tone: "good",
+        tag: "Received",
+        subject: restock.product.sku,
         text: `${receipt(restock)}${where}${stillExpected(restock)}${filled}${reference}`,
       };
     }
     case "CANCELLED":
       return {
-        at, tone: "bad", tag: "Restock", subject: restock.product.sku,
+        at,
+        tone: "bad",
+        tag: "Restock",
+        subject: restock.product.sku,
         text: `${restockOf(restock)} cancelled${reference}`,
       };
     default:

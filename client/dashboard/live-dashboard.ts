@@ -251,30 +251,42 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     /** Each product's on-hand figure in the replay so far, for the size of a stock count. */
     const onHand = new Map<string, { onHand: number }>();
     const open = (kind: EventKind, replay: LiveSubscription) => seams.set(kind, { replay, past: new Set(), live: new Set() });
-    open("stock", subscriber.stockChanged({ after: start }, (event) => {
-      replayed("stock", event.cursor, () => {
-        const entry = stockEntry(event, onHand.get(event.product.id));
-        if (entry) feed.add(entry, "past");
-      });
-      onHand.set(event.product.id, { onHand: event.stock.onHand });
-    }));
+    open(
+      "stock",
+      subscriber.stockChanged({ after: start }, (event) => {
+        replayed("stock", event.cursor, () => {
+          const entry = stockEntry(event, onHand.get(event.product.id));
+          if (entry) feed.add(entry, "past");
+        });
+        onHand.set(event.product.id, { onHand: event.stock.onHand });
+      }),
+    );
     // The chart's past is drawn again once a burst of replayed events ends, not for each one.
     let redraw: ReturnType<typeof setTimeout> | undefined;
-    open("backlog", subscriber.backlogChanged({ after: start }, (event) => {
-      replayed("backlog", event.cursor, () => {
-        past.add(event);
-        redraw ??= setTimeout(() => {
-          redraw = undefined;
-          if (!stopped) chart.setPast(past.series());
-        }, 50);
-      });
-    }));
-    open("restock", subscriber.restockChanged({ after: start }, (event) => {
-      replayed("restock", event.cursor, () => feed.add(restockEntry(event), "past"));
-    }));
-    open("order", subscriber.subscribe(DashboardOrderChangedDocument, { after: start }, (event) => {
-      replayed("order", event.cursor, () => feed.add(orderEntry(event), "past"));
-    }));
+    open(
+      "backlog",
+      subscriber.backlogChanged({ after: start }, (event) => {
+        replayed("backlog", event.cursor, () => {
+          past.add(event);
+          redraw ??= setTimeout(() => {
+            redraw = undefined;
+            if (!stopped) chart.setPast(past.series());
+          }, 50);
+        });
+      }),
+    );
+    open(
+      "restock",
+      subscriber.restockChanged({ after: start }, (event) => {
+        replayed("restock", event.cursor, () => feed.add(restockEntry(event), "past"));
+      }),
+    );
+    open(
+      "order",
+      subscriber.subscribe(DashboardOrderChangedDocument, { after: start }, (event) => {
+        replayed("order", event.cursor, () => feed.add(orderEntry(event), "past"));
+      }),
+    );
   };
 
   /**
@@ -361,7 +373,10 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
       if (stopped) return;
       const at = new Date();
       feed.add({
-        at, tone: "warn", tag: "Reloaded", subject: "Snapshot",
+        at,
+        tone: "warn",
+        tag: "Reloaded",
+        subject: "Snapshot",
         text: "reloaded: the server no longer keeps the events since the last one received here, so changes in between are not listed",
       });
       connection.reloaded(

@@ -61,7 +61,17 @@ export interface RowUpdate {
 
 /** Every figure of a row, to compare a reloaded row with the one it replaces. */
 const FIELDS: readonly RowField[] = [
-  "sku", "name", "onHand", "allocated", "available", "backordered", "waiting", "incoming", "projected", "nextRestockAt", "delayed",
+  "sku",
+  "name",
+  "onHand",
+  "allocated",
+  "available",
+  "backordered",
+  "waiting",
+  "incoming",
+  "projected",
+  "nextRestockAt",
+  "delayed",
 ];
 
 interface Versions {
@@ -174,9 +184,18 @@ export class ProductBoard {
     const before = row ? { ...row } : undefined;
     if (!row) {
       row = {
-        id: product.id, sku: product.sku, name: product.name,
-        onHand: 0, allocated: 0, available: 0, backordered: 0, waiting: 0, incoming: 0, projected: 0,
-        nextRestockAt: null, delayed: 0,
+        id: product.id,
+        sku: product.sku,
+        name: product.name,
+        onHand: 0,
+        allocated: 0,
+        available: 0,
+        backordered: 0,
+        waiting: 0,
+        incoming: 0,
+        projected: 0,
+        nextRestockAt: null,
+        delayed: 0,
       };
       this.rows.set(product.id, row);
       this.order.push(product.id);

@@ -84,7 +84,10 @@ export function productQueue(productId: string): DetailSource<QueueEntry> {
         cell(entry.priority === 0 ? "–" : count(entry.priority), "num"),
         dateCell(entry.createdAt),
         dateCell(entry.promisedAt, entry.promisedAt ? undefined : "none promised"),
-        dateCell(entry.expectedAt, entry.etaSource === "RESTOCK" ? "from a restock" : entry.etaSource === "LEAD_TIME" ? "lead time" : words(entry.etaSource)),
+        dateCell(
+          entry.expectedAt,
+          entry.etaSource === "RESTOCK" ? "from a restock" : entry.etaSource === "LEAD_TIME" ? "lead time" : words(entry.etaSource),
+        ),
         lateCell(entry.delayed),
       );
       return tr;

@@ -28,7 +28,13 @@ export class SummaryTiles {
       totals.backordered > 0 ? "warn" : "",
     );
     if (totals.uncounted > 0) this.tile("delayed", "…", `counting, ${count(totals.uncounted)} products to go`);
-    else this.tile("delayed", count(totals.delayed), totals.delayed > 0 ? "backorders later than promised" : "every promise on time", totals.delayed > 0 ? "bad" : "");
+    else
+      this.tile(
+        "delayed",
+        count(totals.delayed),
+        totals.delayed > 0 ? "backorders later than promised" : "every promise on time",
+        totals.delayed > 0 ? "bad" : "",
+      );
     this.tile(
       "incoming",
       count(totals.incoming),

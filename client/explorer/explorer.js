@@ -32,7 +32,11 @@
   var generation = 0;
 
   function currentKey() {
-    try { return localStorage.getItem(STORAGE) || ""; } catch { return ""; }
+    try {
+      return localStorage.getItem(STORAGE) || "";
+    } catch {
+      return "";
+    }
   }
 
   function render(key) {
@@ -51,22 +55,30 @@
     });
     status.textContent = key ? "" : "No key: requests will be refused (UNAUTHENTICATED).";
     generation += 1;
-    root.render(React.createElement(GraphiQL, {
-      key: generation, // a new key re-reads the schema
-      fetcher: fetcher,
-      defaultQuery: DEFAULT_QUERY,
-      shouldPersistHeaders: false,
-    }));
+    root.render(
+      React.createElement(GraphiQL, {
+        key: generation, // a new key re-reads the schema
+        fetcher: fetcher,
+        defaultQuery: DEFAULT_QUERY,
+        shouldPersistHeaders: false,
+      }),
+    );
   }
 
   function useKey() {
     var key = input.value.trim();
-    try { localStorage.setItem(STORAGE, key); } catch { /* private mode: keep it for this page only */ }
+    try {
+      localStorage.setItem(STORAGE, key);
+    } catch {
+      /* private mode: keep it for this page only */
+    }
     render(key);
   }
 
   input.value = currentKey();
   document.getElementById("use-key").addEventListener("click", useKey);
-  input.addEventListener("keydown", function (event) { if (event.key === "Enter") useKey(); });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") useKey();
+  });
   render(input.value.trim());
 })();

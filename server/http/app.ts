@@ -129,11 +129,13 @@ function requestId(req: Request, res: Response, next: NextFunction): void {
 export async function createApp(options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger();
   const ownsConnection = !options.connection;
-  const connection = options.connection ?? (await connect({
-    databaseUrl: options.databaseUrl,
-    pgliteDir: options.pgliteDir,
-    statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
-  }));
+  const connection =
+    options.connection ??
+    (await connect({
+      databaseUrl: options.databaseUrl,
+      pgliteDir: options.pgliteDir,
+      statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    }));
   const cleanups: (() => Promise<void> | void)[] = [];
   let migrated = false;
   let closing = false;
@@ -145,7 +147,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     if (options.bootstrapAdminKey) {
       const { apiKey, created } = await ensureApiKey(connection.db, { secret: options.bootstrapAdminKey, role: "ADMIN", name: "bootstrap admin" });
       if (apiKey.revokedAt) logger.warn("BOOTSTRAP_ADMIN_KEY names a revoked key: it stays revoked; set another secret", { apiKeyId: apiKey.id });
-      else if (apiKey.role !== "ADMIN") logger.warn("BOOTSTRAP_ADMIN_KEY names a key that is not ADMIN: its role is kept", { apiKeyId: apiKey.id, role: apiKey.role });
+      else if (apiKey.role !== "ADMIN")
+        logger.warn("BOOTSTRAP_ADMIN_KEY names a key that is not ADMIN: its role is kept", { apiKeyId: apiKey.id, role: apiKey.role });
       else if (created) logger.info("bootstrap admin key created", { apiKeyId: apiKey.id, prefix: apiKey.prefix });
     }
 
@@ -221,7 +224,10 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       // The API key look-up found the database gone: 503, as from a resolver.
       if (isDatabaseUnavailable(error)) {
         logger.warn("database unavailable", { requestId: res.locals.requestId, error: serializeError(error) });
-        res.status(503).set("Retry-After", String(RETRY_AFTER_SECONDS)).json({ errors: [serviceUnavailableError()] });
+        res
+          .status(503)
+          .set("Retry-After", String(RETRY_AFTER_SECONDS))
+          .json({ errors: [serviceUnavailableError()] });
         return;
       }
       const status = (error as { status?: number }).status ?? 500;
@@ -234,10 +240,19 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     const hub = new EventHub(connection, { logger, ...options.live });
     await hub.start();
     cleanups.push(() => hub.stop());
-    cleanups.push(attachWebSocket({
-      httpServer, schema, db: connection.db, hub, logger, maxBufferedBytes: options.live?.maxBufferedBytes, limits, budget,
-      maxBudgetWaitMs: options.live?.maxBudgetWaitMs,
-    }));
+    cleanups.push(
+      attachWebSocket({
+        httpServer,
+        schema,
+        db: connection.db,
+        hub,
+        logger,
+        maxBufferedBytes: options.live?.maxBufferedBytes,
+        limits,
+        budget,
+        maxBudgetWaitMs: options.live?.maxBudgetWaitMs,
+      }),
+    );
     /** Runs `task` every `ms` (0: never), never two at once; closing waits for a running one. */
     const every = (ms: number, what: string, task: () => Promise<unknown>) => {
       if (ms <= 0) return;
@@ -257,8 +272,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     const sweepDelays = () => markOverdueBackorders(connection.db, clock());
     every(options.delaySweepMs ?? 60_000, "delay sweep", sweepDelays);
     const retentionHours = options.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS;
-    const pruneOldEvents = async () =>
-      retentionHours > 0 ? pruneEvents(connection.db, new Date(clock().getTime() - retentionHours * HOUR_MS)) : 0;
+    const pruneOldEvents = async () => (retentionHours > 0 ? pruneEvents(connection.db, new Date(clock().getTime() - retentionHours * HOUR_MS)) : 0);
     // A database that is away fails every merge: say so once a minute, not four times a second.
     let budgetWarnedAt = 0;
     const syncBudgets = () => budget.sync((spending) => mergeCostBudgets(connection.db, spending));

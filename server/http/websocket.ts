@@ -269,7 +269,8 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
           if (waitSeconds > 0) await waitUnlessClosed(socket, waitSeconds * 1000);
         } else if (operation) {
           const tally = operation.meter?.tally();
-          const actual = Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) + operation.measured.introspectionCost;
+          const actual =
+            Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) + operation.measured.introspectionCost;
           const charged = settleCost(budget, operation, actual);
           operation.withdrawn = charged;
           const cost: CostExtension = {

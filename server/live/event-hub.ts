@@ -187,7 +187,10 @@ export class EventHub {
   private readonly logger: Logger;
   readonly maxQueue: number;
 
-  constructor(private readonly connection: Connection, options: EventHubOptions = {}) {
+  constructor(
+    private readonly connection: Connection,
+    options: EventHubOptions = {},
+  ) {
     this.pollMs = options.pollMs ?? 500;
     this.maxQueue = options.maxQueue ?? 5000;
     this.logger = options.logger ?? createLogger();

@@ -4,14 +4,7 @@
  * to all of them. The event hub hands every subscriber of an instance the same event object, so
  * the result is cached on that object and forgotten with it.
  */
-import {
-  createSourceEventStream,
-  type DocumentNode,
-  execute,
-  type ExecutionArgs,
-  type ExecutionResult,
-  print,
-} from "graphql";
+import { createSourceEventStream, type DocumentNode, execute, type ExecutionArgs, type ExecutionResult, print } from "graphql";
 
 const texts = new WeakMap<DocumentNode, string>();
 const results = new WeakMap<object, Map<string, Promise<ExecutionResult> | ExecutionResult>>();

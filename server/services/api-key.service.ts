@@ -144,7 +144,10 @@ export async function authenticate(db: Database, secret: unknown, now: Date = ne
 
 /** Whether the key with this id exists and is not revoked (an open WebSocket re-checks its key per subscription). */
 export async function isApiKeyActive(db: Executor, id: number): Promise<boolean> {
-  const [found] = await db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)));
+  const [found] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)));
   return found !== undefined;
 }
 

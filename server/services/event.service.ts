@@ -26,9 +26,8 @@ export async function recordProductChanges(
   const ids = [...new Set(productIds)];
   if (ids.length === 0) return orders ? recordOrderChanges(tx, orders.ids, orders.kind) : undefined;
   // The orders' events ride along in the same statement: one round trip less under the lock.
-  const orderEvents = orders && orders.ids.length > 0
-    ? sql`order_events AS (${orderChangesInsert(orders.ids, orders.kind)} RETURNING ${events.id}),`
-    : sql``;
+  const orderEvents =
+    orders && orders.ids.length > 0 ? sql`order_events AS (${orderChangesInsert(orders.ids, orders.kind)} RETURNING ${events.id}),` : sql``;
   const s = stockLevels;
   const q = alias(backorders, "q");
   await tx.execute(sql`
@@ -85,12 +84,7 @@ export async function recordOrderChanges(tx: Executor, orderIds: readonly number
 }
 
 /** Appends a RESTOCK_CHANGED event for one restock. */
-export async function recordRestockChange(
-  tx: Executor,
-  restock: { id: number; productId: number },
-  kind: RestockChangeKind,
-  filledUnits = 0,
-) {
+export async function recordRestockChange(tx: Executor, restock: { id: number; productId: number }, kind: RestockChangeKind, filledUnits = 0) {
   await tx.execute(sql`
     INSERT INTO ${events} (${names(events.type, events.productId, events.restockId, events.payload)})
     VALUES ('RESTOCK_CHANGED', ${restock.productId}, ${restock.id},
@@ -104,4 +98,3 @@ export async function recordApiKeyRevoked(tx: Executor, apiKeyId: number) {
     INSERT INTO ${events} (${names(events.type, events.payload)}) VALUES ('API_KEY_REVOKED', jsonb_build_object('apiKeyId', ${apiKeyId}::int))
   `);
 }
-

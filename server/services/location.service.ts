@@ -17,9 +17,8 @@ export async function createLocation(db: Database, input: CreateLocationInput): 
   const checks = new Checks(["input"]);
   const code = checks.text(input.code, ["code"], LIMITS.code);
   const name = checks.text(input.name, ["name"], LIMITS.name);
-  const priority = input.priority === undefined || input.priority === null
-    ? 0
-    : checks.int(input.priority, ["priority"], -LIMITS.priority, LIMITS.priority);
+  const priority =
+    input.priority === undefined || input.priority === null ? 0 : checks.int(input.priority, ["priority"], -LIMITS.priority, LIMITS.priority);
   checks.throwIfAny();
   try {
     return await inTransaction(db, async (tx) => {
@@ -44,10 +43,7 @@ export async function createLocation(db: Database, input: CreateLocationInput): 
 export async function getDefaultLocation(db: Executor): Promise<LocationRecord> {
   const [found] = await db.select().from(locations).orderBy(allocationOrder()).limit(1);
   if (found) return found;
-  await db
-    .insert(locations)
-    .values({ code: "MAIN", name: "Main warehouse", priority: 0 })
-    .onConflictDoNothing();
+  await db.insert(locations).values({ code: "MAIN", name: "Main warehouse", priority: 0 }).onConflictDoNothing();
   const [created] = await db.select().from(locations).orderBy(allocationOrder()).limit(1);
   return created;
 }

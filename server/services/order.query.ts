@@ -101,7 +101,10 @@ export async function listOrders(db: Executor, filter: OrderFilter | null | unde
     .orderBy(desc(orders.id))
     .limit(limit + 1);
   const count = lazyCount(async () => {
-    const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(orders).where(and(...conditions));
+    const [row] = await db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(orders)
+      .where(and(...conditions));
     return Number(row.count);
   });
   return toPage(fetched, limit, (row) => [row.id], count);

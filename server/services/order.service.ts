@@ -15,15 +15,7 @@ import { allocationOrder, freeStock } from "./location.query.js";
 import { lockProducts, productIdsBySku } from "./product.service.js";
 import { jsonb, name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
-import {
-  DomainError,
-  type Issue,
-  type OrderRecord,
-  type PlaceOrderInput,
-  type PlaceOrderResult,
-  type ProductRecord,
-  refuse,
-} from "./types.js";
+import { DomainError, type Issue, type OrderRecord, type PlaceOrderInput, type PlaceOrderResult, type ProductRecord, refuse } from "./types.js";
 import { Checks, LIMITS, MAX_AMOUNT_CENTS, requireId, toCents } from "./validation.js";
 
 const { allocations, backorders, idempotencyKeys, locations, lostDemand, orderLines, orders, products, stockLevels, stockMovements } = schema;
@@ -107,7 +99,9 @@ export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<
         await tx
           .update(idempotencyKeys)
           .set({ orderId: order.id, issues: jsonb(plan.issues) })
-          .where(and(eq(idempotencyKeys.key, request.idempotencyKey), scope === null ? isNull(idempotencyKeys.apiKeyId) : eq(idempotencyKeys.apiKeyId, scope)));
+          .where(
+            and(eq(idempotencyKeys.key, request.idempotencyKey), scope === null ? isNull(idempotencyKeys.apiKeyId) : eq(idempotencyKeys.apiKeyId, scope)),
+          );
       }
       return { order, issues: plan.issues, replayed: false };
     });
@@ -132,12 +126,15 @@ export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<
 async function claimIdempotencyKey(tx: Executor, key: string, scope: number | null, requestHash: string): Promise<PlaceOrderResult | null> {
   const k = idempotencyKeys;
   // One statement, as before scoping: the pre-0006 row is committed, so looking for it cannot race.
-  const claimed = await rows<{ key: string }>(tx, sql`
+  const claimed = await rows<{ key: string }>(
+    tx,
+    sql`
     INSERT INTO ${k} (${names(k.key, k.apiKeyId, k.requestHash)})
     SELECT ${key}::text, ${scope}::int, ${requestHash}::text
     WHERE NOT EXISTS (SELECT 1 FROM ${k} WHERE ${k.key} = ${key} AND ${k.apiKeyId} IS NULL)
     ON CONFLICT DO NOTHING
-    RETURNING ${k.key}`);
+    RETURNING ${k.key}`,
+  );
   if (claimed.length > 0) return null;
   const [prior] = await tx
     .select()
@@ -155,7 +152,10 @@ async function claimIdempotencyKey(tx: Executor, key: string, scope: number | nu
 
 async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrder>, lost: LostUnits[]) {
   const checks = new Checks(["input"]);
-  const idsBySku = await productIdsBySku(tx, request.lines.flatMap((line) => (line.sku ? [line.sku] : [])));
+  const idsBySku = await productIdsBySku(
+    tx,
+    request.lines.flatMap((line) => (line.sku ? [line.sku] : [])),
+  );
   const productIds = request.lines.map((line, i) => {
     const id = line.sku ? idsBySku.get(line.sku) : line.productId;
     const valid = typeof id === "number" && Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647;
@@ -185,11 +185,19 @@ async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrde
     const product = byId.get(productIds[i]!)!;
     const at = ["input", "lines", String(i), "quantity"];
     if (line.quantity < product.minOrderQuantity) {
-      checks.fail(["lines", String(i), "quantity"], `${product.sku} is sold in quantities of at least ${product.minOrderQuantity}`, "BELOW_MIN_ORDER_QUANTITY");
+      checks.fail(
+        ["lines", String(i), "quantity"],
+        `${product.sku} is sold in quantities of at least ${product.minOrderQuantity}`,
+        "BELOW_MIN_ORDER_QUANTITY",
+      );
       return;
     }
     if (product.maxOrderQuantity !== null && line.quantity > product.maxOrderQuantity) {
-      checks.fail(["lines", String(i), "quantity"], `${product.sku} is sold in quantities of at most ${product.maxOrderQuantity}`, "ABOVE_MAX_ORDER_QUANTITY");
+      checks.fail(
+        ["lines", String(i), "quantity"],
+        `${product.sku} is sold in quantities of at most ${product.maxOrderQuantity}`,
+        "ABOVE_MAX_ORDER_QUANTITY",
+      );
       return;
     }
     // Stock never jumps the queue: while anyone waits, nothing is free (invariant 2).
@@ -315,7 +323,12 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
     });
     for (const id of dated.delayedOrderIds) delayedOrderIds.add(id);
   }
-  await recordProductChanges(tx, lines.map((line) => line.product.id), "ORDER_PLACED", { ids: [orderId], kind: "PLACED" });
+  await recordProductChanges(
+    tx,
+    lines.map((line) => line.product.id),
+    "ORDER_PLACED",
+    { ids: [orderId], kind: "PLACED" },
+  );
   // An order is PLACED before anything happens to it: a backorder late from its first moment (its
   // restock's date has passed) is announced after that, as are the orders this one pushed back.
   await recordOrderChanges(tx, [...delayedOrderIds], "DELAYED");
@@ -342,7 +355,10 @@ async function recordLostDemand(tx: Executor, lost: LostUnits[], idempotencyKey:
  */
 async function lockOrder(tx: Executor, id: number, field: string[]): Promise<OrderRecord> {
   const productIds = await tx.selectDistinct({ id: orderLines.productId }).from(orderLines).where(eq(orderLines.orderId, id));
-  await lockProducts(tx, productIds.map((row) => row.id));
+  await lockProducts(
+    tx,
+    productIds.map((row) => row.id),
+  );
   const [order] = await tx.select().from(orders).where(eq(orders.id, id)).for("update");
   if (!order) refuse("NOT_FOUND", "order not found", field);
   return order;
@@ -514,7 +530,12 @@ export async function shipOrder(db: Database, id: number): Promise<OrderRecord> 
     );
     if (shipped.length === 0) refuse("INVALID_STATE", `order ${order.number} has no allocated units to ship`, ["id"]);
     await refreshOrderStatuses(tx, [order.id]);
-    await recordProductChanges(tx, shipped.map((row) => Number(row.product_id)), "ORDER_SHIPPED", { ids: [order.id], kind: "SHIPPED" });
+    await recordProductChanges(
+      tx,
+      shipped.map((row) => Number(row.product_id)),
+      "ORDER_SHIPPED",
+      { ids: [order.id], kind: "SHIPPED" },
+    );
     const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
     return updated;
   });

@@ -139,7 +139,10 @@ export async function listProducts(db: Executor, filter: ProductFilter | null | 
     .orderBy(asc(products.id))
     .limit(limit + 1);
   const count = lazyCount(async () => {
-    const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(products).where(and(...conditions));
+    const [row] = await db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(products)
+      .where(and(...conditions));
     return Number(row.count);
   });
   return toPage(fetched, limit, (row) => [row.id], count);

@@ -6,12 +6,7 @@ import { recordProductChanges } from "./event.service.js";
 import { ensureStockLevels, getDefaultLocation } from "./location.service.js";
 import { intArray, jsonb, name, names } from "../../drizzle/sql.js";
 import { inTransaction, sqlState } from "../../drizzle/transaction.js";
-import {
-  type CreateProductInput,
-  type ProductRecord,
-  refuse,
-  type UpdateProductInput,
-} from "./types.js";
+import { type CreateProductInput, type ProductRecord, refuse, type UpdateProductInput } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
 const { products, stockLevels, stockMovements } = schema;
@@ -76,15 +71,17 @@ function checkMinMax(checks: Checks, min: number | undefined, max: number | null
 export async function createProduct(db: Database, input: CreateProductInput): Promise<ProductRecord> {
   const checks = new Checks(["input"]);
   const values = checkProductFields(checks, input, true);
-  const initialStock = input.initialStock === undefined || input.initialStock === null
-    ? 0
-    : checks.int(input.initialStock, ["initialStock"], 0, LIMITS.quantity);
+  const initialStock =
+    input.initialStock === undefined || input.initialStock === null ? 0 : checks.int(input.initialStock, ["initialStock"], 0, LIMITS.quantity);
   checkMinMax(checks, values.minOrderQuantity ?? 1, values.maxOrderQuantity);
   checks.throwIfAny();
   try {
     return await inTransaction(db, async (tx) => {
       const location = await getDefaultLocation(tx);
-      const [product] = await tx.insert(products).values(values as typeof products.$inferInsert).returning();
+      const [product] = await tx
+        .insert(products)
+        .values(values as typeof products.$inferInsert)
+        .returning();
       await ensureStockLevels(tx, [product.id], location.id);
       if (initialStock! > 0) {
         await tx.execute(sql`
@@ -118,8 +115,11 @@ export async function updateProduct(db: Database, id: number, input: UpdateProdu
     return await inTransaction(db, async (tx) => {
       const current = await lockProduct(tx, id, ["id"]);
       const after = new Checks(["input"]);
-      checkMinMax(after, values.minOrderQuantity ?? current.minOrderQuantity,
-        values.maxOrderQuantity === undefined ? current.maxOrderQuantity : values.maxOrderQuantity);
+      checkMinMax(
+        after,
+        values.minOrderQuantity ?? current.minOrderQuantity,
+        values.maxOrderQuantity === undefined ? current.maxOrderQuantity : values.maxOrderQuantity,
+      );
       after.throwIfAny();
       if (Object.keys(values).length > 0) {
         await tx.update(products).set(values).where(eq(products.id, current.id));

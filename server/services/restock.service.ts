@@ -10,13 +10,7 @@ import { lockProduct } from "./product.service.js";
 import { refuseBeyondUnitCapacity } from "./stock.service.js";
 import { intArray, name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
-import {
-  type BackorderRecord,
-  type ReceiveRestockResult,
-  refuse,
-  type RestockRecord,
-  type ScheduleRestockInput,
-} from "./types.js";
+import { type BackorderRecord, type ReceiveRestockResult, refuse, type RestockRecord, type ScheduleRestockInput } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
 const { backorders, restocks, stockLevels, stockMovements } = schema;
@@ -153,7 +147,10 @@ export async function cancelRestock(db: Database, id: number): Promise<RestockRe
 
 async function backordersInOrder(tx: Executor, ids: number[]): Promise<BackorderRecord[]> {
   if (ids.length === 0) return [];
-  const found = await tx.select().from(backorders).where(sql`${backorders.id} = ANY(${intArray(ids)})`);
+  const found = await tx
+    .select()
+    .from(backorders)
+    .where(sql`${backorders.id} = ANY(${intArray(ids)})`);
   const byId = new Map(found.map((b) => [b.id, b]));
   return ids.map((id) => byId.get(id)!);
 }

@@ -20,10 +20,13 @@ const { restocks, stockLevels, stockMovements } = schema;
  * product's lock.
  */
 export async function refuseBeyondUnitCapacity(tx: Executor, productId: number, units: number, field: string[]): Promise<void> {
-  const [held] = await rows<{ units: string | number }>(tx, sql`
+  const [held] = await rows<{ units: string | number }>(
+    tx,
+    sql`
     SELECT coalesce((SELECT sum(${stockLevels.onHand}) FROM ${stockLevels} WHERE ${stockLevels.productId} = ${productId}), 0)
          + coalesce((SELECT sum(${restocks.quantity} - ${restocks.receivedQuantity}) FROM ${restocks}
-                     WHERE ${restocks.productId} = ${productId} AND ${openRestockCondition(restocks)}), 0) AS units`);
+                     WHERE ${restocks.productId} = ${productId} AND ${openRestockCondition(restocks)}), 0) AS units`,
+  );
   const room = LIMITS.units - Number(held.units);
   if (units > room) {
     refuse("INVALID_INPUT", `a product holds at most ${LIMITS.units} units on hand and incoming: ${Math.max(0, room)} more fit`, field);
@@ -39,9 +42,8 @@ export async function adjustStock(db: Database, input: AdjustStockInput): Promis
   const checks = new Checks(["input"]);
   const delta = checks.int(input.delta, ["delta"], -LIMITS.quantity, LIMITS.quantity);
   const reason = checks.text(input.reason, ["reason"], LIMITS.reason);
-  const safetyStock = input.safetyStock === undefined || input.safetyStock === null
-    ? undefined
-    : checks.int(input.safetyStock, ["safetyStock"], 0, LIMITS.quantity);
+  const safetyStock =
+    input.safetyStock === undefined || input.safetyStock === null ? undefined : checks.int(input.safetyStock, ["safetyStock"], 0, LIMITS.quantity);
   if (delta === 0 && safetyStock === undefined) checks.fail(["delta"], "delta must not be 0");
   checks.throwIfAny();
   return inTransaction(db, async (tx) => {

@@ -16,7 +16,11 @@ export class GraphQLClient {
   private readonly target: URL;
 
   /** `authorization`: the Authorization header sent with every request (default: the bench's key). */
-  constructor(url: string, sockets = 64, private readonly authorization: string = BENCH_AUTHORIZATION) {
+  constructor(
+    url: string,
+    sockets = 64,
+    private readonly authorization: string = BENCH_AUTHORIZATION,
+  ) {
     this.target = new URL(url);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   }

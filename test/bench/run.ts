@@ -76,7 +76,7 @@ async function runScenarios(options: BenchOptions, figures: Figure[], skipped: S
           step(`skipped ${name}: ${error.message}`);
           skipped.push({ scenario: name, reason: error.message });
         } else {
-          step(`scenario ${name} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+          step(`scenario ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
           skipped.push({ scenario: name, reason: `FAILED: ${error instanceof Error ? error.message : String(error)}` });
         }
       } finally {
@@ -92,7 +92,9 @@ async function runScenarios(options: BenchOptions, figures: Figure[], skipped: S
 }
 
 async function runOnPglite(options: BenchOptions, figures: Figure[], skipped: Skipped[]): Promise<void> {
-  step("PGlite is one connection in one process: concurrency figures (orders, hot product, fan-out) are meaningless there and are not run; running the single-connection ones");
+  step(
+    "PGlite is one connection in one process: concurrency figures (orders, hot product, fan-out) are meaningless there and are not run; running the single-connection ones",
+  );
   for (const name of options.scenarios) {
     if (name === "restock-fill") {
       await restockFillOnPglite(options, (figure) => figures.push(finish({ scenario: name, ...figure })));
@@ -143,7 +145,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     killAllServers();
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },
 );

@@ -72,10 +72,9 @@ describeWithBrowser("the dashboard's history, queues and delayed orders", () => 
   let readerKey: string;
 
   const order = async (customer: string, sku: string, quantity: number): Promise<string> => {
-    const data = await server.data(
-      `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { number } userErrors { code message } } }`,
-      { input: { customer, lines: [{ sku, quantity }] } },
-    );
+    const data = await server.data(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { number } userErrors { code message } } }`, {
+      input: { customer, lines: [{ sku, quantity }] },
+    });
     expect(data.placeOrder.userErrors).toEqual([]);
     return data.placeOrder.order.number;
   };
@@ -109,10 +108,9 @@ describeWithBrowser("the dashboard's history, queues and delayed orders", () => 
     // While no page is open.
     const missed = await order("while-closed@example.com", "MUG-CERAMIC", 2);
     const { product } = await server.data(`{ product(sku: "CAP-LOGO") { id } }`);
-    await server.data(
-      `mutation($input: ScheduleRestockInput!) { scheduleRestock(input: $input) { restock { id } userErrors { code message } } }`,
-      { input: { productId: product.id, quantity: 40, expectedAt: daysFromNow(4).toISOString(), reference: "PO-WHILE-CLOSED" } },
-    );
+    await server.data(`mutation($input: ScheduleRestockInput!) { scheduleRestock(input: $input) { restock { id } userErrors { code message } } }`, {
+      input: { productId: product.id, quantity: 40, expectedAt: daysFromNow(4).toISOString(), reference: "PO-WHILE-CLOSED" },
+    });
 
     const page = await context.newPage();
     const complaints = await watch(context, page);
@@ -154,11 +152,19 @@ describeWithBrowser("the dashboard's history, queues and delayed orders", () => 
 
   it("opens a product's queue from its SKU: every waiting backorder in queue order with its position, pseudonymous customer and dates", async () => {
     const product = await emptyProduct("Queue test lamp");
-    const numbers = [await order("ana@example.com", product.sku, 2), await order("ben@example.com", product.sku, 1), await order("cleo@example.com", product.sku, 3)];
+    const numbers = [
+      await order("ana@example.com", product.sku, 2),
+      await order("ben@example.com", product.sku, 1),
+      await order("cleo@example.com", product.sku, 3),
+    ];
     // Cleo's backorder jumps the queue.
-    const { product: queued } = await server.data(`query($id: ID!) { product(id: $id) { backlog(first: 10) { nodes { id order { number } } } } }`, { id: product.id });
+    const { product: queued } = await server.data(`query($id: ID!) { product(id: $id) { backlog(first: 10) { nodes { id order { number } } } } }`, {
+      id: product.id,
+    });
     const cleo = queued.backlog.nodes.find((node: { order: { number: string } }) => node.order.number === numbers[2]);
-    await server.data(`mutation($id: ID!) { prioritizeBackorder(id: $id, priority: 5) { backorder { position } userErrors { code message } } }`, { id: cleo.id });
+    await server.data(`mutation($id: ID!) { prioritizeBackorder(id: $id, priority: 5) { backorder { position } userErrors { code message } } }`, {
+      id: cleo.id,
+    });
 
     const page = await chromium.newPage({ apiKey: readerKey });
     const complaints = await watch(page.context(), page);
@@ -205,8 +211,12 @@ describeWithBrowser("the dashboard's history, queues and delayed orders", () => 
     );
     expect(backlog.totalCount, "the demo has late customers").toBeGreaterThan(0);
     const rows = await detailRows(page, "delayed");
-    expect(rows.map((row) => [row.order, row.sku])).toEqual(backlog.nodes.map((node: { order: { number: string }; product: { sku: string } }) => [node.order.number, node.product.sku]));
-    expect(await page.textContent("#detail .hint")).toContain(`${orders.totalCount} order${orders.totalCount === 1 ? "" : "s"} late, on ${backlog.totalCount} backorder`);
+    expect(rows.map((row) => [row.order, row.sku])).toEqual(
+      backlog.nodes.map((node: { order: { number: string }; product: { sku: string } }) => [node.order.number, node.product.sku]),
+    );
+    expect(await page.textContent("#detail .hint")).toContain(
+      `${orders.totalCount} order${orders.totalCount === 1 ? "" : "s"} late, on ${backlog.totalCount} backorder`,
+    );
     expect(await page.textContent("#detail tbody tr:first-child .late-by")).toMatch(/late|no expected date|promise passed/);
 
     // A restock moved past its customers' promise makes them late, and the view shows it.
@@ -216,10 +226,13 @@ describeWithBrowser("the dashboard's history, queues and delayed orders", () => 
       { input: { productId: product.id, quantity: 5, expectedAt: daysFromNow(3).toISOString() } },
     );
     const late = await order("late@example.com", product.sku, 2);
-    await server.data(`mutation($id: ID!, $at: DateTime!) { rescheduleRestock(id: $id, expectedAt: $at) { restock { id } userErrors { code message } } }`, {
-      id: scheduleRestock.restock.id,
-      at: daysFromNow(20).toISOString(),
-    });
+    await server.data(
+      `mutation($id: ID!, $at: DateTime!) { rescheduleRestock(id: $id, expectedAt: $at) { restock { id } userErrors { code message } } }`,
+      {
+        id: scheduleRestock.restock.id,
+        at: daysFromNow(20).toISOString(),
+      },
+    );
     const row = await page.waitForSelector(`#detail tbody tr[data-order="${late}"]`, { timeout: UI_TIMEOUT_MS });
     expect(await row.textContent()).toContain("17 days late");
     await chromium.screenshot(page, "the delayed orders");

@@ -282,7 +282,9 @@ describeWithBrowser("the dashboard in a browser", () => {
     ]);
     expect(await page.textContent("#product-count")).toBe("250 products");
     await page.fill("#filter", created[229].sku);
-    await expect.poll(() => page.$$eval("#products tr:not([hidden])", (visible) => visible.map((row) => (row as HTMLElement).dataset.sku))).toEqual([created[229].sku]);
+    await expect
+      .poll(() => page.$$eval("#products tr:not([hidden])", (visible) => visible.map((row) => (row as HTMLElement).dataset.sku)))
+      .toEqual([created[229].sku]);
     expectNoPageErrors(chromium);
   }, 60_000);
 });

@@ -26,7 +26,10 @@ async function runQuery(page: Page, query: string): Promise<string> {
     editor(".result-window .CodeMirror").setValue("");
   }, query);
   const answered = page.waitForResponse(
-    (response) => response.url().endsWith("/graphql") && response.request().method() === "POST" && (response.request().postData() ?? "").includes(JSON.stringify(query).slice(1, -1)),
+    (response) =>
+      response.url().endsWith("/graphql") &&
+      response.request().method() === "POST" &&
+      (response.request().postData() ?? "").includes(JSON.stringify(query).slice(1, -1)),
     { timeout: UI_TIMEOUT_MS },
   );
   await page.click(".graphiql-execute-button");
@@ -60,9 +63,13 @@ describeWithBrowser("the explorer in a browser", () => {
     server = await startRestartableServer(database.connection);
     readerKey = (await createApiKey(database.db, { name: "explorer test reader", role: "READER" })).secret;
     sku = uniqueSku("EXPLORE");
-    const created = await postGraphQL(server.url, `mutation($input: CreateProductInput!) { createProduct(input: $input) { product { sku } userErrors { code } } }`, {
-      input: { sku, name: "Explorer test lamp", price: "42.00", initialStock: 7 },
-    });
+    const created = await postGraphQL(
+      server.url,
+      `mutation($input: CreateProductInput!) { createProduct(input: $input) { product { sku } userErrors { code } } }`,
+      {
+        input: { sku, name: "Explorer test lamp", price: "42.00", initialStock: 7 },
+      },
+    );
     expect(created.body.data?.createProduct.product.sku, created.text).toBe(sku);
   });
   afterAll(async () => {

@@ -67,7 +67,9 @@ try {
     });
     await opened.goto(new URL("/dashboard", app.url).href);
     await opened.waitForFunction(
-      () => document.body.dataset.ready === "true" && Array.from(document.querySelectorAll('#products td[data-field="delayed"]')).every((cell) => (cell as HTMLElement).dataset.value !== ""),
+      () =>
+        document.body.dataset.ready === "true" &&
+        Array.from(document.querySelectorAll('#products td[data-field="delayed"]')).every((cell) => (cell as HTMLElement).dataset.value !== ""),
       null,
       { timeout: 20_000 },
     );
@@ -81,11 +83,17 @@ try {
   const { product: cap } = await api(`{ product(sku: "CAP-LOGO") { id } }`);
   const { product: tshirt } = await api(`{ product(sku: "TSHIRT-BLK-M") { id } }`);
   const order = (customer: string, lines: { sku: string; quantity: number }[]) =>
-    api(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { number } userErrors { code message } } }`, { input: { customer, lines } });
+    api(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { number } userErrors { code message } } }`, {
+      input: { customer, lines },
+    });
 
   const actions = [
     () => order("xavier@example.com", [{ sku: "HOODIE-GRY-L", quantity: 2 }]),
-    () => order("yara@example.com", [{ sku: "SNEAKER-RUN-42", quantity: 1 }, { sku: "MUG-CERAMIC", quantity: 2 }]),
+    () =>
+      order("yara@example.com", [
+        { sku: "SNEAKER-RUN-42", quantity: 1 },
+        { sku: "MUG-CERAMIC", quantity: 2 },
+      ]),
     () => api(`mutation($id: ID!) { receiveRestock(id: $id) { restock { id } userErrors { code message } } }`, { id: restockOf("SOCKS-3PK") }),
     () =>
       api(`mutation($input: ScheduleRestockInput!) { scheduleRestock(input: $input) { restock { id } userErrors { code message } } }`, {
@@ -101,7 +109,11 @@ try {
       api(`mutation($input: AdjustStockInput!) { adjustStock(input: $input) { stockLevel { onHand } userErrors { code message } } }`, {
         input: { productId: tshirt.id, delta: 24, reason: "returns back on the shelf" },
       }),
-    () => order("ana@example.com", [{ sku: "HOODIE-GRY-L", quantity: 1 }, { sku: "HEADPHONES-BT", quantity: 2 }]),
+    () =>
+      order("ana@example.com", [
+        { sku: "HOODIE-GRY-L", quantity: 1 },
+        { sku: "HEADPHONES-BT", quantity: 2 },
+      ]),
   ];
   for (const [index, action] of actions.entries()) {
     // The first half while no page is open, then the page opened again.
@@ -123,8 +135,7 @@ try {
   const saved = (file: string) => console.log(`${path.relative(process.cwd(), file)}: ${Math.round(statSync(file).size / 1024)} KB`);
   saved(output);
 
-  const ready = (view: string) =>
-    page.waitForSelector(`#detail[data-view="${view}"][data-ready="true"][data-loading="false"]`, { timeout: 20_000 });
+  const ready = (view: string) => page.waitForSelector(`#detail[data-view="${view}"][data-ready="true"][data-loading="false"]`, { timeout: 20_000 });
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.click('#products tr[data-sku="HOODIE-GRY-L"] a.sku');
   await ready("queue");

@@ -3,14 +3,7 @@ import { describe, expect, it } from "vitest";
 import { uniqueSku } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { useTestServer } from "../support/http.js";
-import {
-  ADJUST_STOCK,
-  CREATE_LOCATION,
-  CREATE_PRODUCT,
-  expectRefusal,
-  mutationClient,
-  UPDATE_PRODUCT,
-} from "../support/mutations.js";
+import { ADJUST_STOCK, CREATE_LOCATION, CREATE_PRODUCT, expectRefusal, mutationClient, UPDATE_PRODUCT } from "../support/mutations.js";
 
 const database = useFreshDatabase();
 const server = useTestServer(database);
@@ -29,7 +22,17 @@ describe("locations and products", () => {
   it("creates a product with its initial stock on hand at the default location", async () => {
     const sku = uniqueSku("NEW");
     const { product } = await ok(CREATE_PRODUCT, {
-      input: { sku, name: "Kettle", price: "24.50", backorderPolicy: "ALLOW", backorderLimit: 40, minOrderQuantity: 1, maxOrderQuantity: 9, leadTimeDays: 14, initialStock: 7 },
+      input: {
+        sku,
+        name: "Kettle",
+        price: "24.50",
+        backorderPolicy: "ALLOW",
+        backorderLimit: 40,
+        minOrderQuantity: 1,
+        maxOrderQuantity: 9,
+        leadTimeDays: 14,
+        initialStock: 7,
+      },
     });
     expect(product).toMatchObject({
       sku,
@@ -43,12 +46,20 @@ describe("locations and products", () => {
       stock: { onHand: 7, allocated: 0, available: 7, backordered: 0, incoming: 0, projected: 7, nextRestockAt: null },
     });
     const { locations } = await data(`{ locations { code } }`);
-    expect(product.stockLevels).toEqual([{ onHand: 7, allocated: 0, available: 7, safetyStock: 0, location: { id: expect.any(String), code: locations[0].code } }]);
+    expect(product.stockLevels).toEqual([
+      { onHand: 7, allocated: 0, available: 7, safetyStock: 0, location: { id: expect.any(String), code: locations[0].code } },
+    ]);
   });
 
   it("defaults a new product to DENY, a minimum of 1 and no stock", async () => {
     const { product } = await ok(CREATE_PRODUCT, { input: { sku: uniqueSku("DEF"), name: "Plain", price: "1" } });
-    expect(product).toMatchObject({ backorderPolicy: "DENY", backorderLimit: null, minOrderQuantity: 1, maxOrderQuantity: null, price: { amount: "1.00" } });
+    expect(product).toMatchObject({
+      backorderPolicy: "DENY",
+      backorderLimit: null,
+      minOrderQuantity: 1,
+      maxOrderQuantity: null,
+      price: { amount: "1.00" },
+    });
     expect(product.stock.onHand).toBe(0);
   });
 

@@ -4,9 +4,7 @@ import { toGlobalId } from "../../server/graphql/node-id.js";
 import { daysFromNow, uniqueSku } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { useTestServer } from "../support/http.js";
-import {
-  mutationClient,
-} from "../support/mutations.js";
+import { mutationClient } from "../support/mutations.js";
 
 const database = useFreshDatabase();
 const server = useTestServer(database);
@@ -39,7 +37,16 @@ describe("global ids", () => {
         bySku: product(sku: $sku) { id }
         byNumber: order(number: $number) { id }
       }`,
-      { location: ids.Location, product: ids.Product, order: ids.Order, line: ids.OrderLine, backorder: ids.Backorder, restock: ids.Restock, sku: product.sku, number: order.number },
+      {
+        location: ids.Location,
+        product: ids.Product,
+        order: ids.Order,
+        line: ids.OrderLine,
+        backorder: ids.Backorder,
+        restock: ids.Restock,
+        sku: product.sku,
+        number: order.number,
+      },
     );
     expect(result).toEqual({
       location: { __typename: "Location", id: ids.Location, code: locations[0].code },

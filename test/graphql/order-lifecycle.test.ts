@@ -50,7 +50,11 @@ describe("cancelling, shipping and prioritizing", () => {
     const product = await createProduct({ initialStock: 3 });
     const big = (await placeOne(product.id, 5)).order;
     const { order } = await ok(CANCEL_ORDER_LINE, { id: big.lines[0].id, quantity: 3 });
-    expect(order).toMatchObject({ id: big.id, status: "READY_TO_SHIP", lines: [{ quantity: 5, allocated: 2, backordered: 0, cancelled: 3, backorder: { status: "CANCELLED" } }] });
+    expect(order).toMatchObject({
+      id: big.id,
+      status: "READY_TO_SHIP",
+      lines: [{ quantity: 5, allocated: 2, backordered: 0, cancelled: 3, backorder: { status: "CANCELLED" } }],
+    });
   });
 
   it("cancels every open unit of a line when no quantity is given", async () => {

@@ -6,12 +6,7 @@ import { describe, expect, it } from "vitest";
 import { daysFromNow, uniqueSku } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { useTestServer } from "../support/http.js";
-import {
-  expectRefusal,
-  mutationClient,
-  PLACE_ORDER,
-  type UserError,
-} from "../support/mutations.js";
+import { expectRefusal, mutationClient, PLACE_ORDER, type UserError } from "../support/mutations.js";
 
 const database = useFreshDatabase();
 const server = useTestServer(database);
@@ -59,7 +54,13 @@ describe("placing orders", () => {
     const euros = await createProduct({ initialStock: 1, currencyCode: "EUR" });
     const before = await databaseState();
     const payload = await mutation(PLACE_ORDER, {
-      input: { customer: "mixed-money", lines: [{ productId: dollars.id, quantity: 1 }, { productId: euros.id, quantity: 1 }] },
+      input: {
+        customer: "mixed-money",
+        lines: [
+          { productId: dollars.id, quantity: 1 },
+          { productId: euros.id, quantity: 1 },
+        ],
+      },
     });
     expectRefusal(payload, "INVALID_INPUT", ["input", "lines"]);
     expect(await databaseState()).toEqual(before);
@@ -69,7 +70,13 @@ describe("placing orders", () => {
     const kettle = await createProduct({ initialStock: 5, price: "3.25" });
     const mug = await createProduct({ initialStock: 5, price: "1.10" });
     const { order } = await ok(PLACE_ORDER, {
-      input: { customer: "sku-buyer", lines: [{ sku: kettle.sku, quantity: 2 }, { productId: mug.id, quantity: 3 }] },
+      input: {
+        customer: "sku-buyer",
+        lines: [
+          { sku: kettle.sku, quantity: 2 },
+          { productId: mug.id, quantity: 3 },
+        ],
+      },
     });
     expect(order.status).toBe("READY_TO_SHIP");
     expect(order.total.amount).toBe("9.80");
@@ -119,7 +126,14 @@ describe("placing orders", () => {
     const stockBefore = [await readProduct(denied.id), await readProduct(allowed.id)];
     const before = await databaseState();
     const payload = await mutation(PLACE_ORDER, {
-      input: { customer: "strict", allowPartial: false, lines: [{ productId: allowed.id, quantity: 1 }, { productId: denied.id, quantity: 3 }] },
+      input: {
+        customer: "strict",
+        allowPartial: false,
+        lines: [
+          { productId: allowed.id, quantity: 1 },
+          { productId: denied.id, quantity: 3 },
+        ],
+      },
     });
     expectRefusal(payload, "OUT_OF_STOCK", ["input", "lines", "1", "quantity"]);
     expect([await readProduct(denied.id), await readProduct(allowed.id)]).toEqual(stockBefore);
@@ -138,7 +152,13 @@ describe("placing orders", () => {
     const denied = await createProduct({ backorderPolicy: "DENY" });
     const allowed = await createProduct({ initialStock: 1 });
     const payload = await mutation(PLACE_ORDER, {
-      input: { customer: "mixed", lines: [{ productId: denied.id, quantity: 2 }, { productId: allowed.id, quantity: 1 }] },
+      input: {
+        customer: "mixed",
+        lines: [
+          { productId: denied.id, quantity: 2 },
+          { productId: allowed.id, quantity: 1 },
+        ],
+      },
     });
     expect(payload.userErrors).toEqual([{ code: "OUT_OF_STOCK", field: ["input", "lines", "0", "quantity"], message: expect.any(String) }]);
     expect(payload.order.lines).toEqual([expect.objectContaining({ quantity: 1, allocated: 1, product: { id: allowed.id, sku: allowed.sku } })]);

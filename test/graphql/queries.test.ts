@@ -289,7 +289,10 @@ describe("DataLoaders", () => {
       for (let j = 0; j < 2; j++) {
         await placeOrder(database.db, {
           customer: `flat-${i}-${j}`,
-          lines: [{ productId: product.id, quantity: 1 }, { productId: shared.id, quantity: 1 }],
+          lines: [
+            { productId: product.id, quantity: 1 },
+            { productId: shared.id, quantity: 1 },
+          ],
         });
       }
     }

@@ -4,12 +4,7 @@ import { createApiKey } from "../../server/services/api-key.service.js";
 import { uniqueSku } from "../support/catalogue.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
 import { useTestServer } from "../support/http.js";
-import {
-  CREATE_PRODUCT,
-  expectRefusal,
-  mutationClient,
-  PLACE_ORDER,
-} from "../support/mutations.js";
+import { CREATE_PRODUCT, expectRefusal, mutationClient, PLACE_ORDER } from "../support/mutations.js";
 
 const database = useFreshDatabase();
 const server = useTestServer(database);
@@ -45,9 +40,7 @@ describeOnPostgres("racing requests over HTTP", () => {
 
   it("answers racing creations of one SKU with one product and DUPLICATE for the rest, never an internal error", async () => {
     const sku = uniqueSku("RACE");
-    const responses = await Promise.all(
-      Array.from({ length: 8 }, () => gql(CREATE_PRODUCT, { input: { sku, name: "Racer", price: "1.00" } })),
-    );
+    const responses = await Promise.all(Array.from({ length: 8 }, () => gql(CREATE_PRODUCT, { input: { sku, name: "Racer", price: "1.00" } })));
     for (const response of responses) expect(response.body.errors, response.text).toBeUndefined();
     const payloads = responses.map((response) => response.body.data.createProduct);
     expect(payloads.filter((payload) => payload.product !== null)).toHaveLength(1);

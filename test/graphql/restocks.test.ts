@@ -3,14 +3,7 @@ import { describe, expect, it } from "vitest";
 import { daysFromNow, uniqueSku } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { useTestServer } from "../support/http.js";
-import {
-  CANCEL_RESTOCK,
-  CREATE_LOCATION,
-  mutationClient,
-  RECEIVE_RESTOCK,
-  RESCHEDULE_RESTOCK,
-  SCHEDULE_RESTOCK,
-} from "../support/mutations.js";
+import { CANCEL_RESTOCK, CREATE_LOCATION, mutationClient, RECEIVE_RESTOCK, RESCHEDULE_RESTOCK, SCHEDULE_RESTOCK } from "../support/mutations.js";
 
 const database = useFreshDatabase();
 const server = useTestServer(database);
@@ -21,7 +14,15 @@ describe("restocks", () => {
     const product = await createProduct();
     const expectedAt = daysFromNow(6).toISOString();
     const restock = await scheduleRestock(product.id, 8, new Date(expectedAt), { reference: "PO-77" });
-    expect(restock).toMatchObject({ quantity: 8, receivedQuantity: 0, expectedAt, status: "SCHEDULED", reference: "PO-77", receivedAt: null, product: { id: product.id } });
+    expect(restock).toMatchObject({
+      quantity: 8,
+      receivedQuantity: 0,
+      expectedAt,
+      status: "SCHEDULED",
+      reference: "PO-77",
+      receivedAt: null,
+      product: { id: product.id },
+    });
     expect((await readProduct(product.id)).stock).toMatchObject({ incoming: 8, projected: 8, nextRestockAt: expectedAt });
   });
 
@@ -47,8 +48,16 @@ describe("restocks", () => {
     for (const quantity of [2, 3]) orders.push((await placeOne(product.id, quantity)).order);
     const restock = await scheduleRestock(product.id, 7, daysFromNow(3));
     const received = await ok(RECEIVE_RESTOCK, { id: restock.id, quantity: 4 });
-    expect(received.restock).toMatchObject({ id: restock.id, status: "PARTIALLY_RECEIVED", quantity: 7, receivedQuantity: 4, receivedAt: expect.any(String) });
-    expect(received.filledBackorders.map((b: { order: { id: string }; status: string; remaining: number }) => [b.order.id, b.status, b.remaining])).toEqual([
+    expect(received.restock).toMatchObject({
+      id: restock.id,
+      status: "PARTIALLY_RECEIVED",
+      quantity: 7,
+      receivedQuantity: 4,
+      receivedAt: expect.any(String),
+    });
+    expect(
+      received.filledBackorders.map((b: { order: { id: string }; status: string; remaining: number }) => [b.order.id, b.status, b.remaining]),
+    ).toEqual([
       [orders[0].id, "FILLED", 0],
       [orders[1].id, "WAITING", 1],
     ]);
@@ -65,7 +74,10 @@ describe("restocks", () => {
     const received = await ok(RECEIVE_RESTOCK, { id: restock.id, quantity: 25 });
     const ids = received.filledBackorders.map((b: { id: string }) => b.id);
     expect(received.filledBackorders.map((b: { quantity: number }) => b.quantity)).toEqual([2, 25]);
-    expect(received.fills).toEqual([{ backorder: { id: ids[0] }, filledUnits: 2 }, { backorder: { id: ids[1] }, filledUnits: 23 }]);
+    expect(received.fills).toEqual([
+      { backorder: { id: ids[0] }, filledUnits: 2 },
+      { backorder: { id: ids[1] }, filledUnits: 23 },
+    ]);
     // The next receipt gives the second one its last 2 units.
     const rest = await ok(RECEIVE_RESTOCK, { id: restock.id });
     expect(rest.fills).toEqual([{ backorder: { id: ids[1] }, filledUnits: 2 }]);

@@ -127,16 +127,33 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
 
   it("gives the subscription events their fixed fields", () => {
     expect(fieldTypes("StockChange", ["product", "stock", "reason", "cursor", "at"])).toEqual({
-      product: "Product!", stock: "StockSummary!", reason: expect.any(String), cursor: "String!", at: "DateTime!",
+      product: "Product!",
+      stock: "StockSummary!",
+      reason: expect.any(String),
+      cursor: "String!",
+      at: "DateTime!",
     });
     expect(fieldTypes("BacklogChange", ["product", "backordered", "waitingOrders", "nextExpectedAt", "reason", "cursor", "at"])).toEqual({
-      product: "Product!", backordered: "Int!", waitingOrders: "Int!", nextExpectedAt: "DateTime", reason: expect.any(String), cursor: "String!", at: "DateTime!",
+      product: "Product!",
+      backordered: "Int!",
+      waitingOrders: "Int!",
+      nextExpectedAt: "DateTime",
+      reason: expect.any(String),
+      cursor: "String!",
+      at: "DateTime!",
     });
     expect(fieldTypes("RestockChange", ["restock", "kind", "filledUnits", "cursor", "at"])).toEqual({
-      restock: "Restock!", kind: expect.stringMatching(/!$/), filledUnits: "Int!", cursor: "String!", at: "DateTime!",
+      restock: "Restock!",
+      kind: expect.stringMatching(/!$/),
+      filledUnits: "Int!",
+      cursor: "String!",
+      at: "DateTime!",
     });
     expect(fieldTypes("OrderChange", ["order", "kind", "cursor", "at"])).toEqual({
-      order: "Order!", kind: expect.stringMatching(/!$/), cursor: "String!", at: "DateTime!",
+      order: "Order!",
+      kind: expect.stringMatching(/!$/),
+      cursor: "String!",
+      at: "DateTime!",
     });
   });
 
@@ -144,7 +161,10 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
     const values = (name: string) => {
       const type = named(name);
       if (!isEnumType(type)) throw new Error(`${name} is not an enum`);
-      return type.getValues().map((value) => value.name).sort();
+      return type
+        .getValues()
+        .map((value) => value.name)
+        .sort();
     };
     expect({
       BackorderPolicy: values("BackorderPolicy"),
@@ -160,8 +180,16 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
       RestockStatus: ["CANCELLED", "PARTIALLY_RECEIVED", "RECEIVED", "SCHEDULED"],
       EtaSource: ["LEAD_TIME", "RESTOCK", "UNKNOWN"],
       ErrorCode: [
-        "ABOVE_MAX_ORDER_QUANTITY", "BACKORDER_LIMIT_EXCEEDED", "BELOW_MIN_ORDER_QUANTITY", "DUPLICATE", "IDEMPOTENCY_KEY_REUSED",
-        "INSUFFICIENT_STOCK", "INVALID_INPUT", "INVALID_STATE", "NOT_FOUND", "OUT_OF_STOCK",
+        "ABOVE_MAX_ORDER_QUANTITY",
+        "BACKORDER_LIMIT_EXCEEDED",
+        "BELOW_MIN_ORDER_QUANTITY",
+        "DUPLICATE",
+        "IDEMPOTENCY_KEY_REUSED",
+        "INSUFFICIENT_STOCK",
+        "INVALID_INPUT",
+        "INVALID_STATE",
+        "NOT_FOUND",
+        "OUT_OF_STOCK",
       ],
     });
   });
@@ -173,7 +201,10 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
       const enumName = String(kind.getFields().kind.type).replace(/!$/, "");
       const type = named(enumName);
       if (!isEnumType(type)) throw new Error(`${typeName}.kind is not an enum`);
-      return type.getValues().map((value) => value.name).sort();
+      return type
+        .getValues()
+        .map((value) => value.name)
+        .sort();
     };
     expect(kinds("RestockChange")).toEqual(["CANCELLED", "RECEIVED", "RESCHEDULED", "SCHEDULED"]);
     expect(kinds("OrderChange")).toEqual(["ALLOCATED", "BACKORDER_FILLED", "CANCELLED", "DELAYED", "PLACED", "SHIPPED"]);
@@ -190,7 +221,12 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
       }),
     );
     expect(implementing).toEqual(Object.fromEntries(NODE_TYPES.map((name) => [name, ["Node"]])));
-    expect(schema.getPossibleTypes(node as never).map((type) => type.name).sort()).toEqual(expect.arrayContaining([...NODE_TYPES].sort()));
+    expect(
+      schema
+        .getPossibleTypes(node as never)
+        .map((type) => type.name)
+        .sort(),
+    ).toEqual(expect.arrayContaining([...NODE_TYPES].sort()));
   });
 
   it("has the DateTime and Decimal scalars and the Money type", () => {
@@ -202,30 +238,82 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
     const contract: Record<string, Record<string, string>> = {
       Location: { id: "ID!", code: "String!", name: "String!", priority: "Int!" },
       StockSummary: {
-        onHand: "Int!", allocated: "Int!", available: "Int!", backordered: "Int!", incoming: "Int!", projected: "Int!", nextRestockAt: "DateTime",
+        onHand: "Int!",
+        allocated: "Int!",
+        available: "Int!",
+        backordered: "Int!",
+        incoming: "Int!",
+        projected: "Int!",
+        nextRestockAt: "DateTime",
       },
       StockLevel: { location: "Location!", onHand: "Int!", allocated: "Int!", available: "Int!", safetyStock: "Int!" },
       Product: {
-        id: "ID!", sku: "String!", name: "String!", price: "Money!", backorderPolicy: "BackorderPolicy!", backorderLimit: "Int",
-        minOrderQuantity: "Int!", maxOrderQuantity: "Int", leadTimeDays: "Int", stock: "StockSummary!", stockLevels: "[StockLevel!]!",
-        backlog: "BackorderConnection!", restocks: "RestockConnection!",
+        id: "ID!",
+        sku: "String!",
+        name: "String!",
+        price: "Money!",
+        backorderPolicy: "BackorderPolicy!",
+        backorderLimit: "Int",
+        minOrderQuantity: "Int!",
+        maxOrderQuantity: "Int",
+        leadTimeDays: "Int",
+        stock: "StockSummary!",
+        stockLevels: "[StockLevel!]!",
+        backlog: "BackorderConnection!",
+        restocks: "RestockConnection!",
       },
       Order: {
-        id: "ID!", number: "String!", customer: "String!", status: "OrderStatus!", lines: "[OrderLine!]!", total: "Money!",
-        createdAt: "DateTime!", promisedAt: "DateTime", expectedAt: "DateTime", delayed: "Boolean!",
+        id: "ID!",
+        number: "String!",
+        customer: "String!",
+        status: "OrderStatus!",
+        lines: "[OrderLine!]!",
+        total: "Money!",
+        createdAt: "DateTime!",
+        promisedAt: "DateTime",
+        expectedAt: "DateTime",
+        delayed: "Boolean!",
       },
       OrderLine: {
-        id: "ID!", order: "Order!", product: "Product!", quantity: "Int!", unitPrice: "Money!", allocated: "Int!", backordered: "Int!",
-        shipped: "Int!", cancelled: "Int!", backorder: "Backorder",
+        id: "ID!",
+        order: "Order!",
+        product: "Product!",
+        quantity: "Int!",
+        unitPrice: "Money!",
+        allocated: "Int!",
+        backordered: "Int!",
+        shipped: "Int!",
+        cancelled: "Int!",
+        backorder: "Backorder",
       },
       Backorder: {
-        id: "ID!", product: "Product!", order: "Order!", orderLine: "OrderLine!", quantity: "Int!", remaining: "Int!",
-        status: "BackorderStatus!", priority: "Int!", position: "Int", unitsAhead: "Int", expectedAt: "DateTime", etaSource: "EtaSource!",
-        promisedAt: "DateTime", delayed: "Boolean!", createdAt: "DateTime!", filledAt: "DateTime",
+        id: "ID!",
+        product: "Product!",
+        order: "Order!",
+        orderLine: "OrderLine!",
+        quantity: "Int!",
+        remaining: "Int!",
+        status: "BackorderStatus!",
+        priority: "Int!",
+        position: "Int",
+        unitsAhead: "Int",
+        expectedAt: "DateTime",
+        etaSource: "EtaSource!",
+        promisedAt: "DateTime",
+        delayed: "Boolean!",
+        createdAt: "DateTime!",
+        filledAt: "DateTime",
       },
       Restock: {
-        id: "ID!", product: "Product!", location: "Location!", quantity: "Int!", receivedQuantity: "Int!", expectedAt: "DateTime!",
-        status: "RestockStatus!", reference: "String", receivedAt: "DateTime",
+        id: "ID!",
+        product: "Product!",
+        location: "Location!",
+        quantity: "Int!",
+        receivedQuantity: "Int!",
+        expectedAt: "DateTime!",
+        status: "RestockStatus!",
+        reference: "String",
+        receivedAt: "DateTime",
       },
       UserError: { field: "[String!]", code: "ErrorCode!", message: "String!" },
     };
@@ -286,7 +374,15 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
     expect({
       CreateLocationInput: fieldTypes("CreateLocationInput", ["code", "name", "priority"]),
       CreateProductInput: fieldTypes("CreateProductInput", [
-        "sku", "name", "price", "backorderPolicy", "backorderLimit", "minOrderQuantity", "maxOrderQuantity", "leadTimeDays", "initialStock",
+        "sku",
+        "name",
+        "price",
+        "backorderPolicy",
+        "backorderLimit",
+        "minOrderQuantity",
+        "maxOrderQuantity",
+        "leadTimeDays",
+        "initialStock",
       ]),
       AdjustStockInput: fieldTypes("AdjustStockInput", ["productId", "locationId", "delta", "reason"]),
       ScheduleRestockInput: fieldTypes("ScheduleRestockInput", ["productId", "locationId", "quantity", "expectedAt", "reference"]),
@@ -294,8 +390,15 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
     }).toEqual({
       CreateLocationInput: { code: "String!", name: "String!", priority: expect.stringMatching(/^Int!?$/) },
       CreateProductInput: {
-        sku: "String!", name: "String!", price: "Decimal!", backorderPolicy: expect.stringMatching(/^BackorderPolicy!?$/), backorderLimit: "Int",
-        minOrderQuantity: expect.stringMatching(/^Int!?$/), maxOrderQuantity: "Int", leadTimeDays: "Int", initialStock: expect.stringMatching(/^Int!?$/),
+        sku: "String!",
+        name: "String!",
+        price: "Decimal!",
+        backorderPolicy: expect.stringMatching(/^BackorderPolicy!?$/),
+        backorderLimit: "Int",
+        minOrderQuantity: expect.stringMatching(/^Int!?$/),
+        maxOrderQuantity: "Int",
+        leadTimeDays: "Int",
+        initialStock: expect.stringMatching(/^Int!?$/),
       },
       AdjustStockInput: { productId: "ID!", locationId: "ID", delta: "Int!", reason: "String!" },
       ScheduleRestockInput: { productId: "ID!", locationId: "ID", quantity: "Int!", expectedAt: "DateTime!", reference: "String" },

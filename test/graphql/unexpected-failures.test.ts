@@ -3,11 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { App } from "../../server/http/app.js";
 import { freshDatabase, useFreshDatabase } from "../support/database.js";
 import { postGraphQL, startTestServer, useTestServer } from "../support/http.js";
-import {
-  CREATE_PRODUCT,
-  expectNoLeak,
-  productInput,
-} from "../support/mutations.js";
+import { CREATE_PRODUCT, expectNoLeak, productInput } from "../support/mutations.js";
 
 const database = useFreshDatabase();
 useTestServer(database);
@@ -36,7 +32,11 @@ async function withLostDatabase(work: (url: string, logLines: string[]) => Promi
 }
 
 /** `extensions` holds the query cost (server/query-limits.plugin.ts), on every response. */
-const MASKED = { data: null, errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }], extensions: { cost: expect.any(Object) } };
+const MASKED = {
+  data: null,
+  errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }],
+  extensions: { cost: expect.any(Object) },
+};
 
 describe("unexpected failures", () => {
   it("answers a query on a lost database as INTERNAL_SERVER_ERROR with a generic message and no stack, and logs it", async () => {

@@ -83,7 +83,10 @@ describe("each subscription", () => {
     await order(product.id, 2);
     await order(product.id, 1);
     await waitFor(() => sub.events.length >= 2, "two backlog events");
-    expect(sub.events.map((e) => [e.backordered, e.waitingOrders])).toEqual([[2, 1], [3, 2]]);
+    expect(sub.events.map((e) => [e.backordered, e.waitingOrders])).toEqual([
+      [2, 1],
+      [3, 2],
+    ]);
     expect(new Date(sub.events[1].nextExpectedAt).getTime()).toBeGreaterThan(Date.now());
   });
 
@@ -97,7 +100,10 @@ describe("each subscription", () => {
     const restockId = await scheduleRestock(product.id, 3);
     await server.data(`mutation($id: ID!) { receiveRestock(id: $id) { restock { id } } }`, { id: restockId });
     await waitFor(() => sub.events.length >= 2, "two restock events");
-    expect(sub.events.map((e) => [e.kind, e.filledUnits])).toEqual([["SCHEDULED", 0], ["RECEIVED", 3]]);
+    expect(sub.events.map((e) => [e.kind, e.filledUnits])).toEqual([
+      ["SCHEDULED", 0],
+      ["RECEIVED", 3],
+    ]);
     expect(sub.events[1].restock).toMatchObject({ id: restockId, status: "RECEIVED", receivedQuantity: 3 });
   });
 
@@ -121,7 +127,10 @@ describe("each subscription", () => {
     });
     await waitFor(() => byCustomer.events.length >= 2 && byId.events.length >= 2, "placed and delayed events");
     for (const sub of [byCustomer, byId]) {
-      expect(sub.events.map((e) => [e.kind, e.order.number])).toEqual([["PLACED", mine.number], ["DELAYED", mine.number]]);
+      expect(sub.events.map((e) => [e.kind, e.order.number])).toEqual([
+        ["PLACED", mine.number],
+        ["DELAYED", mine.number],
+      ]);
     }
   });
 });
@@ -183,9 +192,9 @@ describe("resume and errors", () => {
       { ids: [product.id], after: await cursorNow() },
     );
     const cases: [string, Record<string, unknown>][] = [
-      ["subscription { stockChanged(after: \"not-a-cursor\") { reason } }", {}],
+      ['subscription { stockChanged(after: "not-a-cursor") { reason } }', {}],
       ["subscription($a: String) { backlogChanged(after: $a) { reason } }", { a: Buffer.from("ev:999999999").toString("base64url") }],
-      ["subscription { restockChanged(productIds: [\"UHJvZHVjdDo5OTk5OTk\"]) { kind } }", {}],
+      ['subscription { restockChanged(productIds: ["UHJvZHVjdDo5OTk5OTk"]) { kind } }', {}],
       ["subscription($ids: [ID!]) { orderChanged(orderIds: $ids) { kind } }", { ids: [product.id] }],
     ];
     for (const [query, variables] of cases) {
@@ -260,11 +269,14 @@ describe("expired cursors", () => {
     expect(sub.closed).toBeNull();
     // The same connection serves a new subscription after the current cursor.
     const events: unknown[] = [];
-    sub.client.subscribe({ query: stockQuery, variables: { ids: [product.id], after: await cursorNow() } }, {
-      next: (value) => void events.push(value.data),
-      error: () => {},
-      complete: () => {},
-    });
+    sub.client.subscribe(
+      { query: stockQuery, variables: { ids: [product.id], after: await cursorNow() } },
+      {
+        next: (value) => void events.push(value.data),
+        error: () => {},
+        complete: () => {},
+      },
+    );
     await waitFor(() => server.app.hub.subscriberCount > 0, "the new subscription");
     await order(product.id, 1);
     await waitFor(() => events.length === 1, "a live event on the same connection");
@@ -316,8 +328,13 @@ describe("expired cursors", () => {
     const product = await newProduct(10);
     await order(product.id, 1);
     const app = await createApp({
-      port: 0, connection: database.connection, migrate: false, delaySweepMs: 0, eventRetentionHours: 0,
-      clock: () => new Date(Date.now() + 365 * DAY_MS), logger: createLogger({ level: "silent" }),
+      port: 0,
+      connection: database.connection,
+      migrate: false,
+      delaySweepMs: 0,
+      eventRetentionHours: 0,
+      clock: () => new Date(Date.now() + 365 * DAY_MS),
+      logger: createLogger({ level: "silent" }),
     });
     try {
       expect(await app.pruneEvents()).toBe(0);
@@ -332,8 +349,13 @@ describe("expired cursors", () => {
     const logs: string[] = [];
     // Its hub reads the log only when woken: it falls behind while events are written and pruned.
     const stalled = await createApp({
-      port: 0, connection: database.connection, migrate: false, delaySweepMs: 0, eventPruneMs: 0,
-      live: { pollMs: 600_000 }, logger: createLogger({ write: (line) => logs.push(line) }),
+      port: 0,
+      connection: database.connection,
+      migrate: false,
+      delaySweepMs: 0,
+      eventPruneMs: 0,
+      live: { pollMs: 600_000 },
+      logger: createLogger({ write: (line) => logs.push(line) }),
     });
     try {
       const product = await newProduct(10);
@@ -396,15 +418,23 @@ describeOnPostgres("two instances on one PostgreSQL", () => {
     );
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        postGraphQL(i % 2 ? server.url : second.url,
+        postGraphQL(
+          i % 2 ? server.url : second.url,
           `mutation($p: ID!) { placeOrder(input: { customer: "c", lines: [{ productId: $p, quantity: 1 }] }) { order { id } } }`,
-          { p: products[i % 3].id }),
+          { p: products[i % 3].id },
+        ),
       ),
     );
-    const [{ n }] = await rows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM events WHERE type = 'STOCK_CHANGED' AND seq > ${fromEventCursor(after)!}`);
+    const [{ n }] = await rows<{ n: number }>(
+      database.db,
+      sql`SELECT count(*)::int AS n FROM events WHERE type = 'STOCK_CHANGED' AND seq > ${fromEventCursor(after)!}`,
+    );
     await waitFor(() => sub.events.length >= Number(n), `${n} stock events`, 5000);
     await waitFor(async () => {
-      const [{ total }] = await rows<{ total: number }>(database.db, sql`SELECT count(*)::int AS total FROM events WHERE type = 'STOCK_CHANGED' AND (seq IS NULL OR seq > ${fromEventCursor(after)!})`);
+      const [{ total }] = await rows<{ total: number }>(
+        database.db,
+        sql`SELECT count(*)::int AS total FROM events WHERE type = 'STOCK_CHANGED' AND (seq IS NULL OR seq > ${fromEventCursor(after)!})`,
+      );
       return sub.events.length === Number(total);
     }, "every stock event, none twice");
     const positions = sub.events.map((e) => fromEventCursor(e.cursor)!);

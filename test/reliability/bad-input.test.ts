@@ -194,7 +194,7 @@ const NOT_INTS: [string, unknown][] = [
   ["2^31", 2 ** 31],
   ["-2^31-1", -(2 ** 31) - 1],
   ["1e20", 1e20],
-  ["the string \"7\"", "7"],
+  ['the string "7"', "7"],
   ["true", true],
   ["an object", {}],
 ];
@@ -223,7 +223,12 @@ function badIds(type: "Product" | "Order" | "OrderLine" | "Restock" | "Backorder
     ["a plain number", 42],
   ];
 }
-const NOT_IDS: [string, unknown][] = [["fractional 1.5", 1.5], ["true", true], ["an object", {}], ["a list", ["x"]]];
+const NOT_IDS: [string, unknown][] = [
+  ["fractional 1.5", 1.5],
+  ["true", true],
+  ["an object", {}],
+  ["a list", ["x"]],
+];
 
 const BAD_TEXT: [string, unknown, Expected][] = [
   ["empty", "", INVALID],
@@ -238,8 +243,16 @@ const BAD_TEXT: [string, unknown, Expected][] = [
 ];
 
 const BAD_DATES: [string, unknown, Expected][] = [
-  ...["2031-02-30", "yesterday", "", "2031-13-01T00:00:00Z", "2031-01-01T25:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "+275760-09-13T00:00:00.000Z"]
-    .map((value): [string, unknown, Expected] => [JSON.stringify(value), value, { status: [200, 400], codes: ["INVALID_INPUT", "BAD_USER_INPUT"] }]),
+  ...[
+    "2031-02-30",
+    "yesterday",
+    "",
+    "2031-13-01T00:00:00Z",
+    "2031-01-01T25:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "+275760-09-13T00:00:00.000Z",
+  ].map((value): [string, unknown, Expected] => [JSON.stringify(value), value, { status: [200, 400], codes: ["INVALID_INPUT", "BAD_USER_INPUT"] }]),
   ["the number 0", 0, BAD_VALUE],
   ["1e20", 1e20, BAD_VALUE],
   ["an object", {}, BAD_VALUE],
@@ -292,12 +305,25 @@ const MUTATIONS: MutationCorpus[] = [
       idSlot(["input", "lines", 0, "productId"], "Product"),
       ints(["input", "lines", 0, "quantity"], 1, 1_000_000, { nullable: false }),
       { path: ["input", "idempotencyKey"], values: BAD_TEXT },
-      { path: ["input", "allowPartial"], values: [["the string \"yes\"", "yes", BAD_VALUE], ["1", 1, BAD_VALUE]] },
+      {
+        path: ["input", "allowPartial"],
+        values: [
+          ['the string "yes"', "yes", BAD_VALUE],
+          ["1", 1, BAD_VALUE],
+        ],
+      },
       {
         path: ["input", "lines"],
         values: [
           ["no lines", [], INVALID],
-          ["the same product twice", [{ productId: "$product", quantity: 1 }, { productId: "$product", quantity: 2 }], INVALID],
+          [
+            "the same product twice",
+            [
+              { productId: "$product", quantity: 1 },
+              { productId: "$product", quantity: 2 },
+            ],
+            INVALID,
+          ],
           ["101 lines", "$lines:101", INVALID],
           ["10,000 lines", "$lines:10000", INVALID],
           ["a line naming productId and sku", [{ productId: "$product", sku: "X", quantity: 1 }], INVALID],
@@ -366,7 +392,10 @@ const MUTATIONS: MutationCorpus[] = [
     slots: [
       idSlot(["input", "productId"], "Product"),
       idSlot(["input", "locationId"], "Location"),
-      { ...ints(["input", "delta"], -1_000_000, 1_000_000, { nullable: false }), values: [...ints(["input", "delta"], -1_000_000, 1_000_000, { nullable: false }).values, ["0", 0, INVALID]] },
+      {
+        ...ints(["input", "delta"], -1_000_000, 1_000_000, { nullable: false }),
+        values: [...ints(["input", "delta"], -1_000_000, 1_000_000, { nullable: false }).values, ["0", 0, INVALID]],
+      },
       text(["input", "reason"]),
       ints(["input", "safetyStock"], 0, 1_000_000),
     ],
@@ -386,7 +415,14 @@ const MUTATIONS: MutationCorpus[] = [
       text(["input", "name"]),
       text(["input", "sku"]),
       { path: ["input", "price"], values: BAD_PRICES },
-      { path: ["input", "backorderPolicy"], values: [["MAYBE", "MAYBE", BAD_VALUE], ["lower case", "allow", BAD_VALUE], ["1", 1, BAD_VALUE]] },
+      {
+        path: ["input", "backorderPolicy"],
+        values: [
+          ["MAYBE", "MAYBE", BAD_VALUE],
+          ["lower case", "allow", BAD_VALUE],
+          ["1", 1, BAD_VALUE],
+        ],
+      },
       ints(["input", "backorderLimit"], 0, 100_000_000),
       ints(["input", "minOrderQuantity"], 1, 1_000_000),
       ints(["input", "maxOrderQuantity"], 1, 1_000_000),
@@ -401,7 +437,10 @@ const MUTATIONS: MutationCorpus[] = [
       text(["input", "sku"]),
       text(["input", "name"]),
       { path: ["input", "price"], values: BAD_PRICES },
-      { path: ["input", "currencyCode"], values: [["lower case", "usd", INVALID], ["four letters", "EURO", INVALID], ["symbols", "€€€", INVALID], ...BAD_TEXT] },
+      {
+        path: ["input", "currencyCode"],
+        values: [["lower case", "usd", INVALID], ["four letters", "EURO", INVALID], ["symbols", "€€€", INVALID], ...BAD_TEXT],
+      },
       ints(["input", "initialStock"], 0, 1_000_000),
       ints(["input", "minOrderQuantity"], 1, 1_000_000),
       ints(["input", "leadTimeDays"], 0, 3650),
@@ -457,30 +496,45 @@ const FIELD_ERROR = refused("BAD_USER_INPUT");
 
 const queryCases: Case[] = [
   ...PAGE_FIELDS.flatMap((page) => [
-    ...[["101", "first: 101"], ["1e9", "first: 1000000000"], ["-1", "first: -1"], ["2^31-1", `first: ${INT_MAX}`]].map(
-      ([label, args]): Case => ({ name: `${page.name} first: ${label}`, run: () => post({ query: pageQuery(page, args), variables: { p: ids.product } }), expected: FIELD_ERROR }),
-    ),
-    ...[["2^31", `first: ${2 ** 31}`], ["1.5", "first: 1.5"], ["\"10\"", 'first: "10"']].map(
-      ([label, args]): Case => ({
-        name: `${page.name} first: ${label} (not an Int)`,
-        run: () => post({ query: pageQuery(page, args), variables: { p: ids.product } }),
-        expected: malformed("GRAPHQL_VALIDATION_FAILED"),
-      }),
-    ),
-    ...[["garbage", "zzz"], ["empty", ""], ["10 kB", KB10], ["base64 JSON of nothing we wrote", Buffer.from('{"a":1}').toString("base64url")]].map(
-      ([label, after]): Case => ({
-        name: `${page.name} after: ${label}`,
-        run: () => post({ query: pageQuery(page, "after: $after"), variables: { p: ids.product, after } }),
-        expected: FIELD_ERROR,
-      }),
-    ),
+    ...[
+      ["101", "first: 101"],
+      ["1e9", "first: 1000000000"],
+      ["-1", "first: -1"],
+      ["2^31-1", `first: ${INT_MAX}`],
+    ].map(([label, args]): Case => ({
+      name: `${page.name} first: ${label}`,
+      run: () => post({ query: pageQuery(page, args), variables: { p: ids.product } }),
+      expected: FIELD_ERROR,
+    })),
+    ...[
+      ["2^31", `first: ${2 ** 31}`],
+      ["1.5", "first: 1.5"],
+      ['"10"', 'first: "10"'],
+    ].map(([label, args]): Case => ({
+      name: `${page.name} first: ${label} (not an Int)`,
+      run: () => post({ query: pageQuery(page, args), variables: { p: ids.product } }),
+      expected: malformed("GRAPHQL_VALIDATION_FAILED"),
+    })),
+    ...[
+      ["garbage", "zzz"],
+      ["empty", ""],
+      ["10 kB", KB10],
+      ["base64 JSON of nothing we wrote", Buffer.from('{"a":1}').toString("base64url")],
+    ].map(([label, after]): Case => ({
+      name: `${page.name} after: ${label}`,
+      run: () => post({ query: pageQuery(page, "after: $after"), variables: { p: ids.product, after } }),
+      expected: FIELD_ERROR,
+    })),
   ]),
   {
     name: "backlog after: a products cursor",
     run: () => post({ query: "query($a: String) { backlog(after: $a) { totalCount } }", variables: { a: productCursor } }),
     expected: FIELD_ERROR,
   },
-  ...[["-1", -1], ["2^31-1", INT_MAX]].map(([label, hours]): Case => ({
+  ...[
+    ["-1", -1],
+    ["2^31-1", INT_MAX],
+  ].map(([label, hours]): Case => ({
     name: `backlog filter.olderThanHours: ${label}`,
     run: () => post({ query: "query($h: Int) { backlog(filter: { olderThanHours: $h }) { totalCount } }", variables: { h: hours } }),
     expected: FIELD_ERROR,
@@ -498,20 +552,26 @@ const queryCases: Case[] = [
     })),
   ]),
   // A lookup by a long SKU or number finds nothing; a long search or customer filter is refused.
-  ...([
-    ["product(sku:)", "query($s: String) { product(sku: $s) { id } }", { status: [200], codes: [] }],
-    ["order(number:)", "query($s: String) { order(number: $s) { id } }", { status: [200], codes: [] }],
-    ["products(filter.skus)", "query($s: String!) { products(filter: { skus: [$s] }) { totalCount } }", { status: [200], codes: [] }],
-    ["products(filter.search)", "query($s: String) { products(filter: { search: $s }) { totalCount } }", FIELD_ERROR],
-    ["orders(filter.customer)", "query($s: String) { orders(filter: { customer: $s }) { totalCount } }", FIELD_ERROR],
-  ] as [string, string, Expected][]).flatMap(([name, query, long]): Case[] => [
+  ...(
+    [
+      ["product(sku:)", "query($s: String) { product(sku: $s) { id } }", { status: [200], codes: [] }],
+      ["order(number:)", "query($s: String) { order(number: $s) { id } }", { status: [200], codes: [] }],
+      ["products(filter.skus)", "query($s: String!) { products(filter: { skus: [$s] }) { totalCount } }", { status: [200], codes: [] }],
+      ["products(filter.search)", "query($s: String) { products(filter: { search: $s }) { totalCount } }", FIELD_ERROR],
+      ["orders(filter.customer)", "query($s: String) { orders(filter: { customer: $s }) { totalCount } }", FIELD_ERROR],
+    ] as [string, string, Expected][]
+  ).flatMap(([name, query, long]): Case[] => [
     { name: `${name} with a NUL character`, run: () => post({ query, variables: { s: "a\u0000b" } }), expected: BAD_VALUE },
     { name: `${name} with a lone surrogate`, run: () => post({ query, variables: { s: "\udfffb" } }), expected: BAD_VALUE },
     { name: `${name} with 10 kB`, run: () => post({ query, variables: { s: KB10 } }), expected: long },
   ]),
   {
     name: "products(filter.skus) with 50,000 SKUs",
-    run: () => post({ query: "query($s: [String!]) { products(filter: { skus: $s }) { totalCount } }", variables: { s: Array.from({ length: 50_000 }, (_, i) => `S${i}`) } }),
+    run: () =>
+      post({
+        query: "query($s: [String!]) { products(filter: { skus: $s }) { totalCount } }",
+        variables: { s: Array.from({ length: 50_000 }, (_, i) => `S${i}`) },
+      }),
     expected: FIELD_ERROR,
   },
   {
@@ -540,7 +600,7 @@ const fragmentBomb = () => {
 };
 
 const requestCases: Case[] = [
-  { name: "malformed JSON", run: () => post("{\"query\": "), expected: malformed("BAD_REQUEST") },
+  { name: "malformed JSON", run: () => post('{"query": '), expected: malformed("BAD_REQUEST") },
   { name: "an empty body", run: () => post(""), expected: malformed("BAD_REQUEST") },
   { name: "a JSON null body", run: () => post("null"), expected: malformed("BAD_REQUEST") },
   { name: "a JSON number body", run: () => post("5"), expected: malformed("BAD_REQUEST") },
@@ -549,51 +609,134 @@ const requestCases: Case[] = [
   { name: "an object without query", run: () => post({ variables: {} }), expected: malformed("BAD_REQUEST") },
   { name: "a query that is a number", run: () => post({ query: 5 }), expected: malformed("BAD_REQUEST") },
   { name: "variables that are a list", run: () => post({ query: QUERY, variables: [1] }), expected: malformed("BAD_REQUEST") },
-  { name: "content type text/plain", run: () => post(JSON.stringify({ query: QUERY }), { "content-type": "text/plain" }), expected: malformed("BAD_REQUEST") },
+  {
+    name: "content type text/plain",
+    run: () => post(JSON.stringify({ query: QUERY }), { "content-type": "text/plain" }),
+    expected: malformed("BAD_REQUEST"),
+  },
   { name: "no content type", run: () => send({ method: "POST", body: JSON.stringify({ query: QUERY }) }), expected: malformed("BAD_REQUEST") },
   { name: "content type application/graphql", run: () => post(QUERY, { "content-type": "application/graphql" }), expected: malformed("BAD_REQUEST") },
   { name: "a form body", run: () => post("query=%7B%7D", { "content-type": "application/x-www-form-urlencoded" }), expected: malformed("BAD_REQUEST") },
-  { name: "an unsupported charset", run: () => post(JSON.stringify({ query: QUERY }), { "content-type": "application/json; charset=latin1" }), expected: { status: [415], codes: ["BAD_REQUEST"] } },
-  { name: "an unsupported content encoding", run: () => post("xx", { "content-type": "application/json", "content-encoding": "compress" }), expected: { status: [415], codes: ["BAD_REQUEST"] } },
+  {
+    name: "an unsupported charset",
+    run: () => post(JSON.stringify({ query: QUERY }), { "content-type": "application/json; charset=latin1" }),
+    expected: { status: [415], codes: ["BAD_REQUEST"] },
+  },
+  {
+    name: "an unsupported content encoding",
+    run: () => post("xx", { "content-type": "application/json", "content-encoding": "compress" }),
+    expected: { status: [415], codes: ["BAD_REQUEST"] },
+  },
   {
     name: "a gzip bomb (20 MB inflated)",
-    run: () => post(gzipSync(JSON.stringify({ query: QUERY, variables: { x: "a".repeat(20_000_000) } })), { "content-type": "application/json", "content-encoding": "gzip" }),
+    run: () =>
+      post(gzipSync(JSON.stringify({ query: QUERY, variables: { x: "a".repeat(20_000_000) } })), {
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+      }),
     expected: { status: [413], codes: ["PAYLOAD_TOO_LARGE"] },
   },
-  { name: "a body over 1 MB (a 1 MB customer name)", run: () => post({ query: MUTATIONS[0].document, variables: withValue(MUTATIONS[0].valid(), ["input", "customer"], MB1) }), expected: { status: [413], codes: ["PAYLOAD_TOO_LARGE"] } },
-  { name: "a variables object over 1 MB", run: () => post({ query: QUERY, variables: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`v${i}`, i])) }), expected: { status: [413], codes: ["PAYLOAD_TOO_LARGE"] } },
+  {
+    name: "a body over 1 MB (a 1 MB customer name)",
+    run: () => post({ query: MUTATIONS[0].document, variables: withValue(MUTATIONS[0].valid(), ["input", "customer"], MB1) }),
+    expected: { status: [413], codes: ["PAYLOAD_TOO_LARGE"] },
+  },
+  {
+    name: "a variables object over 1 MB",
+    run: () => post({ query: QUERY, variables: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`v${i}`, i])) }),
+    expected: { status: [413], codes: ["PAYLOAD_TOO_LARGE"] },
+  },
   {
     name: "variables nested 100,000 lists deep",
-    run: () => post(`{"query":"query($v: [String!]) { products(filter: { skus: $v }) { totalCount } }","variables":{"v":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`),
+    run: () =>
+      post(
+        `{"query":"query($v: [String!]) { products(filter: { skus: $v }) { totalCount } }","variables":{"v":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`,
+      ),
     expected: BAD_VALUE,
   },
-  { name: "a GET mutation", run: () => send({ method: "GET", path: `?query=${encodeURIComponent('mutation { cancelOrder(id: "x") { order { id } } }')}`, headers: { "apollo-require-preflight": "1" } }), expected: { status: [405], codes: ["BAD_REQUEST"] } },
-  { name: "a GET without a CSRF-safe header", run: () => send({ method: "GET", path: `?query=${encodeURIComponent(QUERY)}` }), expected: malformed("BAD_REQUEST") },
-  { name: "a PUT", run: () => send({ method: "PUT", headers: JSON_HEADERS, body: JSON.stringify({ query: QUERY }) }), expected: { status: [405], codes: ["BAD_REQUEST"] } },
+  {
+    name: "a GET mutation",
+    run: () =>
+      send({
+        method: "GET",
+        path: `?query=${encodeURIComponent('mutation { cancelOrder(id: "x") { order { id } } }')}`,
+        headers: { "apollo-require-preflight": "1" },
+      }),
+    expected: { status: [405], codes: ["BAD_REQUEST"] },
+  },
+  {
+    name: "a GET without a CSRF-safe header",
+    run: () => send({ method: "GET", path: `?query=${encodeURIComponent(QUERY)}` }),
+    expected: malformed("BAD_REQUEST"),
+  },
+  {
+    name: "a PUT",
+    run: () => send({ method: "PUT", headers: JSON_HEADERS, body: JSON.stringify({ query: QUERY }) }),
+    expected: { status: [405], codes: ["BAD_REQUEST"] },
+  },
   { name: "a batch of two operations", run: () => post([{ query: QUERY }, { query: QUERY }]), expected: malformed("BAD_REQUEST") },
-  { name: "a batch of 1,000 mutations", run: () => post(Array.from({ length: 1000 }, () => ({ query: MUTATIONS[0].document, variables: MUTATIONS[0].valid() }))), expected: malformed("BAD_REQUEST") },
+  {
+    name: "a batch of 1,000 mutations",
+    run: () => post(Array.from({ length: 1000 }, () => ({ query: MUTATIONS[0].document, variables: MUTATIONS[0].valid() }))),
+    expected: malformed("BAD_REQUEST"),
+  },
   { name: "a subscription over HTTP", run: () => post({ query: "subscription { stockChanged { __typename } }" }), expected: malformed("BAD_REQUEST") },
-  { name: "an unknown operationName", run: () => post({ query: "query A { locations { id } }", operationName: "B" }), expected: malformed("OPERATION_RESOLUTION_FAILURE") },
-  { name: "two operations without operationName", run: () => post({ query: "query A { locations { id } } mutation B { shipOrder(id: \"x\") { order { id } } }" }), expected: malformed("OPERATION_RESOLUTION_FAILURE") },
+  {
+    name: "an unknown operationName",
+    run: () => post({ query: "query A { locations { id } }", operationName: "B" }),
+    expected: malformed("OPERATION_RESOLUTION_FAILURE"),
+  },
+  {
+    name: "two operations without operationName",
+    run: () => post({ query: 'query A { locations { id } } mutation B { shipOrder(id: "x") { order { id } } }' }),
+    expected: malformed("OPERATION_RESOLUTION_FAILURE"),
+  },
   { name: "a syntax error", run: () => post({ query: "{ locations { id " }), expected: malformed("GRAPHQL_PARSE_FAILED") },
   { name: "an unknown field", run: () => post({ query: "{ warehouses { id } }" }), expected: malformed("GRAPHQL_VALIDATION_FAILED") },
-  { name: "an unknown persisted query", run: () => post({ extensions: { persistedQuery: { version: 1, sha256Hash: "ab".repeat(32) } } }), expected: { status: [200, 400, 404], codes: ["PERSISTED_QUERY_NOT_FOUND"] } },
+  {
+    name: "an unknown persisted query",
+    run: () => post({ extensions: { persistedQuery: { version: 1, sha256Hash: "ab".repeat(32) } } }),
+    expected: { status: [200, 400, 404], codes: ["PERSISTED_QUERY_NOT_FOUND"] },
+  },
   { name: "a query nested 50 levels deep", run: () => post(nested(50)), expected: malformed("QUERY_TOO_DEEP") },
   { name: "a query one level over the depth limit", run: () => post(nested(MAX_DEPTH + 1)), expected: malformed("QUERY_TOO_DEEP") },
-  { name: "a query nested 2,000 levels deep", run: () => post(nested(2000)), expected: { status: [400], codes: ["QUERY_TOO_DEEP", "GRAPHQL_PARSE_FAILED"] } },
-  { name: "1,000 aliases of one field", run: () => post({ query: `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: locations { id }`).join(" ")} }` }), expected: malformed("GRAPHQL_VALIDATION_FAILED") },
+  {
+    name: "a query nested 2,000 levels deep",
+    run: () => post(nested(2000)),
+    expected: { status: [400], codes: ["QUERY_TOO_DEEP", "GRAPHQL_PARSE_FAILED"] },
+  },
+  {
+    name: "1,000 aliases of one field",
+    run: () => post({ query: `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: locations { id }`).join(" ")} }` }),
+    expected: malformed("GRAPHQL_VALIDATION_FAILED"),
+  },
   {
     name: "101 aliased mutations in one request",
     run: () => post({ query: `mutation { ${Array.from({ length: 101 }, (_, i) => `m${i}: shipOrder(id: "${ids.order}") { order { id } }`).join(" ")} }` }),
     expected: malformed("GRAPHQL_VALIDATION_FAILED"),
   },
-  { name: "2,000 fields without aliases", run: () => post({ query: `{ ${"__typename ".repeat(2000)}}` }), expected: malformed("GRAPHQL_VALIDATION_FAILED") },
+  {
+    name: "2,000 fields without aliases",
+    run: () => post({ query: `{ ${"__typename ".repeat(2000)}}` }),
+    expected: malformed("GRAPHQL_VALIDATION_FAILED"),
+  },
   { name: "a fragment bomb (2^30 fields expanded)", run: () => post({ query: fragmentBomb() }), expected: malformed("GRAPHQL_VALIDATION_FAILED") },
-  { name: "a fragment cycle", run: () => post({ query: "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }" }), expected: malformed("GRAPHQL_VALIDATION_FAILED") },
-  { name: "a document of 50,000 tokens", run: () => post({ query: `{ locations { id ${"@skip(if: false) ".repeat(10_000)}} }` }), expected: malformed("GRAPHQL_PARSE_FAILED") },
+  {
+    name: "a fragment cycle",
+    run: () => post({ query: "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }" }),
+    expected: malformed("GRAPHQL_VALIDATION_FAILED"),
+  },
+  {
+    name: "a document of 50,000 tokens",
+    run: () => post({ query: `{ locations { id ${"@skip(if: false) ".repeat(10_000)}} }` }),
+    expected: malformed("GRAPHQL_PARSE_FAILED"),
+  },
   {
     name: "__proto__ and constructor keys in variables",
-    run: () => post(`{"query":${JSON.stringify(MUTATIONS[0].document)},"variables":{"input":{"customer":"p","lines":[],"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}}`),
+    run: () =>
+      post(
+        `{"query":${JSON.stringify(MUTATIONS[0].document)},"variables":{"input":{"customer":"p","lines":[],"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}}`,
+      ),
     expected: BAD_VALUE,
   },
   {
@@ -601,8 +744,16 @@ const requestCases: Case[] = [
     run: () => post(`{"query":"{ locations { id } }","__proto__":{"polluted":1},"variables":{"__proto__":{"polluted":1}}}`),
     expected: { status: [200], codes: [] },
   },
-  { name: "a 20 kB header", run: () => send({ method: "POST", headers: { ...JSON_HEADERS, "x-padding": "a".repeat(20_000) }, body: JSON.stringify({ query: QUERY }) }), expected: { status: [431], codes: [] } },
-  { name: "a 100 kB URL", run: () => send({ method: "GET", path: `?query=${"a".repeat(100_000)}`, headers: { "apollo-require-preflight": "1" } }), expected: { status: [414, 431], codes: [] } },
+  {
+    name: "a 20 kB header",
+    run: () => send({ method: "POST", headers: { ...JSON_HEADERS, "x-padding": "a".repeat(20_000) }, body: JSON.stringify({ query: QUERY }) }),
+    expected: { status: [431], codes: [] },
+  },
+  {
+    name: "a 100 kB URL",
+    run: () => send({ method: "GET", path: `?query=${"a".repeat(100_000)}`, headers: { "apollo-require-preflight": "1" } }),
+    expected: { status: [414, 431], codes: [] },
+  },
 ];
 
 describe("every bad input gets a coded answer, never an internal error or a leak", () => {
@@ -646,21 +797,30 @@ describe("every bad input gets a coded answer, never an internal error or a leak
     const errors = (query: string) => validate(app.schema, parse(query), [requestLimitsRule()]).map((error) => error.message);
     const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: __typename`).join(" ")} }`;
     expect(errors(aliases(REQUEST_LIMITS.maxAliases))).toEqual([]);
-    expect(errors(aliases(REQUEST_LIMITS.maxAliases + 1))).toEqual([`The operation uses ${REQUEST_LIMITS.maxAliases + 1} aliases; the limit is ${REQUEST_LIMITS.maxAliases}.`]);
+    expect(errors(aliases(REQUEST_LIMITS.maxAliases + 1))).toEqual([
+      `The operation uses ${REQUEST_LIMITS.maxAliases + 1} aliases; the limit is ${REQUEST_LIMITS.maxAliases}.`,
+    ]);
     const fields = (n: number) => `{ ${"__typename ".repeat(n)}}`;
     expect(errors(fields(REQUEST_LIMITS.maxFields))).toEqual([]);
-    expect(errors(fields(REQUEST_LIMITS.maxFields + 1))).toEqual([`The operation selects ${REQUEST_LIMITS.maxFields + 1} fields; the limit is ${REQUEST_LIMITS.maxFields}.`]);
+    expect(errors(fields(REQUEST_LIMITS.maxFields + 1))).toEqual([
+      `The operation selects ${REQUEST_LIMITS.maxFields + 1} fields; the limit is ${REQUEST_LIMITS.maxFields}.`,
+    ]);
   });
 
   it("refuses the same over WebSocket: a subscription nested too deep or with too many aliases", async () => {
     const deep = nested(MAX_DEPTH + 5).query.replace(/^query\(\$p: ID!\) \{ product\(id: \$p\)/, "subscription { stockChanged { product");
     const wide = `subscription { stockChanged { ${Array.from({ length: 200 }, (_, i) => `a${i}: __typename`).join(" ")} } }`;
-    for (const [query, code] of [[`${deep} }`, "QUERY_TOO_DEEP"], [wide, "GRAPHQL_VALIDATION_FAILED"]]) {
+    for (const [query, code] of [
+      [`${deep} }`, "QUERY_TOO_DEEP"],
+      [wide, "GRAPHQL_VALIDATION_FAILED"],
+    ]) {
       const subscription = await collect(app.url, query, {}, { key: ADMIN_KEY });
       try {
         await subscription.ended;
         expect(subscription.events).toEqual([]);
-        const codes = subscription.errors.flatMap((error) => (Array.isArray(error) ? error : [error])).map((error) => (error as { extensions?: { code?: string } }).extensions?.code);
+        const codes = subscription.errors
+          .flatMap((error) => (Array.isArray(error) ? error : [error]))
+          .map((error) => (error as { extensions?: { code?: string } }).extensions?.code);
         expect(codes.length, JSON.stringify(subscription.errors).slice(0, 300)).toBeGreaterThan(0);
         expect(new Set(codes)).toEqual(new Set([code]));
       } finally {
@@ -716,7 +876,10 @@ describe("valid Unicode is stored and read back unchanged", () => {
  * engine keeps (not `updated_at` stamps, which a refused transaction never commits anyway).
  */
 async function snapshot(db: Database): Promise<Record<string, string | number>> {
-  const tables = await rows<{ name: string }>(db, sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`);
+  const tables = await rows<{ name: string }>(
+    db,
+    sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+  );
   const result: Record<string, string | number> = {};
   for (const { name } of tables) {
     const [row] = await rows<{ n: number }>(db, sql.raw(`SELECT count(*)::int AS n FROM "${name}"`));
@@ -724,7 +887,8 @@ async function snapshot(db: Database): Promise<Record<string, string | number>> 
   }
   const digests: Record<string, string> = {
     locations: "SELECT concat_ws(',', id, code, name, priority) AS r FROM locations",
-    products: "SELECT concat_ws(',', id, sku, name, price, currency_code, backorder_policy, backorder_limit, min_order_quantity, max_order_quantity, lead_time_days, backordered) AS r FROM products",
+    products:
+      "SELECT concat_ws(',', id, sku, name, price, currency_code, backorder_policy, backorder_limit, min_order_quantity, max_order_quantity, lead_time_days, backordered) AS r FROM products",
     stock: "SELECT concat_ws(',', product_id, location_id, on_hand, allocated, safety_stock) AS r FROM stock_levels",
     orders: "SELECT concat_ws(',', id, status, customer, total, cancel_reason) AS r FROM orders",
     lines: "SELECT concat_ws(',', id, quantity, allocated, waiting, shipped, cancelled) AS r FROM order_lines",

@@ -47,14 +47,15 @@ const REQUEST_DEADLINE_MS = 10_000;
 const RUN = randomBytes(3).toString("hex");
 const HOT = 4;
 
-
 const ORDER_FIELDS = "id number customer lines { id quantity cancelled product { id } }";
 const OPS = {
   placeOrder: `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { replayed order { ${ORDER_FIELDS} } userErrors { code } } }`,
   cancelOrder: `mutation($id: ID!) { cancelOrder(id: $id, reason: "crash test") { order { ${ORDER_FIELDS} } userErrors { code } } }`,
   cancelOrderLine: `mutation($id: ID!, $quantity: Int) { cancelOrderLine(id: $id, quantity: $quantity) { order { ${ORDER_FIELDS} } userErrors { code } } }`,
-  scheduleRestock: "mutation($input: ScheduleRestockInput!) { scheduleRestock(input: $input) { restock { id quantity receivedQuantity } userErrors { code } } }",
-  receiveRestock: "mutation($id: ID!, $quantity: Int) { receiveRestock(id: $id, quantity: $quantity) { restock { id receivedQuantity status } userErrors { code } } }",
+  scheduleRestock:
+    "mutation($input: ScheduleRestockInput!) { scheduleRestock(input: $input) { restock { id quantity receivedQuantity } userErrors { code } } }",
+  receiveRestock:
+    "mutation($id: ID!, $quantity: Int) { receiveRestock(id: $id, quantity: $quantity) { restock { id receivedQuantity status } userErrors { code } } }",
 } as const;
 type OperationName = keyof typeof OPS;
 
@@ -264,7 +265,8 @@ describeOnPostgres("a server killed in the middle of a load", () => {
             restock.open = false;
           } else if ("payload" in answer && answer.payload.restock) {
             const now = answer.payload.restock.receivedQuantity as number;
-            if (now - restock.received !== (quantity ?? outstanding)) failures.push(`receiveRestock ${id}: told ${now} received after asking for ${quantity ?? outstanding} more of ${restock.received}`);
+            if (now - restock.received !== (quantity ?? outstanding))
+              failures.push(`receiveRestock ${id}: told ${now} received after asking for ${quantity ?? outstanding} more of ${restock.received}`);
             restock.received = now;
             restock.open = answer.payload.restock.status === "SCHEDULED";
           }
@@ -329,7 +331,8 @@ describeOnPostgres("a server killed in the middle of a load", () => {
     const ordersById = new Map(dbOrders.map((order) => [toGlobalId("Order", Number(order.id)), order]));
     const linesById = new Map(dbLines.map((line) => [toGlobalId("OrderLine", Number(line.id)), line]));
     const lineCounts = new Map<string, number>();
-    for (const line of dbLines) lineCounts.set(toGlobalId("Order", Number(line.order_id)), (lineCounts.get(toGlobalId("Order", Number(line.order_id))) ?? 0) + 1);
+    for (const line of dbLines)
+      lineCounts.set(toGlobalId("Order", Number(line.order_id)), (lineCounts.get(toGlobalId("Order", Number(line.order_id))) ?? 0) + 1);
     for (const { view, key, uncertain } of told.values()) {
       const order = ordersById.get(view.id);
       if (!order || order.number !== view.number || order.customer !== view.customer) {
@@ -340,9 +343,16 @@ describeOnPostgres("a server killed in the middle of a load", () => {
       if (lineCounts.get(view.id) !== view.lines.length) lost.push(`order ${view.number}: ${lineCounts.get(view.id)} lines, told ${view.lines.length}`);
       for (const line of view.lines) {
         const row = linesById.get(line.id);
-        const same = row && toGlobalId("Order", Number(row.order_id)) === view.id && toGlobalId("Product", Number(row.product_id)) === line.product.id
-          && row.quantity === line.quantity && (uncertain ? row.cancelled >= line.cancelled : row.cancelled === line.cancelled);
-        if (!same) lost.push(`order ${view.number} line ${line.id}: told ${JSON.stringify(line)}${uncertain ? " (then a cancel went unanswered)" : ""}, stored ${JSON.stringify(row ?? null)}`);
+        const same =
+          row &&
+          toGlobalId("Order", Number(row.order_id)) === view.id &&
+          toGlobalId("Product", Number(row.product_id)) === line.product.id &&
+          row.quantity === line.quantity &&
+          (uncertain ? row.cancelled >= line.cancelled : row.cancelled === line.cancelled);
+        if (!same)
+          lost.push(
+            `order ${view.number} line ${line.id}: told ${JSON.stringify(line)}${uncertain ? " (then a cancel went unanswered)" : ""}, stored ${JSON.stringify(row ?? null)}`,
+          );
       }
     }
 
@@ -352,11 +362,13 @@ describeOnPostgres("a server killed in the middle of a load", () => {
     for (const order of dbOrders) {
       const keys = order.keys ?? [];
       if (keys.length !== 1) keyProblems.push(`order ${order.number} has ${keys.length} idempotency keys: ${keys.join(", ")}`);
-      else if (!keys[0].startsWith(`${order.customer}-`)) keyProblems.push(`order ${order.number} of ${order.customer} has the key ${keys[0]} of another customer`);
+      else if (!keys[0].startsWith(`${order.customer}-`))
+        keyProblems.push(`order ${order.number} of ${order.customer} has the key ${keys[0]} of another customer`);
       else keyOfOrder.set(keys[0], toGlobalId("Order", Number(order.id)));
     }
     for (const [key, orderId] of retryAnswers) {
-      if (orderId !== (keyOfOrder.get(key) ?? null)) keyProblems.push(`retry of ${key} answered ${orderId}, the key's order is ${keyOfOrder.get(key) ?? "none"}`);
+      if (orderId !== (keyOfOrder.get(key) ?? null))
+        keyProblems.push(`retry of ${key} answered ${orderId}, the key's order is ${keyOfOrder.get(key) ?? "none"}`);
     }
     for (const key of refusedKeys) if (keyOfOrder.has(key)) keyProblems.push(`key ${key} was refused, yet has order ${keyOfOrder.get(key)}`);
     const expectedOrders = told.size + retried.placed + retried.replayed;

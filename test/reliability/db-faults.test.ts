@@ -171,7 +171,7 @@ describe("what counts as the database being unavailable", () => {
       drizzleWrapped(Object.assign(new Error("not in prerequisite state"), { code: "55000", severity: "ERROR" })),
       new DomainError({ code: "OUT_OF_STOCK", message: "no" }),
       new TypeError("Cannot read properties of undefined"),
-      new GraphQLError("Variable \"$id\" got invalid value", { extensions: { code: "BAD_USER_INPUT" } }),
+      new GraphQLError('Variable "$id" got invalid value', { extensions: { code: "BAD_USER_INPUT" } }),
       "a string",
       null,
     ]) {
@@ -424,7 +424,10 @@ describeOnPostgres("the server when its database fails", () => {
         expect(answer.ms).toBeLessThan(FAST_MS);
         // A subscription started meanwhile fails alone, with the code; its connection stays open.
         const refused = await new Promise<readonly { extensions?: Record<string, unknown> }[]>((resolve) => {
-          subscription.client.subscribe({ query: ORDER_EVENTS }, { next: () => {}, error: (errors) => resolve(errors as never), complete: () => resolve([]) });
+          subscription.client.subscribe(
+            { query: ORDER_EVENTS },
+            { next: () => {}, error: (errors) => resolve(errors as never), complete: () => resolve([]) },
+          );
         });
         expect(refused.map((error) => error.extensions?.code)).toEqual(["SERVICE_UNAVAILABLE"]);
         // A new connection is refused with a close a client retries, not an internal error.

@@ -106,8 +106,19 @@ const setupArb = fc.array(
 );
 
 const TABLES = [
-  "allocations", "backorder_fills", "backorders", "events", "idempotency_keys", "lost_demand", "order_lines",
-  "orders", "restocks", "stock_movements", "stock_levels", "products", "locations",
+  "allocations",
+  "backorder_fills",
+  "backorders",
+  "events",
+  "idempotency_keys",
+  "lost_demand",
+  "order_lines",
+  "orders",
+  "restocks",
+  "stock_movements",
+  "stock_levels",
+  "products",
+  "locations",
 ];
 
 /** Empties the database and builds the run's catalogue in it and in a new model. */
@@ -268,7 +279,10 @@ async function placeBoth(step: string, model: BackorderModel, real: Real, reques
   const db = await attempt(placeOrder(real.db, request));
   // A backorder is stamped when it joins its queue, a moment after its order's start.
   const joined = db.ok
-    ? await real.db.select({ productId: schema.backorders.productId, createdAt: schema.backorders.createdAt }).from(schema.backorders).where(sql`order_id = ${db.value.order.id}`)
+    ? await real.db
+        .select({ productId: schema.backorders.productId, createdAt: schema.backorders.createdAt })
+        .from(schema.backorders)
+        .where(sql`order_id = ${db.value.order.id}`)
     : [];
   const expected = model.placeOrder(request, db.ok ? db.value.order.createdAt : new Date(), new Map(joined.map((b) => [b.productId, b.createdAt])));
   expectSameOutcome(step, expected, db);
@@ -277,15 +291,24 @@ async function placeBoth(step: string, model: BackorderModel, real: Real, reques
   stepChanged = !replayed;
   note(`order #${orderId}${replayed ? " replayed" : ""}${issueCodes.length ? ` cut: ${issueCodes.join(",")}` : ""}`);
   expect(db.value.replayed, `${step}: replayed`).toBe(replayed);
-  expect(db.value.issues.map((i) => i.code), `${step}: line issues`).toEqual(issueCodes);
+  expect(
+    db.value.issues.map((i) => i.code),
+    `${step}: line issues`,
+  ).toEqual(issueCodes);
   if (replayed) {
     expect(db.value.order.id, `${step}: the replay returns the first order`).toBe(real.orders.get(orderId));
     return;
   }
   // Learn the database ids of what the order created: lines by product, backorders by line.
   real.orders.set(orderId, db.value.order.id);
-  const lines = await real.db.select().from(schema.orderLines).where(sql`order_id = ${db.value.order.id}`);
-  const backorders = await real.db.select().from(schema.backorders).where(sql`order_id = ${db.value.order.id}`);
+  const lines = await real.db
+    .select()
+    .from(schema.orderLines)
+    .where(sql`order_id = ${db.value.order.id}`);
+  const backorders = await real.db
+    .select()
+    .from(schema.backorders)
+    .where(sql`order_id = ${db.value.order.id}`);
   for (const lineId of model.order(orderId)!.lineIds) {
     const line = model.line(lineId)!;
     const dbLine = lines.find((l) => l.productId === line.productId);
@@ -298,9 +321,7 @@ async function placeBoth(step: string, model: BackorderModel, real: Real, reques
     }
   }
   expect(lines.length, `${step}: line count`).toBe(model.order(orderId)!.lineIds.length);
-  expect(backorders.length, `${step}: backorder count`).toBe(
-    model.order(orderId)!.lineIds.filter((id) => model.line(id)!.backorderId !== null).length,
-  );
+  expect(backorders.length, `${step}: backorder count`).toBe(model.order(orderId)!.lineIds.filter((id) => model.line(id)!.backorderId !== null).length);
 }
 
 class CancelOrder extends Step {
@@ -322,7 +343,10 @@ class CancelOrder extends Step {
 }
 
 class CancelOrderLine extends Step {
-  constructor(readonly ref: number, readonly quantity: number | undefined) {
+  constructor(
+    readonly ref: number,
+    readonly quantity: number | undefined,
+  ) {
     super();
   }
   override check(model: Readonly<BackorderModel>) {
@@ -358,14 +382,24 @@ class ShipOrder extends Step {
 }
 
 class ScheduleRestock extends Step {
-  constructor(readonly product: number, readonly location: number | undefined, readonly quantity: number, readonly day: number) {
+  constructor(
+    readonly product: number,
+    readonly location: number | undefined,
+    readonly quantity: number,
+    readonly day: number,
+  ) {
     super();
   }
   describe() {
     return `scheduleRestock(${productLabel(this.product)} at ${locationLabel(this.location)}: ${this.quantity} on day ${this.day})`;
   }
   async run(model: BackorderModel, real: Real) {
-    const input = { productId: productId(real, this.product), locationId: locationId(real, this.location), quantity: this.quantity, expectedAt: restockDate(this.day) };
+    const input = {
+      productId: productId(real, this.product),
+      locationId: locationId(real, this.location),
+      quantity: this.quantity,
+      expectedAt: restockDate(this.day),
+    };
     const db = await attempt(scheduleRestock(real.db, input));
     const expected = model.scheduleRestock(input);
     expectSameOutcome(this.toString(), expected, db);
@@ -377,7 +411,10 @@ class ScheduleRestock extends Step {
 }
 
 class RescheduleRestock extends Step {
-  constructor(readonly ref: number, readonly day: number) {
+  constructor(
+    readonly ref: number,
+    readonly day: number,
+  ) {
     super();
   }
   override check(model: Readonly<BackorderModel>) {
@@ -395,7 +432,10 @@ class RescheduleRestock extends Step {
 }
 
 class ReceiveRestock extends Step {
-  constructor(readonly ref: number, readonly quantity: number | undefined) {
+  constructor(
+    readonly ref: number,
+    readonly quantity: number | undefined,
+  ) {
     super();
   }
   override check(model: Readonly<BackorderModel>) {
@@ -411,9 +451,10 @@ class ReceiveRestock extends Step {
     const expected = model.receiveRestock(id, this.quantity);
     expectSameOutcome(this.toString(), expected, db);
     if (expected.ok && db.ok) {
-      expect(db.value.filledBackorders.map((b) => b.id), `${this} filled, in queue order`).toEqual(
-        expected.value.filled.map((modelId) => real.backorders.get(modelId)),
-      );
+      expect(
+        db.value.filledBackorders.map((b) => b.id),
+        `${this} filled, in queue order`,
+      ).toEqual(expected.value.filled.map((modelId) => real.backorders.get(modelId)));
     }
   }
 }
@@ -437,7 +478,12 @@ class CancelRestock extends Step {
 }
 
 class AdjustStock extends Step {
-  constructor(readonly product: number, readonly location: number | undefined, readonly delta: number, readonly safetyStock: number | undefined) {
+  constructor(
+    readonly product: number,
+    readonly location: number | undefined,
+    readonly delta: number,
+    readonly safetyStock: number | undefined,
+  ) {
     super();
   }
   describe() {
@@ -458,7 +504,10 @@ class AdjustStock extends Step {
 }
 
 class PrioritizeBackorder extends Step {
-  constructor(readonly ref: number, readonly priority: number) {
+  constructor(
+    readonly ref: number,
+    readonly priority: number,
+  ) {
     super();
   }
   override check(model: Readonly<BackorderModel>) {
@@ -476,7 +525,10 @@ class PrioritizeBackorder extends Step {
 }
 
 class UpdateProduct extends Step {
-  constructor(readonly product: number, readonly patch: ProductPatch) {
+  constructor(
+    readonly product: number,
+    readonly patch: ProductPatch,
+  ) {
     super();
   }
   describe() {
@@ -542,7 +594,12 @@ const steps: fc.Arbitrary<Step>[] = [
   fc.tuple(ref, optional(fc.integer({ min: 1, max: 6 }))).map(([r, q]) => new ReceiveRestock(r, q)),
   ref.map((r) => new CancelRestock(r)),
   fc
-    .tuple(product, location, fc.integer({ min: -4, max: 6 }), fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat(2) }))
+    .tuple(
+      product,
+      location,
+      fc.integer({ min: -4, max: 6 }),
+      fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat(2) }),
+    )
     .map(([p, l, d, s]) => new AdjustStock(p, l, d, s)),
   fc.tuple(ref, fc.integer({ min: -3, max: 3 })).map(([r, p]) => new PrioritizeBackorder(r, p)),
   fc.tuple(ref, fc.integer({ min: -3, max: 3 })).map(([r, p]) => new PrioritizeBackorder(r, p)),
@@ -574,14 +631,22 @@ async function expectAgreement(model: BackorderModel, real: Real, step: string):
 
   for (const product of model.products.values()) {
     expected.set(`product ${product.id}`, {
-      backordered: product.backordered, policy: product.policy, backorderLimit: product.backorderLimit,
-      minOrderQuantity: product.minOrderQuantity, maxOrderQuantity: product.maxOrderQuantity, leadTimeDays: product.leadTimeDays,
+      backordered: product.backordered,
+      policy: product.policy,
+      backorderLimit: product.backorderLimit,
+      minOrderQuantity: product.minOrderQuantity,
+      maxOrderQuantity: product.maxOrderQuantity,
+      leadTimeDays: product.leadTimeDays,
     });
   }
   for (const product of await db.select().from(schema.products)) {
     actual.set(`product ${product.id}`, {
-      backordered: product.backordered, policy: product.backorderPolicy, backorderLimit: product.backorderLimit,
-      minOrderQuantity: product.minOrderQuantity, maxOrderQuantity: product.maxOrderQuantity, leadTimeDays: product.leadTimeDays,
+      backordered: product.backordered,
+      policy: product.backorderPolicy,
+      backorderLimit: product.backorderLimit,
+      minOrderQuantity: product.minOrderQuantity,
+      maxOrderQuantity: product.maxOrderQuantity,
+      leadTimeDays: product.leadTimeDays,
     });
   }
 
@@ -592,7 +657,9 @@ async function expectAgreement(model: BackorderModel, real: Real, step: string):
   const modelOrderOf = new Map([...real.orders].map(([m, d]) => [d, m]));
   for (const order of await db.select().from(schema.orders)) {
     actual.set(modelOrderOf.has(order.id) ? orderName(modelOrderOf.get(order.id)!) : `unexpected order (db ${order.id})`, {
-      status: order.status, total: order.total, customer: order.customer,
+      status: order.status,
+      total: order.total,
+      customer: order.customer,
     });
   }
 
@@ -600,8 +667,14 @@ async function expectAgreement(model: BackorderModel, real: Real, step: string):
   const allocationName = (modelId: number, locationId: number) => `allocation line #${modelId}@L${locationId}`;
   for (const line of model.lines) {
     expected.set(lineName(line.id), {
-      order: line.orderId, product: line.productId, lineNumber: line.lineNumber, quantity: line.quantity,
-      allocated: line.allocated, waiting: line.waiting, shipped: line.shipped, cancelled: line.cancelled,
+      order: line.orderId,
+      product: line.productId,
+      lineNumber: line.lineNumber,
+      quantity: line.quantity,
+      allocated: line.allocated,
+      waiting: line.waiting,
+      shipped: line.shipped,
+      cancelled: line.cancelled,
     });
     for (const location of model.locations) {
       const open = line.allocations.get(location.id) ?? 0;
@@ -612,8 +685,14 @@ async function expectAgreement(model: BackorderModel, real: Real, step: string):
   const modelLineOf = new Map([...real.lines].map(([m, d]) => [d, m]));
   for (const line of await db.select().from(schema.orderLines)) {
     actual.set(modelLineOf.has(line.id) ? lineName(modelLineOf.get(line.id)!) : `unexpected line (db ${line.id})`, {
-      order: modelOrderOf.get(line.orderId) ?? -line.orderId, product: line.productId, lineNumber: line.lineNumber, quantity: line.quantity,
-      allocated: line.allocated, waiting: line.waiting, shipped: line.shipped, cancelled: line.cancelled,
+      order: modelOrderOf.get(line.orderId) ?? -line.orderId,
+      product: line.productId,
+      lineNumber: line.lineNumber,
+      quantity: line.quantity,
+      allocated: line.allocated,
+      waiting: line.waiting,
+      shipped: line.shipped,
+      cancelled: line.cancelled,
     });
   }
   for (const allocation of await db.select().from(schema.allocations)) {
@@ -628,38 +707,65 @@ async function expectAgreement(model: BackorderModel, real: Real, step: string):
   for (const backorder of model.backorders) {
     const entry = queued.get(backorder.id);
     expected.set(backorderName(backorder.id), {
-      line: backorder.lineId, status: backorder.status, quantity: backorder.quantity, remaining: backorder.remaining,
-      cancelled: backorder.cancelled, priority: backorder.priority, promisedAt: at(backorder.promisedAt),
+      line: backorder.lineId,
+      status: backorder.status,
+      quantity: backorder.quantity,
+      remaining: backorder.remaining,
+      cancelled: backorder.cancelled,
+      priority: backorder.priority,
+      promisedAt: at(backorder.promisedAt),
       // Dates and places are defined while a backorder waits.
-      position: entry?.position ?? null, unitsAhead: entry?.unitsAhead ?? null,
-      expectedAt: entry ? at(entry.expectedAt) : null, etaSource: entry?.etaSource ?? null, delayed: entry?.delayed ?? null,
+      position: entry?.position ?? null,
+      unitsAhead: entry?.unitsAhead ?? null,
+      expectedAt: entry ? at(entry.expectedAt) : null,
+      etaSource: entry?.etaSource ?? null,
+      delayed: entry?.delayed ?? null,
     });
   }
   const modelBackorderOf = new Map([...real.backorders].map(([m, d]) => [d, m]));
   const dbBackorders = await db.select().from(schema.backorders);
-  const places = await queuePlaces(db, dbBackorders.map((b) => b.id));
+  const places = await queuePlaces(
+    db,
+    dbBackorders.map((b) => b.id),
+  );
   dbBackorders.forEach((backorder, i) => {
     const waiting = backorder.status === "WAITING";
     actual.set(modelBackorderOf.has(backorder.id) ? backorderName(modelBackorderOf.get(backorder.id)!) : `unexpected backorder (db ${backorder.id})`, {
-      line: modelLineOf.get(backorder.orderLineId) ?? -backorder.orderLineId, status: backorder.status, quantity: backorder.quantity,
-      remaining: backorder.remaining, cancelled: backorder.cancelled, priority: backorder.priority, promisedAt: at(backorder.promisedAt),
-      position: places[i]?.position ?? null, unitsAhead: places[i]?.unitsAhead ?? null,
-      expectedAt: waiting ? at(backorder.expectedAt) : null, etaSource: waiting ? backorder.etaSource : null, delayed: waiting ? backorder.delayed : null,
+      line: modelLineOf.get(backorder.orderLineId) ?? -backorder.orderLineId,
+      status: backorder.status,
+      quantity: backorder.quantity,
+      remaining: backorder.remaining,
+      cancelled: backorder.cancelled,
+      priority: backorder.priority,
+      promisedAt: at(backorder.promisedAt),
+      position: places[i]?.position ?? null,
+      unitsAhead: places[i]?.unitsAhead ?? null,
+      expectedAt: waiting ? at(backorder.expectedAt) : null,
+      etaSource: waiting ? backorder.etaSource : null,
+      delayed: waiting ? backorder.delayed : null,
     });
   });
 
   const restockName = (modelId: number) => `restock #${modelId} (db ${real.restocks.get(modelId)})`;
   for (const restock of model.restocks) {
     expected.set(restockName(restock.id), {
-      product: restock.productId, location: restock.locationId, quantity: restock.quantity,
-      received: restock.received, status: restock.status, expectedAt: at(restock.expectedAt),
+      product: restock.productId,
+      location: restock.locationId,
+      quantity: restock.quantity,
+      received: restock.received,
+      status: restock.status,
+      expectedAt: at(restock.expectedAt),
     });
   }
   const modelRestockOf = new Map([...real.restocks].map(([m, d]) => [d, m]));
   for (const restock of await db.select().from(schema.restocks)) {
     actual.set(modelRestockOf.has(restock.id) ? restockName(modelRestockOf.get(restock.id)!) : `unexpected restock (db ${restock.id})`, {
-      product: restock.productId, location: restock.locationId, quantity: restock.quantity,
-      received: restock.receivedQuantity, status: restock.status, expectedAt: at(restock.expectedAt),
+      product: restock.productId,
+      location: restock.locationId,
+      quantity: restock.quantity,
+      received: restock.receivedQuantity,
+      status: restock.status,
+      expectedAt: at(restock.expectedAt),
     });
   }
 
@@ -726,13 +832,26 @@ it(
   async () => {
     const started = performance.now();
     await fc.assert(
-      fc.asyncProperty(setupArb, fc.commands(steps.map((arb) => arb.map((step) => new Checked(step))), { maxCommands: MAX_COMMANDS, size: "max" }), async (products, commands) => {
-        await fc.asyncModelRun(async () => setup(database.db, products), commands);
-      }),
+      fc.asyncProperty(
+        setupArb,
+        fc.commands(
+          steps.map((arb) => arb.map((step) => new Checked(step))),
+          { maxCommands: MAX_COMMANDS, size: "max" },
+        ),
+        async (products, commands) => {
+          await fc.asyncModelRun(async () => setup(database.db, products), commands);
+        },
+      ),
       { numRuns: RUNS, seed: SEED, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: true },
     );
     console.log(`model-based: ${RUNS} runs of up to ${MAX_COMMANDS} steps, ${Math.round(performance.now() - started)} ms on ${database.kind}`);
-    if (process.env.MODEL_STATS) console.log([...coverage].sort().map(([what, n]) => `  ${what}: ${n}`).join("\n"));
+    if (process.env.MODEL_STATS)
+      console.log(
+        [...coverage]
+          .sort()
+          .map(([what, n]) => `  ${what}: ${n}`)
+          .join("\n"),
+      );
   },
   TIME_LIMIT_MS + 30_000,
 );

@@ -44,7 +44,8 @@ describe("authenticate", () => {
 
   it("moves lastUsedAt on first use and then at most once a minute", async () => {
     const { apiKey, secret } = await createApiKey(database.db, { name: "touch", role: "READER" });
-    const stored = async () => (await rows<{ at: Date | string | null }>(database.db, sql`SELECT last_used_at AS at FROM api_keys WHERE id = ${apiKey.id}`))[0].at;
+    const stored = async () =>
+      (await rows<{ at: Date | string | null }>(database.db, sql`SELECT last_used_at AS at FROM api_keys WHERE id = ${apiKey.id}`))[0].at;
     const t0 = new Date("2031-05-01T10:00:00Z");
     await authenticate(database.db, secret, t0);
     expect(new Date((await stored())!).toISOString()).toBe(t0.toISOString());
@@ -67,9 +68,14 @@ describe("createApiKey", () => {
 
   it("refuses an unknown role and a bad name with INVALID_INPUT", async () => {
     const refusal = (input: { name: unknown; role: unknown }) =>
-      createApiKey(database.db, input as never).then(() => null, (error: unknown) => (error as DomainError).issues);
+      createApiKey(database.db, input as never).then(
+        () => null,
+        (error: unknown) => (error as DomainError).issues,
+      );
     expect(await refusal({ name: "x", role: "ROOT" })).toEqual([expect.objectContaining({ code: "INVALID_INPUT", field: ["input", "role"] })]);
-    expect(await refusal({ name: "x".repeat(201), role: "READER" })).toEqual([expect.objectContaining({ code: "INVALID_INPUT", field: ["input", "name"] })]);
+    expect(await refusal({ name: "x".repeat(201), role: "READER" })).toEqual([
+      expect.objectContaining({ code: "INVALID_INPUT", field: ["input", "name"] }),
+    ]);
     expect(await refusal({ name: "", role: "admin" })).toHaveLength(2);
   });
 });
@@ -79,12 +85,16 @@ describe("revokeApiKey", () => {
     const { apiKey } = await createApiKey(database.db, { name: "revoke", role: "STOREFRONT" });
     const revoked = await revokeApiKey(database.db, apiKey.id);
     expect(revoked.revokedAt).toBeInstanceOf(Date);
-    const events = await rows<{ payload: unknown }>(database.db, sql`SELECT payload FROM events WHERE type = 'API_KEY_REVOKED' AND (payload->>'apiKeyId')::int = ${apiKey.id}`);
+    const events = await rows<{ payload: unknown }>(
+      database.db,
+      sql`SELECT payload FROM events WHERE type = 'API_KEY_REVOKED' AND (payload->>'apiKeyId')::int = ${apiKey.id}`,
+    );
     expect(events.map((event) => (typeof event.payload === "string" ? JSON.parse(event.payload) : event.payload))).toEqual([{ apiKeyId: apiKey.id }]);
   });
 
   it("refuses an unknown key (NOT_FOUND) and a second revocation (INVALID_STATE), writing no event", async () => {
-    const count = async () => Number((await rows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM events WHERE type = 'API_KEY_REVOKED'`))[0].n);
+    const count = async () =>
+      Number((await rows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM events WHERE type = 'API_KEY_REVOKED'`))[0].n);
     const { apiKey } = await createApiKey(database.db, { name: "twice", role: "READER" });
     await revokeApiKey(database.db, apiKey.id);
     const before = await count();
@@ -136,7 +146,12 @@ describe("npm run keys", () => {
     const out: string[] = [];
     const err: string[] = [];
     const env = onPostgres ? { DATABASE_URL: database.url } : { PGLITE_DIR: pgliteDir };
-    const code = await keysCli(args, env, (text) => out.push(text), (text) => err.push(text));
+    const code = await keysCli(
+      args,
+      env,
+      (text) => out.push(text),
+      (text) => err.push(text),
+    );
     return { code, out: out.join("\n"), err: err.join("\n") };
   }
 
@@ -162,7 +177,10 @@ describe("npm run keys", () => {
   });
 
   it("explains what it takes", async () => {
-    expect(await cli(["create", "--role", "ROOT", "--name", "x"])).toMatchObject({ code: 2, err: expect.stringContaining("--role must be one of ADMIN, OPERATOR, STOREFRONT, READER") });
+    expect(await cli(["create", "--role", "ROOT", "--name", "x"])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("--role must be one of ADMIN, OPERATOR, STOREFRONT, READER"),
+    });
     expect(await cli(["create", "--role", "READER"])).toMatchObject({ code: 2, err: expect.stringContaining("--name is required") });
     expect(await cli(["revoke", "Zm9vOjE"])).toMatchObject({ code: 2, err: expect.stringContaining("is not an API key id") });
     expect(await cli(["rotate"])).toMatchObject({ code: 2, err: expect.stringContaining("unknown command rotate") });
@@ -175,13 +193,25 @@ describe("npm run keys", () => {
     try {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await keysCli(["list"], { PGLITE_DIR: dir }, (text) => out.push(text), (text) => err.push(text));
+      const code = await keysCli(
+        ["list"],
+        { PGLITE_DIR: dir },
+        (text) => out.push(text),
+        (text) => err.push(text),
+      );
       expect(code).toBe(1);
       expect(err.join("\n")).toContain(`is in use by process ${process.pid}, and there is no API key to ask the server through its API`);
     } finally {
       await holder.close();
     }
     const out: string[] = [];
-    expect(await keysCli(["list"], { PGLITE_DIR: dir }, (text) => out.push(text), () => {})).toBe(0);
+    expect(
+      await keysCli(
+        ["list"],
+        { PGLITE_DIR: dir },
+        (text) => out.push(text),
+        () => {},
+      ),
+    ).toBe(0);
   });
 });

@@ -61,7 +61,10 @@ async function subscribe(url: string, key: string, query = "subscription { stock
 }
 
 /** How the server answers a WebSocket that sends these connection params: the close, or "connected". */
-async function connectWith(connectionParams: Record<string, unknown> | undefined, url = server.url): Promise<{ code: number; reason: string } | "connected"> {
+async function connectWith(
+  connectionParams: Record<string, unknown> | undefined,
+  url = server.url,
+): Promise<{ code: number; reason: string } | "connected"> {
   return new Promise((resolve) => {
     const client = createClient({
       url: wsUrl(url),
@@ -90,21 +93,49 @@ describe("HTTP requests without a valid key", () => {
     ["an empty Authorization header", () => send({ headers: { ...JSON_TYPE, authorization: "" } })],
     ["the Bearer scheme without a key", () => send({ headers: { ...JSON_TYPE, authorization: "Bearer" } })],
     ["Bearer with only spaces", () => send({ headers: { ...JSON_TYPE, authorization: "Bearer    " } })],
-    ["another scheme (Basic)", () => send({ headers: { ...JSON_TYPE, authorization: `Basic ${Buffer.from(`admin:${TEST_ADMIN_KEY}`).toString("base64")}` } })],
+    [
+      "another scheme (Basic)",
+      () => send({ headers: { ...JSON_TYPE, authorization: `Basic ${Buffer.from(`admin:${TEST_ADMIN_KEY}`).toString("base64")}` } }),
+    ],
     ["the key without a scheme", () => send({ headers: { ...JSON_TYPE, authorization: TEST_ADMIN_KEY } })],
     ["two keys", () => send({ headers: { ...JSON_TYPE, authorization: `Bearer ${TEST_ADMIN_KEY} ${TEST_ADMIN_KEY}` } })],
     ["characters a key never has", () => send({ headers: { ...JSON_TYPE, authorization: "Bearer bo_<script>alert(1)</script>" } })],
     ["an unknown key of the right shape", () => send({ headers: { ...JSON_TYPE, authorization: `Bearer ${generateSecret()}` } })],
-    ["a known key with one character changed", () => send({ headers: { ...JSON_TYPE, authorization: `Bearer ${TEST_ADMIN_KEY.slice(0, -1)}${TEST_ADMIN_KEY.endsWith("A") ? "B" : "A"}` } })],
-    ["the key's SHA-256 hash instead of the key", () => send({ headers: { ...JSON_TYPE, authorization: `Bearer ${createHash("sha256").update(TEST_ADMIN_KEY).digest("hex")}` } })],
+    [
+      "a known key with one character changed",
+      () => send({ headers: { ...JSON_TYPE, authorization: `Bearer ${TEST_ADMIN_KEY.slice(0, -1)}${TEST_ADMIN_KEY.endsWith("A") ? "B" : "A"}` } }),
+    ],
+    [
+      "the key's SHA-256 hash instead of the key",
+      () => send({ headers: { ...JSON_TYPE, authorization: `Bearer ${createHash("sha256").update(TEST_ADMIN_KEY).digest("hex")}` } }),
+    ],
     ["an oversized header", () => send({ headers: { ...JSON_TYPE, authorization: `Bearer ${"a".repeat(MAX_AUTHORIZATION_LENGTH)}` } })],
-    ["a valid key padded past the size limit", () => send({ headers: { ...JSON_TYPE, authorization: `Bearer${" ".repeat(MAX_AUTHORIZATION_LENGTH)}${TEST_ADMIN_KEY}` } })],
-    ["the key in the query string", () => send({ headers: JSON_TYPE, path: `?api_key=${TEST_ADMIN_KEY}&access_token=${TEST_ADMIN_KEY}&key=${TEST_ADMIN_KEY}` })],
+    [
+      "a valid key padded past the size limit",
+      () => send({ headers: { ...JSON_TYPE, authorization: `Bearer${" ".repeat(MAX_AUTHORIZATION_LENGTH)}${TEST_ADMIN_KEY}` } }),
+    ],
+    [
+      "the key in the query string",
+      () => send({ headers: JSON_TYPE, path: `?api_key=${TEST_ADMIN_KEY}&access_token=${TEST_ADMIN_KEY}&key=${TEST_ADMIN_KEY}` }),
+    ],
     ["the key in a cookie", () => send({ headers: { ...JSON_TYPE, cookie: `api_key=${TEST_ADMIN_KEY}; authorization=Bearer%20${TEST_ADMIN_KEY}` } })],
-    ["the key in the body", () => send({ headers: JSON_TYPE, body: JSON.stringify({ query: QUERY, authorization: `Bearer ${TEST_ADMIN_KEY}`, extensions: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }) })],
-    ["the key in another header", () => send({ headers: { ...JSON_TYPE, "x-api-key": TEST_ADMIN_KEY, "proxy-authorization": `Bearer ${TEST_ADMIN_KEY}` } })],
+    [
+      "the key in the body",
+      () =>
+        send({
+          headers: JSON_TYPE,
+          body: JSON.stringify({ query: QUERY, authorization: `Bearer ${TEST_ADMIN_KEY}`, extensions: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }),
+        }),
+    ],
+    [
+      "the key in another header",
+      () => send({ headers: { ...JSON_TYPE, "x-api-key": TEST_ADMIN_KEY, "proxy-authorization": `Bearer ${TEST_ADMIN_KEY}` } }),
+    ],
     ["a GET without a key", () => send({ method: "GET", path: `?query=${encodeURIComponent(QUERY)}`, headers: { "apollo-require-preflight": "1" } })],
-    ["a GET with the key in the query string", () => send({ method: "GET", path: `?query=${encodeURIComponent(QUERY)}&api_key=${TEST_ADMIN_KEY}`, headers: { "apollo-require-preflight": "1" } })],
+    [
+      "a GET with the key in the query string",
+      () => send({ method: "GET", path: `?query=${encodeURIComponent(QUERY)}&api_key=${TEST_ADMIN_KEY}`, headers: { "apollo-require-preflight": "1" } }),
+    ],
   ];
 
   it.each(refusals)("refuses %s with 401 UNAUTHENTICATED and the one generic body", async (_name, request) => {
@@ -157,9 +188,7 @@ describe("HTTP requests with a valid key", () => {
   });
 
   it("stops accepting a key the moment it is revoked", async () => {
-    const created = await server.data(
-      `mutation { createApiKey(input: { name: "short-lived", role: OPERATOR }) { apiKey { id } secret } }`,
-    );
+    const created = await server.data(`mutation { createApiKey(input: { name: "short-lived", role: OPERATOR }) { apiKey { id } secret } }`);
     const { secret, apiKey } = created.createApiKey;
     expect((await postGraphQL(server.url, QUERY, {}, { key: secret })).status).toBe(200);
     const revoked = await server.data(`mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { revokedAt } userErrors { code } } }`, { id: apiKey.id });
@@ -321,9 +350,15 @@ describe("secrets", () => {
 
   it("has no field that could give a secret or its hash away", async () => {
     const { data } = await server.gql(`{ __type(name: "ApiKey") { fields { name } } }`).then((r) => r.body);
-    expect(data.__type.fields.map((field: { name: string }) => field.name).sort()).toEqual(
-      ["createdAt", "id", "lastUsedAt", "name", "prefix", "revokedAt", "role"],
-    );
+    expect(data.__type.fields.map((field: { name: string }) => field.name).sort()).toEqual([
+      "createdAt",
+      "id",
+      "lastUsedAt",
+      "name",
+      "prefix",
+      "revokedAt",
+      "role",
+    ]);
   });
 
   it("refuses a bad name as a userError and creates nothing", async () => {
@@ -422,7 +457,10 @@ describe("BOOTSTRAP_ADMIN_KEY", () => {
     const secret = `bootstrap-revoked-${"y2".repeat(8)}`;
     const first = await startTestServer(database.connection, [], { bootstrapAdminKey: secret, delaySweepMs: 0 });
     await first.close();
-    const [{ id }] = await rows<{ id: number }>(database.db, sql`SELECT id FROM api_keys WHERE secret_hash = ${createHash("sha256").update(secret).digest("hex")}`);
+    const [{ id }] = await rows<{ id: number }>(
+      database.db,
+      sql`SELECT id FROM api_keys WHERE secret_hash = ${createHash("sha256").update(secret).digest("hex")}`,
+    );
     await revokeApiKey(database.db, Number(id));
     const logLines: string[] = [];
     const again = await startTestServer(database.connection, logLines, { bootstrapAdminKey: secret, delaySweepMs: 0 });

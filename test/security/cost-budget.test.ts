@@ -79,7 +79,11 @@ describe("cost budget shared through a store", () => {
     // Another instance spent 50 on "a": the shared level is what both spent.
     await budget.sync(async (spending) => {
       sent.push(...spending);
-      return new Map([["a", { level: 70, refillPerSecond: 10 }], ["b", { level: 5, refillPerSecond: 10 }], ["c", { level: 100, refillPerSecond: 10 }]]);
+      return new Map([
+        ["a", { level: 70, refillPerSecond: 10 }],
+        ["b", { level: 5, refillPerSecond: 10 }],
+        ["c", { level: 100, refillPerSecond: 10 }],
+      ]);
     });
     expect(sent).toEqual([
       { caller: "a", spent: 20, refillPerSecond: 10 },

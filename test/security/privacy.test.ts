@@ -55,8 +55,7 @@ describe("a READER key", () => {
   });
 
   it("gives one customer one pseudonym and two customers two", async () => {
-    const read = async (id: string) =>
-      (await postGraphQL(server.url, ORDERS, { id }, { key: keys.READER.secret })).body.data.a.customer as string;
+    const read = async (id: string) => (await postGraphQL(server.url, ORDERS, { id }, { key: keys.READER.secret })).body.data.a.customer as string;
     const [ann1, bob, ann2] = [await read(orderIds[0]), await read(orderIds[1]), await read(orderIds[2])];
     expect(ann1).toBe(ann2);
     expect(bob).not.toBe(ann1);
@@ -92,7 +91,7 @@ describe("a READER key", () => {
       expect(response.body.data).toBeNull();
       expect(response.body.errors).toHaveLength(1);
       expect(response.body.errors![0].extensions?.code).toBe("FORBIDDEN");
-      expect(response.text).not.toContain("totalCount\":");
+      expect(response.text).not.toContain('totalCount":');
       expect(await databaseDigest(database.db)).toEqual(before);
     }
   });
@@ -111,9 +110,14 @@ describe("a READER key", () => {
 
   it("sees pseudonyms in the orders its subscriptions deliver", async () => {
     const after = (await server.data("{ eventCursor }")).eventCursor;
-    const sub = await collect(server.url, `subscription($after: String) { orderChanged(after: $after) { kind order { customer } } }`, { after }, {
-      key: keys.READER.secret,
-    });
+    const sub = await collect(
+      server.url,
+      `subscription($after: String) { orderChanged(after: $after) { kind order { customer } } }`,
+      { after },
+      {
+        key: keys.READER.secret,
+      },
+    );
     try {
       const product = await newProduct(database.db, { initialStock: 3 });
       await placeOrder(database.db, { customer: ANN, lines: [{ productId: product.id, quantity: 1 }] });
@@ -138,10 +142,15 @@ describe("the other roles", () => {
     expect(response.body.data.order.customer).toBe(ANN);
     expect(response.body.data.orders.totalCount).toBeGreaterThanOrEqual(2);
     const after = (await server.data("{ eventCursor }")).eventCursor;
-    const sub = await collect(server.url, `subscription($c: String, $after: String) { orderChanged(customer: $c, after: $after) { order { customer } } }`, {
-      c: BOB,
-      after,
-    }, { key: keys[role].secret });
+    const sub = await collect(
+      server.url,
+      `subscription($c: String, $after: String) { orderChanged(customer: $c, after: $after) { order { customer } } }`,
+      {
+        c: BOB,
+        after,
+      },
+      { key: keys[role].secret },
+    );
     try {
       const product = await newProduct(database.db, { initialStock: 3 });
       await placeOrder(database.db, { customer: BOB, lines: [{ productId: product.id, quantity: 1 }] });

@@ -70,7 +70,9 @@ describe("cost", () => {
   it("counts a list that takes no first at its true maximum: 100 order lines, one stock level per location", () => {
     expect(LIMITS.lines).toBe(100);
     expect(measure("{ locations { id } }").cost).toBe(MAX_LOCATIONS);
-    expect(measure('{ order(number: "BO-1") { lines { product { stockLevels { location { id } } } } } }').cost).toBe(1 + 100 * (1 + 1 + MAX_LOCATIONS * 2));
+    expect(measure('{ order(number: "BO-1") { lines { product { stockLevels { location { id } } } } } }').cost).toBe(
+      1 + 100 * (1 + 1 + MAX_LOCATIONS * 2),
+    );
     expect(measure('mutation { receiveRestock(id: "x") { filledBackorders { id } restock { id } } }').cost).toBe(1 + 100 + 1);
   });
 
@@ -153,7 +155,9 @@ describe("depth", () => {
   });
 
   it("counts introspection's type references (ofType) as no level: the standard introspection query is 6 deep", () => {
-    const measured = measure(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true }));
+    const measured = measure(
+      getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true }),
+    );
     expect(measured.depth).toBe(6);
     expect(measured.depth).toBeLessThanOrEqual(DEFAULT_QUERY_LIMITS.READER.maxDepth);
   });
@@ -177,7 +181,15 @@ describe("introspection", () => {
 
 describe("actual cost of a response", () => {
   it("counts the objects returned, lists as long as they came back, the root left out", () => {
-    const data = { products: { nodes: [{ id: "1", price: { amount: "1" } }, { id: "2", price: { amount: "2" } }], pageInfo: { hasNextPage: false } } };
+    const data = {
+      products: {
+        nodes: [
+          { id: "1", price: { amount: "1" } },
+          { id: "2", price: { amount: "2" } },
+        ],
+        pageInfo: { hasNextPage: false },
+      },
+    };
     expect(countReturnedObjects(data)).toBe(1 + 2 * 2 + 1);
   });
 
@@ -196,7 +208,14 @@ describe("actual cost of a response", () => {
 
 describe("limits per role", () => {
   it("has defaults for every role, the caller without a key smallest", () => {
-    expect(DEFAULT_QUERY_LIMITS.ADMIN).toMatchObject({ maxDepth: 12, maxCost: 5_000, capacity: 20_000, refillPerSecond: 2_000, minimumCost: 1, maxObjects: 50_000 });
+    expect(DEFAULT_QUERY_LIMITS.ADMIN).toMatchObject({
+      maxDepth: 12,
+      maxCost: 5_000,
+      capacity: 20_000,
+      refillPerSecond: 2_000,
+      minimumCost: 1,
+      maxObjects: 50_000,
+    });
     expect(DEFAULT_QUERY_LIMITS.READER).toMatchObject({ maxDepth: 12, maxCost: 5_000, capacity: 5_000, refillPerSecond: 250, maxConnectionsPerKey: 10 });
     for (const role of ["ADMIN", "OPERATOR", "STOREFRONT", "READER"] as const) {
       expect(DEFAULT_QUERY_LIMITS.ANONYMOUS.capacity).toBeLessThan(DEFAULT_QUERY_LIMITS[role].capacity);
@@ -246,13 +265,19 @@ describe("subscriptions (graphql-ws onSubscribe)", () => {
   const caller = { bucket: "key:1", role: "READER" as const };
 
   it("returns the execution arguments of a subscription within the limits", () => {
-    const prepared = prepareSubscription(schema, { query: "subscription($p: [ID!]) { stockChanged(productIds: $p) { cursor } }", variables: { p: ["x"] } }, caller, DEFAULT_QUERY_LIMITS);
+    const prepared = prepareSubscription(
+      schema,
+      { query: "subscription($p: [ID!]) { stockChanged(productIds: $p) { cursor } }", variables: { p: ["x"] } },
+      caller,
+      DEFAULT_QUERY_LIMITS,
+    );
     expect(Array.isArray(prepared)).toBe(false);
     expect(prepared).toMatchObject({ variableValues: { p: ["x"] } });
   });
 
   it("refuses a subscription over the cost limit with QUERY_TOO_COSTLY", () => {
-    const query = "subscription { stockChanged { product { backlog(first: 100) { nodes { order { lines { product { stockLevels { location { id } } } } } } } } } }";
+    const query =
+      "subscription { stockChanged { product { backlog(first: 100) { nodes { order { lines { product { stockLevels { location { id } } } } } } } } } }";
     const prepared = prepareSubscription(schema, { query }, caller, DEFAULT_QUERY_LIMITS);
     expect(Array.isArray(prepared) && prepared[0].extensions.code).toBe("QUERY_TOO_COSTLY");
   });

@@ -14,7 +14,7 @@ import type { ApiKeyRole } from "../../server/services/types.js";
 import { newProduct, tableCounts } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { authorizationHeader, type GraphQLBody, useTestServer } from "../support/http.js";
-import { waitFor, wsUrl } from "../support/live.js";
+import { wsUrl } from "../support/live.js";
 
 const database = useFreshDatabase();
 const server = useTestServer(database, { delaySweepMs: 0 });
@@ -203,7 +203,12 @@ describe("extensions.cost", () => {
     const response = await post(server.url, "{ eventCursor }", {}, await keyOf("READER"));
     const { capacity, refillPerSecond } = DEFAULT_QUERY_LIMITS.READER;
     // Nothing returned, but every request costs the minimum (drained again in 4 ms at 250 a second).
-    expect(response.body.extensions?.cost).toEqual({ requested: 0, actual: 0, charged: 1, budget: { remaining: expect.any(Number), capacity, refillPerSecond } });
+    expect(response.body.extensions?.cost).toEqual({
+      requested: 0,
+      actual: 0,
+      charged: 1,
+      budget: { remaining: expect.any(Number), capacity, refillPerSecond },
+    });
     expect(response.body.extensions!.cost!.budget.remaining).toBeGreaterThanOrEqual(capacity - 1);
   });
 });
@@ -320,7 +325,9 @@ describe("subscriptions over WebSocket", () => {
         );
       });
     try {
-      const costly = await run("subscription { stockChanged { product { backlog(first: 100) { nodes { order { lines { product { stockLevels { onHand } } } } } } } } }");
+      const costly = await run(
+        "subscription { stockChanged { product { backlog(first: 100) { nodes { order { lines { product { stockLevels { onHand } } } } } } } } }",
+      );
       // The event, its product, the backlog, then 100 × (backorder + order + 100 lines × (line + product + 20 stock levels)).
       const cost = 3 + 100 * (2 + 100 * (2 + 20));
       expect(costly.errors).toEqual([expect.objectContaining({ extensions: { code: "QUERY_TOO_COSTLY", cost, maxCost: 5_000 } })]);
@@ -336,7 +343,12 @@ describe("subscriptions over WebSocket", () => {
 });
 
 /** Subscribes with `key` and resolves at the first event, error or completion. */
-async function subscribeOnce(url: string, key: string, query: string, variables: Record<string, unknown>): Promise<{ errors: unknown[]; data: unknown[] }> {
+async function subscribeOnce(
+  url: string,
+  key: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<{ errors: unknown[]; data: unknown[] }> {
   const client = createClient({ url: wsUrl(url), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
   try {
     return await new Promise((resolve) => {

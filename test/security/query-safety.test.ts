@@ -11,7 +11,6 @@ import WebSocket from "ws";
 import { countReturnedObjects } from "../../server/graphql/limits/query-cost.js";
 import { REQUEST_LIMITS, variablesError, variablesTooLarge } from "../../server/graphql/limits/request-guards.js";
 import { DEFAULT_QUERY_LIMITS, type RoleLimits } from "../../server/graphql/limits/query-limits.js";
-import { toGlobalId } from "../../server/graphql/node-id.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import type { ApiKeyRole } from "../../server/services/types.js";
@@ -78,11 +77,23 @@ describe("cost is an upper bound of the work", () => {
   });
 
   it.each([
-    ["an order's lines' products' stock levels", "query($p: ID) { orders(first: 1, filter: { productId: $p }) { nodes { lines { product { stockLevels { location { id } } } } } } }"],
-    ["an order's lines back to their order", "query($p: ID) { orders(first: 2, filter: { productId: $p }) { nodes { total { amount } lines { order { id } unitPrice { amount } } } } }"],
+    [
+      "an order's lines' products' stock levels",
+      "query($p: ID) { orders(first: 1, filter: { productId: $p }) { nodes { lines { product { stockLevels { location { id } } } } } } }",
+    ],
+    [
+      "an order's lines back to their order",
+      "query($p: ID) { orders(first: 2, filter: { productId: $p }) { nodes { total { amount } lines { order { id } unitPrice { amount } } } } }",
+    ],
     ["products → backlog → order → lines", "{ products(first: 9) { nodes { backlog(first: 5) { nodes { order { lines { quantity } } } } } } }"],
-    ["an order by number, with its lines' products", `{ order(number: "NUMBER") { lines { product { price { amount } stock { onHand } } backorder { id } } } }`],
-    ["a node's lines", `query($p: ID!) { node(id: $p) { ... on Product { stockLevels { location { name } } backlog(first: 3) { nodes { order { lines { id } } } } } } }`],
+    [
+      "an order by number, with its lines' products",
+      `{ order(number: "NUMBER") { lines { product { price { amount } stock { onHand } } backorder { id } } } }`,
+    ],
+    [
+      "a node's lines",
+      `query($p: ID!) { node(id: $p) { ... on Product { stockLevels { location { name } } backlog(first: 3) { nodes { order { lines { id } } } } } } }`,
+    ],
     ["locations and products' pages", "{ locations { id } products(first: 40) { edges { node { id price { amount } } } pageInfo { hasNextPage } } }"],
   ])("estimates %s at no less than the objects it returns", async (_name, text) => {
     const response = await post(server.url, text.replace("NUMBER", orderNumber), { p: productId });
@@ -102,7 +113,9 @@ describe("the object cap", () => {
     // 1 + 2 × (1 + 100 lines) = 203 points: within the cost limit, past the cap of 150 objects.
     const query = "query($p: ID) { orders(first: 2, filter: { productId: $p }) { nodes { lines { id } } } }";
     const response = await post(capped.url, query, { p: productId });
-    expect(response.body.errors).toEqual([{ message: expect.stringMatching(/more than 150 objects/), extensions: { code: "RESPONSE_TOO_LARGE", maxObjects: 150 } }]);
+    expect(response.body.errors).toEqual([
+      { message: expect.stringMatching(/more than 150 objects/), extensions: { code: "RESPONSE_TOO_LARGE", maxObjects: 150 } },
+    ]);
     expect(response.body.data).toBeNull();
     const cost = response.body.extensions!.cost!;
     expect(cost.actual).toBeGreaterThan(150);
@@ -118,8 +131,16 @@ describe("the object cap", () => {
 
 /** Runs one operation on `client` and resolves with everything it answered. */
 function run(client: Client, query: string, variables: Record<string, unknown> = {}) {
-  return new Promise<{ data: unknown[]; errors: { message: string; extensions?: Record<string, unknown> }[]; extensions: (Record<string, unknown> | undefined)[] }>((resolve) => {
-    const result = { data: [] as unknown[], errors: [] as { message: string; extensions?: Record<string, unknown> }[], extensions: [] as (Record<string, unknown> | undefined)[] };
+  return new Promise<{
+    data: unknown[];
+    errors: { message: string; extensions?: Record<string, unknown> }[];
+    extensions: (Record<string, unknown> | undefined)[];
+  }>((resolve) => {
+    const result = {
+      data: [] as unknown[],
+      errors: [] as { message: string; extensions?: Record<string, unknown> }[],
+      extensions: [] as (Record<string, unknown> | undefined)[],
+    };
     client.subscribe(
       { query, variables },
       {
@@ -175,7 +196,9 @@ describe("one pipeline for HTTP and WebSocket", () => {
     const key = await keyOf("OPERATOR");
     const client = wsClient(limited.url, key);
     try {
-      const created = await run(client, 'mutation($sku: String!) { createProduct(input: { sku: $sku, name: "WS", price: "1.00" }) { product { id } } }', { sku: `WS-${Date.now()}` });
+      const created = await run(client, 'mutation($sku: String!) { createProduct(input: { sku: $sku, name: "WS", price: "1.00" }) { product { id } } }', {
+        sku: `WS-${Date.now()}`,
+      });
       expect(created.errors).toEqual([]);
       expect(created.extensions[0]).toMatchObject({ cost: { requested: 2, actual: 2, charged: 2 } });
       const cost = (created.extensions[0] as { cost: CostBody }).cost;
@@ -201,7 +224,12 @@ describe("one pipeline for HTTP and WebSocket", () => {
   it("charges every subscription event, replayed ones included, and closes a subscriber out of budget with 4413 and a cursor to resume from", async () => {
     const key = await keyOf("OPERATOR");
     const { body: before } = await post(limited.url, "{ eventCursor }", {}, key);
-    const sub = await collect(limited.url, "subscription($after: String) { stockChanged(after: $after) { cursor product { id } stock { onHand } } }", { after: oldCursor }, { key });
+    const sub = await collect(
+      limited.url,
+      "subscription($after: String) { stockChanged(after: $after) { cursor product { id } stock { onHand } } }",
+      { after: oldCursor },
+      { key },
+    );
     try {
       await waitFor(() => sub.closed !== null, "the subscriber to run out of budget", 10_000);
       expect(sub.closed!.code).toBe(4413);
@@ -229,10 +257,14 @@ describe("one pipeline for HTTP and WebSocket", () => {
         if (i < 2) expect((await run(client, "{ eventCursor }")).errors).toEqual([]);
       }
       let refused: Awaited<ReturnType<typeof run>> | undefined;
-      await waitFor(async () => {
-        refused = await run(client, "{ eventCursor }");
-        return refused.errors.length > 0;
-      }, "the fourth operation to be refused", 5_000);
+      await waitFor(
+        async () => {
+          refused = await run(client, "{ eventCursor }");
+          return refused.errors.length > 0;
+        },
+        "the fourth operation to be refused",
+        5_000,
+      );
       expect(refused!.errors).toEqual([expect.objectContaining({ extensions: { code: "TOO_MANY_SUBSCRIPTIONS", maxSubscriptionsPerConnection: 3 } })]);
       disposers.pop()!();
       // One was completed: there is room again (a query runs and returns).
@@ -245,7 +277,10 @@ describe("one pipeline for HTTP and WebSocket", () => {
 
   it("caps the connections of one key: the next is closed with 4429", async () => {
     const key = await keyOf("READER");
-    const open = [await collect(limited.url, "subscription { restockChanged { cursor } }", {}, { key }), await collect(limited.url, "subscription { restockChanged { cursor } }", {}, { key })];
+    const open = [
+      await collect(limited.url, "subscription { restockChanged { cursor } }", {}, { key }),
+      await collect(limited.url, "subscription { restockChanged { cursor } }", {}, { key }),
+    ];
     try {
       const third = collect(limited.url, "subscription { restockChanged { cursor } }", {}, { key });
       await expect(third).rejects.toMatchObject({ close: { code: 4429, reason: expect.stringMatching(/at most 2/) } });
@@ -266,12 +301,16 @@ describe("bounded parsing and validation, and a minimum cost", () => {
     const response = await post(server.url, query, {}, reader);
     const elapsed = performance.now() - started;
     expect(response.status).toBe(400);
-    expect(response.body.errors).toEqual([expect.objectContaining({ message: "The operation selects 2201 fields; the limit is 1000.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })]);
+    expect(response.body.errors).toEqual([
+      expect.objectContaining({ message: "The operation selects 2201 fields; the limit is 1000.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+    ]);
     expect(response.body.extensions?.cost).toMatchObject({ requested: 0, charged: DEFAULT_QUERY_LIMITS.READER.minimumCost });
     expect(elapsed).toBeLessThan(1_000);
 
     const aliases = await post(server.url, `{ nothing ${Array.from({ length: 500 }, (_, i) => `a${i}: eventCursor`).join(" ")} }`, {}, reader);
-    expect(aliases.body.errors).toEqual([expect.objectContaining({ message: "The operation uses 500 aliases; the limit is 100.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })]);
+    expect(aliases.body.errors).toEqual([
+      expect.objectContaining({ message: "The operation uses 500 aliases; the limit is 100.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+    ]);
     // As the issue sent them, with arguments: past the token limit, refused while parsing.
     const withSkus = await post(server.url, `{ ${Array.from({ length: 1100 }, (_, i) => `a${i}: product(sku: "S${i}") { id }`).join(" ")} }`, {}, reader);
     expect(withSkus.body.errors?.[0].extensions?.code).toBe("GRAPHQL_PARSE_FAILED");
@@ -283,7 +322,9 @@ describe("bounded parsing and validation, and a minimum cost", () => {
     try {
       const query = `{ nothing ${Array.from({ length: 1100 }, (_, i) => `a${i}: eventCursor`).join(" ")} }`;
       const answer = await run(client, query);
-      expect(answer.errors).toEqual([expect.objectContaining({ message: "The operation selects 1101 fields; the limit is 1000.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })]);
+      expect(answer.errors).toEqual([
+        expect.objectContaining({ message: "The operation selects 1101 fields; the limit is 1000.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+      ]);
     } finally {
       await client.dispose();
     }

@@ -71,10 +71,15 @@ const PAYLOAD = "{ userErrors { code message field } }";
 const OPERATIONS: Record<string, Operation> = {
   // queries: every role
   node: { kind: "query", roles: ALL, request: async () => ({ query: "query($id: ID!) { node(id: $id) { id } }", variables: { id: await product() } }) },
-  product: { kind: "query", roles: ALL, request: async () => ({ query: "query($id: ID) { product(id: $id) { sku } }", variables: { id: await product() } }) },
+  product: {
+    kind: "query",
+    roles: ALL,
+    request: async () => ({ query: "query($id: ID) { product(id: $id) { sku } }", variables: { id: await product() } }),
+  },
   products: { kind: "query", roles: ALL, request: async () => ({ query: "{ products(first: 2) { totalCount nodes { sku } } }" }) },
   order: {
-    kind: "query", roles: ALL,
+    kind: "query",
+    roles: ALL,
     request: async () => ({ query: "query($id: ID) { order(id: $id) { number customer } }", variables: { id: (await orderWithBackorder()).order } }),
   },
   orders: { kind: "query", roles: ALL, request: async () => ({ query: "{ orders(first: 2) { nodes { number customer } } }" }) },
@@ -87,61 +92,71 @@ const OPERATIONS: Record<string, Operation> = {
 
   // mutations: catalogue, stock, restocks, shipping, priorities
   createLocation: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({
       query: `mutation($input: CreateLocationInput!) { createLocation(input: $input) ${PAYLOAD} }`,
       variables: { input: { code: uniqueSku("LOC"), name: "Matrix" } },
     }),
   },
   createProduct: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({
       query: `mutation($input: CreateProductInput!) { createProduct(input: $input) ${PAYLOAD} }`,
       variables: { input: { sku: uniqueSku("NEW"), name: "Matrix", price: "3.00", initialStock: 2 } },
     }),
   },
   updateProduct: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({
       query: `mutation($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) ${PAYLOAD} }`,
       variables: { id: await product(), input: { name: "Renamed", backorderLimit: 1 } },
     }),
   },
   adjustStock: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({
       query: `mutation($input: AdjustStockInput!) { adjustStock(input: $input) ${PAYLOAD} }`,
       variables: { input: { productId: await product(), delta: 3, reason: "count" } },
     }),
   },
   shipOrder: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({ query: `mutation($id: ID!) { shipOrder(id: $id) ${PAYLOAD} }`, variables: { id: (await orderWithBackorder()).order } }),
   },
   scheduleRestock: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({
       query: `mutation($input: ScheduleRestockInput!) { scheduleRestock(input: $input) ${PAYLOAD} }`,
       variables: { input: { productId: await product(), quantity: 3, expectedAt: daysFromNow(3).toISOString() } },
     }),
   },
   rescheduleRestock: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({
       query: `mutation($id: ID!, $at: DateTime!) { rescheduleRestock(id: $id, expectedAt: $at) ${PAYLOAD} }`,
       variables: { id: await restock(), at: daysFromNow(9).toISOString() },
     }),
   },
   receiveRestock: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({ query: `mutation($id: ID!) { receiveRestock(id: $id) ${PAYLOAD} }`, variables: { id: await restock() } }),
   },
   cancelRestock: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({ query: `mutation($id: ID!) { cancelRestock(id: $id) ${PAYLOAD} }`, variables: { id: await restock() } }),
   },
   prioritizeBackorder: {
-    kind: "mutation", roles: OPERATE,
+    kind: "mutation",
+    roles: OPERATE,
     request: async () => ({
       query: `mutation($id: ID!) { prioritizeBackorder(id: $id, priority: 7) ${PAYLOAD} }`,
       variables: { id: (await orderWithBackorder()).backorder },
@@ -150,31 +165,42 @@ const OPERATIONS: Record<string, Operation> = {
 
   // mutations: what a storefront does
   placeOrder: {
-    kind: "mutation", roles: ORDER,
+    kind: "mutation",
+    roles: ORDER,
     request: async () => ({
       query: `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) ${PAYLOAD} }`,
       variables: { input: { customer: "shop@example.com", lines: [{ productId: await product(), quantity: 2 }], idempotencyKey: uniqueSku("IDEM") } },
     }),
   },
   cancelOrder: {
-    kind: "mutation", roles: ORDER,
-    request: async () => ({ query: `mutation($id: ID!) { cancelOrder(id: $id, reason: "matrix") ${PAYLOAD} }`, variables: { id: (await orderWithBackorder()).order } }),
+    kind: "mutation",
+    roles: ORDER,
+    request: async () => ({
+      query: `mutation($id: ID!) { cancelOrder(id: $id, reason: "matrix") ${PAYLOAD} }`,
+      variables: { id: (await orderWithBackorder()).order },
+    }),
   },
   cancelOrderLine: {
-    kind: "mutation", roles: ORDER,
-    request: async () => ({ query: `mutation($id: ID!) { cancelOrderLine(id: $id, quantity: 1) ${PAYLOAD} }`, variables: { id: (await orderWithBackorder()).line } }),
+    kind: "mutation",
+    roles: ORDER,
+    request: async () => ({
+      query: `mutation($id: ID!) { cancelOrderLine(id: $id, quantity: 1) ${PAYLOAD} }`,
+      variables: { id: (await orderWithBackorder()).line },
+    }),
   },
 
   // mutations: keys
   createApiKey: {
-    kind: "mutation", roles: KEYS,
+    kind: "mutation",
+    roles: KEYS,
     request: async () => ({
       query: `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { code message field } } }`,
       variables: { input: { name: "made in the matrix", role: "READER" } },
     }),
   },
   revokeApiKey: {
-    kind: "mutation", roles: KEYS,
+    kind: "mutation",
+    roles: KEYS,
     request: async () => {
       const { apiKey } = await createApiKey(db(), { name: "to revoke", role: "READER" });
       return { query: `mutation($id: ID!) { revokeApiKey(id: $id) ${PAYLOAD} }`, variables: { id: gid("ApiKey", apiKey.id) } };
@@ -184,7 +210,10 @@ const OPERATIONS: Record<string, Operation> = {
 
 /** Each takes `after` (a cursor read first), so nothing done after subscribing can slip past it. */
 const SUBSCRIPTIONS: Record<string, { roles: ApiKeyRole[]; query: string }> = {
-  stockChanged: { roles: ALL, query: "subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { reason stock { onHand } } }" },
+  stockChanged: {
+    roles: ALL,
+    query: "subscription($ids: [ID!], $after: String) { stockChanged(productIds: $ids, after: $after) { reason stock { onHand } } }",
+  },
   backlogChanged: { roles: ALL, query: "subscription($ids: [ID!], $after: String) { backlogChanged(productIds: $ids, after: $after) { backordered } }" },
   restockChanged: { roles: ALL, query: "subscription($ids: [ID!], $after: String) { restockChanged(productIds: $ids, after: $after) { kind } }" },
   orderChanged: { roles: ALL, query: "subscription($after: String) { orderChanged(after: $after) { kind order { number customer } } }" },
@@ -197,7 +226,10 @@ describe("the matrix", () => {
       const type = schema.getType(name);
       return type && isObjectType(type) ? Object.keys(type.getFields()).sort() : [];
     };
-    const kinds = (kind: Operation["kind"]) => Object.keys(OPERATIONS).filter((field) => OPERATIONS[field].kind === kind).sort();
+    const kinds = (kind: Operation["kind"]) =>
+      Object.keys(OPERATIONS)
+        .filter((field) => OPERATIONS[field].kind === kind)
+        .sort();
     expect(fields("Query"), "every Query field has a row in OPERATIONS").toEqual(kinds("query"));
     expect(fields("Mutation"), "every Mutation field has a row in OPERATIONS").toEqual(kinds("mutation"));
     expect(fields("Subscription"), "every Subscription field has a row in SUBSCRIPTIONS").toEqual(Object.keys(SUBSCRIPTIONS).sort());
@@ -285,4 +317,3 @@ describe("over WebSocket", () => {
     }
   });
 });
-

@@ -61,7 +61,13 @@ describe("order totals within numeric(14,2)", () => {
     const top = await createProduct({ price: "1000000000.00" });
     const justBelow = await createProduct({ price: "999999999.99" });
     const { order } = await ok(PLACE_ORDER, {
-      input: { customer: "big-spender", lines: [{ productId: top.id, quantity: 999 }, { productId: justBelow.id, quantity: 1 }] },
+      input: {
+        customer: "big-spender",
+        lines: [
+          { productId: top.id, quantity: 999 },
+          { productId: justBelow.id, quantity: 1 },
+        ],
+      },
     });
     expect(order.total).toEqual({ amount: MAX_TOTAL, currencyCode: "USD" });
   });
@@ -71,7 +77,15 @@ describe("order totals within numeric(14,2)", () => {
     const alsoTop = await createProduct({ price: "1000000000.00" });
     await expectRefusedUnchanged(
       PLACE_ORDER,
-      { input: { customer: "too-big", lines: [{ productId: top.id, quantity: 999 }, { productId: alsoTop.id, quantity: 1 }] } },
+      {
+        input: {
+          customer: "too-big",
+          lines: [
+            { productId: top.id, quantity: 999 },
+            { productId: alsoTop.id, quantity: 1 },
+          ],
+        },
+      },
       "INVALID_INPUT",
       ["input", "lines"],
     );
@@ -79,7 +93,10 @@ describe("order totals within numeric(14,2)", () => {
 
   it("refuses 1,001 units at 999,999,999.99 with INVALID_INPUT, not an internal error", async () => {
     const product = await createProduct({ price: "999999999.99", initialStock: 5 });
-    await expectRefusedUnchanged(PLACE_ORDER, { input: { customer: "too-big", lines: [{ productId: product.id, quantity: 1001 }] } }, "INVALID_INPUT", ["input", "lines"]);
+    await expectRefusedUnchanged(PLACE_ORDER, { input: { customer: "too-big", lines: [{ productId: product.id, quantity: 1001 }] } }, "INVALID_INPUT", [
+      "input",
+      "lines",
+    ]);
   });
 });
 

@@ -85,7 +85,10 @@ async function order(
       `INSERT INTO backorders (product_id, order_id, order_line_id, quantity, remaining, priority, created_at)
        VALUES (${line.productId}, ${orderId}, ${lineId}, ${line.waiting}, ${line.waiting}, ${line.priority ?? 0}, ${at})`,
     );
-    await run(tx, `UPDATE products SET backordered = backordered + ${line.waiting}, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${line.productId}`);
+    await run(
+      tx,
+      `UPDATE products SET backordered = backordered + ${line.waiting}, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${line.productId}`,
+    );
   }
   return { orderId, lineId, backorderId };
 }
@@ -130,7 +133,10 @@ async function fill(tx: Transaction, backorderId: number, quantity: number, loca
     `INSERT INTO stock_movements (product_id, location_id, delta, kind, created_at)
      VALUES (${b.product_id}, ${locationId}, ${quantity}, 'RESTOCK', ${at})`,
   );
-  await run(tx, `UPDATE products SET backordered = backordered - ${quantity}, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${b.product_id}`);
+  await run(
+    tx,
+    `UPDATE products SET backordered = backordered - ${quantity}, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${b.product_id}`,
+  );
   await run(
     tx,
     `UPDATE orders o SET status = CASE WHEN EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.waiting > 0)
@@ -182,8 +188,7 @@ type Expected = { invariant: string; ids: Record<string, number | string> };
 /** The audit reports exactly these violations (by invariant and ids), in any order. */
 async function expectViolations(tx: Transaction, expected: Expected[]): Promise<Violation[]> {
   const violations = await auditInvariants(tx);
-  const simplify = (list: Expected[]) =>
-    list.map((v) => `${v.invariant} ${JSON.stringify(Object.fromEntries(Object.entries(v.ids).sort()))}`).sort();
+  const simplify = (list: Expected[]) => list.map((v) => `${v.invariant} ${JSON.stringify(Object.fromEntries(Object.entries(v.ids).sort()))}`).sort();
   expect(simplify(violations), violations.map((v) => v.message).join("\n")).toEqual(simplify(expected));
   return violations;
 }
@@ -239,9 +244,7 @@ describe("stock levels", () => {
     await rolledBack(async (tx) => {
       const s = await baseState(tx);
       await stock(tx, s.productId, s.second, 3);
-      await expectViolations(tx, [
-        { invariant: "stock.no-idle-stock-while-waiting", ids: { productId: s.productId, locationId: s.second } },
-      ]);
+      await expectViolations(tx, [{ invariant: "stock.no-idle-stock-while-waiting", ids: { productId: s.productId, locationId: s.second } }]);
     });
   });
 
@@ -259,9 +262,7 @@ describe("stock levels", () => {
       const s = await baseState(tx);
       // 4 allocated of 5 with 1 held as safety stock: nothing idle, but allocations say 5.
       await run(tx, `UPDATE stock_levels SET allocated = 4, safety_stock = 1 WHERE product_id = ${s.productId} AND location_id = ${s.main}`);
-      await expectViolations(tx, [
-        { invariant: "stock.allocated-matches-allocations", ids: { productId: s.productId, locationId: s.main } },
-      ]);
+      await expectViolations(tx, [{ invariant: "stock.allocated-matches-allocations", ids: { productId: s.productId, locationId: s.main } }]);
     });
   });
 
@@ -280,9 +281,7 @@ describe("stock levels", () => {
     await rolledBack(async (tx) => {
       const s = await baseState(tx);
       await run(tx, `INSERT INTO stock_movements (product_id, location_id, delta, kind) VALUES (${s.productId}, ${s.main}, 1, 'ADJUSTMENT')`);
-      const [violation] = await expectViolations(tx, [
-        { invariant: "stock.on-hand-matches-ledger", ids: { productId: s.productId, locationId: s.main } },
-      ]);
+      const [violation] = await expectViolations(tx, [{ invariant: "stock.on-hand-matches-ledger", ids: { productId: s.productId, locationId: s.main } }]);
       expect(violation.message).toBe("onHand 5, ledger sum 6");
     });
   });
@@ -315,9 +314,7 @@ describe("order lines and orders", () => {
     await rolledBack(async (tx) => {
       const s = await baseState(tx);
       await run(tx, `UPDATE order_lines SET allocated = 2, cancelled = 1 WHERE id = ${s.ready.lineId}`);
-      await expectViolations(tx, [
-        { invariant: "line.matches-allocations", ids: { orderId: s.ready.orderId, orderLineId: s.ready.lineId } },
-      ]);
+      await expectViolations(tx, [{ invariant: "line.matches-allocations", ids: { orderId: s.ready.orderId, orderLineId: s.ready.lineId } }]);
     });
   });
 
@@ -325,9 +322,7 @@ describe("order lines and orders", () => {
     await rolledBack(async (tx) => {
       const s = await baseState(tx);
       await run(tx, `UPDATE allocations SET shipped = 1 WHERE order_line_id = ${s.ready.lineId}`);
-      await expectViolations(tx, [
-        { invariant: "line.matches-allocations", ids: { orderId: s.ready.orderId, orderLineId: s.ready.lineId } },
-      ]);
+      await expectViolations(tx, [{ invariant: "line.matches-allocations", ids: { orderId: s.ready.orderId, orderLineId: s.ready.lineId } }]);
     });
   });
 
@@ -353,9 +348,7 @@ describe("order lines and orders", () => {
       await run(tx, `UPDATE stock_levels SET allocated = 2 WHERE product_id = ${s.productId}`);
       await run(tx, `UPDATE stock_levels SET safety_stock = 3 WHERE product_id = ${s.productId}`);
       await run(tx, `UPDATE allocations SET product_id = ${other} WHERE order_line_id = ${s.ready.lineId}`);
-      await expectViolations(tx, [
-        { invariant: "allocation.matches-line", ids: { orderLineId: s.ready.lineId, locationId: s.main, productId: other } },
-      ]);
+      await expectViolations(tx, [{ invariant: "allocation.matches-line", ids: { orderLineId: s.ready.lineId, locationId: s.main, productId: other } }]);
     });
   });
 
@@ -450,9 +443,7 @@ describe("backlog", () => {
     await rolledBack(async (tx) => {
       const s = await baseState(tx);
       await run(tx, `UPDATE backorders SET order_id = ${s.ready.orderId} WHERE id = ${s.waiting.backorderId}`);
-      await expectViolations(tx, [
-        { invariant: "backorder.belongs-to-line", ids: { backorderId: s.waiting.backorderId, orderLineId: s.waiting.lineId } },
-      ]);
+      await expectViolations(tx, [{ invariant: "backorder.belongs-to-line", ids: { backorderId: s.waiting.backorderId, orderLineId: s.waiting.lineId } }]);
     });
   });
 
@@ -507,9 +498,7 @@ describe("FIFO (invariant 6)", () => {
       await productEvent(tx, s.q, 3, time(5), "RESTOCK_RECEIVED");
       await fill(tx, s.first, 2, s.main, time(6));
       await productEvent(tx, s.q, 4, time(6), "RESTOCK_RECEIVED");
-      await expectViolations(tx, [
-        { invariant: "backlog.fifo", ids: { productId: s.q, backorderId: s.second, fillId, aheadBackorderId: s.first } },
-      ]);
+      await expectViolations(tx, [{ invariant: "backlog.fifo", ids: { productId: s.q, backorderId: s.second, fillId, aheadBackorderId: s.first } }]);
     });
   });
 
@@ -525,11 +514,12 @@ describe("FIFO (invariant 6)", () => {
       await run(tx, `UPDATE backorders SET status = 'CANCELLED', remaining = 0, cancelled = 2, cancelled_at = ${time(7)} WHERE id = ${s.first}`);
       await run(tx, `UPDATE order_lines SET waiting = 0, cancelled = 2 WHERE id = ${first.order_line_id}`);
       await run(tx, `UPDATE orders SET status = 'CANCELLED' WHERE id = ${first.order_id}`);
-      await run(tx, `UPDATE products SET backordered = 0, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${s.q}`);
+      await run(
+        tx,
+        `UPDATE products SET backordered = 0, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${s.q}`,
+      );
       await productEvent(tx, s.q, 4, time(7), "ORDER_CANCELLED");
-      await expectViolations(tx, [
-        { invariant: "backlog.fifo", ids: { productId: s.q, backorderId: s.second, fillId, aheadBackorderId: s.first } },
-      ]);
+      await expectViolations(tx, [{ invariant: "backlog.fifo", ids: { productId: s.q, backorderId: s.second, fillId, aheadBackorderId: s.first } }]);
     });
   });
 
@@ -543,7 +533,10 @@ describe("FIFO (invariant 6)", () => {
       await run(tx, `UPDATE backorders SET status = 'CANCELLED', remaining = 0, cancelled = 2, cancelled_at = ${time(4)} WHERE id = ${s.first}`);
       await run(tx, `UPDATE order_lines SET waiting = 0, cancelled = 2 WHERE id = ${first.order_line_id}`);
       await run(tx, `UPDATE orders SET status = 'CANCELLED' WHERE id = ${first.order_id}`);
-      await run(tx, `UPDATE products SET backordered = 2, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${s.q}`);
+      await run(
+        tx,
+        `UPDATE products SET backordered = 2, waiting_orders = (SELECT count(*) FROM backorders b WHERE b.product_id = products.id AND b.status = 'WAITING') WHERE id = ${s.q}`,
+      );
       await productEvent(tx, s.q, 3, time(4), "ORDER_CANCELLED");
       await fill(tx, s.second, 2, s.main, time(5));
       await productEvent(tx, s.q, 4, time(5), "RESTOCK_RECEIVED");
@@ -568,9 +561,7 @@ describe("FIFO (invariant 6)", () => {
       await productEvent(tx, s.q, 3, time(3), "BACKORDER_PRIORITIZED");
       const fillId = await fill(tx, s.first, 1, s.main, time(5));
       await productEvent(tx, s.q, 4, time(5), "RESTOCK_RECEIVED");
-      await expectViolations(tx, [
-        { invariant: "backlog.fifo", ids: { productId: s.q, backorderId: s.first, fillId, aheadBackorderId: s.second } },
-      ]);
+      await expectViolations(tx, [{ invariant: "backlog.fifo", ids: { productId: s.q, backorderId: s.first, fillId, aheadBackorderId: s.second } }]);
     });
   });
 

@@ -37,11 +37,20 @@ async function definition(): Promise<Place[]> {
         WINDOW w AS (PARTITION BY product_id ORDER BY priority DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         ORDER BY priority DESC, id`,
   );
-  return found.map((row) => ({ id: Number(row.id), productId: Number(row.product_id), position: Number(row.position), unitsAhead: Number(row.units_ahead) }));
+  return found.map((row) => ({
+    id: Number(row.id),
+    productId: Number(row.product_id),
+    position: Number(row.position),
+    unitsAhead: Number(row.units_ahead),
+  }));
 }
 
-const place = (b: { id: number; productId: number; position: number | null; unitsAhead: number | null }) =>
-  ({ id: b.id, productId: b.productId, position: b.position, unitsAhead: b.unitsAhead });
+const place = (b: { id: number; productId: number; position: number | null; unitsAhead: number | null }) => ({
+  id: b.id,
+  productId: b.productId,
+  position: b.position,
+  unitsAhead: b.unitsAhead,
+});
 
 let productIds: number[] = [];
 let leftQueue: { priority: number; id: number };
@@ -69,8 +78,11 @@ beforeAll(async () => {
   }
   for (const orderId of orders.filter(() => random() < 0.15)) await cancelOrder(db, orderId).catch(() => undefined);
   // A cursor naming a backorder that has left the queue: the next still-waiting one follows it.
-  const [gone] = await rows<{ priority: number; id: number }>(db, sql`
-    SELECT priority, id FROM backorders WHERE status <> 'WAITING' AND product_id = ${productIds[0]} ORDER BY id DESC LIMIT 1`);
+  const [gone] = await rows<{ priority: number; id: number }>(
+    db,
+    sql`
+    SELECT priority, id FROM backorders WHERE status <> 'WAITING' AND product_id = ${productIds[0]} ORDER BY id DESC LIMIT 1`,
+  );
   leftQueue = { priority: Number(gone.priority), id: Number(gone.id) };
   const bands = await rows<{ n: number }>(db, sql`SELECT count(DISTINCT priority)::int AS n FROM backorders WHERE status = 'WAITING'`);
   expect(bands[0].n, "the queues should mix priorities").toBeGreaterThanOrEqual(3);

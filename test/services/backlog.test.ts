@@ -48,12 +48,24 @@ describe("filling the backlog", () => {
     const restock = await scheduleRestock(db, { productId: product.id, quantity: 6, expectedAt: daysFromNow(1) });
     const first = await receiveRestock(db, restock.id, 3);
     expect(first.restock).toMatchObject({ status: "PARTIALLY_RECEIVED", receivedQuantity: 3 });
-    expect(first.filledBackorders.map((f) => [f.orderId, f.remaining])).toEqual([[c, 0], [a, 1]]);
-    expect(first.fills.map((f) => [f.backorder.orderId, f.filledUnits])).toEqual([[c, 2], [a, 1]]);
+    expect(first.filledBackorders.map((f) => [f.orderId, f.remaining])).toEqual([
+      [c, 0],
+      [a, 1],
+    ]);
+    expect(first.fills.map((f) => [f.backorder.orderId, f.filledUnits])).toEqual([
+      [c, 2],
+      [a, 1],
+    ]);
     const second = await receiveRestock(db, restock.id, 2);
     expect(second.restock).toMatchObject({ status: "PARTIALLY_RECEIVED", receivedQuantity: 5 });
-    expect(second.filledBackorders.map((f) => [f.orderId, f.remaining])).toEqual([[a, 0], [b, 1]]);
-    expect(second.fills.map((f) => [f.backorder.orderId, f.filledUnits])).toEqual([[a, 1], [b, 1]]);
+    expect(second.filledBackorders.map((f) => [f.orderId, f.remaining])).toEqual([
+      [a, 0],
+      [b, 1],
+    ]);
+    expect(second.fills.map((f) => [f.backorder.orderId, f.filledUnits])).toEqual([
+      [a, 1],
+      [b, 1],
+    ]);
     expect((await waitingQueue(db, product.id)).map((q) => q.orderId)).toEqual([b]);
     const tooMany = await receiveRestock(db, restock.id, 2).catch((e: DomainError) => e);
     expect((tooMany as DomainError).code).toBe("INVALID_INPUT");
@@ -100,13 +112,9 @@ describe("expected dates", () => {
     const [a, b, c, d] = await orderUnits(product.id, 2, 1, 3, 5);
     const dates = await Promise.all([a, b, c, d].map((id) => backorderOfOrder(db, id)));
     // Running totals 2, 3, 6, 11 against supply 3 (soon) and 7 (later).
-    expect(dates.map((x) => x.expectedAt?.toISOString() ?? null)).toEqual([
-      soon.toISOString(), soon.toISOString(), later.toISOString(), null,
-    ]);
+    expect(dates.map((x) => x.expectedAt?.toISOString() ?? null)).toEqual([soon.toISOString(), soon.toISOString(), later.toISOString(), null]);
     expect(dates.map((x) => x.etaSource)).toEqual(["RESTOCK", "RESTOCK", "RESTOCK", "UNKNOWN"]);
-    expect(dates.map((x) => x.promisedAt?.toISOString() ?? null)).toEqual([
-      soon.toISOString(), soon.toISOString(), later.toISOString(), null,
-    ]);
+    expect(dates.map((x) => x.promisedAt?.toISOString() ?? null)).toEqual([soon.toISOString(), soon.toISOString(), later.toISOString(), null]);
   });
 
   it("falls back to the lead time beyond scheduled supply", async () => {

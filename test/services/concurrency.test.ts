@@ -24,9 +24,7 @@ describeOnPostgres("concurrent operations on PostgreSQL", () => {
   it("gives 200 concurrent single-unit orders against 50 units exactly 50 allocations and a 150-deep queue", async () => {
     const product = await newProduct(pool.db, { initialStock: 50 });
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
-        placeOrder(pool.db, { customer: `racer${i}`, lines: [{ productId: product.id, quantity: 1 }] }),
-      ),
+      Array.from({ length: 200 }, (_, i) => placeOrder(pool.db, { customer: `racer${i}`, lines: [{ productId: product.id, quantity: 1 }] })),
     );
     expect(results.filter((r) => r.order.status === "READY_TO_SHIP")).toHaveLength(50);
     expect(results.filter((r) => r.order.status === "AWAITING_STOCK")).toHaveLength(150);
@@ -45,7 +43,10 @@ describeOnPostgres("concurrent operations on PostgreSQL", () => {
     const second = await newProduct(pool.db, { initialStock: 30 });
     const results = await Promise.allSettled(
       Array.from({ length: 60 }, (_, i) => {
-        const pair = [{ productId: first.id, quantity: 1 }, { productId: second.id, quantity: 1 }];
+        const pair = [
+          { productId: first.id, quantity: 1 },
+          { productId: second.id, quantity: 1 },
+        ];
         return placeOrder(pool.db, { customer: `pair${i}`, lines: i % 2 ? pair : pair.reverse() });
       }),
     );

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { connect, type Connection, rows } from "../../drizzle/db.js";
-import { latestSeq, type LoggedEvent, MAX_EVENTS_BACK, positionBack, pruneEvents, readEvents, stampEvents } from "../../server/services/event-log.service.js";
+import {
+  latestSeq,
+  type LoggedEvent,
+  MAX_EVENTS_BACK,
+  positionBack,
+  pruneEvents,
+  readEvents,
+  stampEvents,
+} from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { scheduleRestock } from "../../server/services/restock.service.js";
 import { daysFromNow, newProduct } from "../support/catalogue.js";
@@ -25,8 +33,11 @@ describe("the event log", () => {
     const events = await drain(start);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => start + i + 1));
     expect(events.map((e) => e.type)).toEqual([
-      "STOCK_CHANGED", "BACKLOG_CHANGED", // product created
-      "STOCK_CHANGED", "BACKLOG_CHANGED", "ORDER_CHANGED", // order placed
+      "STOCK_CHANGED",
+      "BACKLOG_CHANGED", // product created
+      "STOCK_CHANGED",
+      "BACKLOG_CHANGED",
+      "ORDER_CHANGED", // order placed
     ]);
     const backlog = events.filter((e) => e.type === "BACKLOG_CHANGED").at(-1)!;
     expect(backlog.payload).toMatchObject({ reason: "ORDER_PLACED", backordered: 1, waitingOrders: 1 });
@@ -62,7 +73,10 @@ describe("pruning the event log", () => {
 
   /** Positions and ids left in the log; unstamped events have a null position. */
   async function remaining(): Promise<{ seq: number | null; id: number }[]> {
-    const found = await rows<{ seq: string | number | null; id: string | number }>(database.db, sql`SELECT seq, id FROM events ORDER BY seq NULLS LAST, id`);
+    const found = await rows<{ seq: string | number | null; id: string | number }>(
+      database.db,
+      sql`SELECT seq, id FROM events ORDER BY seq NULLS LAST, id`,
+    );
     return found.map((row) => ({ seq: row.seq === null ? null : Number(row.seq), id: Number(row.id) }));
   }
 
@@ -86,7 +100,10 @@ describe("pruning the event log", () => {
     expect(stamped).toBeGreaterThan(5);
 
     expect(await pruneEvents(database.db, weekAgo(), { batch: 2 })).toBe(stamped - 1);
-    expect(await remaining()).toEqual([{ seq: newest, id: expect.any(Number) }, { seq: null, id: Number(unstampedId) }]);
+    expect(await remaining()).toEqual([
+      { seq: newest, id: expect.any(Number) },
+      { seq: null, id: Number(unstampedId) },
+    ]);
     expect(await pruneEvents(database.db, new Date(Date.now() + DAY_MS))).toBe(0);
   });
 
@@ -175,9 +192,7 @@ describeOnPostgres("the outbox gap on PostgreSQL", () => {
       }
     })();
     await Promise.all(
-      Array.from({ length: 120 }, (_, i) =>
-        placeOrder(pool.db, { customer: `w${i}`, lines: [{ productId: products[i % 3].id, quantity: 1 + (i % 2) }] }),
-      ),
+      Array.from({ length: 120 }, (_, i) => placeOrder(pool.db, { customer: `w${i}`, lines: [{ productId: products[i % 3].id, quantity: 1 + (i % 2) }] })),
     );
     writing = false;
     await reader;

@@ -57,7 +57,10 @@ it.skipIf(onPostgres)("backfills products.waiting_orders from the waiting backor
     await migrate(db, { migrationsFolder });
 
     const { rows } = await client.query<{ sku: string; waiting_orders: number }>("SELECT sku, waiting_orders FROM products ORDER BY sku");
-    expect(rows).toEqual([{ sku: "DEEP", waiting_orders: 2 }, { sku: "NONE", waiting_orders: 0 }]);
+    expect(rows).toEqual([
+      { sku: "DEEP", waiting_orders: 2 },
+      { sku: "NONE", waiting_orders: 0 },
+    ]);
     // And the counter is held to the backlog from now on.
     await expect(client.query("UPDATE products SET waiting_orders = 0 WHERE sku = 'DEEP'")).rejects.toThrow(/products_waiting_orders_check/);
   } finally {
@@ -72,7 +75,9 @@ it.skipIf(onPostgres)("replays an order whose idempotency key was written before
     await migrate(db, { migrationsFolder: migrationsBefore("0006_scoped_idempotency_keys") });
     // Before: an order placed with idempotency key "retry-me" (the hash is what placeOrder stores for its input).
     const input = { customer: "early", lines: [{ productId: 1, quantity: 2 }], allowPartial: true };
-    const requestHash = createHash("sha256").update(JSON.stringify([input.customer, input.lines, input.allowPartial])).digest("hex");
+    const requestHash = createHash("sha256")
+      .update(JSON.stringify([input.customer, input.lines, input.allowPartial]))
+      .digest("hex");
     await client.exec(`
       INSERT INTO locations (code, name) VALUES ('MAIN', 'Main');
       INSERT INTO products (sku, name, price, backorder_policy) VALUES ('EARLY', 'Early', 1, 'ALLOW');
@@ -96,7 +101,9 @@ it.skipIf(onPostgres)("replays an order whose idempotency key was written before
     const second = await placeOrder(db, { ...input, idempotencyKey: "new-key", idempotencyScope: 2 });
     expect([first.replayed, second.replayed]).toEqual([false, false]);
     expect(second.order.id).not.toBe(first.order.id);
-    const { rows } = await client.query<{ key: string; api_key_id: number | null }>("SELECT key, api_key_id FROM idempotency_keys ORDER BY key, api_key_id");
+    const { rows } = await client.query<{ key: string; api_key_id: number | null }>(
+      "SELECT key, api_key_id FROM idempotency_keys ORDER BY key, api_key_id",
+    );
     expect(rows).toEqual([
       { key: "new-key", api_key_id: 1 },
       { key: "new-key", api_key_id: 2 },

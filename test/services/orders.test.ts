@@ -12,7 +12,10 @@ import { useFreshDatabase } from "../support/database.js";
 const database = useFreshDatabase();
 
 async function refusal(promise: Promise<unknown>): Promise<DomainError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(DomainError);
   return error as DomainError;
 }
@@ -62,9 +65,7 @@ describe("placeOrder", () => {
     const { db } = database;
     const product = await newProduct(db, { backorderPolicy: "DENY", initialStock: 2 });
     const before = await tableCounts(db);
-    const error = await refusal(
-      placeOrder(db, { customer: "ann", lines: [{ productId: product.id, quantity: 3 }], allowPartial: false }),
-    );
+    const error = await refusal(placeOrder(db, { customer: "ann", lines: [{ productId: product.id, quantity: 3 }], allowPartial: false }));
     expect(error.issues).toEqual([expect.objectContaining({ code: "OUT_OF_STOCK", field: ["input", "lines", "0", "quantity"] })]);
     expect(await tableCounts(db)).toEqual(before);
   });
@@ -75,7 +76,10 @@ describe("placeOrder", () => {
     const allowed = await newProduct(db, { initialStock: 0 });
     const { order, issues } = await placeOrder(db, {
       customer: "ann",
-      lines: [{ productId: allowed.id, quantity: 1 }, { productId: denied.id, quantity: 5 }],
+      lines: [
+        { productId: allowed.id, quantity: 1 },
+        { productId: denied.id, quantity: 5 },
+      ],
     });
     expect(issues.map((i) => i.code)).toEqual(["OUT_OF_STOCK"]);
     const lines = await db.select().from(schema.orderLines).where(eq(schema.orderLines.orderId, order.id));
@@ -97,7 +101,10 @@ describe("placeOrder", () => {
     const { db } = database;
     const denied = await newProduct(db, { backorderPolicy: "DENY", initialStock: 1 });
     const lostRows = () =>
-      db.select({ quantity: schema.lostDemand.quantity, code: schema.lostDemand.code }).from(schema.lostDemand).where(eq(schema.lostDemand.productId, denied.id));
+      db
+        .select({ quantity: schema.lostDemand.quantity, code: schema.lostDemand.code })
+        .from(schema.lostDemand)
+        .where(eq(schema.lostDemand.productId, denied.id));
     const keyed = { customer: "ann", lines: [{ productId: denied.id, quantity: 4 }], allowPartial: false, idempotencyKey: `lost-${denied.id}` };
     for (let attempt = 0; attempt < 3; attempt += 1) expect((await refusal(placeOrder(db, keyed))).code).toBe("OUT_OF_STOCK");
     expect(await lostRows()).toEqual([{ quantity: 3, code: "OUT_OF_STOCK" }]);
@@ -114,9 +121,7 @@ describe("placeOrder", () => {
     const product = await newProduct(db, { backorderLimit: 5 });
     await placeOrder(db, { customer: "a", lines: [{ productId: product.id, quantity: 4 }] });
     const before = await tableCounts(db);
-    const error = await refusal(
-      placeOrder(db, { customer: "b", lines: [{ productId: product.id, quantity: 2 }], allowPartial: false }),
-    );
+    const error = await refusal(placeOrder(db, { customer: "b", lines: [{ productId: product.id, quantity: 2 }], allowPartial: false }));
     expect(error.issues).toEqual([expect.objectContaining({ code: "BACKORDER_LIMIT_EXCEEDED", field: ["input", "lines", "0", "quantity"] })]);
     expect(await tableCounts(db)).toEqual(before);
     // With allowPartial the line is cut to the one unit of room left.
@@ -168,7 +173,13 @@ describe("placeOrder", () => {
       { customer: "a", lines: [{ productId: product.id, quantity: 10_000_001 }] },
       { customer: "a", lines: [{ productId: 999_999, quantity: 1 }] },
       { customer: "a", lines: [{ sku: "NO-SUCH-SKU", quantity: 1 }] },
-      { customer: "a", lines: [{ productId: product.id, quantity: 1 }, { productId: product.id, quantity: 1 }] },
+      {
+        customer: "a",
+        lines: [
+          { productId: product.id, quantity: 1 },
+          { productId: product.id, quantity: 1 },
+        ],
+      },
       { customer: "x".repeat(201), lines: [{ productId: product.id, quantity: 1 }] },
     ];
     for (const input of cases) {

@@ -32,9 +32,11 @@ export async function databaseDigest(db: Database): Promise<Record<string, strin
   const digest: Record<string, string> = {};
   for (const { name } of tables) {
     const row =
-      name === "events" ? sql.raw("(t.id, t.type, t.product_id, t.order_id, t.restock_id, t.payload)::text")
-      : name === "api_keys" ? sql.raw("(t.id, t.name, t.role, t.prefix, t.secret_hash, t.revoked_at)::text")
-      : sql.raw("t::text");
+      name === "events"
+        ? sql.raw("(t.id, t.type, t.product_id, t.order_id, t.restock_id, t.payload)::text")
+        : name === "api_keys"
+          ? sql.raw("(t.id, t.name, t.role, t.prefix, t.secret_hash, t.revoked_at)::text")
+          : sql.raw("t::text");
     const [found] = await rows<{ hash: string; n: number }>(
       db,
       sql`SELECT md5(coalesce(string_agg(${row}, '|' ORDER BY ${row}), '')) AS hash, count(*)::int AS n FROM ${sql.identifier(name)} t`,

@@ -37,12 +37,7 @@ export interface CollectOptions {
  * Opens a connection of its own (no retries) and collects one subscription's data and errors.
  * Rejects, with the close code and reason, when the server refuses the connection.
  */
-export async function collect(
-  httpUrl: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  options: CollectOptions = {},
-): Promise<Collected> {
+export async function collect(httpUrl: string, query: string, variables: Record<string, unknown> = {}, options: CollectOptions = {}): Promise<Collected> {
   let connected!: () => void;
   let refused!: (error: Error) => void;
   const opened = new Promise<void>((resolve, reject) => {

@@ -360,7 +360,10 @@ export class BackorderModel {
     if (!order) return no("NOT_FOUND");
     const open = order.lineIds.map((id) => this.line(id)!).filter((line) => line.waiting + line.allocated > 0);
     if (open.length === 0) return no("INVALID_STATE");
-    this.cancelUnits(order, open.map((line) => ({ line, units: line.waiting + line.allocated })));
+    this.cancelUnits(
+      order,
+      open.map((line) => ({ line, units: line.waiting + line.allocated })),
+    );
     return ok(order);
   }
 
@@ -575,11 +578,15 @@ export class BackorderModel {
     const cancelled = sum((l) => l.cancelled);
     const shipped = sum((l) => l.shipped);
     order.status =
-      cancelled === quantity ? "CANCELLED"
-      : shipped === quantity - cancelled ? "SHIPPED"
-      : shipped > 0 ? "PARTIALLY_SHIPPED"
-      : sum((l) => l.waiting) > 0 ? "AWAITING_STOCK"
-      : "READY_TO_SHIP";
+      cancelled === quantity
+        ? "CANCELLED"
+        : shipped === quantity - cancelled
+          ? "SHIPPED"
+          : shipped > 0
+            ? "PARTIALLY_SHIPPED"
+            : sum((l) => l.waiting) > 0
+              ? "AWAITING_STOCK"
+              : "READY_TO_SHIP";
   }
 
   // ---- the queue and its dates (docs/ARCHITECTURE.md, "Expected dates") ----
@@ -605,9 +612,11 @@ export class BackorderModel {
       const through = ahead + backorder.remaining;
       let covered = 0;
       const restock = supply.find((r) => (covered += r.quantity - r.received) >= through);
-      const expectedAt = restock ? restock.expectedAt
-        : product.leadTimeDays !== null ? new Date(backorder.createdAt.getTime() + product.leadTimeDays * DAY_MS)
-        : null;
+      const expectedAt = restock
+        ? restock.expectedAt
+        : product.leadTimeDays !== null
+          ? new Date(backorder.createdAt.getTime() + product.leadTimeDays * DAY_MS)
+          : null;
       const etaSource: EtaSource = restock ? "RESTOCK" : product.leadTimeDays !== null ? "LEAD_TIME" : "UNKNOWN";
       // Late: a promise was made and the ETA is later or unknown. (The test keeps every promise in
       // the future, so "the promise has passed" never applies within a run.)

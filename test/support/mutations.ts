@@ -122,8 +122,7 @@ export function mutationClient(database: DatabaseHandle, server: TestServer) {
    * design (docs/ARCHITECTURE.md, "The rules"), so `lost_demand` is not part of it.
    */
   async function databaseState() {
-    const digest = (table: string, order: string) =>
-      sql.raw(`(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY ${order}), '')) FROM ${table} t)`);
+    const digest = (table: string, order: string) => sql.raw(`(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY ${order}), '')) FROM ${table} t)`);
     const [row] = await rows<Record<string, string | number>>(
       database.db,
       sql`SELECT (SELECT count(*) FROM products)::int AS products, (SELECT count(*) FROM locations)::int AS locations,

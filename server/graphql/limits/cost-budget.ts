@@ -20,9 +20,7 @@ export interface BucketSize {
   refillPerSecond: number;
 }
 
-export type Withdrawal =
-  | { ok: true; remaining: number }
-  | { ok: false; remaining: number; retryAfterSeconds: number };
+export type Withdrawal = { ok: true; remaining: number } | { ok: false; remaining: number; retryAfterSeconds: number };
 
 interface Bucket {
   /** Points in the bucket at `at`. */

@@ -11,15 +11,7 @@
  * subscription's context serves every event: each event (the execution's root value) gets a count
  * of its own.
  */
-import {
-  defaultFieldResolver,
-  getNamedType,
-  type GraphQLFieldResolver,
-  GraphQLError,
-  type GraphQLSchema,
-  isCompositeType,
-  isObjectType,
-} from "graphql";
+import { defaultFieldResolver, getNamedType, type GraphQLFieldResolver, GraphQLError, type GraphQLSchema, isCompositeType, isObjectType } from "graphql";
 
 /** The `extensions.code` of a response stopped at the object cap. */
 export const RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE";

@@ -77,8 +77,10 @@ export function resolveQueryLimits(override: QueryLimitsOverride = {}, base: Que
   for (const role of LIMITED_ROLES) {
     const given = override[role] ?? {};
     for (const [name, value] of Object.entries(given)) {
-      if (!LIMIT_NAMES.includes(name as keyof RoleLimits)) throw new Error(`query limits: unknown limit "${name}" for ${role} (one of ${LIMIT_NAMES.join(", ")})`);
-      if (typeof value !== "number" || !(value > 0)) throw new Error(`query limits: ${role}.${name} must be a positive number, got ${JSON.stringify(value)}`);
+      if (!LIMIT_NAMES.includes(name as keyof RoleLimits))
+        throw new Error(`query limits: unknown limit "${name}" for ${role} (one of ${LIMIT_NAMES.join(", ")})`);
+      if (typeof value !== "number" || !(value > 0))
+        throw new Error(`query limits: ${role}.${name} must be a positive number, got ${JSON.stringify(value)}`);
     }
     resolved[role] = Object.freeze({ ...base[role], ...given });
   }
@@ -225,7 +227,14 @@ export function prepareOperation(
     document = parse(payload.query, options.parseOptions);
   } catch (error) {
     const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
-    return [new GraphQLError(syntax.message, { nodes: syntax.nodes, source: syntax.source, positions: syntax.positions, extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+    return [
+      new GraphQLError(syntax.message, {
+        nodes: syntax.nodes,
+        source: syntax.source,
+        positions: syntax.positions,
+        extensions: { code: "GRAPHQL_PARSE_FAILED" },
+      }),
+    ];
   }
   const tooLarge = documentBoundsError(payload.query, document, requestLimits);
   if (tooLarge) return [new GraphQLError(tooLarge.message, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];

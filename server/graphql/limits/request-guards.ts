@@ -173,7 +173,10 @@ export function variablesTooLarge(variables: unknown, max: number): boolean {
  * BAD_USER_INPUT (HTTP 400) when the variables are over the size limit or hold a string no text
  * column can store; undefined when they are fine. The size is checked first: it bounds the rest.
  */
-export function variablesError(variables: Readonly<Record<string, unknown>> | null | undefined, limits: RequestLimits = REQUEST_LIMITS): GraphQLError | undefined {
+export function variablesError(
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+  limits: RequestLimits = REQUEST_LIMITS,
+): GraphQLError | undefined {
   if (!variables) return undefined;
   if (variablesTooLarge(variables, limits.maxVariablesBytes)) {
     return refusal(`The variables are larger than ${limits.maxVariablesBytes} bytes.`, "BAD_USER_INPUT");

@@ -85,20 +85,14 @@ export class BackorderResolver {
       if (decoded === null) return emptyConnection();
       productId = decoded;
     }
-    const page = await readOrBadInput(() =>
-      listBacklog(context.db, { productId, delayed: filter?.delayed, olderThanHours: hours }, { first, after }),
-    );
+    const page = await readOrBadInput(() => listBacklog(context.db, { productId, delayed: filter?.delayed, olderThanHours: hours }, { first, after }));
     primeLoaders(context.loaders, { backorders: page.items });
     return toConnection(page);
   }
 
   @Authorized(...OPERATE)
   @Mutation(() => BackorderPayload, { description: "Moves a backorder in its queue: higher priority first. Allocations already made stay." })
-  prioritizeBackorder(
-    @Arg("id", () => ID) id: string,
-    @Arg("priority", () => Int) priority: number,
-    @Ctx() context: Context,
-  ) {
+  prioritizeBackorder(@Arg("id", () => ID) id: string, @Arg("priority", () => Int) priority: number, @Ctx() context: Context) {
     return mutate(context, { backorder: null as BackorderRecord | null }, async () => ({
       backorder: await prioritizeBackorder(context.db, requireNodeId(id, "Backorder", ["id"]), priority),
     }));

@@ -122,9 +122,12 @@ export class OrderResolver {
         if (line.productId !== undefined && line.productId !== null) {
           const decoded = fromGlobalId(line.productId);
           if (decoded?.type === "Product") productId = decoded.id;
-          else issues.push(decoded
-            ? { code: "NOT_FOUND", message: "product not found", field }
-            : { code: "INVALID_INPUT", message: "productId is not a valid Product id", field });
+          else
+            issues.push(
+              decoded
+                ? { code: "NOT_FOUND", message: "product not found", field }
+                : { code: "INVALID_INPUT", message: "productId is not a valid Product id", field },
+            );
         }
         return { productId, sku: line.sku ?? undefined, quantity: line.quantity };
       });
@@ -142,11 +145,7 @@ export class OrderResolver {
 
   @Authorized(...ORDER)
   @Mutation(() => OrderPayload, { description: "Cancels every unit not shipped: waiting ones first; released units go to the backlog." })
-  cancelOrder(
-    @Arg("id", () => ID) id: string,
-    @Ctx() context: Context,
-    @Arg("reason", () => String, { nullable: true }) reason?: string | null,
-  ) {
+  cancelOrder(@Arg("id", () => ID) id: string, @Ctx() context: Context, @Arg("reason", () => String, { nullable: true }) reason?: string | null) {
     return mutate(context, NO_ORDER, async () => ({
       order: await cancelOrder(context.db, requireNodeId(id, "Order", ["id"]), reason ?? null),
       replayed: false,
@@ -155,11 +154,7 @@ export class OrderResolver {
 
   @Authorized(...ORDER)
   @Mutation(() => OrderPayload, { description: "Cancels units of one line (all not shipped when quantity is omitted); waiting units first." })
-  cancelOrderLine(
-    @Arg("id", () => ID) id: string,
-    @Ctx() context: Context,
-    @Arg("quantity", () => Int, { nullable: true }) quantity?: number | null,
-  ) {
+  cancelOrderLine(@Arg("id", () => ID) id: string, @Ctx() context: Context, @Arg("quantity", () => Int, { nullable: true }) quantity?: number | null) {
     return mutate(context, NO_ORDER, async () => ({
       order: await cancelOrderLine(context.db, requireNodeId(id, "OrderLine", ["id"]), quantity ?? null),
       replayed: false,

@@ -43,8 +43,18 @@ export class ProductResolver {
   async stock(@Root() product: ProductRecord, @Ctx() context: Context): Promise<StockSummaryRecord> {
     const summary = await context.loaders.stockSummary.load(product.id);
     // The product exists (it is the root), so a missing summary can only mean no rows yet.
-    return summary ?? { productId: product.id, onHand: 0, allocated: 0, available: 0, backordered: product.backordered,
-      incoming: 0, projected: -product.backordered, nextRestockAt: null };
+    return (
+      summary ?? {
+        productId: product.id,
+        onHand: 0,
+        allocated: 0,
+        available: 0,
+        backordered: product.backordered,
+        incoming: 0,
+        projected: -product.backordered,
+        nextRestockAt: null,
+      }
+    );
   }
 
   @FieldResolver(() => [StockLevel])
@@ -134,11 +144,7 @@ export class ProductResolver {
 
   @Authorized(...OPERATE)
   @Mutation(() => ProductPayload)
-  updateProduct(
-    @Arg("id", () => ID) id: string,
-    @Arg("input", () => UpdateProductInput) input: UpdateProductInput,
-    @Ctx() context: Context,
-  ) {
+  updateProduct(@Arg("id", () => ID) id: string, @Arg("input", () => UpdateProductInput) input: UpdateProductInput, @Ctx() context: Context) {
     return mutate(context, { product: null as ProductRecord | null }, async () => {
       const productId = requireNodeId(id, "Product", ["id"]);
       return { product: await updateProduct(context.db, productId, given(input) as UpdateProductValues) };

@@ -90,12 +90,10 @@ export class RestockResolver {
   }
 
   @Authorized(...OPERATE)
-  @Mutation(() => RestockPayload, { description: "Moves an open restock's date (not into the past); backorders it no longer covers in time become delayed." })
-  rescheduleRestock(
-    @Arg("id", () => ID) id: string,
-    @Arg("expectedAt", () => DateTimeScalar) expectedAt: Date,
-    @Ctx() context: Context,
-  ) {
+  @Mutation(() => RestockPayload, {
+    description: "Moves an open restock's date (not into the past); backorders it no longer covers in time become delayed.",
+  })
+  rescheduleRestock(@Arg("id", () => ID) id: string, @Arg("expectedAt", () => DateTimeScalar) expectedAt: Date, @Ctx() context: Context) {
     return mutate(context, NO_RESTOCK, async () => {
       const restockId = requireNodeId(id, "Restock", ["id"]);
       return { restock: await rescheduleRestock(context.db, restockId, requireDate(expectedAt, ["expectedAt"])) };
@@ -107,11 +105,7 @@ export class RestockResolver {
     description:
       "Receives an open restock (all that is outstanding, or `quantity` units) and fills the backlog first-come, first-served. A partial receipt leaves it PARTIALLY_RECEIVED.",
   })
-  receiveRestock(
-    @Arg("id", () => ID) id: string,
-    @Ctx() context: Context,
-    @Arg("quantity", () => Int, { nullable: true }) quantity?: number | null,
-  ) {
+  receiveRestock(@Arg("id", () => ID) id: string, @Ctx() context: Context, @Arg("quantity", () => Int, { nullable: true }) quantity?: number | null) {
     return mutate(context, { ...NO_RESTOCK, filledBackorders: [] as BackorderRecord[], fills: [] as RestockFillRecord[] }, async () => {
       const result = await receiveRestock(context.db, requireNodeId(id, "Restock", ["id"]), quantity ?? null);
       return { restock: result.restock, filledBackorders: result.filledBackorders, fills: result.fills };

@@ -175,12 +175,17 @@ export class SubscriptionResolver {
     @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    return logEntry(event, context, {
-      ...productFields(event),
-      backordered: event.payload.backordered as number,
-      waitingOrders: event.payload.waitingOrders as number,
-      nextExpectedAt: dateOrNull(event.payload.nextExpectedAt),
-    }, productLink(event));
+    return logEntry(
+      event,
+      context,
+      {
+        ...productFields(event),
+        backordered: event.payload.backordered as number,
+        waitingOrders: event.payload.waitingOrders as number,
+        nextExpectedAt: dateOrNull(event.payload.nextExpectedAt),
+      },
+      productLink(event),
+    );
   }
 
   @Authorized(...READ)
@@ -194,10 +199,15 @@ export class SubscriptionResolver {
     @Arg("productIds", () => [ID], { nullable: true }) _productIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    return logEntry(event, context, {
-      kind: event.payload.kind as RestockChangeKind,
-      filledUnits: event.payload.filledUnits as number,
-    }, { name: "restock", load: (db) => oneOf(restocksByIds(db, [event.restockId!])) });
+    return logEntry(
+      event,
+      context,
+      {
+        kind: event.payload.kind as RestockChangeKind,
+        filledUnits: event.payload.filledUnits as number,
+      },
+      { name: "restock", load: (db) => oneOf(restocksByIds(db, [event.restockId!])) },
+    );
   }
 
   @Authorized(...READ)
@@ -209,8 +219,12 @@ export class SubscriptionResolver {
       const ids = await existingIds(args.orderIds, "Order", "orderIds", (dbIds) => ordersByIds(context.db, dbIds));
       const after = await cursorPosition(context, args.after);
       const customer = args.customer ?? null;
-      return liveEvents(context, "ORDER_CHANGED", (event) =>
-        (!ids || ids.has(event.orderId!)) && (customer === null || event.payload.customer === customer), after);
+      return liveEvents(
+        context,
+        "ORDER_CHANGED",
+        (event) => (!ids || ids.has(event.orderId!)) && (customer === null || event.payload.customer === customer),
+        after,
+      );
     },
   })
   async orderChanged(
@@ -220,9 +234,14 @@ export class SubscriptionResolver {
     @Arg("customer", () => String, { nullable: true }) _customer?: string | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
   ) {
-    return logEntry(event, context, {
-      kind: event.payload.kind as OrderChangeKind,
-      status: event.payload.status as OrderStatus,
-    }, { name: "order", load: (db) => oneOf(ordersByIds(db, [event.orderId!])) });
+    return logEntry(
+      event,
+      context,
+      {
+        kind: event.payload.kind as OrderChangeKind,
+        status: event.payload.status as OrderStatus,
+      },
+      { name: "order", load: (db) => oneOf(ordersByIds(db, [event.orderId!])) },
+    );
   }
 }

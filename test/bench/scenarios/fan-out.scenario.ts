@@ -111,7 +111,9 @@ async function fanOut(
       status(`${label}: event ${i + 1}/${events}, p99 so far ${percentile(latencies, 99).toFixed(1)} ms`);
     }
     const cpuPerEventMs = (cpuMs(pid) - cpuBefore) / events;
-    step(`${label}: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ${missing} missing, ${cpuPerEventMs.toFixed(1)} ms of server CPU per event`);
+    step(
+      `${label}: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ${missing} missing, ${cpuPerEventMs.toFixed(1)} ms of server CPU per event`,
+    );
     return { latencies, missing, rssBeforeKb, rssAfterKb, cpuPerEventMs };
   } finally {
     swarm.close();

@@ -83,14 +83,19 @@ async function compare(context: ScenarioContext, server: (round: number) => Phas
   const served: (LoadResult & { cpuPerOrderMs: number })[] = [];
   const direct: (LoadResult & { cpuPerOrderMs: number })[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    for (const [phase, into, samples] of [[server(round), served, locks?.served], [baseline(round), direct, locks?.direct]] as const) {
+    for (const [phase, into, samples] of [
+      [server(round), served, locks?.served],
+      [baseline(round), direct, locks?.direct],
+    ] as const) {
       step(`${phase.label}: ${options.clients} clients, ${options.warmup}s warm-up + ${options.duration}s`);
       locks?.sampler?.start();
       const result = await phase.run();
       const sampled = locks?.sampler?.stop();
       if (sampled) samples?.push(sampled);
       into.push(result);
-      step(`${phase.label}: ${result.rate.toFixed(0)} orders/s, p50 ${percentile(result.latencies, 50).toFixed(1)} ms, p99 ${percentile(result.latencies, 99).toFixed(1)} ms, ${result.cpuPerOrderMs.toFixed(2)} ms CPU per order${result.failed ? `, ${result.failed} failed (${result.firstError})` : ""}`);
+      step(
+        `${phase.label}: ${result.rate.toFixed(0)} orders/s, p50 ${percentile(result.latencies, 50).toFixed(1)} ms, p99 ${percentile(result.latencies, 99).toFixed(1)} ms, ${result.cpuPerOrderMs.toFixed(2)} ms CPU per order${result.failed ? `, ${result.failed} failed (${result.firstError})` : ""}`,
+      );
     }
   }
   const s = merge(served, options.duration);
@@ -132,19 +137,22 @@ function overHttp(client: GraphQLClient, serverPid: number, context: ScenarioCon
   return {
     label,
     run: () =>
-      loadWithCpu({
-        label,
-        clients: options.clients,
-        warmupMs: options.warmup * 1000,
-        durationMs: options.duration * 1000,
-        operation: async (worker) => {
-          const answer = await client.data<PlaceOrderAnswer>(PLACE_ORDER, {
-            input: { customer: `bench-${worker}`, lines: [{ productId: toGlobalId("Product", productFor(worker)), quantity: 1 }] },
-          });
-          const { order, userErrors } = answer.placeOrder;
-          if (!order || userErrors.length > 0) throw new Error(`placeOrder refused: ${JSON.stringify(userErrors)}`);
+      loadWithCpu(
+        {
+          label,
+          clients: options.clients,
+          warmupMs: options.warmup * 1000,
+          durationMs: options.duration * 1000,
+          operation: async (worker) => {
+            const answer = await client.data<PlaceOrderAnswer>(PLACE_ORDER, {
+              input: { customer: `bench-${worker}`, lines: [{ productId: toGlobalId("Product", productFor(worker)), quantity: 1 }] },
+            });
+            const { order, userErrors } = answer.placeOrder;
+            if (!order || userErrors.length > 0) throw new Error(`placeOrder refused: ${JSON.stringify(userErrors)}`);
+          },
         },
-      }, () => cpuMs(serverPid)),
+        () => cpuMs(serverPid),
+      ),
   };
 }
 
@@ -154,15 +162,18 @@ function inProcess(connection: Connection, context: ScenarioContext, label: stri
   return {
     label,
     run: () =>
-      loadWithCpu({
-        label,
-        clients: options.clients,
-        warmupMs: options.warmup * 1000,
-        durationMs: options.duration * 1000,
-        operation: async (worker) => {
-          await placeOrder(connection.db, { customer: `bench-${worker}`, lines: [{ productId: productFor(worker), quantity: 1 }] });
+      loadWithCpu(
+        {
+          label,
+          clients: options.clients,
+          warmupMs: options.warmup * 1000,
+          durationMs: options.duration * 1000,
+          operation: async (worker) => {
+            await placeOrder(connection.db, { customer: `bench-${worker}`, lines: [{ productId: productFor(worker), quantity: 1 }] });
+          },
         },
-      }, ownCpuMs),
+        ownCpuMs,
+      ),
   };
 }
 

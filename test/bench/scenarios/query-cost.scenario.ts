@@ -89,7 +89,9 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
     const statements = median(counts.map((c) => c.statements));
     const stable = counts.every((c) => c.statements === statements);
     perSize.push({ first, statements, counts: counts.map((c) => c.statements), stable });
-    step(`first: ${first}: ${counts.map((c) => c.statements).join(", ")} statements per request (+${counts.map((c) => c.background).join(", ")} background)`);
+    step(
+      `first: ${first}: ${counts.map((c) => c.statements).join(", ")} statements per request (+${counts.map((c) => c.background).join(", ")} background)`,
+    );
     for (const text of counts.at(-1)!.texts) step(`    ${text.slice(0, 140)}`);
   }
   await counted.stop();
@@ -113,7 +115,10 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
   type Measured = { rate: number; latencies: number[]; cpuPerRequestMs: number };
   const measured = { list: [] as Measured[], trivial: [] as Measured[] };
   for (let round = 0; round < options.rounds; round++) {
-    for (const [kind, query] of [["list", LIST], ["trivial", TRIVIAL]] as const) {
+    for (const [kind, query] of [
+      ["list", LIST],
+      ["trivial", TRIVIAL],
+    ] as const) {
       const label = `${kind === "list" ? "products(first: 20)" : "{ __typename }"}, round ${round + 1}`;
       step(`${label}: ${options.clients} clients, ${options.warmup}s warm-up + ${options.duration}s`);
       let cpuAtOpen = 0;
@@ -131,7 +136,9 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
       });
       if (result.failed) throw new Error(`${label}: ${result.failed} requests failed: ${result.firstError}`);
       const cpuPerRequestMs = cpu / result.completed;
-      step(`${label}: ${result.rate.toFixed(0)} requests/s, p50 ${percentile(result.latencies, 50).toFixed(1)} ms, ${cpuPerRequestMs.toFixed(2)} ms of server CPU per request`);
+      step(
+        `${label}: ${result.rate.toFixed(0)} requests/s, p50 ${percentile(result.latencies, 50).toFixed(1)} ms, ${cpuPerRequestMs.toFixed(2)} ms of server CPU per request`,
+      );
       measured[kind].push({ ...result, cpuPerRequestMs });
     }
   }

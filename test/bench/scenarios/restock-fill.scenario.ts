@@ -130,7 +130,10 @@ async function measure(db: Database, size: number, receive: Receive, readHead: R
 
   await settle(db);
   const { result: updated, ms: baselineMs } = await timed(() =>
-    rows<{ n: number }>(db, sql`WITH touched AS (UPDATE backorders SET priority = priority WHERE product_id = ${product.id} RETURNING 1) SELECT count(*)::int AS n FROM touched`),
+    rows<{ n: number }>(
+      db,
+      sql`WITH touched AS (UPDATE backorders SET priority = priority WHERE product_id = ${product.id} RETURNING 1) SELECT count(*)::int AS n FROM touched`,
+    ),
   );
   step(`baseline: UPDATE of ${updated[0].n} backorder rows in ${baselineMs.toFixed(0)} ms`);
   violations += await expectClean(db, "after the fill");
