@@ -18,9 +18,11 @@ import * as schema from "./schema.js";
 
 export { schema };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// The third parameter is the relational schema's extracted config, which differs between the PGlite
+// and postgres.js drivers; `any` lets one type hold either (drizzle's own docs do the same).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one type for both drivers' databases
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema, any>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above, for their transactions
 export type Transaction = PgTransaction<PgQueryResultHKT, typeof schema, any>;
 /** Anything that runs SQL: the pool or an open transaction. */
 export type Executor = Database | Transaction;
