@@ -99,6 +99,35 @@ describe("cost budget shared through a store", () => {
     expect(next).toEqual([]);
   });
 
+  it("keeps the shared bucket of a caller served by one instance equal to its local one, draining included", async () => {
+    const { clock, budget } = budgetAt();
+    // The store as cost_budgets behaves: drains a row by the time since it was merged, then adds.
+    const rows = new Map<string, { level: number; at: number }>();
+    const store = async (spending: readonly { caller: string; spent: number; refillPerSecond: number }[]) => {
+      for (const { caller, spent, refillPerSecond } of spending) {
+        const row = rows.get(caller);
+        const drained = row ? Math.max(0, row.level - (clock.now - row.at) * refillPerSecond) : 0;
+        rows.set(caller, { level: Math.max(0, drained + spent), at: clock.now });
+      }
+      return new Map([...rows].map(([caller, row]) => [caller, { level: Math.max(0, row.level - (clock.now - row.at) * 10), refillPerSecond: 10 }]));
+    };
+    budget.withdraw("a", 100, SIZE);
+    clock.now = 1;
+    await budget.sync(store);
+    expect(rows.get("a")!.level).toBeCloseTo(90);
+    clock.now = 2;
+    budget.withdraw("a", 10, SIZE);
+    await budget.sync(store);
+    expect(rows.get("a")!.level).toBeCloseTo(90);
+    expect(budget.remaining("a", SIZE)).toBeCloseTo(10);
+    // The Retry-After a refusal gives is right: after it, the request fits.
+    const refused = budget.withdraw("a", 30, SIZE);
+    expect(refused.ok).toBe(false);
+    clock.now += (refused as { retryAfterSeconds: number }).retryAfterSeconds + 0.001;
+    await budget.sync(store);
+    expect(budget.withdraw("a", 30, SIZE).ok).toBe(true);
+  });
+
   it("keeps what was spent while a sync was on its way, and keeps the spending of a sync that failed", async () => {
     const { budget } = budgetAt();
     budget.withdraw("a", 10, SIZE);

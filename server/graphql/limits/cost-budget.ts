@@ -54,8 +54,10 @@ export interface CostBudgetOptions {
 /** Every caller's bucket on this instance. */
 export class CostBudget {
   private readonly buckets = new Map<string, Bucket>();
-  /** Points poured into (or given back from) each bucket since the last sync. */
-  private readonly unsynced = new Map<string, { spent: number; rate: number }>();
+  /** Buckets changed here (not only drained) since the last sync. */
+  private readonly dirty = new Set<string>();
+  /** Each bucket's level right after the last sync: what the shared bucket already counts. */
+  private readonly synced = new Map<string, { level: number; at: number }>();
   private readonly now: () => number;
   private readonly maxBuckets: number;
 
@@ -88,12 +90,17 @@ export class CostBudget {
   private forget(): void {
     const now = this.now();
     for (const [key, bucket] of this.buckets) {
-      if (bucket.level - (now - bucket.at) * bucket.rate <= 0) this.buckets.delete(key);
+      if (bucket.level - (now - bucket.at) * bucket.rate <= 0) this.drop(key);
     }
     for (const key of this.buckets.keys()) {
       if (this.buckets.size <= this.maxBuckets) break;
-      this.buckets.delete(key);
+      this.drop(key);
     }
+  }
+
+  private drop(key: string): void {
+    this.buckets.delete(key);
+    this.synced.delete(key);
   }
 
   /** Points `key` may spend now. */
@@ -114,7 +121,7 @@ export class CostBudget {
     }
     bucket.level += cost;
     this.store(key, bucket);
-    this.spent(key, cost, size);
+    this.dirty.add(key);
     return { ok: true, remaining: size.capacity - bucket.level };
   }
 
@@ -127,7 +134,7 @@ export class CostBudget {
     const bucket = this.drained(key, size);
     if (cost > 0) bucket.level += cost;
     this.store(key, bucket);
-    if (cost > 0) this.spent(key, cost, size);
+    if (cost > 0) this.dirty.add(key);
     return Math.max(0, bucket.level - size.capacity) / size.refillPerSecond;
   }
 
@@ -147,38 +154,55 @@ export class CostBudget {
     const given = Math.min(points, bucket.level);
     bucket.level -= given;
     this.store(key, bucket);
-    this.spent(key, -given, size);
+    this.dirty.add(key);
   }
 
-  private spent(key: string, points: number, size: BucketSize): void {
-    const entry = this.unsynced.get(key);
-    if (entry) {
-      entry.spent += points;
-      entry.rate = size.refillPerSecond;
-    } else this.unsynced.set(key, { spent: points, rate: size.refillPerSecond });
+  /** `key`'s level now, as its drained local bucket says (0 when it has none). */
+  private levelNow(key: string): number {
+    const bucket = this.buckets.get(key);
+    return bucket ? Math.max(0, bucket.level - (this.now() - bucket.at) * bucket.rate) : 0;
   }
 
   /**
-   * Sends what every caller spent here since the last sync to `store` and takes the shared levels
-   * back: each local bucket becomes the shared level plus what was spent here while the sync was
-   * on its way. Shared buckets of callers this instance has not served come back too, so their
-   * first request here already meets what they spent elsewhere. A failed store keeps the spending
-   * for the next sync.
+   * Sends to `store` what each caller changed here since the last sync and takes the shared levels
+   * back. What a caller changed is its local level now less what its level right after the last
+   * sync has drained to: spending net of refunds and of the draining the spending itself enjoyed,
+   * so that the shared bucket of a caller served by one instance is exactly its local one (a
+   * client that waits its Retry-After gets through). Each local bucket then becomes the shared
+   * level plus what changed here while the sync was on its way. Shared buckets of callers this
+   * instance has not served come back too, so their first request here already meets what they
+   * spent elsewhere. A failed store keeps everything for the next sync.
    */
   async sync(store: BudgetStore): Promise<void> {
-    const batch = [...this.unsynced].map(([caller, { spent, rate }]) => ({ caller, spent, refillPerSecond: rate }));
-    this.unsynced.clear();
-    let levels: Awaited<ReturnType<BudgetStore>>;
+    const startedAt = this.now();
+    const sent = new Map<string, { level: number; rate: number }>();
+    const batch: BudgetSpending[] = [];
+    for (const caller of this.dirty) {
+      const bucket = this.buckets.get(caller);
+      if (!bucket) continue;
+      const level = this.levelNow(caller);
+      const base = this.synced.get(caller);
+      const counted = base ? Math.max(0, base.level - (startedAt - base.at) * bucket.rate) : 0;
+      sent.set(caller, { level, rate: bucket.rate });
+      batch.push({ caller, spent: level - counted, refillPerSecond: bucket.rate });
+    }
+    this.dirty.clear();
+    let shared: Awaited<ReturnType<BudgetStore>>;
     try {
-      levels = await store(batch);
+      shared = await store(batch);
     } catch (error) {
-      for (const { caller, spent, refillPerSecond } of batch) this.spent(caller, spent, { capacity: 0, refillPerSecond });
+      for (const caller of sent.keys()) this.dirty.add(caller);
       throw error;
     }
     const now = this.now();
-    for (const [caller, shared] of levels) {
-      const since = this.unsynced.get(caller)?.spent ?? 0;
-      this.store(caller, { level: Math.max(0, shared.level + since), at: now, rate: shared.refillPerSecond });
+    for (const [caller, bucket] of shared) {
+      const before = sent.get(caller);
+      // Changed here while the sync was on its way: kept on top, and sent next time.
+      const meanwhile = before ? this.levelNow(caller) - Math.max(0, before.level - (now - startedAt) * before.rate) : 0;
+      if (!before && this.dirty.has(caller)) continue;
+      const level = Math.max(0, bucket.level);
+      this.store(caller, { level: Math.max(0, level + meanwhile), at: now, rate: bucket.refillPerSecond });
+      this.synced.set(caller, { level, at: now });
     }
   }
 }
