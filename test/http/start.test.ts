@@ -113,7 +113,8 @@ function expectOneLine(stderr: string[]) {
   expect(stderr[0]).not.toMatch(/^\s+at |\{$|Error:/);
 }
 
-describe.skipIf(onPostgres)(`npm start, stopped with SIGTERM to the pid it gives ${PGLITE_PROJECT_ONLY}`, () => {
+// A start with the demo catalogue under a full parallel suite on 2 cores can take most of a minute.
+describe.skipIf(onPostgres)(`npm start, stopped with SIGTERM to the pid it gives ${PGLITE_PROJECT_ONLY}`, { timeout: 150_000 }, () => {
   let server: Run & { port: number };
 
   it("says what it is doing while it starts: the database and migrations, the demo catalogue, then where it listens", async () => {
@@ -144,7 +145,7 @@ describe.skipIf(onPostgres)(`npm start, stopped with SIGTERM to the pid it gives
   });
 });
 
-describe.skipIf(onPostgres)(`npm start, stopped with Ctrl-C ${PGLITE_PROJECT_ONLY}`, () => {
+describe.skipIf(onPostgres)(`npm start, stopped with Ctrl-C ${PGLITE_PROJECT_ONLY}`, { timeout: 150_000 }, () => {
   it("stops gracefully once although the terminal and npm each send SIGINT", async () => {
     const server = await npmStart({ PGLITE_DIR: "memory://", SEED_DEMO: "false" });
     signalGroup(server.child.pid!, "SIGINT"); // what a terminal does: the whole foreground group

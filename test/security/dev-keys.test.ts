@@ -94,7 +94,7 @@ it("with BOOTSTRAP_ADMIN_KEY set, makes no development keys on an empty embedded
   expect(started.lines.join("\n")).not.toContain("development api keys created");
   expect(started.lines.join("\n")).not.toContain(BOOTSTRAP_SECRET);
   expect(await keysIn(started.dataDir)).toEqual([{ name: "bootstrap admin", role: "ADMIN" }]);
-}, 90_000);
+}, 150_000);
 
 it("without it, makes development keys whose secrets are in the banner and an owner-only dev-keys.json, never in a log line", async () => {
   const started = await startOnce({});
@@ -112,7 +112,7 @@ it("without it, makes development keys whose secrets are in the banner and an ow
   expect(created).toMatchObject({ apiKeyIds: [expect.any(Number), expect.any(Number)], file: started.keysFile });
   for (const line of logs) for (const secret of secrets) expect(line).not.toContain(secret);
   expect((await keysIn(started.dataDir)).map((key) => key.role)).toEqual(["ADMIN", "READER"]);
-}, 90_000);
+}, 150_000);
 
 it("makes an existing dev-keys.json readable by its owner only, when writing it and when reading it", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "dev-keys-"));
