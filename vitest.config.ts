@@ -18,7 +18,9 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/bench/**", "node_modules/**"],
+    // The attack replays measure /healthz latency under attack: they run alone (npm run test:attacks,
+    // a step of .ci/run of its own), not beside the other files competing for the same 2 cores.
+    exclude: ["test/bench/**", "node_modules/**", ...(process.env.RUN_ATTACKS ? [] : ["test/security/attacks.test.ts"])],
     // Child processes: one in-memory PGlite (about 100 MB) per file is fine with 24 GB of RAM,
     // and a fork can be killed cleanly when a file hangs on a socket.
     pool: "forks",

@@ -36,7 +36,15 @@ import { formatError, isExposedError } from "../graphql/error-masking.js";
 import { isDatabaseUnavailable, SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE } from "../graphql/database-unavailable.js";
 import { type Logger, serializeError } from "../logger.js";
 import { REQUEST_PARSE_OPTIONS, requestValidationRules } from "../graphql/limits/request-guards.js";
-import { type Admission, callerOf, DEFAULT_QUERY_LIMITS, prepareOperation, type QueryLimits, settleCost } from "../graphql/limits/query-limits.js";
+import {
+  type Admission,
+  callerOf,
+  DEFAULT_QUERY_LIMITS,
+  prepareOperation,
+  type QueryLimits,
+  settleCost,
+  throttledError,
+} from "../graphql/limits/query-limits.js";
 import { CostBudget } from "../graphql/limits/cost-budget.js";
 import { meterObjects, type ObjectMeter, responseTooLarge, wasStoppedAtCap } from "../graphql/limits/object-meter.js";
 import { countReturnedObjects } from "../graphql/limits/query-cost.js";
@@ -125,6 +133,8 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
     if (!operations) running.set(ctx, (operations = new Map()));
     return operations;
   };
+  /** Per connection, the operations admitted by the cap and waiting for their key check. */
+  const waiting = new WeakMap<object, number>();
   const wss = new WebSocketServer({ server: options.httpServer, path: "/graphql", maxPayload: options.maxPayloadBytes ?? 64 * 1024 });
   const keyOf = new WeakMap<WebSocket, AuthenticatedKey>();
   const socketsByKey = new Map<number, Set<WebSocket>>();
@@ -188,39 +198,52 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
       onSubscribe: async (ctx, id, payload) => {
         const socket = ctx.extra.socket;
         const key = keyOf.get(socket);
+        if (!key) {
+          socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
+          return [new GraphQLError(KEY_REVOKED_REASON, { extensions: { code: "UNAUTHENTICATED" } })];
+        }
+        // The minimum cost and the cap come before anything waits: every message pays, refused ones
+        // too, and a flood on one connection is refused without a database round trip per message.
+        const roleLimits = limits[key.role];
+        const caller = callerOf(key, undefined);
+        const minimum = budget.withdraw(caller.bucket, roleLimits.minimumCost, roleLimits);
+        if (!minimum.ok) return [throttledError(roleLimits.minimumCost, minimum.remaining, roleLimits, minimum.retryAfterSeconds)];
+        const maxOperations = roleLimits.maxSubscriptionsPerConnection;
+        const waitingNow = waiting.get(ctx) ?? 0;
+        if (runningOf(ctx).size + waitingNow >= maxOperations) {
+          return [
+            new GraphQLError(`This connection runs ${maxOperations} operations already, the most it may; complete one first.`, {
+              extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptionsPerConnection: maxOperations },
+            }),
+          ];
+        }
+        waiting.set(ctx, waitingNow + 1);
         let active: boolean;
         try {
-          active = key !== undefined && (await isApiKeyActive(options.db, key.id));
+          active = await isApiKeyActive(options.db, key.id);
         } catch (error) {
           // Thrown here, graphql-ws would close the whole connection with the error's text (SQL
           // included) as the reason. Only this subscription fails, with a code; the client retries it.
           if (!isDatabaseUnavailable(error)) throw error;
           options.logger.warn("subscription refused: database unavailable", { error: serializeError(error) });
           return [new GraphQLError(SERVICE_UNAVAILABLE_MESSAGE, { extensions: { code: SERVICE_UNAVAILABLE } })];
+        } finally {
+          waiting.set(ctx, (waiting.get(ctx) ?? 1) - 1);
         }
-        if (key && active) {
-          // Counted among the admitted ones: operations still waiting here (for the key check) are not
-          // running yet, and must not refuse each other. No await from this check to the admission.
-          const maxOperations = limits[key.role].maxSubscriptionsPerConnection;
-          if (runningOf(ctx).size >= maxOperations) {
-            return [
-              new GraphQLError(`This connection runs ${maxOperations} operations already, the most it may; complete one first.`, {
-                extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptionsPerConnection: maxOperations },
-              }),
-            ];
-          }
-          const admitted = prepareOperation(options.schema, payload, callerOf(key, undefined), limits, {
-            budget,
-            parseOptions: REQUEST_PARSE_OPTIONS,
-            validationRules: requestValidationRules,
-          });
-          if (Array.isArray(admitted)) return admitted;
-          runningOf(ctx).set(id, { ...admitted.admission });
-          return admitted.prepared;
+        if (!active) {
+          closeRevoked(socket, key.id);
+          return [new GraphQLError(KEY_REVOKED_REASON, { extensions: { code: "UNAUTHENTICATED" } })];
         }
-        if (key) closeRevoked(socket, key.id);
-        else socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
-        return [new GraphQLError(KEY_REVOKED_REASON, { extensions: { code: "UNAUTHENTICATED" } })];
+        // No await from here to the admission: the count above stays true.
+        const admitted = prepareOperation(options.schema, payload, caller, limits, {
+          budget,
+          minimumPaid: true,
+          parseOptions: REQUEST_PARSE_OPTIONS,
+          validationRules: requestValidationRules,
+        });
+        if (Array.isArray(admitted)) return admitted;
+        runningOf(ctx).set(id, { ...admitted.admission });
+        return admitted.prepared;
       },
       context: (ctx, id) => {
         const socket = ctx.extra.socket;

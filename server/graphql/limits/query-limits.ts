@@ -183,6 +183,8 @@ export interface PrepareOptions {
   parseOptions?: ParseOptions;
   validationRules?: readonly ValidationRule[];
   requestLimits?: RequestLimits;
+  /** The caller paid the minimum cost already (the WebSocket server charges it before anything waits). */
+  minimumPaid?: boolean;
 }
 
 /** THROTTLED: `requested` points do not fit in the caller's bucket. */
@@ -216,7 +218,8 @@ export function prepareOperation(
   const budget = options.budget;
   const requestLimits = options.requestLimits ?? REQUEST_LIMITS;
   let withdrawn = 0;
-  if (budget) {
+  if (budget && options.minimumPaid) withdrawn = roleLimits.minimumCost;
+  else if (budget) {
     const minimum = budget.withdraw(caller.bucket, roleLimits.minimumCost, roleLimits);
     if (!minimum.ok) return [throttledError(roleLimits.minimumCost, minimum.remaining, roleLimits, minimum.retryAfterSeconds)];
     withdrawn = roleLimits.minimumCost;
