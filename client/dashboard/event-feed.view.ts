@@ -13,6 +13,14 @@ export const FEED_LIMIT = 200;
 /** How a line came to the page. */
 export type FeedSource = "live" | "caught-up" | "past";
 
+function caughtUpMark(): HTMLSpanElement {
+  const mark = document.createElement("span");
+  mark.className = "caught-up";
+  mark.textContent = "caught up";
+  mark.title = "Happened while the connection was down; delivered when it came back";
+  return mark;
+}
+
 /** The feed's list, and the line shown while it is empty. */
 export class EventFeed {
   /** The cursor of each line that has one, to tell who dropped off the end. */
@@ -52,13 +60,7 @@ export class EventFeed {
     subject.textContent = entry.subject;
     text.append(subject, ` ${entry.text}`);
     item.append(time, tag, text);
-    if (source === "caught-up") {
-      const mark = document.createElement("span");
-      mark.className = "caught-up";
-      mark.textContent = "caught up";
-      mark.title = "Happened while the connection was down; delivered when it came back";
-      item.append(mark);
-    }
+    if (source === "caught-up") item.append(caughtUpMark());
     // Newest first; among lines of the same time, the one that arrived last on top.
     const t = entry.at.getTime();
     const below = Array.from(this.list.children).find((child) => Number((child as HTMLElement).dataset.at) <= t);
@@ -70,5 +72,17 @@ export class EventFeed {
       if (cursor) this.onDrop(cursor);
     }
     this.empty.hidden = true;
+  }
+
+  /**
+   * Marks the line of `cursor` as `source` after all: an event the history replay showed first
+   * that the live subscriptions deliver too happened while the page was open (or away), not before.
+   */
+  promote(cursor: string, source: Exclude<FeedSource, "past">): void {
+    const item = Array.from(this.list.children).find((child) => this.cursors.get(child as HTMLLIElement) === cursor) as HTMLLIElement | undefined;
+    if (!item) return;
+    item.classList.remove("past");
+    if (source === "live") item.classList.add("new");
+    else if (!item.querySelector(".caught-up")) item.append(caughtUpMark());
   }
 }

@@ -188,8 +188,11 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
   };
 
   const post = (entry: FeedEntry | null, kind: EventKind) => {
-    if (!entry || !liveFirst(kind, entry.cursor!)) return;
-    feed.add(entry, caughtUp(entry.at) ? "caught-up" : "live");
+    if (!entry) return;
+    const source = caughtUp(entry.at) ? "caught-up" : "live";
+    // The replay got there first: the line is there, but this event happened since the page opened.
+    if (liveFirst(kind, entry.cursor!)) feed.add(entry, source);
+    else feed.promote(entry.cursor!, source);
   };
 
   const onStock = (event: StockChange) => {

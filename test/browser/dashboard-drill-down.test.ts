@@ -116,9 +116,9 @@ describeWithBrowser("the dashboard's history, queues and delayed orders", () => 
     const complaints = await watch(context, page);
     await page.goto(new URL("/dashboard", server.url).href);
     await waitForSnapshot(page);
-    await page.waitForFunction(() => document.querySelectorAll("#feed li").length >= 3, null, { timeout: UI_TIMEOUT_MS });
-    // Newest first; below them, the demo's history this browser's feed began with.
-    expect((await feedSubjects(page)).slice(0, 3)).toEqual(["CAP-LOGO", missed, seen]);
+    // Newest first; below them, the demo's history this browser's feed began with. Each kind of event
+    // replays on its own subscription, oldest first: the three newest lines settle once all have caught up.
+    await expect.poll(async () => (await feedSubjects(page)).slice(0, 3), { timeout: UI_TIMEOUT_MS }).toEqual(["CAP-LOGO", missed, seen]);
     expect(await page.$$eval("#feed li", (lines) => lines.every((line) => line.classList.contains("past")))).toBe(true);
     // The chart starts with the replayed past: more than the one point the snapshot gives.
     const steps = () => page.$$eval("#chart path.line", (paths) => (paths[0]?.getAttribute("d") ?? "").split("V").length - 1);
