@@ -135,6 +135,8 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
   };
   /** Per connection, the operations admitted by the cap and waiting for their key check. */
   const waiting = new WeakMap<object, number>();
+  /** Per connection, the operations refused by the cap since it last had room. */
+  const overCap = new WeakMap<object, number>();
   const wss = new WebSocketServer({ server: options.httpServer, path: "/graphql", maxPayload: options.maxPayloadBytes ?? 64 * 1024 });
   const keyOf = new WeakMap<WebSocket, AuthenticatedKey>();
   const socketsByKey = new Map<number, Set<WebSocket>>();
@@ -211,12 +213,23 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
         const maxOperations = roleLimits.maxSubscriptionsPerConnection;
         const waitingNow = waiting.get(ctx) ?? 0;
         if (runningOf(ctx).size + waitingNow >= maxOperations) {
+          // A client that keeps sending past the cap is flooding: every message still costs a parse
+          // and an answer on the event loop all callers share. After as many refusals as the cap, the
+          // connection is closed (4429); it may reconnect and resume its subscriptions.
+          const refused = (overCap.get(ctx) ?? 0) + 1;
+          overCap.set(ctx, refused);
+          if (refused === maxOperations) {
+            socket.pause();
+            socket.close(TOO_MANY_CONNECTIONS_CLOSE, `Too many operations: at most ${maxOperations} at once on a connection`);
+            setTimeout(() => socket.terminate(), 1000).unref();
+          }
           return [
             new GraphQLError(`This connection runs ${maxOperations} operations already, the most it may; complete one first.`, {
               extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptionsPerConnection: maxOperations },
             }),
           ];
         }
+        overCap.delete(ctx);
         waiting.set(ctx, waitingNow + 1);
         let active: boolean;
         try {
