@@ -54,7 +54,8 @@ function describeChange({ type, change }: WatchedChange): { subject: string; wha
       const { restock } = change;
       const ref = restock.reference ? ` (${restock.reference})` : "";
       const received = restock.status === "RECEIVED" || restock.receivedQuantity > 0;
-      const amount = received ? `${restock.receivedQuantity} of ${restock.quantity} units received` : `${plural(restock.quantity, "unit")}`;
+      const partly = restock.status === "PARTIALLY_RECEIVED" ? " (partly received)" : "";
+      const amount = received ? `${restock.receivedQuantity} of ${restock.quantity} units received${partly}` : `${plural(restock.quantity, "unit")}`;
       const filled = change.filledUnits > 0 ? `, filled ${plural(change.filledUnits, "backordered unit")}` : "";
       return {
         subject: restock.product.sku,
