@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * The dashboard page's script (bundled for browsers by server/dashboard.ts): finds the page's
+ * The dashboard page's script (bundled for browsers by server/http/dashboard.ts): finds the page's
  * elements, keeps the API key (in localStorage under the explorer's name, so one key serves both
  * pages), and runs one live session per key.
  */

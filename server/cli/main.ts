@@ -1,7 +1,7 @@
 /**
  * `npm start`: the server on the embedded database (or DATABASE_URL), with the demo catalogue
  * loaded into an empty database unless SEED_DEMO=false. Stops gracefully on SIGTERM and SIGINT.
- * The first start on the embedded database also makes development API keys (server/dev-keys.ts)
+ * The first start on the embedded database also makes development API keys (server/cli/dev-keys.ts)
  * and prints them once, unless BOOTSTRAP_ADMIN_KEY is set: that makes sure an ADMIN key with its
  * secret exists, and whoever set it wants no other keys made behind their back.
  *

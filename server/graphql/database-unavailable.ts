@@ -73,7 +73,7 @@ export function serviceUnavailableError(): GraphQLFormattedError {
 
 /**
  * An Apollo plugin: a response carrying a database outage error goes out as HTTP 503 with
- * `Retry-After` (the error itself is rewritten by `formatError`, server/error-masking.ts).
+ * `Retry-After` (the error itself is rewritten by `formatError`, server/graphql/error-masking.ts).
  */
 export function databaseUnavailablePlugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
   return {

@@ -17,7 +17,7 @@ export const EXPOSED_ERROR_CODES = new Set<string>([
   "PERSISTED_QUERY_NOT_SUPPORTED",
   "UNAUTHENTICATED",
   "FORBIDDEN",
-  // Query limits (server/query-limits.ts).
+  // Query limits (server/graphql/limits/query-limits.ts).
   "QUERY_TOO_DEEP",
   "QUERY_TOO_COSTLY",
   "THROTTLED",
@@ -25,9 +25,9 @@ export const EXPOSED_ERROR_CODES = new Set<string>([
   "RESPONSE_TOO_LARGE",
   // Over a WebSocket connection's cap of running operations (server/http/websocket.ts).
   "TOO_MANY_SUBSCRIPTIONS",
-  // The database cannot answer (server/database-unavailable.ts).
+  // The database cannot answer (server/graphql/database-unavailable.ts).
   "SERVICE_UNAVAILABLE",
-  // A subscription's cursor is older than the event log's retention (server/event-hub.ts).
+  // A subscription's cursor is older than the event log's retention (server/live/event-hub.ts).
   "CURSOR_EXPIRED",
 ]);
 

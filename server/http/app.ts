@@ -66,7 +66,7 @@ export interface AppOptions {
   bodyLimit?: string;
   /** More Apollo plugins. */
   plugins?: ApolloServerPlugin<Context>[];
-  /** Depth, cost and cost-per-second limits per role, over the defaults (server/query-limits.ts). */
+  /** Depth, cost and cost-per-second limits per role, over the defaults (server/graphql/limits/query-limits.ts). */
   limits?: QueryLimitsOverride | QueryLimits;
   /** Live updates: how the event hub follows the log and how much a slow subscriber may queue. */
   live?: EventHubOptions & { maxBufferedBytes?: number; maxBudgetWaitMs?: number };
@@ -166,7 +166,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       // Shutdown is the owner's call (main.ts handles the signals), not Apollo's.
       stopOnTerminationSignals: false,
       formatError,
-      // Width, token and unstorable-text limits, and no subscriptions over HTTP (server/request-guards.ts).
+      // Width, token and unstorable-text limits, and no subscriptions over HTTP (server/graphql/limits/request-guards.ts).
       parseOptions: REQUEST_PARSE_OPTIONS,
       validationRules: requestValidationRules,
       logger: {
@@ -284,6 +284,10 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       }),
     );
     every(options.eventPruneMs ?? 600_000, "cost budget pruning", () => pruneCostBudgets(connection.db));
+    // What this instance metered since the last merge is not lost with it: a last merge at close.
+    if ((options.budgetSyncMs ?? 250) > 0) {
+      cleanups.push(() => syncBudgets().catch((error: unknown) => logger.warn("last cost budget sync failed", { error: serializeError(error) })));
+    }
     if (retentionHours > 0) {
       every(options.eventPruneMs ?? 600_000, "event pruning", async () => {
         const deleted = await pruneOldEvents();

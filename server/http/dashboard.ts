@@ -16,27 +16,9 @@ import { fileURLToPath } from "node:url";
 import express, { type Router } from "express";
 import { createLogger, type Logger, serializeError } from "../logger.js";
 import { type DashboardBundle, loadDashboard } from "./dashboard-bundle.js";
+import { pagePolicy } from "./security-headers.js";
 
 const dashboardDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "client", "dashboard");
-
-/**
- * The page may load its own script and stylesheet and talk to this server (HTTP and WebSocket),
- * nothing else: no inline script, no third party. The WebSocket origin is named as well as
- * 'self', for browsers that do not count ws: as 'self' yet.
- */
-function contentSecurityPolicy(host: string | undefined): string {
-  const sockets = host && /^[A-Za-z0-9.:[\]-]{1,255}$/.test(host) ? ` ws://${host} wss://${host}` : "";
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    `connect-src 'self'${sockets}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
-}
 
 let loading: Promise<DashboardBundle> | undefined;
 
@@ -71,7 +53,8 @@ export function dashboardRouter(options: { logger?: Logger } = {}): Router {
   };
 
   router.get("/dashboard", (req, res) => {
-    res.set({ "content-security-policy": contentSecurityPolicy(req.get("host")), "cache-control": "no-cache" });
+    // Its own script and stylesheet, this server over HTTP and WebSocket, nothing else (security-headers.ts).
+    res.set({ "content-security-policy": pagePolicy({ host: req.get("host") }), "cache-control": "no-cache" });
     res.sendFile(path.join(dashboardDir, "index.html"));
   });
   router.get("/dashboard/dashboard.css", (_req, res) => {

@@ -60,7 +60,7 @@ export interface WebSocketOptions {
   maxBufferedBytes?: number;
   /** Largest message a client may send. Default 64 KiB. */
   maxPayloadBytes?: number;
-  /** Depth and cost limits per role (server/query-limits.ts). Default: the defaults. */
+  /** Depth and cost limits per role (server/graphql/limits/query-limits.ts). Default: the defaults. */
   limits?: QueryLimits;
   /** The cost buckets, shared with the HTTP plugin so a key has one budget. Default: new ones. */
   budget?: CostBudget;
@@ -160,7 +160,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
           key = await authenticateAuthorization(options.db, ctx.connectionParams?.authorization, { bare: true });
         } catch (error) {
           if (isDatabaseUnavailable(error)) {
-            // The client retries the connection (server/database-unavailable.ts).
+            // The client retries the connection (server/graphql/database-unavailable.ts).
             options.logger.warn("websocket refused: database unavailable", { error: serializeError(error) });
             socket.close(1011, "Database unavailable: retry shortly");
           } else {
@@ -237,9 +237,12 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
         } catch (error) {
           // Thrown here, graphql-ws would close the whole connection with the error's text (SQL
           // included) as the reason. Only this subscription fails, with a code; the client retries it.
-          if (!isDatabaseUnavailable(error)) throw error;
-          options.logger.warn("subscription refused: database unavailable", { error: serializeError(error) });
-          return [new GraphQLError(SERVICE_UNAVAILABLE_MESSAGE, { extensions: { code: SERVICE_UNAVAILABLE } })];
+          if (isDatabaseUnavailable(error)) {
+            options.logger.warn("subscription refused: database unavailable", { error: serializeError(error) });
+            return [new GraphQLError(SERVICE_UNAVAILABLE_MESSAGE, { extensions: { code: SERVICE_UNAVAILABLE } })];
+          }
+          options.logger.error("unexpected error", { operation: "subscribe", error: serializeError(error) });
+          return [new GraphQLError("Internal server error", { extensions: { code: "INTERNAL_SERVER_ERROR" } })];
         } finally {
           waiting.set(ctx, (waiting.get(ctx) ?? 1) - 1);
         }

@@ -2,7 +2,7 @@
  * `npx tsx test/browser/readme-screenshot.ts [out.png]`: makes the README's pictures of the
  * dashboard (default docs/dashboard.png, and beside it dashboard-queue.png and
  * dashboard-delayed.png). Starts the API on an in-memory database with the demo catalogue
- * (server/seed.ts), opens /dashboard in headless Chromium with a READER key, then acts as the shop
+ * (server/cli/seed.ts), opens /dashboard in headless Chromium with a READER key, then acts as the shop
  * would through the API over HTTP — orders, a restock received, one scheduled, one moved (which
  * delays its customers), a stock count. Half of it happens while the page is closed: the page
  * opened again replays those events from the log (and the ones it showed before), then follows the

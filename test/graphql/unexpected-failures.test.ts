@@ -31,7 +31,7 @@ async function withLostDatabase(work: (url: string, logLines: string[]) => Promi
   }
 }
 
-/** `extensions` holds the query cost (server/query-limits.plugin.ts), on every response. */
+/** `extensions` holds the query cost (server/graphql/limits/query-limits.plugin.ts), on every response. */
 const MASKED = {
   data: null,
   errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }],

@@ -584,7 +584,7 @@ const queryCases: Case[] = [
 // ---- the corpus of requests ----
 
 const QUERY = "{ locations { id } }";
-/** The depth limit of the corpus's ADMIN key (server/query-limits.ts). */
+/** The depth limit of the corpus's ADMIN key (server/graphql/limits/query-limits.ts). */
 const MAX_DEPTH = DEFAULT_QUERY_LIMITS.ADMIN.maxDepth;
 /** A query nested exactly `depth` fields deep (at least 2), one item a page: product → backlog → nodes → product → … */
 function nested(depth: number): { query: string; variables: Record<string, unknown> } {

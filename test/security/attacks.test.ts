@@ -306,6 +306,8 @@ describeOnPostgres("issue 10's attacks against a server process", () => {
 
   it("(a) the nested-lines amplification from 4 clients is refused at its full cost, cheaply; the heaviest page allowed is throttled", async () => {
     const attacker = await newKey("READER", "attacker a");
+    // The heaviest page is asked with a fresh key: the flood's minimums may have drained the first one.
+    const pager = await newKey("READER", "attacker a pages");
     const honestKey = await newKey("READER", "honest a");
     const before = await dataDigest();
     const amplification = body(AMPLIFICATION, { p: productId });
@@ -321,9 +323,9 @@ describeOnPostgres("issue 10's attacks against a server process", () => {
         expect(answer.data).toBeUndefined();
         if (answer.status === 400) expect(answer.errors?.[0].extensions).toEqual({ code: "QUERY_TOO_COSTLY", cost: 1_020_202, maxCost: 5_000 });
       });
-      // The same key then asks the most it may: 4,040 points a page, 250 points a second of refill.
+      // A key that asks the most it may: 4,040 points a page, 250 points a second of refill.
       pagedMs = await flood(4, ATTACK_MS, async () => {
-        const answer = await post(server.url, attacker, heaviest);
+        const answer = await post(server.url, pager, heaviest);
         paged.add(outcome(answer));
         if (answer.status === 200) {
           expect(answer.cost!.charged).toBeGreaterThanOrEqual(countReturnedObjects(answer.data));
@@ -338,8 +340,8 @@ describeOnPostgres("issue 10's attacks against a server process", () => {
     // Every amplification is refused (QUERY_TOO_COSTLY, or THROTTLED once its minimums drained the bucket).
     expect(refused.get("400 QUERY_TOO_COSTLY") + refused.get("429 THROTTLED")).toBe(refused.total);
     expect(refused.total).toBeGreaterThan(20);
-    // What the key was served is what its bucket paid for: what was left after the floods' minimums, plus the refill.
-    expect(paged.get("200 ok")).toBeGreaterThanOrEqual(0);
+    // What the key was served is what its bucket paid for: its capacity, plus the refill.
+    expect(paged.get("200 ok")).toBeGreaterThan(0);
     expect(charged).toBeLessThanOrEqual(READER.capacity + READER.refillPerSecond * (pagedMs / 1000 + 1));
     expect(paged.get("429 THROTTLED")).toBeGreaterThan(paged.get("200 ok"));
     expect(paged.get("200 ok") + paged.get("429 THROTTLED")).toBe(paged.total);

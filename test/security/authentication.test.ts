@@ -208,7 +208,7 @@ describe("HTTP requests with a valid key", () => {
       await throwaway.close();
       const response = await postGraphQL(app.url, QUERY);
       if (throwaway.kind === "postgres") {
-        // A closed PostgreSQL pool is an outage the client can retry (server/database-unavailable.ts).
+        // A closed PostgreSQL pool is an outage the client can retry (server/graphql/database-unavailable.ts).
         expect(response.status).toBe(503);
         expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(["SERVICE_UNAVAILABLE"]);
         expect(logLines.some((line) => JSON.parse(line).msg === "database unavailable")).toBe(true);

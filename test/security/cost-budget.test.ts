@@ -1,4 +1,4 @@
-/** The leaky buckets of query cost (server/cost-budget.ts), on a clock the test moves. */
+/** The leaky buckets of query cost (server/graphql/limits/cost-budget.ts), on a clock the test moves. */
 import { describe, expect, it } from "vitest";
 import { CostBudget } from "../../server/graphql/limits/cost-budget.js";
 

@@ -1,5 +1,5 @@
 /**
- * Idempotency keys are scoped to the API key that sent them (docs/ARCHITECTURE.md, "Query safety"):
+ * Idempotency keys are scoped to the API key that sent them (docs/ARCHITECTURE.md, "Access and limits"):
  * two storefronts that happen to use the same string place two orders and neither sees the
  * other's order or refusal. Racing duplicates from one key are in test/graphql/racing.test.ts.
  */

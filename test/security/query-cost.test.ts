@@ -1,8 +1,8 @@
 /**
- * The query cost calculator (server/query-cost.ts) against the real schema, without a server:
+ * The query cost calculator (server/graphql/limits/query-cost.ts) against the real schema, without a server:
  * depth and cost of queries as partners write them, connections with and without `first`,
  * variables, fragments, unions of types, directives, introspection, and the actual cost counted
- * from a response. Also the per-role limits' configuration (server/query-limits.ts).
+ * from a response. Also the per-role limits' configuration (server/graphql/limits/query-limits.ts).
  */
 import { getIntrospectionQuery, getOperationAST, type GraphQLSchema, parse, validate } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";

@@ -115,7 +115,7 @@ describe("width", () => {
     const response = await post(server.url, query);
     expect(response.status).toBe(400);
     const error = errorOf(response);
-    // server/request-guards.ts counts aliases for every caller, before the cost is computed.
+    // server/graphql/limits/request-guards.ts counts aliases for every caller, before the cost is computed.
     expect(error.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
     expect(error.message).toMatch(/1000 aliases/);
   });

@@ -1,5 +1,5 @@
 /**
- * Values the database cannot hold, pushed through the API (docs/ARCHITECTURE.md, "Query safety"):
+ * Values the database cannot hold, pushed through the API (docs/ARCHITECTURE.md, "Access and limits"):
  * an order total past numeric(14,2), a product's waiting units past integer range, units on hand
  * and incoming past integer range, a 21st location. Each boundary is accepted exactly and refused
  * one past it with a coded userError at its field, never INTERNAL_SERVER_ERROR, and the refusal

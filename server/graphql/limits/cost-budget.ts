@@ -58,6 +58,8 @@ export class CostBudget {
   private readonly dirty = new Set<string>();
   /** Each bucket's level right after the last sync: what the shared bucket already counts. */
   private readonly synced = new Map<string, { level: number; at: number }>();
+  /** The merge in flight, if any: the next one waits for it. */
+  private syncing: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly maxBuckets: number;
 
@@ -173,7 +175,17 @@ export class CostBudget {
    * instance has not served come back too, so their first request here already meets what they
    * spent elsewhere. A failed store keeps everything for the next sync.
    */
-  async sync(store: BudgetStore): Promise<void> {
+  sync(store: BudgetStore): Promise<void> {
+    // One at a time: two merges in flight would each take the other's half-done levels back.
+    const previous = this.syncing ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.syncOnce(store));
+    this.syncing = next;
+    return next.finally(() => {
+      if (this.syncing === next) this.syncing = undefined;
+    });
+  }
+
+  private async syncOnce(store: BudgetStore): Promise<void> {
     const startedAt = this.now();
     const sent = new Map<string, { level: number; rate: number }>();
     const batch: BudgetSpending[] = [];

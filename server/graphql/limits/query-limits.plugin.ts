@@ -1,5 +1,5 @@
 /**
- * An Apollo plugin enforcing the query limits (server/query-limits.ts) on every HTTP request:
+ * An Apollo plugin enforcing the query limits (server/graphql/limits/query-limits.ts) on every HTTP request:
  *
  *  - when the request starts, before its document is parsed, the caller pays the role's
  *    `minimumCost`: every request costs something, invalid and refused ones too. A caller whose

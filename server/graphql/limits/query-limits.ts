@@ -1,9 +1,9 @@
 /**
  * The query limits of docs/ARCHITECTURE.md, "Access and limits", per role, in one object: how deep and how costly one
- * operation may be (server/query-cost.ts counts both), and each caller's budget of cost per
- * second (server/cost-budget.ts), the hard cap on objects per response (object-meter.ts) and the
- * WebSocket caps. Used over HTTP (server/query-limits.plugin.ts) and over WebSocket
- * (server/websocket.ts, through `prepareOperation`, the same pipeline).
+ * operation may be (server/graphql/limits/query-cost.ts counts both), and each caller's budget of cost per
+ * second (server/graphql/limits/cost-budget.ts), the hard cap on objects per response (object-meter.ts) and the
+ * WebSocket caps. Used over HTTP (server/graphql/limits/query-limits.plugin.ts) and over WebSocket
+ * (server/http/websocket.ts, through `prepareOperation`, the same pipeline).
  */
 import {
   type DocumentNode,

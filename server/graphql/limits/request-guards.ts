@@ -22,12 +22,12 @@
  * Variables are bounded in size before anything reads them. The WebSocket server calls the same
  * functions in the same order (server/graphql/limits/query-limits.ts, `prepareOperation`).
  *
- * Depth is checked once, with the cost, against the caller's role (server/query-limits.ts): after
+ * Depth is checked once, with the cost, against the caller's role (server/graphql/limits/query-limits.ts): after
  * validation, before execution, as QUERY_TOO_DEEP.
  *
  * Wiring: `parseOptions: REQUEST_PARSE_OPTIONS`, `validationRules: requestValidationRules` and the
- * plugin `requestGuardsPlugin()` on the ApolloServer (server/app.ts); the same functions on
- * the WebSocket server (server/websocket.ts).
+ * plugin `requestGuardsPlugin()` on the ApolloServer (server/http/app.ts); the same functions on
+ * the WebSocket server (server/http/websocket.ts).
  */
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import {
