@@ -107,17 +107,22 @@ export const TOO_MANY_CONNECTIONS_CLOSE = 4429;
 /** Code of an operation over its connection's cap. */
 export const TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS";
 
+/** Each socket's close, as one promise however many operations wait on it: one listener per socket. */
+const closedSockets = new WeakMap<WebSocket, Promise<void>>();
+function closedOf(socket: WebSocket): Promise<void> {
+  let closed = closedSockets.get(socket);
+  if (!closed) {
+    closed = socket.readyState === socket.CLOSED ? Promise.resolve() : new Promise((resolve) => socket.once("close", () => resolve()));
+    closedSockets.set(socket, closed);
+  }
+  return closed;
+}
+
 /** Resolves after `ms`, or as soon as `socket` closes. */
-function waitUnlessClosed(socket: WebSocket, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      socket.off("close", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    socket.once("close", done);
-  });
+async function waitUnlessClosed(socket: WebSocket, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([closedOf(socket), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Attaches graphql-ws to `/graphql`; returns a function that closes every connection. */

@@ -44,13 +44,20 @@ export async function refreshOrderStatuses(tx: Executor, orderIds: readonly numb
     shipped: sql`sum(${orderLines.shipped})`,
     waiting: sql`sum(${orderLines.waiting})`,
   });
+  const ids = intArray([...new Set(orderIds)]);
+  // Lock the orders first, in a statement of its own. Two transactions changing different lines of
+  // one order (a fill of one product, a cancel of another) would otherwise each derive the status
+  // from a snapshot without the other's lines, and the last to commit would write a stale status:
+  // under READ COMMITTED an UPDATE that waited for a row lock rechecks that row, but not the lines
+  // its subquery read. Once the lock is held, the UPDATE's own snapshot sees every committed line.
+  await rows(tx, sql`SELECT ${orders.id} FROM ${orders} WHERE ${orders.id} = ANY(${ids}) ORDER BY ${orders.id} FOR NO KEY UPDATE`);
   const changed = await rows<{ id: number; status: OrderStatus }>(
     tx,
     sql`
     UPDATE ${orders} SET ${name(orders.status)} = s.status, ${name(orders.updatedAt)} = now()
     FROM (
       SELECT ${orderLines.orderId} AS order_id, ${status} AS status
-      FROM ${orderLines} WHERE ${orderLines.orderId} = ANY(${intArray([...new Set(orderIds)])}) GROUP BY ${orderLines.orderId}
+      FROM ${orderLines} WHERE ${orderLines.orderId} = ANY(${ids}) GROUP BY ${orderLines.orderId}
     ) s
     WHERE ${orders.id} = s.order_id AND ${orders.status} <> s.status
     RETURNING ${orders.id}, ${orders.status}
