@@ -16,10 +16,9 @@
  * attack. Value bounds (attack g) are covered in test/security/value-bounds.test.ts.
  */
 import { randomBytes } from "node:crypto";
-import { type Client, createClient } from "graphql-ws";
+import type { Client } from "graphql-ws";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import WebSocket from "ws";
 import { countReturnedObjects } from "../../server/graphql/limits/query-cost.js";
 import { DEFAULT_QUERY_LIMITS } from "../../server/graphql/limits/query-limits.js";
 import { toGlobalId } from "../../server/graphql/node-id.js";
@@ -32,6 +31,7 @@ import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
 import { waitFor } from "../support/live.js";
 import { percentile, type ProbeReport, residentBytes, startProbe } from "../support/outside-probe.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { type Connection, connectWith as connect, type ErrorBody, type Run, runOperation as run } from "../support/ws-client.js";
 
 /** The issue's bound: /healthz answers within this at the 99th percentile while an attack runs. */
 const HEALTHZ_P99_MS = 250;
@@ -58,10 +58,6 @@ const HEAVIEST = "query($p: ID) { orders(first: 40, filter: { productId: $p }) {
 /** What the honest client asks, again and again: 3 points. */
 const HONEST = "{ orders(first: 2) { nodes { number } } }";
 
-interface ErrorBody {
-  message: string;
-  extensions?: Record<string, unknown>;
-}
 interface CostBody {
   requested: number;
   actual?: number;
@@ -124,65 +120,6 @@ async function flood(clients: number, ms: number, step: (client: number) => Prom
     }),
   );
   return performance.now() - started;
-}
-
-/** A graphql-ws connection of its own, and how the server closed it. */
-interface Connection {
-  client: Client;
-  /** The close code and reason, once the server closed it (not for a close of ours). */
-  closed: { code: number; reason: string } | null;
-}
-
-/** Opens a connection with `key`; rejects with the close code when the server refuses it. */
-async function connect(url: string, key: string): Promise<Connection> {
-  const connection: Connection = { client: undefined as unknown as Client, closed: null };
-  await new Promise<void>((resolve, reject) => {
-    connection.client = createClient({
-      url,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      lazy: false,
-      connectionParams: { authorization: `Bearer ${key}` },
-      onNonLazyError: () => {},
-      on: {
-        connected: () => resolve(),
-        closed: (event) => {
-          const close = event as { code?: number; reason?: string };
-          if (close.code !== undefined && close.code !== 1000) connection.closed = { code: close.code, reason: String(close.reason ?? "") };
-          reject(Object.assign(new Error(`closed: ${close.code} ${close.reason ?? ""}`), { close: connection.closed }));
-        },
-      },
-    });
-  });
-  return connection;
-}
-
-interface Run {
-  data: unknown[];
-  errors: ErrorBody[];
-  extensions: (Record<string, unknown> | undefined)[];
-}
-
-/** Runs one operation on `client`; resolves with what it answered when it completes or fails. */
-function run(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const result: Run = { data: [], errors: [], extensions: [] };
-    client.subscribe(
-      { query, variables },
-      {
-        next: (value) => {
-          if (value.data) result.data.push(value.data);
-          if (value.errors) result.errors.push(...(value.errors as ErrorBody[]));
-          result.extensions.push(value.extensions as Record<string, unknown> | undefined);
-        },
-        error: (error) => {
-          result.errors.push(...(Array.isArray(error) ? (error as ErrorBody[]) : [{ message: String(error), extensions: { code: "CONNECTION_CLOSED" } }]));
-          resolve(result);
-        },
-        complete: () => resolve(result),
-      },
-    );
-  });
 }
 
 /** The code of a run's first error, or "ok". */

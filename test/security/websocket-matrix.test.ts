@@ -14,9 +14,8 @@
  *    closed with 4413 and the cursor to resume from; one that can pay within it waits for the
  *    refill and then receives the event.
  */
-import { type Client, createClient } from "graphql-ws";
+import type { Client } from "graphql-ws";
 import { beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import type { RoleLimits } from "../../server/graphql/limits/query-limits.js";
 import { toGlobalId } from "../../server/graphql/node-id.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
@@ -27,6 +26,7 @@ import { newProduct, uniqueSku } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { postGraphQL, type TestServer, useTestServer } from "../support/http.js";
 import { waitFor, wsUrl } from "../support/live.js";
+import { type Connection, connectWith, type ErrorBody, runOperation as run } from "../support/ws-client.js";
 
 const database = useFreshDatabase();
 /** The default limits: every operation here is well within them. */
@@ -78,64 +78,9 @@ function mutation(name: MutationName, lean = false): { query: string; variables:
 const QUERY = "{ products(first: 9) { nodes { sku } } }";
 const SUBSCRIPTION = "subscription($ids: [ID!]) { stockChanged(productIds: $ids) { cursor stock { onHand } } }";
 
-interface ErrorBody {
-  message: string;
-  path?: (string | number)[];
-  extensions?: Record<string, unknown>;
-}
-interface Run {
-  data: Record<string, unknown>[];
-  errors: ErrorBody[];
-}
-
-/** A connection of its own with `key`, and how the server closed it. */
-interface Connection {
-  client: Client;
-  closed: { code: number; reason: string } | null;
-}
-
-async function connect(server: TestServer, key: string): Promise<Connection> {
-  const connection: Connection = { client: undefined as unknown as Client, closed: null };
-  await new Promise<void>((resolve, reject) => {
-    connection.client = createClient({
-      url: wsUrl(server.url),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      lazy: false,
-      connectionParams: { authorization: `Bearer ${key}` },
-      onNonLazyError: () => {},
-      on: {
-        connected: () => resolve(),
-        closed: (event) => {
-          const close = event as { code?: number; reason?: string };
-          if (close.code !== undefined && close.code !== 1000) connection.closed = { code: close.code, reason: String(close.reason ?? "") };
-          reject(new Error(`closed: ${close.code} ${close.reason ?? ""}`));
-        },
-      },
-    });
-  });
-  return connection;
-}
-
-/** Runs one operation to its end (complete or error). */
-function run(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const result: Run = { data: [], errors: [] };
-    client.subscribe(
-      { query, variables },
-      {
-        next: (value) => {
-          if (value.data) result.data.push(value.data as Record<string, unknown>);
-          if (value.errors) result.errors.push(...(value.errors as ErrorBody[]));
-        },
-        error: (error) => {
-          result.errors.push(...(Array.isArray(error) ? (error as ErrorBody[]) : [{ message: String(error), extensions: { code: "CONNECTION_CLOSED" } }]));
-          resolve(result);
-        },
-        complete: () => resolve(result),
-      },
-    );
-  });
+/** A connection of its own with `key`. */
+function connect(server: TestServer, key: string): Promise<Connection> {
+  return connectWith(wsUrl(server.url), key);
 }
 
 /** A running subscription: what it received, and whether it has ended. */
