@@ -32,6 +32,10 @@ export type OpenRestockStatus = (typeof OPEN_RESTOCK_STATUSES)[number];
 export const ETA_SOURCES = ["RESTOCK", "LEAD_TIME", "UNKNOWN"] as const;
 export type EtaSource = (typeof ETA_SOURCES)[number];
 
+/** How far a connection's `totalCount` can be trusted: counting stops at a bound (drizzle/paging.ts `COUNT_BOUND`). */
+export const COUNT_PRECISIONS = ["EXACT", "AT_LEAST"] as const;
+export type CountPrecision = (typeof COUNT_PRECISIONS)[number];
+
 /** What an API key may do (docs/ARCHITECTURE.md, "Access and limits"). */
 export const API_KEY_ROLES = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];

@@ -1,14 +1,28 @@
 /**
  * Keyset pagination shared by the read services: a page is the rows after a cursor in a fixed
  * order, a cursor is the sort key of the last row seen (opaque to clients: base64url of JSON),
- * and the total is counted only when somebody asks for it.
+ * and the total is counted only when somebody asks for it, from a counter or up to a bound
+ * (docs/ARCHITECTURE.md, "Counting").
  */
-import { getTableColumns } from "drizzle-orm";
+import { getTableColumns, sql, type SQLWrapper } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
-import { DomainError } from "./contract.js";
+import { type CountPrecision, DomainError } from "./contract.js";
+import { type Executor, rows } from "./db.js";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+
+/**
+ * The most rows a count without a counter reads: past it, a total is reported as this bound,
+ * AT_LEAST. It keeps a count's work the same at a thousand rows and at ten million.
+ */
+export const COUNT_BOUND = 10_000;
+
+/** A list's total: the number of matches (EXACT), or COUNT_BOUND when there are more (AT_LEAST). */
+export interface Count {
+  value: number;
+  precision: CountPrecision;
+}
 
 /** What a list takes: how many rows, after which cursor. */
 export interface PageArgs {
@@ -22,8 +36,13 @@ export interface Page<T> {
   cursors: string[];
   hasNextPage: boolean;
   endCursor: string | null;
-  /** The number of rows matching the filter, all pages together; a function when counted lazily. */
+  /**
+   * The number of rows matching the filter, all pages together, or {@link COUNT_BOUND} when
+   * counting stopped there (see `totalCountPrecision`); a function when counted lazily.
+   */
   totalCount: number | (() => Promise<number>);
+  /** EXACT, or AT_LEAST when counting stopped at the bound; a function answered by the same count as `totalCount`. */
+  totalCountPrecision: CountPrecision | (() => Promise<CountPrecision>);
 }
 
 /** A sort key part: the cursor stores exactly what the SQL compares. */
@@ -71,23 +90,52 @@ export function decodeCursor(after: string | null | undefined, shape: readonly C
 
 /**
  * Cuts `limit + 1` fetched rows to a page: the extra row only says whether there is a next page.
+ * `total` is a number read exactly, or a {@link Count}, or a lazy one ({@link lazyCount}).
  */
-export function toPage<T>(fetched: T[], limit: number, keyOf: (row: T) => readonly (string | number)[], totalCount: Page<T>["totalCount"]): Page<T> {
+export function toPage<T>(
+  fetched: T[],
+  limit: number,
+  keyOf: (row: T) => readonly (string | number)[],
+  total: number | Count | (() => Promise<Count>),
+): Page<T> {
   const items = fetched.slice(0, limit);
   const cursors = items.map((row) => encodeCursor(keyOf(row)));
+  const counted = typeof total === "number" ? exactCount(total) : total;
   return {
     items,
     cursors,
     hasNextPage: fetched.length > limit,
     endCursor: cursors.at(-1) ?? null,
-    totalCount,
+    totalCount: typeof counted === "function" ? async () => (await counted()).value : counted.value,
+    totalCountPrecision: typeof counted === "function" ? async () => (await counted()).precision : counted.precision,
   };
 }
 
-/** Memoizes a lazy count so a query asking for it twice runs one statement. */
-export function lazyCount(count: () => Promise<number>): () => Promise<number> {
-  let pending: Promise<number> | undefined;
+/** Memoizes a lazy count so a query asking for it twice (or for its precision too) runs one statement. */
+export function lazyCount(count: () => Promise<Count>): () => Promise<Count> {
+  let pending: Promise<Count> | undefined;
   return () => (pending ??= count());
+}
+
+/** A total known exactly (read from a counter, or counted in full where that is cheap). */
+export function exactCount(value: number): Count {
+  return { value, precision: "EXACT" };
+}
+
+/** What a count of up to `bound + 1` rows says: exact up to the bound, else the bound, AT_LEAST. */
+export function boundedResult(counted: number, bound: number = COUNT_BOUND): Count {
+  return counted > bound ? { value: bound, precision: "AT_LEAST" } : exactCount(counted);
+}
+
+/**
+ * Counts the rows `matching` returns (a SELECT without ORDER BY or LIMIT, such as a query
+ * builder's `select().from(table).where(…)`), reading at most `bound + 1` of them.
+ */
+export async function boundedCount(db: Executor, matching: SQLWrapper, bound: number = COUNT_BOUND): Promise<Count> {
+  // The limit is written into the statement rather than bound: a plan prepared for an unknown
+  // limit may not favour stopping early.
+  const [row] = await rows<{ n: unknown }>(db, sql`SELECT count(*)::int AS n FROM (${matching} LIMIT ${sql.raw(String(Math.trunc(bound) + 1))}) matching`);
+  return boundedResult(Number(row.n), bound);
 }
 
 /**

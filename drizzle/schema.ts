@@ -26,6 +26,7 @@ import {
   pgSequence,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   unique,
@@ -293,7 +294,14 @@ export const stockMovements = pgTable(
     restockId: integer("restock_id").references(() => restocks.id),
     createdAt: createdAt(),
   },
-  (t) => [index("stock_movements_stock_idx").on(t.productId, t.locationId)],
+  (t) => [
+    index("stock_movements_stock_idx").on(t.productId, t.locationId),
+    // Log retention (docs/ARCHITECTURE.md, "Growth of the logs"): pruned movements are folded into
+    // one opening balance per stock level, a row with a negative id (log-retention.service.ts).
+    uniqueIndex("stock_movements_opening_balance_key")
+      .on(t.productId, t.locationId)
+      .where(sql`${t.id} < 0`),
+  ],
 );
 
 /**
@@ -343,7 +351,11 @@ export const idempotencyKeys = pgTable(
     issues: jsonb("issues").notNull().default([]),
     createdAt: createdAt(),
   },
-  (t) => [unique("idempotency_keys_scope_key").on(t.apiKeyId, t.key).nullsNotDistinct()],
+  (t) => [
+    unique("idempotency_keys_scope_key").on(t.apiKeyId, t.key).nullsNotDistinct(),
+    // Log retention (docs/ARCHITECTURE.md, "Growth of the logs"): keys are pruned oldest first.
+    index("idempotency_keys_created_idx").on(t.createdAt),
+  ],
 );
 
 /**
@@ -416,4 +428,50 @@ export const costBudgets = pgTable("cost_budgets", {
   level: doublePrecision("level").notNull(),
   refillPerSecond: doublePrecision("refill_per_second").notNull(),
   updatedAt: stamp("updated_at"),
+});
+
+/**
+ * How many orders have each status (docs/ARCHITECTURE.md, "Counting"), so `orders { totalCount }`
+ * filtered by status alone reads a few rows instead of counting the table. Kept by triggers on
+ * `orders` (migration 0010), in the transaction of the change. Striped: an order counts in slot
+ * `id % 16`, so transactions committing new orders at once mostly touch different rows; the count
+ * of a status is the sum of its slots.
+ */
+export const orderCounts = pgTable(
+  "order_counts",
+  {
+    status: text("status", { enum: ORDER_STATUSES }).notNull(),
+    slot: smallint("slot").notNull(),
+    n: bigint("n", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.status, t.slot] }), check("order_counts_slot_check", sql`${t.slot} >= 0 AND ${t.slot} < 16`)],
+);
+
+/**
+ * How many orders with a line for each product have each status (docs/ARCHITECTURE.md,
+ * "Counting"): `orders(filter: { productId }) { totalCount }`. Kept by triggers on `orders` and
+ * `order_lines` (migration 0010). No foreign key: its check would lock the product row at commit,
+ * after the business locks, and could wait for a transaction that waits for this one.
+ */
+export const productOrderCounts = pgTable(
+  "product_order_counts",
+  {
+    productId: integer("product_id").notNull(),
+    status: text("status", { enum: ORDER_STATUSES }).notNull(),
+    n: bigint("n", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.productId, t.status] })],
+);
+
+/**
+ * The counter changes of transactions in progress (docs/ARCHITECTURE.md, "Counting"): the
+ * triggers append one row per counter a statement changed, and at commit a deferred trigger adds
+ * them to `order_counts` (a row without `product_id`, in `slot`) and `product_order_counts` (a row
+ * with one) and deletes them. Never holds a committed row; unlogged (migration 0010).
+ */
+export const orderCountChanges = pgTable("order_count_changes", {
+  productId: integer("product_id"),
+  status: text("status", { enum: ORDER_STATUSES }).notNull(),
+  slot: smallint("slot"),
+  n: bigint("n", { mode: "number" }).notNull(),
 });

@@ -34,6 +34,14 @@ export interface Config {
   statementTimeoutMs?: number;
   /** EVENT_RETENTION_HOURS: how long the event log keeps an event for subscribers to resume from; 0: forever. */
   eventRetentionHours: number;
+  /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>`; unset: open. */
+  metricsToken?: string;
+  /** STOCK_MOVEMENT_RETENTION_DAYS: how long the stock ledger keeps a movement before folding it into its level's opening balance; 0: forever. */
+  stockMovementRetentionDays: number;
+  /** IDEMPOTENCY_KEY_RETENTION_HOURS: how long placeOrder remembers an idempotency key for replays; 0: forever. */
+  idempotencyKeyRetentionHours: number;
+  /** LOST_DEMAND_RETENTION_DAYS: how long refused demand is kept for the metrics; 0: forever. */
+  lostDemandRetentionDays: number;
 }
 
 /** Reads a boolean variable: true/false, 1/0, yes/no, on/off; `fallback` when unset or empty. */
@@ -67,6 +75,26 @@ function parseEventRetention(value: string | undefined): number {
   return Number(value);
 }
 
+/** The default of STOCK_MOVEMENT_RETENTION_DAYS: 13 months, a year of history and a month to spare. */
+export const DEFAULT_STOCK_MOVEMENT_RETENTION_DAYS = 400;
+/** The default of IDEMPOTENCY_KEY_RETENTION_HOURS: a week, well past any client's retries. */
+export const DEFAULT_IDEMPOTENCY_KEY_RETENTION_HOURS = 168;
+/** The default of LOST_DEMAND_RETENTION_DAYS: 13 months, a year of demand and a month to spare. */
+export const DEFAULT_LOST_DEMAND_RETENTION_DAYS = 400;
+
+/**
+ * A whole number of `unit` up to `max` (0: keep `what` forever); `fallback` when unset or empty.
+ * One rule for the log retentions, as for EVENT_RETENTION_HOURS.
+ */
+function parseLogRetention(variable: string, value: string | undefined, fallback: number, unit: "days" | "hours", what: string): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const max = unit === "days" ? MAX_EVENT_RETENTION_HOURS / 24 : MAX_EVENT_RETENTION_HOURS;
+  if (!/^\s*\d+\s*$/.test(value) || Number(value) > max) {
+    throw new ConfigError(`${variable} must be a whole number of ${unit} up to ${max} (0: keep every ${what}), got "${value}"`);
+  }
+  return Number(value);
+}
+
 function parsePort(value: string | undefined): number {
   if (value === undefined || value.trim() === "") return 4000;
   const port = Number(value);
@@ -93,6 +121,15 @@ function parseDatabaseUrl(value: string | undefined): string | undefined {
     );
   }
   return text;
+}
+
+/** METRICS_TOKEN: one word (it travels in a header); unset or empty: /metrics needs no token. */
+function parseMetricsToken(value: string | undefined): string | undefined {
+  const token = value?.trim();
+  if (!token) return undefined;
+  // The value is not repeated: it is a secret.
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError("METRICS_TOKEN must be printable ASCII without spaces");
+  return token;
 }
 
 /** LOG_LEVEL, any case; unset or empty: info. */
@@ -130,5 +167,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { see
     queryLimits: parseQueryLimitsVariable(env.QUERY_LIMITS),
     statementTimeoutMs: parseStatementTimeout(env.DATABASE_STATEMENT_TIMEOUT_MS),
     eventRetentionHours: parseEventRetention(env.EVENT_RETENTION_HOURS),
+    metricsToken: parseMetricsToken(env.METRICS_TOKEN),
+    stockMovementRetentionDays: parseLogRetention(
+      "STOCK_MOVEMENT_RETENTION_DAYS",
+      env.STOCK_MOVEMENT_RETENTION_DAYS,
+      DEFAULT_STOCK_MOVEMENT_RETENTION_DAYS,
+      "days",
+      "stock movement",
+    ),
+    idempotencyKeyRetentionHours: parseLogRetention(
+      "IDEMPOTENCY_KEY_RETENTION_HOURS",
+      env.IDEMPOTENCY_KEY_RETENTION_HOURS,
+      DEFAULT_IDEMPOTENCY_KEY_RETENTION_HOURS,
+      "hours",
+      "idempotency key",
+    ),
+    lostDemandRetentionDays: parseLogRetention(
+      "LOST_DEMAND_RETENTION_DAYS",
+      env.LOST_DEMAND_RETENTION_DAYS,
+      DEFAULT_LOST_DEMAND_RETENTION_DAYS,
+      "days",
+      "lost demand",
+    ),
   };
 }

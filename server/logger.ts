@@ -99,10 +99,31 @@ export function serializeError(error: unknown, depth = 0): unknown {
   };
 }
 
+/**
+ * Writes lines to stdout once per turn of the event loop, all the lines of that turn in one
+ * write: stdout to a pipe or a file is a synchronous system call per write on Linux, and a busy
+ * server logs a line per request. Whatever is pending is written when the process exits.
+ */
+function stdoutInBatches(): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const chunk = `${pending.join("\n")}\n`;
+    pending = [];
+    process.stdout.write(chunk);
+  };
+  process.once("exit", flush);
+  return (line) => {
+    if (pending.push(line) === 1) setImmediate(flush);
+  };
+}
+
+let sharedStdout: ((line: string) => void) | undefined;
+
 /** Makes a JSON-lines logger. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = parseLogLevel(options.level ?? process.env.LOG_LEVEL);
-  const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
+  const write = options.write ?? (sharedStdout ??= stdoutInBatches());
   const base = options.base ?? {};
   const log = (at: Exclude<LogLevel, "silent">, message: string, fields?: LogFields) => {
     if (RANK[at] < RANK[level]) return;

@@ -131,6 +131,10 @@ async function main(config: Config): Promise<void> {
     limits: config.queryLimits,
     statementTimeoutMs: config.statementTimeoutMs,
     eventRetentionHours: config.eventRetentionHours,
+    metricsToken: config.metricsToken,
+    stockMovementRetentionDays: config.stockMovementRetentionDays,
+    idempotencyKeyRetentionHours: config.idempotencyKeyRetentionHours,
+    lostDemandRetentionDays: config.lostDemandRetentionDays,
     logger,
     bootstrapAdminKey: config.bootstrapAdminKey,
     prepare: async (db) => {

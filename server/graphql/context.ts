@@ -34,6 +34,8 @@ export interface Context {
   clientAddress?: string;
   /** The live event log; present on WebSocket connections, which serve subscriptions. */
   liveEvents?: LiveEvents;
+  /** Told of a key this request revoked, so the transport's key cache forgets it before the answer goes out. */
+  onApiKeyRevoked?: (apiKeyId: number) => void;
   /** Replaced after every mutation (see `refreshLoaders`). */
   loaders: Loaders;
   requestId: string;
@@ -45,6 +47,7 @@ export interface ContextOptions {
   apiKey?: AuthenticatedKey;
   clientAddress?: string;
   liveEvents?: LiveEvents;
+  onApiKeyRevoked?: (apiKeyId: number) => void;
   logger: Logger;
   /** Default: a new UUID. */
   requestId?: string;
@@ -58,6 +61,7 @@ export function createContext(options: ContextOptions): Context {
     apiKey: options.apiKey,
     clientAddress: options.clientAddress,
     liveEvents: options.liveEvents,
+    onApiKeyRevoked: options.onApiKeyRevoked,
     loaders: createLoaders(options.db),
     requestId,
     logger: options.logger.child(options.apiKey ? { requestId, apiKeyId: options.apiKey.id } : { requestId }),

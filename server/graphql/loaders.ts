@@ -23,37 +23,55 @@ function batch<TKey, TValue>(load: (keys: readonly TKey[]) => Promise<TValue[]>,
   return new DataLoader<TKey, TValue, unknown>(load, { maxBatchSize: MAX_BATCH, cacheKeyFn });
 }
 
-/** Creates the loaders of one request (or one subscription event) over `db`. */
-export function createLoaders(db: Executor) {
-  return {
-    location: batch((ids: readonly number[]) => rowsByKeys(db, locations, "id", ids)),
-    product: batch((ids: readonly number[]) => rowsByKeys(db, products, "id", ids)),
-    productBySku: batch((skus: readonly string[]) => rowsByKeys(db, products, "sku", skus)),
-    stockSummary: batch<number, StockSummaryRecord | null>((ids) => stockSummaries(db, ids)),
-    stockLevels: batch<number, StockLevelView[]>((ids) => stockLevelsByProducts(db, ids)),
-    order: batch((ids: readonly number[]) => rowsByKeys(db, orders, "id", ids)),
-    orderByNumber: batch((numbers: readonly string[]) => rowsByKeys(db, orders, "number", numbers)),
-    orderWaiting: batch<number, OrderWaitingSummary>((ids) => orderWaitingSummaries(db, ids)),
-    orderLine: batch((ids: readonly number[]) => rowsByKeys(db, orderLines, "id", ids)),
-    linesByOrder: batch<number, OrderLineRecord[]>((ids) => orderLinesByOrders(db, ids)),
-    backorder: batch((ids: readonly number[]) => rowsByKeys(db, backorders, "id", ids)),
-    backorderByLine: batch((ids: readonly number[]) => rowsByKeys(db, backorders, "orderLineId", ids)),
-    queuePlace: batch<number, QueuePlace | null>((ids) => queuePlaces(db, ids)),
-    /** Product.backlog pages of a whole product page, in one statement (a window per product). */
-    backlogPage: batch<BacklogPageRequest, Page<QueuedBackorder>>(
+/** How each loader is made, over the request's `db`. */
+const LOADERS = {
+  location: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, locations, "id", ids)),
+  product: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, products, "id", ids)),
+  productBySku: (db: Executor) => batch((skus: readonly string[]) => rowsByKeys(db, products, "sku", skus)),
+  stockSummary: (db: Executor) => batch<number, StockSummaryRecord | null>((ids) => stockSummaries(db, ids)),
+  stockLevels: (db: Executor) => batch<number, StockLevelView[]>((ids) => stockLevelsByProducts(db, ids)),
+  order: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, orders, "id", ids)),
+  orderByNumber: (db: Executor) => batch((numbers: readonly string[]) => rowsByKeys(db, orders, "number", numbers)),
+  orderWaiting: (db: Executor) => batch<number, OrderWaitingSummary>((ids) => orderWaitingSummaries(db, ids)),
+  orderLine: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, orderLines, "id", ids)),
+  linesByOrder: (db: Executor) => batch<number, OrderLineRecord[]>((ids) => orderLinesByOrders(db, ids)),
+  backorder: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, backorders, "id", ids)),
+  backorderByLine: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, backorders, "orderLineId", ids)),
+  queuePlace: (db: Executor) => batch<number, QueuePlace | null>((ids) => queuePlaces(db, ids)),
+  /** Product.backlog pages of a whole product page, in one statement (a window per product). */
+  backlogPage: (db: Executor) =>
+    batch<BacklogPageRequest, Page<QueuedBackorder>>(
       (requests) => backlogPages(db, requests),
       (r) => JSON.stringify([r.productId, r.first ?? null, r.after ?? null]),
     ),
-    restock: batch((ids: readonly number[]) => rowsByKeys(db, restocks, "id", ids)),
-    /** Product.restocks pages of a whole product page, in one statement. */
-    restockPage: batch<RestockPageRequest, Page<RestockRecord>>(
+  restock: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, restocks, "id", ids)),
+  /** Product.restocks pages of a whole product page, in one statement. */
+  restockPage: (db: Executor) =>
+    batch<RestockPageRequest, Page<RestockRecord>>(
       (requests) => restockPages(db, requests),
       (r) => JSON.stringify([r.productId, r.status ?? null, r.first ?? null, r.after ?? null]),
     ),
-  };
+};
+
+/** The loaders of one request: each made the first time a resolver asks for it (a request uses a few of them). */
+export type Loaders = { readonly [K in keyof typeof LOADERS]: ReturnType<(typeof LOADERS)[K]> };
+
+class LazyLoaders {
+  readonly made: Partial<Record<keyof Loaders, unknown>> = {};
+  constructor(readonly db: Executor) {}
+}
+for (const [key, make] of Object.entries(LOADERS) as [keyof Loaders, (db: Executor) => unknown][]) {
+  Object.defineProperty(LazyLoaders.prototype, key, {
+    get(this: LazyLoaders) {
+      return (this.made[key] ??= make(this.db));
+    },
+  });
 }
 
-export type Loaders = ReturnType<typeof createLoaders>;
+/** Creates the loaders of one request (or one subscription event) over `db`. */
+export function createLoaders(db: Executor): Loaders {
+  return new LazyLoaders(db) as unknown as Loaders;
+}
 
 /** Seeds the by-id loaders with rows a list already read, so their relations do not read them again. */
 export function primeLoaders(

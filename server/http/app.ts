@@ -5,12 +5,14 @@
  *   POST /graphql   the API (GET for queries too, and the explorer in a browser)
  *   GET  /healthz   200 while the process is up
  *   GET  /readyz    200 when the database answers and the migrations are applied, else 503
+ *   GET  /metrics   Prometheus text format (server/http/metrics-endpoint.ts); METRICS_TOKEN guards it when set
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import { sql } from "drizzle-orm";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -20,7 +22,12 @@ import { type Context, createContext } from "../graphql/context.js";
 import { formatError } from "../graphql/error-masking.js";
 import { buildGraphQLSchema } from "../graphql/build-schema.js";
 import { createLogger, type Logger, serializeError } from "../logger.js";
-import { DEFAULT_EVENT_RETENTION_HOURS } from "../config.js";
+import {
+  DEFAULT_EVENT_RETENTION_HOURS,
+  DEFAULT_IDEMPOTENCY_KEY_RETENTION_HOURS,
+  DEFAULT_LOST_DEMAND_RETENTION_DAYS,
+  DEFAULT_STOCK_MOVEMENT_RETENTION_DAYS,
+} from "../config.js";
 import { EventHub, type EventHubOptions } from "../live/event-hub.js";
 import { dashboardRouter } from "./dashboard.js";
 import { pagesRouter } from "./pages.js";
@@ -35,9 +42,13 @@ import { meterSchemaObjects } from "../graphql/limits/object-meter.js";
 import { markOverdueBackorders } from "../services/eta.service.js";
 import { mergeCostBudgets, pruneCostBudgets } from "../services/cost-budget.service.js";
 import { pruneEvents } from "../services/event-log.service.js";
+import { type PrunedLogs, pruneLogs } from "../services/log-retention.service.js";
 import { attachWebSocket } from "./websocket.js";
+import { ApiKeyCache } from "./api-key-cache.js";
 import { requireApiKey } from "./authentication.js";
 import { ensureApiKey } from "../services/api-key.service.js";
+import { Metrics } from "../metrics.js";
+import { metricsEndpoint, timeServiceCalls, watchInstance } from "./metrics-endpoint.js";
 
 export interface AppOptions {
   /** Default 4000; 0 picks a free port (tests). */
@@ -77,16 +88,26 @@ export interface AppOptions {
    * kept); a subscriber resuming from before them gets CURSOR_EXPIRED. Default 168 (a week); 0: keep every event.
    */
   eventRetentionHours?: number;
-  /** How often old events are pruned. Default 10 min; 0: never. */
+  /** How often old events (and the other logs' old rows) are pruned. Default 10 min; 0: never. */
   eventPruneMs?: number;
+  /**
+   * STOCK_MOVEMENT_RETENTION_DAYS, IDEMPOTENCY_KEY_RETENTION_HOURS, LOST_DEMAND_RETENTION_DAYS: how
+   * long the other logs keep their rows (docs/ARCHITECTURE.md, "Growth of the logs"); old stock
+   * movements are folded into their level's opening balance. Defaults 400 days, 168 hours, 400 days; 0: keep every row.
+   */
+  stockMovementRetentionDays?: number;
+  idempotencyKeyRetentionHours?: number;
+  lostDemandRetentionDays?: number;
   /**
    * How often this instance merges what callers spent here into the cost buckets all instances
    * share (cost_budgets) and takes the shared levels back. Default 250 ms; 0: never (buckets stay
    * per instance). A caller can overspend by at most what it spends on each instance in one interval.
    */
   budgetSyncMs?: number;
-  /** The clock of the delay sweep and the event pruning (tests move time). */
+  /** The clock of the delay sweep and the pruning (tests move time). */
   clock?: () => Date;
+  /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>`; unset: open. */
+  metricsToken?: string;
 }
 
 export interface App {
@@ -100,10 +121,14 @@ export interface App {
   logger: Logger;
   /** This instance's event log reader (subscriptions). */
   hub: EventHub;
+  /** This instance's metrics, served at GET /metrics (a registry of its own). */
+  metrics: Metrics;
   /** Runs the delay sweep now (what the timer does). */
   sweepDelays(): Promise<number[]>;
   /** Prunes the events older than the retention now (what the timer does); returns how many. */
   pruneEvents(): Promise<number>;
+  /** Prunes the other logs' rows older than their retentions now (what the timer does); returns how many of each. */
+  pruneLogs(): Promise<PrunedLogs>;
   /** Merges this instance's cost buckets with the shared ones now (what the timer does). */
   syncBudgets(): Promise<void>;
   /** Registers cleanup to run at close, before the database closes (e.g. the WebSocket server). */
@@ -153,10 +178,13 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     }
 
     // Resolvers count the objects they return, so a response past the cap stops (object-meter.ts).
-    const schema = meterSchemaObjects(await buildGraphQLSchema());
+    const metrics = new Metrics();
+    const schema = timeServiceCalls(meterSchemaObjects(await buildGraphQLSchema()), metrics);
     const limits = resolveQueryLimits(options.limits);
     // One bucket per key for both transports, merged with the other instances' (budgetSyncMs).
     const budget = new CostBudget();
+    // Active keys, so a request does not look its key up; trusted once the event hub follows revocations.
+    const keys = new ApiKeyCache(connection.db);
     const app = express();
     const httpServer = http.createServer(app);
     const apollo = new ApolloServer<Context>({
@@ -177,10 +205,18 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       },
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
-        requestLogPlugin(logger),
+        // No @cacheControl hints here: without this, Apollo's default cache-control plugin hooks every resolved field.
+        ApolloServerPluginCacheControlDisabled(),
         databaseUnavailablePlugin<Context>(),
         requestGuardsPlugin<Context>(),
-        queryLimitsPlugin<Context>({ limits, budget, caller: (context) => callerOf(context.apiKey, context.clientAddress) }),
+        queryLimitsPlugin<Context>({
+          limits,
+          budget,
+          caller: (context) => callerOf(context.apiKey, context.clientAddress),
+          onRefusal: (reason) => metrics.countRefusal(reason, "http"),
+        }),
+        // After the query limits: it reads the response as they leave it (the outcome of a refusal).
+        requestLogPlugin(logger, metrics),
         ...(options.plugins ?? []),
       ],
     });
@@ -190,6 +226,24 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     // First: every answer carries them, the 404s and the error handler's included.
     app.use(securityHeaders());
     app.use(requestId);
+    const graphql = [
+      // The key first: a request without one is refused before its body is read.
+      requireApiKey({ keys, logger }),
+      express.json({ limit: options.bodyLimit ?? "1mb" }),
+      expressMiddleware(apollo, {
+        context: async ({ req, res }) =>
+          createContext({
+            db: connection.db,
+            logger,
+            requestId: res.locals.requestId as string,
+            apiKey: res.locals.apiKey,
+            clientAddress: req.ip,
+            onApiKeyRevoked: (id) => keys.forget(id),
+          }),
+      }),
+    ];
+    // POST /graphql, the API's hot path, goes straight to it; a GET may be a browser asking for the explorer (pages.ts).
+    app.post("/graphql", ...graphql);
     app.use(pagesRouter());
     app.use(dashboardRouter({ logger }));
     app.get("/healthz", (_req, res) => {
@@ -206,16 +260,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       const ready = database && migrated && !closing;
       res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", database, migrations: migrated, closing });
     });
-    app.use(
-      "/graphql",
-      // The key first: a request without one is refused before its body is read.
-      requireApiKey({ db: connection.db, logger }),
-      express.json({ limit: options.bodyLimit ?? "1mb" }),
-      expressMiddleware(apollo, {
-        context: async ({ req, res }) =>
-          createContext({ db: connection.db, logger, requestId: res.locals.requestId as string, apiKey: res.locals.apiKey, clientAddress: req.ip }),
-      }),
-    );
+    app.get("/metrics", metricsEndpoint({ metrics, token: options.metricsToken }));
+    app.use("/graphql", ...graphql);
     app.use((_req, res) => {
       res.status(404).json({ error: "not found" });
     });
@@ -240,6 +286,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     const hub = new EventHub(connection, { logger, ...options.live });
     await hub.start();
     cleanups.push(() => hub.stop());
+    cleanups.push(watchInstance(metrics, { connection, hub, logger }));
+    cleanups.push(keys.follow(hub));
     cleanups.push(
       attachWebSocket({
         httpServer,
@@ -251,6 +299,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
         limits,
         budget,
         maxBudgetWaitMs: options.live?.maxBudgetWaitMs,
+        metrics,
       }),
     );
     /** Runs `task` every `ms` (0: never), never two at once; closing waits for a running one. */
@@ -294,6 +343,16 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
         if (deleted > 0) logger.info("old events pruned", { deleted, retentionHours });
       });
     }
+    const logRetention = {
+      stockMovementDays: options.stockMovementRetentionDays ?? DEFAULT_STOCK_MOVEMENT_RETENTION_DAYS,
+      idempotencyKeyHours: options.idempotencyKeyRetentionHours ?? DEFAULT_IDEMPOTENCY_KEY_RETENTION_HOURS,
+      lostDemandDays: options.lostDemandRetentionDays ?? DEFAULT_LOST_DEMAND_RETENTION_DAYS,
+    };
+    const pruneOldLogs = () => pruneLogs(connection.db, logRetention, clock());
+    every(options.eventPruneMs ?? 600_000, "log pruning", async () => {
+      const pruned = await pruneOldLogs();
+      if (Object.values(pruned).some((n) => n > 0)) logger.info("old log rows pruned", { ...pruned, ...logRetention });
+    });
 
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
@@ -316,8 +375,10 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       schema,
       logger,
       hub,
+      metrics,
       sweepDelays,
       pruneEvents: pruneOldEvents,
+      pruneLogs: pruneOldLogs,
       syncBudgets,
       onClose: (cleanup) => void cleanups.push(cleanup),
       close: () =>

@@ -1,8 +1,9 @@
 /**
  * Authentication (docs/ARCHITECTURE.md, "Access and limits"): every request to /graphql carries an API key as
  * `Authorization: Bearer <key>`; a WebSocket carries it as `connectionParams.authorization`.
- * The key is looked up on every request (one index probe by hash), so a revoked key is refused
- * from the moment the revocation commits, on every instance.
+ * The key is looked up by the hash of its secret, through the instance's cache of active keys
+ * (api-key-cache.ts): a revoked key is refused at once on the instance that revoked it, and on the
+ * others as soon as their event hub reads the revocation (milliseconds).
  *
  * Every refusal looks the same, whether the header is missing, malformed, too long, or names an
  * unknown or revoked key: HTTP 401 and one UNAUTHENTICATED error, so a caller learns nothing about
@@ -11,11 +12,11 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Database } from "../../drizzle/db.js";
+import { type ApiKeyCache, authenticatedKey } from "./api-key-cache.js";
 import { UNAUTHENTICATED_MESSAGE } from "../graphql/auth-checker.js";
 import type { AuthenticatedKey } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
 import { authenticate } from "../services/api-key.service.js";
-import type { ApiKeyRecord } from "../services/types.js";
 
 /** Longer Authorization values are refused unread. */
 export const MAX_AUTHORIZATION_LENGTH = 512;
@@ -35,11 +36,6 @@ export function secretFromAuthorization(value: unknown, { bare = false } = {}): 
   const bearer = /^Bearer +(\S+) *$/i.exec(value);
   if (bearer) return bearer[1];
   return bare && /^\S+$/.test(value) ? value : null;
-}
-
-/** What a request's context keeps of its key. */
-export function authenticatedKey(record: ApiKeyRecord): AuthenticatedKey {
-  return { id: record.id, role: record.role, name: record.name, prefix: record.prefix };
 }
 
 /**
@@ -63,10 +59,11 @@ export function refuseUnauthenticated(res: Response): void {
  * `res.locals.apiKey`, answers 401 to anything else. A database failure goes to the error
  * handler (500, logged), not to 401: the key may well be fine.
  */
-export function requireApiKey(options: { db: Database; logger: Logger }): RequestHandler {
+export function requireApiKey(options: { keys: ApiKeyCache; logger: Logger }): RequestHandler {
   // Express 5 sends a rejected promise to the error handler.
   return async (req: Request, res: Response, next: NextFunction) => {
-    const key = await authenticateAuthorization(options.db, req.headers.authorization);
+    const secret = secretFromAuthorization(req.headers.authorization);
+    const key = secret === null ? null : await options.keys.authenticate(secret);
     if (!key) {
       options.logger.info("request refused: no valid API key", {
         requestId: res.locals.requestId,

@@ -1,14 +1,18 @@
 /**
  * An Apollo plugin that writes one log line per GraphQL request (request id, operation,
- * duration, error count) and, for every error that will be masked, the error in full.
+ * duration, error count) and, for every error that will be masked, the error in full. With
+ * `metrics`, it also observes the request's duration by operation name, type and outcome (the
+ * first error's code as the client gets it, or "ok"): it reads the response as the plugins before
+ * it left it, so it comes after the query limits plugin (server/http/app.ts).
  */
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Context } from "../graphql/context.js";
 import { isDatabaseUnavailable } from "../graphql/database-unavailable.js";
 import { isExposedError } from "../graphql/error-masking.js";
 import { type Logger, serializeError } from "../logger.js";
+import { type Metrics, outcomeLabel } from "../metrics.js";
 
-export function requestLogPlugin(logger: Logger): ApolloServerPlugin<Context> {
+export function requestLogPlugin(logger: Logger, metrics?: Metrics): ApolloServerPlugin<Context> {
   return {
     async requestDidStart({ contextValue }) {
       const started = performance.now();
@@ -35,7 +39,14 @@ export function requestLogPlugin(logger: Logger): ApolloServerPlugin<Context> {
             });
           }
         },
-        async willSendResponse({ operationName, errors }) {
+        async willSendResponse({ operation, operationName, errors, response }) {
+          if (metrics) {
+            const result = response.body.kind === "single" ? response.body.singleResult : response.body.initialResult;
+            const sent = result.errors ?? [];
+            const outcome = sent.length === 0 ? "ok" : outcomeLabel(sent[0].extensions?.code ?? "ERROR");
+            const seconds = (performance.now() - started) / 1000;
+            metrics.observeRequest(operation ? { name: operation.name?.value, type: operation.operation } : undefined, outcome, seconds);
+          }
           logger.info("graphql request", {
             requestId: contextValue.requestId,
             // The key's id, never its secret.

@@ -49,6 +49,7 @@ import { CostBudget } from "../graphql/limits/cost-budget.js";
 import { meterObjects, type ObjectMeter, responseTooLarge, wasStoppedAtCap } from "../graphql/limits/object-meter.js";
 import { countReturnedObjects } from "../graphql/limits/query-cost.js";
 import type { CostExtension } from "../graphql/limits/query-limits.plugin.js";
+import { type Metrics, REFUSAL_REASONS, type RefusalReason } from "../metrics.js";
 
 export interface WebSocketOptions {
   httpServer: http.Server;
@@ -69,6 +70,8 @@ export interface WebSocketOptions {
    * closed with 4413 and the cursor to resume from. Default 10 s.
    */
   maxBudgetWaitMs?: number;
+  /** Counts refusals and reports the connections and their send buffers at each scrape (/metrics). */
+  metrics?: Metrics;
 }
 
 /** One running operation of a connection: what it paid, its object meter, its last event. */
@@ -143,6 +146,19 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
   /** Per connection, the operations refused by the cap since it last had room. */
   const overCap = new WeakMap<object, number>();
   const wss = new WebSocketServer({ server: options.httpServer, path: "/graphql", maxPayload: options.maxPayloadBytes ?? 64 * 1024 });
+  const metrics = options.metrics;
+  const refused = (reason: RefusalReason) => metrics?.countRefusal(reason, "websocket");
+  const stopWatching = metrics?.onScrape(() => {
+    let bufferedBytes = 0;
+    let maxBufferedBytes = 0;
+    for (const socket of wss.clients) {
+      bufferedBytes += socket.bufferedAmount;
+      maxBufferedBytes = Math.max(maxBufferedBytes, socket.bufferedAmount);
+    }
+    metrics.webSocket.connections.set(wss.clients.size);
+    metrics.webSocket.bufferedBytes.set(bufferedBytes);
+    metrics.webSocket.maxBufferedBytes.set(maxBufferedBytes);
+  });
   const keyOf = new WeakMap<WebSocket, AuthenticatedKey>();
   const socketsByKey = new Map<number, Set<WebSocket>>();
   const closeRevoked = (socket: WebSocket, apiKeyId: number) => {
@@ -214,7 +230,10 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
         const roleLimits = limits[key.role];
         const caller = callerOf(key, undefined);
         const minimum = budget.withdraw(caller.bucket, roleLimits.minimumCost, roleLimits);
-        if (!minimum.ok) return [throttledError(roleLimits.minimumCost, minimum.remaining, roleLimits, minimum.retryAfterSeconds)];
+        if (!minimum.ok) {
+          refused("THROTTLED");
+          return [throttledError(roleLimits.minimumCost, minimum.remaining, roleLimits, minimum.retryAfterSeconds)];
+        }
         const maxOperations = roleLimits.maxSubscriptionsPerConnection;
         const waitingNow = waiting.get(ctx) ?? 0;
         if (runningOf(ctx).size + waitingNow >= maxOperations) {
@@ -262,7 +281,11 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
           parseOptions: REQUEST_PARSE_OPTIONS,
           validationRules: requestValidationRules,
         });
-        if (Array.isArray(admitted)) return admitted;
+        if (Array.isArray(admitted)) {
+          const code = admitted[0]?.extensions.code;
+          if ((REFUSAL_REASONS as readonly unknown[]).includes(code)) refused(code as RefusalReason);
+          return admitted;
+        }
         runningOf(ctx).set(id, { ...admitted.admission });
         return admitted.prepared;
       },
@@ -306,6 +329,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
           if (waitSeconds * 1000 > maxBudgetWaitMs) {
             const resume = operation.eventSeq === undefined ? "the last cursor received" : `after=${toEventCursor(operation.eventSeq - 1)}`;
             const reason = `over the cost budget: resume with ${resume}`;
+            refused("BUDGET_WAIT_EXCEEDED");
             options.logger.warn("closing websocket", { code: SUBSCRIBER_TOO_SLOW, reason, waitSeconds });
             socket.close(SUBSCRIBER_TOO_SLOW, reason.slice(0, 120));
             return;
@@ -314,7 +338,9 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
         } else if (operation) {
           const tally = operation.meter?.tally();
           const actual =
-            Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) + operation.measured.introspectionCost;
+            Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) +
+            operation.measured.introspectionCost +
+            operation.measured.countCost;
           const charged = settleCost(budget, operation, actual);
           operation.withdrawn = charged;
           const cost: CostExtension = {
@@ -336,6 +362,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
           setTimeout(() => socket.terminate(), 5000).unref();
         }
         if (stopped) {
+          refused("RESPONSE_TOO_LARGE");
           const { message, extensions } = responseTooLarge(operation?.limits.maxObjects ?? 0);
           return { data: null, errors: [{ message, extensions }], ...(result.extensions ? { extensions: result.extensions } : {}) };
         }
@@ -354,6 +381,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
   );
   return async () => {
     stopListening();
+    stopWatching?.();
     await server.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };

@@ -66,6 +66,11 @@ export class EventFeed implements AsyncIterableIterator<LoggedEvent> {
     private readonly onOverflow?: (error: SubscriberTooSlowError) => void,
   ) {}
 
+  /** Events queued and not yet read (metrics). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Called by the hub for each new event. */
   push(event: LoggedEvent): void {
     if (this.done || event.seq <= this.startSeq || !this.accepts(event)) return;
@@ -177,6 +182,7 @@ export class EventHub {
   private feeds = new Set<EventFeed>();
   private listeners = new Set<(event: LoggedEvent) => void>();
   private lastSeq = 0;
+  private readAt = Number.NEGATIVE_INFINITY;
   private running: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
@@ -205,14 +211,32 @@ export class EventHub {
     return this.lastSeq;
   }
 
+  /** When (Date.now()) the hub last finished reading the log to its end; -Infinity before the first time and after `stop`. */
+  get lastReadAt(): number {
+    return this.closed ? Number.NEGATIVE_INFINITY : this.readAt;
+  }
+
   get subscriberCount(): number {
     return this.feeds.size;
   }
 
+  /** Events queued in all feeds together and in the fullest one (metrics; a feed past `maxQueue` is dropped). */
+  queueDepths(): { queued: number; maxQueued: number } {
+    let queued = 0;
+    let maxQueued = 0;
+    for (const feed of this.feeds) {
+      queued += feed.queued;
+      maxQueued = Math.max(maxQueued, feed.queued);
+    }
+    return { queued, maxQueued };
+  }
+
   /** Starts following the log from its current end. */
   async start(): Promise<void> {
+    const started = Date.now();
     await stampEvents(this.db);
     this.lastSeq = await latestSeq(this.db);
+    this.readAt = started;
     this.stopCommit = onCommit(this.db, () => this.wake());
     if (this.connection.postgres) {
       const listener = await this.connection.postgres.listen(CHANNEL, () => this.wake());
@@ -301,6 +325,7 @@ export class EventHub {
   }
 
   private async drain(): Promise<void> {
+    const started = Date.now();
     const stamped = await stampEvents(this.db);
     if (stamped > 0 && this.connection.postgres) {
       // Other instances read what this one stamped; NOTIFY outside any business transaction.
@@ -317,6 +342,8 @@ export class EventHub {
       if (events.length < READ_BATCH) break;
     }
     if (stamped >= STAMP_BATCH) this.again = true;
+    // What committed before this read began has been heard.
+    this.readAt = started;
   }
 
   /**

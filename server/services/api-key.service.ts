@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { type Database, type Executor, schema } from "../../drizzle/db.js";
 import { rowsByKeys } from "../../drizzle/lookup.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
+import { boundedCount, decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { recordApiKeyRevoked } from "./event.service.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { type ApiKeyRecord, type ApiKeyRole, API_KEY_ROLES, refuse } from "./types.js";
@@ -187,9 +187,6 @@ export async function listApiKeys(db: Executor, page: PageArgs): Promise<Page<Ap
     .where(after ? gt(apiKeys.id, after[0] as number) : undefined)
     .orderBy(asc(apiKeys.id))
     .limit(limit + 1);
-  const count = lazyCount(async () => {
-    const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(apiKeys);
-    return Number(row.count);
-  });
+  const count = lazyCount(() => boundedCount(db, db.select({ one: sql`1` }).from(apiKeys)));
   return toPage(fetched, limit, (row) => [row.id], count);
 }

@@ -1,14 +1,29 @@
 /**
  * The invariant audit: checks every invariant of docs/ARCHITECTURE.md, "The model and its invariants", and the bookkeeping that
  * keeps them checkable, with set-based SQL over the whole database. Each invariant is one
- * statement, so each sees one committed state even while the engine runs. Read-only.
+ * statement, so each sees one committed state even while the engine runs. Read-only, but for the
+ * order counters' pending changes of a transaction it is given (see `auditInvariants`).
  */
 import { sql, type SQL } from "drizzle-orm";
 import { alias, PgTransaction } from "drizzle-orm/pg-core";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
+import { flushOrderCountChanges, ORDER_COUNT_SLOTS } from "./order-counters.js";
 import { orderStatusOf } from "./order-status.js";
 
-const { allocations, backorderFills, backorders, events, orderLines, orders, products, restocks, stockLevels, stockMovements } = schema;
+const {
+  allocations,
+  backorderFills,
+  backorders,
+  events,
+  orderCounts,
+  orderLines,
+  orders,
+  productOrderCounts,
+  products,
+  restocks,
+  stockLevels,
+  stockMovements,
+} = schema;
 // The tables under the aliases the checks' SQL reads them by.
 const p = alias(products, "p");
 const s = alias(stockLevels, "s");
@@ -336,6 +351,38 @@ const checks: InvariantCheck[] = [
       ORDER BY id`,
   },
   {
+    // docs/ARCHITECTURE.md, "Counting": each slot of each status against a full count.
+    name: "counter.orders-by-status",
+    query: sql`
+      WITH counted AS (
+        SELECT ${orders.status} AS status, ${orders.id} % ${sql.raw(String(ORDER_COUNT_SLOTS))} AS slot, count(*) AS n FROM ${orders} GROUP BY 1, 2
+      ), kept AS (
+        SELECT ${orderCounts.status} AS status, ${orderCounts.slot} AS slot, ${orderCounts.n} AS n FROM ${orderCounts}
+      )
+      SELECT format('%s %s orders in slot %s, the counter says %s', coalesce(c.n, 0), status, slot, coalesce(k.n, 0)) AS message,
+             jsonb_build_object('status', status, 'slot', slot) AS ids
+      FROM counted c FULL JOIN kept k USING (status, slot)
+      WHERE coalesce(c.n, 0) <> coalesce(k.n, 0)
+      ORDER BY status, slot`,
+  },
+  {
+    // The product filter of Query.orders is "has a line for the product": orders, not lines.
+    name: "counter.orders-by-product",
+    query: sql`
+      WITH counted AS (
+        SELECT ${l.productId} AS product_id, ${o.status} AS status, count(DISTINCT ${o.id}) AS n
+        FROM ${orderLines} ${l} JOIN ${orders} ${o} ON ${o.id} = ${l.orderId}
+        GROUP BY 1, 2
+      ), kept AS (
+        SELECT ${productOrderCounts.productId} AS product_id, ${productOrderCounts.status} AS status, ${productOrderCounts.n} AS n FROM ${productOrderCounts}
+      )
+      SELECT format('%s %s orders with a line for the product, the counter says %s', coalesce(c.n, 0), status, coalesce(k.n, 0)) AS message,
+             jsonb_build_object('productId', product_id, 'status', status) AS ids
+      FROM counted c FULL JOIN kept k USING (product_id, status)
+      WHERE coalesce(c.n, 0) <> coalesce(k.n, 0)
+      ORDER BY product_id, status`,
+  },
+  {
     name: "restock.received-within-quantity",
     query: sql`
       SELECT format('received %s of %s', ${restocks.receivedQuantity}, ${restocks.quantity}) AS message,
@@ -368,14 +415,18 @@ export const AUDITED_INVARIANTS: readonly string[] = checks.map((check) => check
  * Checks every invariant over the whole database and returns the violations, with the ids of the
  * rows involved; an empty list means the database is consistent. Given the pool, it reads one
  * snapshot (a read-only REPEATABLE READ transaction), so a running engine cannot tear its view;
- * given an open transaction, it reads inside it. Throws only when the database cannot be read.
+ * given an open transaction, it reads inside it, after adding that transaction's pending changes
+ * to the order counters (as its commit would). Throws only when the database cannot be read.
  */
 export async function auditInvariants(db: Executor): Promise<Violation[]> {
-  if (db instanceof PgTransaction) return auditIn(db);
-  return db.transaction((tx) => auditIn(tx), { isolationLevel: "repeatable read", accessMode: "read only" });
+  if (db instanceof PgTransaction) return auditIn(db, true);
+  return db.transaction((tx) => auditIn(tx, false), { isolationLevel: "repeatable read", accessMode: "read only" });
 }
 
-async function auditIn(tx: Executor): Promise<Violation[]> {
+async function auditIn(tx: Executor, pending: boolean): Promise<Violation[]> {
+  // A transaction's own changes reach the order counters at its commit; the caller's transaction
+  // is judged as it would commit.
+  if (pending) await flushOrderCountChanges(tx);
   // The checks are a few joins and windows; PostgreSQL's estimates for them are poor, and
   // compiling them with JIT costs a second where running them takes tens of milliseconds.
   await tx.execute(sql`SET LOCAL jit = off`);

@@ -9,7 +9,7 @@
 import { type Column, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
+import { boundedCount, decodeCursor, exactCount, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
 import { intArray, jsonb } from "../../drizzle/sql.js";
 import { delayedCondition } from "./backorder-delay.js";
 import type { BackorderRecord } from "./types.js";
@@ -158,6 +158,16 @@ export async function backlogPages(db: Executor, requests: readonly BacklogPageR
 }
 
 /**
+ * Whether a product's waiting-order counter answers the count of the backlog matching `filter`:
+ * one product, with no delay or age picking among its queue. The query cost
+ * (server/graphql/limits/query-cost.ts) prices `backlog { totalCount }` by the same rule.
+ */
+export function countersCountBacklog(filter: { productId?: unknown; delayed?: unknown; olderThanHours?: unknown } | null | undefined): boolean {
+  const isSet = (value: unknown) => value !== undefined && value !== null;
+  return isSet(filter?.productId) && !isSet(filter?.delayed) && !isSet(filter?.olderThanHours);
+}
+
+/**
  * A page of the whole backlog (WAITING backorders of every product, or of one), in global queue
  * order: higher priority first, then placement order. Each carries its place in its own
  * product's queue, computed in the same statement: per product on the page, what is ahead of its
@@ -220,15 +230,14 @@ export async function listBacklog(db: Executor, filter: BacklogFilter | null | u
         JOIN numbered n ON n.id = page.id
        ORDER BY page.priority DESC, page.id ASC`,
   );
-  // Unless delay or age picks among the waiting, the products' counters are the count.
-  const picks = (filter?.delayed ?? null) !== null || (filter?.olderThanHours ?? null) !== null;
-  const productId = filter?.productId ?? null;
-  const counted = picks
-    ? sql`SELECT count(*)::int AS count FROM ${backorders} ${b} WHERE ${where}`
-    : sql`SELECT coalesce(sum(${products.waitingOrders}), 0)::int AS count FROM ${products} ${productId === null ? sql`` : sql`WHERE ${products.id} = ${productId}`}`;
+  // One product's whole queue: its counter. Anything else is counted up to the bound.
   const count = lazyCount(async () => {
-    const [row] = await rows<{ count: unknown }>(db, counted);
-    return Number(row.count);
+    if (!countersCountBacklog(filter)) return boundedCount(db, sql`SELECT 1 FROM ${backorders} ${b} WHERE ${where}`);
+    const [row] = await rows<{ count: unknown }>(
+      db,
+      sql`SELECT ${products.waitingOrders} AS count FROM ${products} WHERE ${products.id} = ${filter?.productId}::int`,
+    );
+    return exactCount(Number(row?.count ?? 0));
   });
   return toPage(found.map(toQueued), limit, (row) => [row.priority, row.id], count);
 }

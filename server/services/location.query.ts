@@ -22,17 +22,18 @@ export function allocationOrder(location: { priority: Column; id: Column } = loc
 /**
  * A subquery: the free units (onHand - allocated - safetyStock, when positive) of these products
  * at each location, in allocation order, with `free_through`, the running total of free units of
- * the product up to and including the location.
+ * the product up to and including the location. The products are ids, or a subquery of ids.
  */
-export function freeStock(productIds: readonly number[]): SQL {
+export function freeStock(productIds: readonly number[] | SQL): SQL {
   const s = stockLevels;
   const order = allocationOrder();
+  const products = Array.isArray(productIds) ? sql`ANY(${intArray(productIds)})` : sql`ANY(ARRAY(${productIds}))`;
   return sql`
     SELECT ${s.productId} AS product_id, ${s.locationId} AS location_id, free.units::int AS free,
            sum(free.units) OVER w AS free_through
       FROM ${stockLevels} JOIN ${locations} ON ${locations.id} = ${s.locationId}
       CROSS JOIN LATERAL (SELECT ${s.onHand} - ${s.allocated} - ${s.safetyStock} AS units) free
-     WHERE ${s.productId} = ANY(${intArray(productIds)}) AND free.units > 0
+     WHERE ${s.productId} = ${products} AND free.units > 0
     WINDOW w AS (PARTITION BY ${s.productId} ORDER BY ${order})
     ORDER BY ${s.productId}, ${order}`;
 }

@@ -7,7 +7,8 @@ import { alias } from "drizzle-orm/pg-core";
 import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { delayedCondition } from "./backorder-delay.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
+import { countersCountOrders, countOrdersFromCounters } from "./order-counters.js";
+import { boundedCount, decodeCursor, exactCount, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { intArray, toDate } from "../../drizzle/sql.js";
 import type { OrderLineRecord, OrderRecord, OrderStatus } from "./types.js";
 
@@ -79,7 +80,11 @@ export async function orderWaitingSummaries(db: Executor, orderIds: readonly num
   return orderIds.map((id) => byOrder.get(id) ?? { promisedAt: null, expectedAt: null, delayed: false });
 }
 
-/** A page of orders matching `filter`, newest first. INVALID_INPUT for a bad `first` or cursor. */
+/**
+ * A page of orders matching `filter`, newest first. Its total comes from the order counters when
+ * the filter is statuses and a product at most, else it is counted up to COUNT_BOUND
+ * (docs/ARCHITECTURE.md, "Counting"). INVALID_INPUT for a bad `first` or cursor.
+ */
 export async function listOrders(db: Executor, filter: OrderFilter | null | undefined, page: PageArgs): Promise<Page<OrderRecord>> {
   const limit = pageSize(page.first);
   const after = decodeCursor(page.after, ["int"]);
@@ -100,12 +105,17 @@ export async function listOrders(db: Executor, filter: OrderFilter | null | unde
     .where(and(...conditions, ...keyset))
     .orderBy(desc(orders.id))
     .limit(limit + 1);
-  const count = lazyCount(async () => {
-    const [row] = await db
-      .select({ count: sql<number>`count(*)::int` })
-      .from(orders)
-      .where(and(...conditions));
-    return Number(row.count);
-  });
+  // Statuses and a product: the counters, exact. Anything else: counted up to the bound.
+  const count = lazyCount(async () =>
+    countersCountOrders(filter)
+      ? exactCount(await countOrdersFromCounters(db, filter?.status, filter?.productId))
+      : boundedCount(
+          db,
+          db
+            .select({ one: sql`1` })
+            .from(orders)
+            .where(and(...conditions)),
+        ),
+  );
   return toPage(fetched, limit, (row) => [row.id], count);
 }

@@ -3,7 +3,7 @@
  * (docs/ARCHITECTURE.md, "The rules"). Each call is one transaction that locks its products in id order.
  */
 import { createHash } from "node:crypto";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, getTableName, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { settleBacklog } from "./backlog.service.js";
@@ -12,8 +12,8 @@ import { recomputeEta } from "./eta.service.js";
 import { recordOrderChanges, recordProductChanges } from "./event.service.js";
 import { toRecord } from "../../drizzle/paging.js";
 import { allocationOrder, freeStock } from "./location.query.js";
-import { lockProducts, productIdsBySku } from "./product.service.js";
-import { jsonb, name, names } from "../../drizzle/sql.js";
+import { lockProducts } from "./product.service.js";
+import { intArray, jsonb, name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { DomainError, type Issue, type OrderRecord, type PlaceOrderInput, type PlaceOrderResult, type ProductRecord, refuse } from "./types.js";
 import { Checks, LIMITS, MAX_AMOUNT_CENTS, requireId, toCents } from "./validation.js";
@@ -92,7 +92,7 @@ export async function placeOrder(db: Database, input: PlaceOrderInput): Promise<
         if (replay) return replay;
       }
       const plan = await planOrder(tx, request, lost);
-      const order = await writeOrder(tx, request.customer, plan.lines);
+      const order = await writeOrder(tx, plan.orderId, request.customer, plan.lines);
       if (lost.length > 0) await recordLostDemand(tx, lost, request.idempotencyKey, request.idempotencyScope);
       if (request.idempotencyKey) {
         const scope = request.idempotencyScope;
@@ -150,34 +150,46 @@ async function claimIdempotencyKey(tx: Executor, key: string, scope: number | nu
   return { order, issues, replayed: true };
 }
 
+/**
+ * Locks the order's products and reads their free stock. Three statements sent together, one round
+ * trip (postgres.js pipelines a transaction's statements): the order's id reserved, the products
+ * named by id or sku locked in id order, then their free stock, read by a statement that starts only
+ * once the locks are held, so it sees what the last holder committed.
+ */
 async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrder>, lost: LostUnits[]) {
   const checks = new Checks(["input"]);
-  const idsBySku = await productIdsBySku(
-    tx,
-    request.lines.flatMap((line) => (line.sku ? [line.sku] : [])),
-  );
-  const productIds = request.lines.map((line, i) => {
-    const id = line.sku ? idsBySku.get(line.sku) : line.productId;
-    const valid = typeof id === "number" && Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647;
-    if (!valid) checks.fail(["lines", String(i), line.sku ? "sku" : "productId"], "product not found", "NOT_FOUND");
-    return valid ? id : undefined;
+  const where = (i: number) => ["lines", String(i), request.lines[i].sku ? "sku" : "productId"];
+  const ids: number[] = [];
+  const skus: string[] = [];
+  const impossible = new Set<number>();
+  request.lines.forEach((line, i) => {
+    if (line.sku) return skus.push(line.sku);
+    const id = line.productId;
+    if (typeof id === "number" && Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647) ids.push(id);
+    else impossible.add(i);
   });
-  checks.throwIfAny();
-  const locked = await lockProducts(tx, productIds as number[]);
+  const named = sql`${products.id} = ANY(${intArray(ids)}) OR ${products.sku} IN (SELECT jsonb_array_elements_text(${jsonb(skus)}))`;
+  // All three through `rows`, the same path to the driver: they reach the connection in this order.
+  const [[reserved], lockedRows, free] = await Promise.all([
+    rows<{ id: number }>(tx, sql`SELECT nextval(pg_get_serial_sequence(${getTableName(orders)}, 'id'))::int AS id`),
+    rows<Record<string, unknown>>(tx, sql`SELECT * FROM ${products} WHERE ${named} ORDER BY ${products.id} FOR UPDATE`),
+    rows<{ product_id: number; location_id: number; free: number }>(tx, freeStock(sql`SELECT ${products.id} FROM ${products} WHERE ${named}`)),
+  ]);
+  const locked = lockedRows.map((row) => toRecord(products, row));
   const byId = new Map(locked.map((product) => [product.id, product]));
+  const bySku = new Map(locked.map((product) => [product.sku, product]));
   const seen = new Set<number>();
-  productIds.forEach((id, i) => {
-    const line = request.lines[i];
-    if (!byId.has(id!)) checks.fail(["lines", String(i), line.sku ? "sku" : "productId"], "product not found", "NOT_FOUND");
-    else if (seen.has(id!)) checks.fail(["lines", String(i)], "each product may appear in one line only; add the quantities");
-    seen.add(id!);
+  const productIds = request.lines.map((line, i) => {
+    const product = impossible.has(i) ? undefined : line.sku ? bySku.get(line.sku) : byId.get(line.productId!);
+    if (!product) checks.fail(where(i), "product not found", "NOT_FOUND");
+    else if (seen.has(product.id)) checks.fail(["lines", String(i)], "each product may appear in one line only; add the quantities");
+    if (product) seen.add(product.id);
+    return product?.id;
   });
   checks.throwIfAny();
   if (new Set(locked.map((product) => product.currencyCode)).size > 1) {
     refuse("INVALID_INPUT", "an order's products must share one currency", ["input", "lines"]);
   }
-
-  const free = await rows<{ product_id: number; location_id: number; free: number }>(tx, freeStock(locked.map((product) => product.id)));
 
   const issues: Issue[] = [];
   const lines: PlannedLine[] = [];
@@ -242,7 +254,7 @@ async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrde
   if (checks.issues.length > 0) lost.length = 0;
   checks.throwIfAny();
   if (issues.length > 0 && (!request.allowPartial || lines.length === 0)) throw new DomainError(issues);
-  return { lines, issues };
+  return { orderId: Number(reserved.id), lines, issues };
 }
 
 /** The order's total in exact cents (a Number loses cents past 2^53, which 100 lines at the top price pass). */
@@ -255,7 +267,7 @@ function formatCents(cents: bigint): string {
 }
 
 /** Writes the order, its lines, allocations, backorders and stock changes in one statement, then dates the new backorders. */
-async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]): Promise<OrderRecord> {
+async function writeOrder(tx: Executor, orderId: number, customer: string, lines: PlannedLine[]): Promise<OrderRecord> {
   const lineRows = lines.map((line) => ({
     line_number: line.lineNumber,
     product_id: line.product.id,
@@ -271,15 +283,16 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
   const status = orderStatusOf({ quantity: sql`sum(quantity)`, cancelled: sql`0`, shipped: sql`0`, waiting: sql`sum(waiting)` });
   const st = alias(stockLevels, "st");
   const p = alias(products, "p");
-  const created = await rows<Record<string, unknown> & { id: number; backorder_id: number | null; backorder_product_id: number | null }>(
+  const productIds = lines.map((line) => line.product.id);
+  const writing = rows<Record<string, unknown> & { id: number; backorder_id: number | null; backorder_product_id: number | null }>(
     tx,
     sql`
     WITH requested AS (
       SELECT * FROM jsonb_to_recordset(${jsonb(lineRows)})
         AS r(line_number int, product_id int, quantity int, unit_price numeric, allocated int, waiting int)
     ), new_order AS (
-      INSERT INTO ${orders} (${names(orders.customer, orders.status, orders.total, orders.currencyCode)})
-      VALUES (${customer}, (SELECT ${status} FROM requested), ${formatCents(orderTotalCents(lines))}::numeric, ${lines[0].product.currencyCode})
+      INSERT INTO ${orders} (${names(orders.id, orders.customer, orders.status, orders.total, orders.currencyCode)}) OVERRIDING SYSTEM VALUE
+      VALUES (${orderId}::int, ${customer}, (SELECT ${status} FROM requested), ${formatCents(orderTotalCents(lines))}::numeric, ${lines[0].product.currencyCode})
       RETURNING *
     ), new_lines AS (
       INSERT INTO ${orderLines} (${names(orderLines.orderId, orderLines.productId, orderLines.lineNumber, orderLines.quantity, orderLines.unitPrice, orderLines.allocated, orderLines.waiting)})
@@ -310,7 +323,13 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
     FROM new_order o LEFT JOIN new_backorders b ON true
   `,
   );
-  const orderId = Number(created[0].id);
+  const placed = () => recordProductChanges(tx, productIds, "ORDER_PLACED", { ids: [orderId], kind: "PLACED" });
+  if (lines.every((line) => line.waiting === 0)) {
+    // Nothing waits, so nothing is dated: the events go with the write, in the same round trip.
+    const [created] = await Promise.all([writing, placed()]);
+    return toRecord(orders, created[0]);
+  }
+  const created = await writing;
   const delayedOrderIds = new Set<number>();
   for (const row of created) {
     if (row.backorder_id === null) continue;
@@ -323,12 +342,7 @@ async function writeOrder(tx: Executor, customer: string, lines: PlannedLine[]):
     });
     for (const id of dated.delayedOrderIds) delayedOrderIds.add(id);
   }
-  await recordProductChanges(
-    tx,
-    lines.map((line) => line.product.id),
-    "ORDER_PLACED",
-    { ids: [orderId], kind: "PLACED" },
-  );
+  await placed();
   // An order is PLACED before anything happens to it: a backorder late from its first moment (its
   // restock's date has passed) is announced after that, as are the orders this one pushed back.
   await recordOrderChanges(tx, [...delayedOrderIds], "DELAYED");

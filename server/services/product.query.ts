@@ -6,7 +6,7 @@ import { and, asc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
+import { boundedCount, decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { intArray, toDate } from "../../drizzle/sql.js";
 import { allocationOrder } from "./location.query.js";
 import { openRestockCondition } from "./open-restocks.js";
@@ -138,12 +138,15 @@ export async function listProducts(db: Executor, filter: ProductFilter | null | 
     .where(and(...conditions, ...keyset))
     .orderBy(asc(products.id))
     .limit(limit + 1);
-  const count = lazyCount(async () => {
-    const [row] = await db
-      .select({ count: sql<number>`count(*)::int` })
-      .from(products)
-      .where(and(...conditions));
-    return Number(row.count);
-  });
+  // A catalogue may hold 100,000 products: counted up to the bound (docs/ARCHITECTURE.md, "Counting").
+  const count = lazyCount(() =>
+    boundedCount(
+      db,
+      db
+        .select({ one: sql`1` })
+        .from(products)
+        .where(and(...conditions)),
+    ),
+  );
   return toPage(fetched, limit, (row) => [row.id], count);
 }

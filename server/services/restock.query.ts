@@ -6,7 +6,18 @@ import { sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
-import { decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
+import {
+  boundedCount,
+  boundedResult,
+  COUNT_BOUND,
+  decodeCursor,
+  lazyCount,
+  type Page,
+  type PageArgs,
+  pageSize,
+  toPage,
+  toRecord,
+} from "../../drizzle/paging.js";
 import { jsonb } from "../../drizzle/sql.js";
 import type { RestockRecord, RestockStatus } from "./types.js";
 
@@ -77,10 +88,14 @@ export async function restockPages(db: Executor, requests: readonly RestockPageR
           AS r(k int, product_id int, status text, lim int, after_at text, after_id int)
       ),
       totals AS (
-        SELECT r.k, count(${x.id})::int AS total
+        SELECT r.k, t.total
           FROM req r
-          LEFT JOIN ${restocks} ${x} ON ${x.productId} = r.product_id AND (r.status IS NULL OR ${x.status} = r.status)
-         GROUP BY r.k
+          CROSS JOIN LATERAL (
+            SELECT count(*)::int AS total FROM (
+              SELECT 1 FROM ${restocks} ${x}
+               WHERE ${x.productId} = r.product_id AND (r.status IS NULL OR ${x.status} = r.status)
+               LIMIT ${sql.raw(String(COUNT_BOUND + 1))}) counted
+          ) t
       ),
       picked AS (
         SELECT r.k AS request_key, row_number() OVER (PARTITION BY r.k ORDER BY ${x.expectedAt}, ${x.id}) AS n,
@@ -96,10 +111,10 @@ export async function restockPages(db: Executor, requests: readonly RestockPageR
        ORDER BY r.k, p.n`,
   );
   const fetched = params.map(() => [] as (RestockRecord & { sortAt: string })[]);
-  const totals = params.map(() => 0);
+  const totals = params.map(() => boundedResult(0));
   for (const row of found) {
     const k = Number(row.page_key);
-    totals[k] = Number(row.page_total);
+    totals[k] = boundedResult(Number(row.page_total));
     if (row.id !== null && row.id !== undefined) fetched[k].push(toSorted(row));
   }
   return params.map((param, k) => strip(toPage(fetched[k], param.lim, keyOf, totals[k])));
@@ -123,9 +138,6 @@ export async function listRestocks(db: Executor, filter: RestockFilter | null | 
        ORDER BY ${x.expectedAt}, ${x.id}
        LIMIT ${limit + 1}`,
   );
-  const count = lazyCount(async () => {
-    const [row] = await rows<{ count: unknown }>(db, sql`SELECT count(*)::int AS count FROM ${restocks} ${x} WHERE ${where}`);
-    return Number(row.count);
-  });
+  const count = lazyCount(() => boundedCount(db, sql`SELECT 1 FROM ${restocks} ${x} WHERE ${where}`));
   return strip(toPage(found.map(toSorted), limit, keyOf, count));
 }

@@ -1,6 +1,7 @@
 /**
- * The figures a run produces, each beside the baseline it is judged against, and the table and
- * JSON they are printed as.
+ * The figures a run produces, each beside the baseline it is judged against, and the tables and
+ * JSON they are printed as: one table of the figures with a target, each row saying pass or miss,
+ * and one of the figures measured for context, without a target.
  */
 import { writeFileSync } from "node:fs";
 
@@ -21,10 +22,14 @@ export interface Figure {
   baseline?: number | null;
   /** value / baseline. */
   ratio?: number | null;
+  /** A third figure measured beside the two, for context (e.g. the in-process service call). */
+  reference?: { name: string; value: number | null };
   target?: Target;
   /** A target that is not a simple bound (e.g. "same for all N"), already judged. */
   targetText?: string;
   pass?: boolean | null;
+  /** "pass" or "miss" against the target; null without one. */
+  verdict?: "pass" | "miss" | null;
   note?: string;
 }
 
@@ -66,24 +71,71 @@ export function finish(figure: Figure): Figure {
         ? figure.value / figure.baseline
         : null;
   const done = { ...figure, ratio };
-  return { ...done, pass: judge(done) };
+  const pass = judge(done);
+  return { ...done, pass, verdict: pass === null ? null : pass ? "pass" : "miss" };
 }
 
-/** The table, as fixed-width text (also valid Markdown). */
-export function table(figures: Figure[], skipped: Skipped[]): string {
-  const header = ["scenario", "figure", "value", "baseline", "ratio", "target", "pass"];
-  const rows = figures.map((f) => [
-    f.scenario,
-    `${f.name}${f.unit ? ` (${f.unit})` : ""}`,
-    format(f.value),
-    f.baselineName ? `${format(f.baseline)} ${f.baselineName}` : "",
-    f.ratio === null || f.ratio === undefined ? "" : f.ratio.toFixed(2),
-    targetText(f),
-    f.pass === null || f.pass === undefined ? "" : f.pass ? "yes" : "NO",
-  ]);
+function render(header: string[], rows: string[][], numeric: (column: number) => boolean): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(" | ")} |`;
-  const out = [line(header), `|${widths.map((w, i) => (i >= 2 && i <= 4 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...rows.map(line)];
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (numeric(i) ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)];
+}
+
+function figureName(f: Figure): string {
+  return `${f.name}${f.unit ? ` (${f.unit})` : ""}`;
+}
+
+function baselineCell(f: Figure): string {
+  return f.baselineName ? `${format(f.baseline)} ${f.baselineName}` : "";
+}
+
+function referenceCell(f: Figure): string {
+  return f.reference ? `${format(f.reference.value)} ${f.reference.name}` : "";
+}
+
+function ratioCell(f: Figure): string {
+  return f.ratio === null || f.ratio === undefined ? "" : f.ratio.toFixed(2);
+}
+
+/**
+ * The tables, as fixed-width text (also valid Markdown): the figures with a target, each row
+ * pass or miss, then the figures measured for context.
+ */
+export function table(figures: Figure[], skipped: Skipped[]): string {
+  const judged = figures.filter((f) => f.pass !== null && f.pass !== undefined);
+  const context = figures.filter((f) => f.pass === null || f.pass === undefined);
+  const out: string[] = [];
+  if (judged.length) {
+    out.push(
+      ...render(
+        ["scenario", "figure", "value", "baseline", "ratio", "target", "pass", "also measured"],
+        judged.map((f) => [
+          f.scenario,
+          figureName(f),
+          format(f.value),
+          baselineCell(f),
+          ratioCell(f),
+          targetText(f),
+          f.pass ? "pass" : "miss",
+          referenceCell(f),
+        ]),
+        (i) => i >= 2 && i <= 4,
+      ),
+    );
+  }
+  if (context.length) {
+    if (out.length) out.push("");
+    out.push(
+      "Measured for context (no target):",
+      "",
+      ...render(
+        ["scenario", "figure", "value", "baseline", "ratio", "also measured"],
+        context.map((f) => [f.scenario, figureName(f), format(f.value), baselineCell(f), ratioCell(f), referenceCell(f)]),
+        (i) => i >= 2 && i <= 4,
+      ),
+    );
+  }
   for (const s of skipped) out.push(`\nskipped ${s.scenario}: ${s.reason}`);
   const notes = figures.filter((f) => f.note).map((f) => `- ${f.scenario} / ${f.name}: ${f.note}`);
   if (notes.length) out.push("", "notes:", ...notes);
@@ -95,10 +147,18 @@ export interface RunRecord {
   finishedAt: string;
   machine: { cpus: number; node: string; postgres?: string; platform: string };
   options: Record<string, unknown>;
+  /** How many figures with a target passed and missed. */
+  targets: { pass: number; miss: number };
   figures: Figure[];
   skipped: Skipped[];
 }
 
-export function writeJson(file: string, record: RunRecord): void {
-  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+/** Writes the run as JSON, with the count of targets passed and missed. */
+export function writeJson(file: string, record: Omit<RunRecord, "targets">): void {
+  const { figures, skipped, ...run } = record;
+  const targets = {
+    pass: figures.filter((f) => f.pass === true).length,
+    miss: figures.filter((f) => f.pass === false).length,
+  };
+  writeFileSync(file, `${JSON.stringify({ ...run, targets, figures, skipped } satisfies RunRecord, null, 2)}\n`);
 }

@@ -4,10 +4,13 @@
  * frontend protocol on the way. Each Execute (extended protocol) or Query (simple protocol)
  * message is one statement; Parse and Bind tell which SQL text it runs.
  *
- * The server also has background work (the event hub stamps and reads the log, the delay
- * sweep), which may land inside a counting window. Statements that touch the event log, and
- * the BEGIN/COMMIT around them, are counted apart as background, as is the driver's one-time
- * type look-up on a new connection, so a window counts what the request itself cost.
+ * The server also has background work (the event hub stamps and reads the log, the delay sweep,
+ * the cost-budget sync), which may land inside a counting window. Statements that touch the
+ * event log, and the BEGIN/COMMIT around them, are counted apart as background, as is the
+ * driver's one-time type look-up on a new connection, so a window counts what the request itself
+ * cost. Each window also keeps every transaction and statement it saw in full, for callers that
+ * draw the line elsewhere (a mutation's own transaction appends to the event log), and the proxy
+ * knows how many connections the server holds open (its pool's size after a burst).
  */
 import net from "node:net";
 
@@ -15,12 +18,15 @@ const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
 
 /**
- * SQL the event hub and other background work runs, never a query's resolvers; and postgres.js's
+ * SQL the event hub and other background work runs, never a query's resolvers: the event log,
+ * advisory locks (the stamper, the pruning of old rows), NOTIFY and LISTEN, the cost-budget sync
+ * (`cost_budgets`, every 250 ms), the delay sweep (marks backorders `delayed`); and postgres.js's
  * one-time look-up of array types on each new connection.
  */
-const BACKGROUND = /\bevents\b|pg_try_advisory|pg_advisory|pg_notify|^\s*listen\b|^\s*unlisten\b|pg_catalog\.pg_type/i;
+const BACKGROUND = /\bevents\b|pg_try_advisory|pg_advisory|pg_notify|^\s*listen\b|^\s*unlisten\b|pg_catalog\.pg_type|"cost_budgets"|SET "delayed" = true/i;
 const TRANSACTION_START = /^\s*(begin|start transaction)\b/i;
 const TRANSACTION_END = /^\s*(commit|rollback|end)\b/i;
+const LISTEN = /^\s*listen\b/i;
 
 export interface StatementCount {
   /** Statements of the window that were not background. */
@@ -28,6 +34,14 @@ export interface StatementCount {
   background: number;
   /** Each non-background statement's text, in the order sent (first 200 characters). */
   texts: string[];
+  /**
+   * Every transaction that ended in the window, background or not, each statement's full text
+   * (whitespace collapsed), BEGIN and COMMIT included: e.g. to find the one a mutation ran, which
+   * counts as background above because it appends to the event log.
+   */
+  transactions: string[][];
+  /** Every statement of the window sent outside a transaction, background or not, full text. */
+  outside: string[];
 }
 
 class Session {
@@ -35,6 +49,8 @@ class Session {
   private untyped = true;
   private readonly prepared = new Map<string, string>();
   private bound = "";
+  /** Whether the session sent LISTEN: a listening connection, not one of the pool's. */
+  listener = false;
   /** Statements of the open transaction, judged when it ends. */
   private transaction: { text: string; counted: boolean }[] | null = null;
 
@@ -83,6 +99,7 @@ class Session {
     // Transactions are followed whether or not a window is open: one that straddles a window's
     // edge must still end, or every later statement of the session would be taken as inside it.
     const counted = this.counter.counting;
+    if (LISTEN.test(text)) this.listener = true;
     if (TRANSACTION_START.test(text)) {
       this.transaction = [{ text, counted }];
       return;
@@ -94,17 +111,25 @@ class Session {
       this.transaction = null;
       const background = statements.some((s) => BACKGROUND.test(s.text));
       for (const s of statements) if (s.counted) this.counter.tally(s.text, background);
+      if (statements.some((s) => s.counted)) this.counter.transaction(statements.map((s) => s.text));
       return;
     }
-    if (counted) this.counter.tally(text, BACKGROUND.test(text));
+    if (!counted) return;
+    this.counter.tally(text, BACKGROUND.test(text));
+    this.counter.single(text);
   }
+}
+
+function collapse(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
 }
 
 export class StatementCounter {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   counting = false;
-  private current: StatementCount = { statements: 0, background: 0, texts: [] };
+  private current: StatementCount = { statements: 0, background: 0, texts: [], transactions: [], outside: [] };
+  private readonly sessions = new Set<Session>();
 
   constructor(private readonly upstream: { host: string; port: number }) {}
 
@@ -112,6 +137,7 @@ export class StatementCounter {
   async listen(): Promise<number> {
     this.server = net.createServer((client) => {
       const session = new Session(this);
+      this.sessions.add(session);
       const database = net.connect(this.upstream);
       client.setNoDelay(true);
       database.setNoDelay(true);
@@ -122,6 +148,7 @@ export class StatementCounter {
       });
       database.pipe(client);
       const close = () => {
+        this.sessions.delete(session);
         client.destroy();
         database.destroy();
         this.sockets.delete(client);
@@ -138,13 +165,29 @@ export class StatementCounter {
     if (background) this.current.background += 1;
     else {
       this.current.statements += 1;
-      this.current.texts.push(text.replace(/\s+/g, " ").trim().slice(0, 200));
+      this.current.texts.push(collapse(text).slice(0, 200));
     }
+  }
+
+  transaction(texts: string[]): void {
+    this.current.transactions.push(texts.map(collapse));
+  }
+
+  single(text: string): void {
+    this.current.outside.push(collapse(text));
+  }
+
+  /**
+   * Connections open through the proxy now, not counting those that sent LISTEN: right after a
+   * burst of concurrent requests, the size the server's pool has grown to.
+   */
+  poolConnections(): number {
+    return [...this.sessions].filter((session) => !session.listener).length;
   }
 
   /** Counts the statements sent while `work` runs. */
   async count(work: () => Promise<unknown>): Promise<StatementCount> {
-    this.current = { statements: 0, background: 0, texts: [] };
+    this.current = { statements: 0, background: 0, texts: [], transactions: [], outside: [] };
     this.counting = true;
     try {
       await work();

@@ -7,10 +7,19 @@
 import { getIntrospectionQuery, getOperationAST, type GraphQLSchema, parse, validate } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildGraphQLSchema } from "../../server/graphql/build-schema.js";
-import { countReturnedObjects, MAX_LOCATIONS, MAX_USER_ERRORS, measureOperation, type OperationCost } from "../../server/graphql/limits/query-cost.js";
+import {
+  BOUNDED_COUNT_COST,
+  countReturnedObjects,
+  COUNTER_COUNT_COST,
+  MAX_LOCATIONS,
+  MAX_USER_ERRORS,
+  measureOperation,
+  type OperationCost,
+  ROWS_PER_POINT,
+} from "../../server/graphql/limits/query-cost.js";
 import { LIMITS } from "../../server/services/validation.js";
 import { DEFAULT_QUERY_LIMITS, limitError, parseQueryLimits, prepareSubscription, resolveQueryLimits } from "../../server/graphql/limits/query-limits.js";
-import { DEFAULT_PAGE_SIZE } from "../../drizzle/paging.js";
+import { COUNT_BOUND, DEFAULT_PAGE_SIZE } from "../../drizzle/paging.js";
 
 let schema: GraphQLSchema;
 
@@ -44,7 +53,7 @@ describe("cost", () => {
   });
 
   it("multiplies a connection's nodes and edges by first, and counts pageInfo once", () => {
-    expect(measure("{ products(first: 10) { totalCount } }").cost).toBe(1);
+    expect(measure("{ products(first: 10) { pageInfo { hasNextPage } } }").cost).toBe(2);
     expect(measure("{ products(first: 10) { nodes { id } } }").cost).toBe(11);
     expect(measure("{ products(first: 10) { edges { cursor node { id } } pageInfo { hasNextPage } } }").cost).toBe(1 + 10 * 2 + 1);
   });
@@ -138,6 +147,71 @@ describe("cost", () => {
     expect(performance.now() - started).toBeLessThan(500);
     expect(measured.cost).toBe(1 + 2 ** 40);
     expect(measured.depth).toBe(3);
+  });
+});
+
+describe("cost of totalCount", () => {
+  const BOUNDED = BOUNDED_COUNT_COST;
+
+  it("prices a bounded count at its bound's share, the same ratio of rows to points everywhere", () => {
+    expect(COUNT_BOUND).toBe(10_000);
+    expect(BOUNDED).toBe(COUNT_BOUND / ROWS_PER_POINT);
+    expect(COUNTER_COUNT_COST).toBe(1);
+    for (const list of ["products", "restocks", "apiKeys"]) {
+      expect(measure(`{ ${list}(first: 0) { totalCount } }`).cost, list).toBe(1 + BOUNDED);
+    }
+  });
+
+  it("charges orders' totalCount 1 when the filter is statuses and a product at most, else the bounded price", () => {
+    expect(measure("{ orders { totalCount } }").cost).toBe(1 + 1);
+    expect(measure('{ orders(filter: { status: [SHIPPED, CANCELLED], productId: "x" }) { totalCount } }').cost).toBe(1 + 1);
+    expect(measure('{ orders(filter: { customer: "c" }) { totalCount } }').cost).toBe(1 + BOUNDED);
+    expect(measure("{ orders(filter: { status: [SHIPPED], delayed: true }) { totalCount } }").cost).toBe(1 + BOUNDED);
+    // A field set to null is not a filter.
+    expect(measure('{ orders(filter: { customer: null, productId: "x" }) { totalCount } }').cost).toBe(1 + 1);
+  });
+
+  it("reads the filter's shape from the variables, whole or field by field, and from a variable's default", () => {
+    const whole = "query($f: OrderFilter) { orders(filter: $f) { totalCount } }";
+    expect(measure(whole, { f: { status: ["SHIPPED"] } }).cost).toBe(2);
+    expect(measure(whole, { f: { status: ["SHIPPED"], customer: "c" } }).cost).toBe(1 + BOUNDED);
+    expect(measure(whole, { f: { customer: null } }).cost).toBe(2);
+    expect(measure(whole).cost).toBe(2);
+    const byField = "query($c: String, $p: ID) { orders(filter: { customer: $c, productId: $p }) { totalCount } }";
+    expect(measure(byField, { p: "x" }).cost).toBe(2);
+    expect(measure(byField, { c: "c", p: "x" }).cost).toBe(1 + BOUNDED);
+    const withDefault = "query($f: OrderFilter = { delayed: true }) { orders(filter: $f) { totalCount } }";
+    expect(measure(withDefault).cost).toBe(1 + BOUNDED);
+    expect(measure(withDefault, { f: { productId: "x" } }).cost).toBe(2);
+  });
+
+  it("charges a backlog's count 1 when it is one product's whole queue (Product.backlog always), else the bounded price", () => {
+    expect(measure('{ backlog(filter: { productId: "x" }) { totalCount } }').cost).toBe(2);
+    expect(measure('{ backlog(filter: { productId: "x", delayed: true }) { totalCount } }').cost).toBe(1 + BOUNDED);
+    expect(measure("{ backlog(filter: { olderThanHours: 2 }) { totalCount } }").cost).toBe(1 + BOUNDED);
+    expect(measure("{ backlog { totalCount } }").cost).toBe(1 + BOUNDED);
+    expect(measure("{ products(first: 10) { nodes { backlog(first: 0) { totalCount } } } }").cost).toBe(1 + 10 * (1 + 1 + 1));
+  });
+
+  it("charges one count for totalCount and totalCountPrecision together, or either alone, through fragments", () => {
+    expect(measure('{ orders(filter: { customer: "c" }) { totalCountPrecision } }').cost).toBe(1 + BOUNDED);
+    expect(measure('{ orders(filter: { customer: "c" }) { totalCount totalCountPrecision n: totalCount } }').cost).toBe(1 + BOUNDED);
+    const fragment = '{ orders(filter: { customer: "c" }) { ...Total } } fragment Total on OrderConnection { totalCount }';
+    expect(measure(fragment).cost).toBe(1 + BOUNDED);
+    expect(measure('query($no: Boolean!) { orders(filter: { customer: "c" }) { totalCount @include(if: $no) } }', { no: false }).cost).toBe(1);
+    expect(measure('{ orders(filter: { customer: "c" }) { pageInfo { hasNextPage } } }').cost).toBe(2);
+  });
+
+  it("multiplies a nested count by the connections that run it, and reports what counting costs", () => {
+    const measured = measure("{ products(first: 10) { totalCount nodes { restocks(first: 0) { totalCount } } } }");
+    expect(measured.cost).toBe(1 + BOUNDED + 10 * (1 + 1 + BOUNDED));
+    expect(measured.countCost).toBe(BOUNDED + 10 * BOUNDED);
+  });
+
+  it("keeps the dashboard's batch of 100 per-product delayed counts within the 5,000-point request limit", () => {
+    const fields = Array.from({ length: 100 }, (_, i) => `p${i}: backlog(filter: { productId: "x${i}", delayed: true }, first: 0) { totalCount }`);
+    expect(measure(`{ ${fields.join(" ")} }`).cost).toBe(100 * (1 + BOUNDED));
+    expect(100 * (1 + BOUNDED)).toBeLessThanOrEqual(DEFAULT_QUERY_LIMITS.READER.maxCost);
   });
 });
 
@@ -242,22 +316,24 @@ describe("limits per role", () => {
 
   it("refuses too deep before too costly, with the limit and the computed value", () => {
     const limits = DEFAULT_QUERY_LIMITS.READER;
-    expect(limitError({ depth: 13, cost: 99_999, introspectionCost: 0, introspectionKeys: [] }, "READER", limits)?.extensions).toEqual({
+    expect(limitError({ depth: 13, cost: 99_999, introspectionCost: 0, introspectionKeys: [], countCost: 0 }, "READER", limits)?.extensions).toEqual({
       code: "QUERY_TOO_DEEP",
       depth: 13,
       maxDepth: 12,
     });
-    expect(limitError({ depth: 12, cost: 5_001, introspectionCost: 0, introspectionKeys: [] }, "READER", limits)?.extensions).toEqual({
+    expect(limitError({ depth: 12, cost: 5_001, introspectionCost: 0, introspectionKeys: [], countCost: 0 }, "READER", limits)?.extensions).toEqual({
       code: "QUERY_TOO_COSTLY",
       cost: 5_001,
       maxCost: 5_000,
     });
-    expect(limitError({ depth: 12, cost: 5_000, introspectionCost: 0, introspectionKeys: [] }, "READER", limits)).toBeUndefined();
+    expect(limitError({ depth: 12, cost: 5_000, introspectionCost: 0, introspectionKeys: [], countCost: 0 }, "READER", limits)).toBeUndefined();
   });
 
   it("never lets one request cost more than its bucket holds", () => {
     const limits = { ...DEFAULT_QUERY_LIMITS.READER, maxDepth: 12, maxCost: 5_000, capacity: 300, refillPerSecond: 10 };
-    expect(limitError({ depth: 1, cost: 301, introspectionCost: 0, introspectionKeys: [] }, "READER", limits)?.extensions).toMatchObject({ maxCost: 300 });
+    expect(limitError({ depth: 1, cost: 301, introspectionCost: 0, introspectionKeys: [], countCost: 0 }, "READER", limits)?.extensions).toMatchObject({
+      maxCost: 300,
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 /** The backlog: FIFO fills from restocks, priorities, expected dates and lateness (docs/ARCHITECTURE.md, "The rules" and "Expected dates"). */
 import { describe, expect, it } from "vitest";
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { rows, schema } from "../../drizzle/db.js";
 import { fillBacklog, prioritizeBackorder } from "../../server/services/backlog.service.js";
 import { markOverdueBackorders } from "../../server/services/eta.service.js";
@@ -89,6 +89,64 @@ describe("filling the backlog", () => {
     expect(whole.result.units).toBe(9);
     expect(whole.result.backorderIds).toHaveLength(6);
     for (const chunk of [1, 2, 3, 6, 7]) expect(await fillWith(chunk), `chunks of ${chunk}`).toEqual(whole);
+  });
+
+  it("returns each filled backorder's row as the fill left it, whatever the statements' size", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    await orderUnits(product.id, 2, 1, 3, 1, 2, 2, 1);
+    await prioritizeBackorder(db, (await waitingQueue(db, product.id)).at(-1)!.id, 3);
+    for (const chunk of [undefined, 1, 2, 3, 6, 7]) {
+      const { filled, stored } = await rolledBack(db, async (tx) => {
+        await tx.execute(sql`UPDATE stock_levels SET on_hand = on_hand + 9 WHERE product_id = ${product.id}`);
+        const result = await fillBacklog(tx, product.id, chunk, { records: true });
+        const found = await tx.select().from(schema.backorders).where(inArray(schema.backorders.id, result.backorderIds));
+        return { filled: result.backorders, stored: result.backorderIds.map((id) => found.find((row) => row.id === id)) };
+      });
+      expect(filled, `chunks of ${chunk}`).toHaveLength(6);
+      expect(filled, `chunks of ${chunk}`).toEqual(stored);
+    }
+  });
+
+  it("answers a receipt with the filled backorders as they are after it, the one still waiting re-dated", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const soon = daysFromNow(2);
+    const later = daysFromNow(5);
+    const [a, b, c] = await orderUnits(product.id, 2, 3, 4);
+    await scheduleRestock(db, { productId: product.id, quantity: 6, expectedAt: soon });
+    const second = await scheduleRestock(db, { productId: product.id, quantity: 6, expectedAt: later });
+    expect((await backorderOfOrder(db, c)).expectedAt).toEqual(later);
+    // The later restock arrives first: c keeps 3 units waiting, now covered by the sooner one.
+    const { filledBackorders, fills } = await receiveRestock(db, second.id);
+    const stored = await db.select().from(schema.backorders).where(eq(schema.backorders.productId, product.id)).orderBy(schema.backorders.id);
+    expect(filledBackorders.map((f) => f.orderId)).toEqual([a, b, c]);
+    expect(filledBackorders.at(-1)).toMatchObject({ remaining: 3, status: "WAITING", expectedAt: soon });
+    expect(filledBackorders).toEqual(stored);
+    expect(fills.map((f) => [f.backorder, f.filledUnits])).toEqual([
+      [stored[0], 2],
+      [stored[1], 3],
+      [stored[2], 1],
+    ]);
+  });
+
+  it("appends one BACKORDER_FILLED event per filled order, carrying the status the fill gave it", async () => {
+    const { db } = database;
+    const product = await newProduct(db);
+    const [a, b, c] = await orderUnits(product.id, 2, 3, 4);
+    const restock = await scheduleRestock(db, { productId: product.id, quantity: 6, expectedAt: daysFromNow(2) });
+    const [{ last }] = await rows<{ last: number }>(db, sql`SELECT coalesce(max(id), 0)::int AS last FROM events`);
+    await receiveRestock(db, restock.id);
+    const events = await rows<{ order_id: number; kind: string; status: string }>(
+      db,
+      sql`SELECT order_id, payload->>'kind' AS kind, payload->>'status' AS status FROM events
+          WHERE id > ${last} AND type = 'ORDER_CHANGED' ORDER BY id`,
+    );
+    expect(events.map((e) => [Number(e.order_id), e.kind, e.status])).toEqual([
+      [a, "BACKORDER_FILLED", "READY_TO_SHIP"],
+      [b, "BACKORDER_FILLED", "READY_TO_SHIP"],
+      [c, "BACKORDER_FILLED", "AWAITING_STOCK"],
+    ]);
   });
 
   it("refuses to receive a cancelled or fully received restock", async () => {

@@ -14,6 +14,10 @@
  *    after execution (server/graphql/limits/object-meter.ts); introspection's lists are not
  *    multiplied (see below);
  *  - nested lists multiply: `lines { order { lines { … } } }` is 100 × 100 lines.
+ *  - a connection's `totalCount` (with or without `totalCountPrecision`, one count answers both)
+ *    costs the work of counting, once per connection object: {@link COUNTER_COUNT_COST} when a
+ *    counter answers it ({@link COUNTED_CONNECTIONS}, decided by which fields of `filter` are
+ *    set), else {@link BOUNDED_COUNT_COST}, the share of the {@link COUNT_BOUND} rows it may read;
  *  - fragments and inline fragments count where they are spread; on an interface or a union the
  *    most expensive of its possible types counts; `@skip`/`@include` are honoured;
  *  - `first` given as a variable is read from the request's variables.
@@ -53,7 +57,9 @@ import {
   type ValueNode,
   getNamedType,
 } from "graphql";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../../drizzle/paging.js";
+import { COUNT_BOUND, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../../drizzle/paging.js";
+import { countersCountBacklog } from "../../services/backlog.query.js";
+import { countersCountOrders } from "../../services/order-counters.js";
 import { LIMITS } from "../../services/validation.js";
 
 /** Locations counted for `locations` and a product's `stockLevels` (one per location): the services' maximum. */
@@ -78,6 +84,35 @@ export const LIST_MAXIMA: Readonly<Record<string, number>> = Object.freeze({
   "*.userErrors": MAX_USER_ERRORS,
 });
 
+/**
+ * Rows a bounded count reads for one point. A point is one object returned: a row read, its
+ * resolvers and its serialization, about 0.25 ms on PostgreSQL here (a page of 100 orders); a
+ * count of 10,000 rows took 2 to 20 ms (an index-only scan, a semi-join over the backlog), 8 to 80
+ * objects' worth (docs/ARCHITECTURE.md, "Counting"). 250 rows a point prices it at 40, within that
+ * range, and keeps the dashboard's batch of 100 per-product counts under the 5,000-point request limit.
+ */
+export const ROWS_PER_POINT = 250;
+
+/** What a `totalCount` answered by a counter costs: a few rows, like one object. */
+export const COUNTER_COUNT_COST = 1;
+
+/** What a `totalCount` counted up to the bound costs: {@link COUNT_BOUND} rows at {@link ROWS_PER_POINT}. */
+export const BOUNDED_COUNT_COST = Math.ceil(COUNT_BOUND / ROWS_PER_POINT);
+
+/**
+ * Connection fields (`Type.field`) whose `totalCount` a counter may answer, and whether it does,
+ * given the fields of the connection's `filter` that are set (to anything but null). The rule is
+ * the one the service counts by, so the price is the work. Every other connection's count is bounded.
+ */
+export const COUNTED_CONNECTIONS: Readonly<Record<string, (filter: Readonly<Record<string, true>>) => boolean>> = Object.freeze({
+  // Statuses and a product: order_counts and product_order_counts (order.query.ts listOrders).
+  "Query.orders": countersCountOrders,
+  // One product's whole queue: products.waiting_orders (backlog.query.ts listBacklog).
+  "Query.backlog": countersCountBacklog,
+  // A product's queue: products.waiting_orders (backlog.query.ts backlogPages).
+  "Product.backlog": () => true,
+});
+
 /** How lists are sized; the defaults are the API's. */
 export interface CostRules {
   /** A connection's page when `first` is omitted. */
@@ -88,6 +123,12 @@ export interface CostRules {
   listMaxima: Readonly<Record<string, number>>;
   /** Any other list. */
   unboundedListSize: number;
+  /** A connection's count, when a counter answers it. */
+  counterCountCost: number;
+  /** A connection's count, when it counts rows up to the bound. */
+  boundedCountCost: number;
+  /** Which connections' counts a counter answers, by `Type.field`, from the set fields of their `filter`. */
+  countedConnections: Readonly<Record<string, (filter: Readonly<Record<string, true>>) => boolean>>;
 }
 
 export const COST_RULES: Readonly<CostRules> = Object.freeze({
@@ -95,6 +136,9 @@ export const COST_RULES: Readonly<CostRules> = Object.freeze({
   maxPageSize: MAX_PAGE_SIZE,
   listMaxima: LIST_MAXIMA,
   unboundedListSize: UNBOUNDED_LIST_SIZE,
+  counterCountCost: COUNTER_COUNT_COST,
+  boundedCountCost: BOUNDED_COUNT_COST,
+  countedConnections: COUNTED_CONNECTIONS,
 });
 
 export interface OperationCost {
@@ -106,16 +150,25 @@ export interface OperationCost {
   introspectionCost: number;
   /** Response keys of the root fields `__schema` and `__type` (their aliases when aliased). */
   introspectionKeys: string[];
+  /**
+   * The part of `cost` spent on connections' counts: work that returns no object, so the
+   * settlement, which counts objects, must add it to what it finds.
+   */
+  countCost: number;
 }
 
 interface Measure {
   depth: number;
   cost: number;
+  /** The part of `cost` spent on counts. */
+  counting: number;
 }
 
-const NOTHING: Measure = { depth: 0, cost: 0 };
+const NOTHING: Measure = { depth: 0, cost: 0, counting: 0 };
 /** Fields whose selection is a list page of the enclosing connection. */
 const PAGE_FIELDS = new Set(["edges", "nodes"]);
+/** Fields of a connection answered by its count. */
+const COUNT_FIELDS = new Set(["totalCount", "totalCountPrecision"]);
 
 /**
  * Depth and cost of `operation` (one operation of `document`, which must have passed validation)
@@ -154,6 +207,51 @@ export function measureOperation(
   const argument = (field: FieldNode, name: string): unknown => {
     const node = field.arguments?.find((arg) => arg.name.value === name);
     return node ? valueOf(node.value) : undefined;
+  };
+
+  /**
+   * The fields of a field's `filter` argument that are set to anything but null, from a literal
+   * object (its fields may be variables) or a variable.
+   */
+  const filterFields = (field: FieldNode): Record<string, true> => {
+    const set: Record<string, true> = {};
+    let node = field.arguments?.find((arg) => arg.name.value === "filter")?.value;
+    if (node?.kind === Kind.VARIABLE) {
+      const name = node.name.value;
+      if (Object.hasOwn(variables, name) && variables[name] !== undefined) {
+        const value = variables[name];
+        if (value !== null && typeof value === "object") {
+          for (const [key, entry] of Object.entries(value)) if (entry !== null && entry !== undefined) set[key] = true;
+        }
+        return set;
+      }
+      node = variableDefaults.get(name);
+    }
+    if (node?.kind !== Kind.OBJECT) return set;
+    for (const entry of node.fields) {
+      const value = entry.value.kind === Kind.VARIABLE ? valueOf(entry.value) : entry.value.kind === Kind.NULL ? null : true;
+      if (value !== null && value !== undefined) set[entry.name.value] = true;
+    }
+    return set;
+  };
+
+  /** Whether a selection on a connection asks for its count, through fragments, as the directives leave it. */
+  const selectsCount = (selectionSet: SelectionSetNode, seen = new Set<string>()): boolean =>
+    selectionSet.selections.some((selection) => {
+      if (!included(selection)) return false;
+      if (selection.kind === Kind.FIELD) return COUNT_FIELDS.has(selection.name.value);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return selectsCount(selection.selectionSet, seen);
+      if (seen.has(selection.name.value)) return false;
+      seen.add(selection.name.value);
+      const fragment = fragments.get(selection.name.value);
+      return fragment !== undefined && selectsCount(fragment.selectionSet, seen);
+    });
+
+  /** What counting a connection field costs, when its selection asks for the count. */
+  const countCost = (field: FieldNode, parent: GraphQLObjectType): number => {
+    if (!field.selectionSet || !selectsCount(field.selectionSet)) return 0;
+    const counted = rules.countedConnections[`${parent.name}.${field.name.value}`];
+    return counted && counted(filterFields(field)) ? rules.counterCountCost : rules.boundedCountCost;
   };
 
   /** False when `@skip(if: true)` or `@include(if: false)` leaves the selection out. */
@@ -198,6 +296,7 @@ export function measureOperation(
   const measureOn = (selectionSet: SelectionSetNode, parent: GraphQLObjectType, page: number | undefined): Measure => {
     let depth = 0;
     let cost = 0;
+    let counting = 0;
     for (const selection of selectionSet.selections) {
       if (!included(selection)) continue;
       let part: Measure;
@@ -220,8 +319,9 @@ export function measureOperation(
       }
       depth = Math.max(depth, part.depth);
       cost += part.cost;
+      counting += part.counting;
     }
-    return { depth, cost };
+    return { depth, cost, counting };
   };
 
   /** A selection on a field's type: the most expensive possible type of an interface or union. */
@@ -229,20 +329,21 @@ export function measureOperation(
     if (!isAbstractType(type)) return measureOn(selectionSet, type, page);
     let depth = 0;
     let cost = 0;
+    let counting = 0;
     for (const possible of schema.getPossibleTypes(type)) {
       const part = measureOn(selectionSet, possible, page);
       depth = Math.max(depth, part.depth);
-      cost = Math.max(cost, part.cost);
+      if (part.cost > cost) ({ cost, counting } = part);
     }
-    return { depth, cost };
+    return { depth, cost, counting };
   };
 
   const measureField = (field: FieldNode, parent: GraphQLObjectType, page: number | undefined): Measure => {
     const definition = fieldDefinition(parent, field.name.value);
     // Unknown fields cannot pass validation.
-    if (!definition) return { depth: 1, cost: 0 };
+    if (!definition) return { depth: 1, cost: 0, counting: 0 };
     const named = getNamedType(definition.type);
-    if (!isCompositeType(named) || !field.selectionSet) return { depth: 1, cost: 0 };
+    if (!isCompositeType(named) || !field.selectionSet) return { depth: 1, cost: 0, counting: 0 };
     if (parent.name === "__Type" && field.name.value === "ofType") return measureSelection(field.selectionSet, named, undefined);
     const introspective = named.name.startsWith("__");
     const connectionPage = definition.args.some((arg) => arg.name === "first") ? pageOf(field, definition) : undefined;
@@ -252,11 +353,12 @@ export function measureOperation(
         : (rules.listMaxima[`${parent.name}.${field.name.value}`] ?? rules.listMaxima[`*.${field.name.value}`] ?? rules.unboundedListSize);
     const count = introspective ? 1 : objectsReturned(definition.type, listSize);
     const below = measureSelection(field.selectionSet, named, connectionPage);
-    return { depth: below.depth + 1, cost: count * (1 + below.cost) };
+    const counting = connectionPage === undefined ? 0 : countCost(field, parent);
+    return { depth: below.depth + 1, cost: count * (1 + below.cost + counting), counting: count * (below.counting + counting) };
   };
 
   const root = rootType(schema, operation);
-  if (!root) return { depth: 0, cost: 0, introspectionCost: 0, introspectionKeys: [] };
+  if (!root) return { depth: 0, cost: 0, introspectionCost: 0, introspectionKeys: [], countCost: 0 };
   const total = measureOn(operation.selectionSet, root, undefined);
 
   // The root fields `__schema` and `__type`, through any fragments spread at the root.
@@ -282,7 +384,7 @@ export function measureOperation(
   };
   collectRoot(operation.selectionSet);
 
-  return { depth: total.depth, cost: total.cost, introspectionCost, introspectionKeys };
+  return { depth: total.depth, cost: total.cost, introspectionCost, introspectionKeys, countCost: total.counting };
 }
 
 /** How many objects a field of `type` may return: 1, or `listSize` per list level. */

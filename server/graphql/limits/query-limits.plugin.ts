@@ -42,7 +42,12 @@ export interface QueryLimitsPluginOptions<TContext> {
   caller: (context: TContext) => Caller;
   /** The buckets; default: new ones for this server. Share them with the WebSocket server. */
   budget?: CostBudget;
+  /** Hears every refusal of this plugin, by code (the HTTP layer counts them for /metrics). Must not throw. */
+  onRefusal?: (reason: LimitRefusal) => void;
 }
+
+/** The codes this plugin refuses a request with. */
+export type LimitRefusal = "THROTTLED" | "QUERY_TOO_DEEP" | "QUERY_TOO_COSTLY" | "RESPONSE_TOO_LARGE";
 
 /** THROTTLED with the HTTP answer Apollo gives it: 429 and Retry-After. */
 function throttled(requested: number, remaining: number, limits: RoleLimits, waitSeconds: number): GraphQLError {
@@ -58,6 +63,7 @@ function retryAfterHeader(waitSeconds: number): number {
 /** The plugin; one per server, holding the buckets of its callers. */
 export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLimitsPluginOptions<TContext>): ApolloServerPlugin<TContext> {
   const budget = options.budget ?? new CostBudget();
+  const refused = options.onRefusal ?? (() => {});
   return {
     async requestDidStart({ contextValue }): Promise<GraphQLRequestListener<TContext>> {
       const caller = options.caller(contextValue);
@@ -65,9 +71,11 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
       // Paid before anything else is done for the request; refused ones keep it.
       const minimum = budget.withdraw(caller.bucket, limits.minimumCost, limits);
       const unpaid = minimum.ok ? undefined : throttled(limits.minimumCost, minimum.remaining, limits, minimum.retryAfterSeconds);
+      if (unpaid) refused("THROTTLED");
       let requested = 0;
       let withdrawn = minimum.ok ? limits.minimumCost : 0;
-      let introspectionCost = 0;
+      // What the returned objects do not show: introspection, and counting past a counter (both as priced).
+      let unseenCost = 0;
       let introspectionKeys: string[] = [];
       let meter: ObjectMeter | undefined;
       return {
@@ -80,13 +88,19 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
           if (!operation) return;
           const measured = measureOperation(schema, document, operation, request.variables ?? {});
           requested = measured.cost;
-          introspectionCost = measured.introspectionCost;
+          unseenCost = measured.introspectionCost + measured.countCost;
           introspectionKeys = measured.introspectionKeys;
           const refusal = limitError(measured, caller.role, limits, { status: 400 });
-          if (refusal) throw refusal;
+          if (refusal) {
+            refused(refusal.extensions.code as LimitRefusal);
+            throw refusal;
+          }
           const rest = Math.max(0, requested - withdrawn);
           const withdrawal = budget.withdraw(caller.bucket, rest, limits);
-          if (!withdrawal.ok) throw throttled(requested, withdrawal.remaining + withdrawn, limits, withdrawal.retryAfterSeconds);
+          if (!withdrawal.ok) {
+            refused("THROTTLED");
+            throw throttled(requested, withdrawal.remaining + withdrawn, limits, withdrawal.retryAfterSeconds);
+          }
           withdrawn += rest;
         },
         async executionDidStart({ contextValue: context }) {
@@ -97,8 +111,9 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
           let actual: number | undefined;
           if (meter) {
             const tally = meter.tally();
-            actual = Math.max(tally.objects, countReturnedObjects(result.data, introspectionKeys)) + introspectionCost;
+            actual = Math.max(tally.objects, countReturnedObjects(result.data, introspectionKeys)) + unseenCost;
             if (tally.stopped) {
+              refused("RESPONSE_TOO_LARGE");
               // One error, not one per field that was cut off.
               const { message, extensions } = responseTooLarge(limits.maxObjects);
               result.data = null;

@@ -46,6 +46,8 @@ export class ApiKeyResolver {
   revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() context: Context) {
     return mutate(context, { apiKey: null as ApiKeyRecord | null }, async () => {
       const apiKey = await revokeApiKey(context.db, requireNodeId(id, "ApiKey", ["id"]));
+      // This instance forgets the key before answering; the others hear the revocation's event.
+      context.onApiKeyRevoked?.(apiKey.id);
       context.logger.info("api key revoked", { revokedApiKeyId: apiKey.id, prefix: apiKey.prefix });
       return { apiKey };
     });

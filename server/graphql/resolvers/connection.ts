@@ -35,17 +35,18 @@ export async function readOrBadInput<T>(read: () => Promise<T> | T): Promise<T> 
   }
 }
 
-/** A page as a connection. */
+/** A page as a connection: its total and the total's precision come from one count. */
 export function toConnection<T>(page: Page<T>): ConnectionSource<T> {
   return {
     edges: page.items.map((node, index) => ({ cursor: page.cursors[index], node })),
     nodes: page.items,
     pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
     totalCount: page.totalCount,
+    totalCountPrecision: page.totalCountPrecision,
   };
 }
 
 /** The connection of nothing: a filter naming an id that cannot exist. */
 export function emptyConnection<T>(): ConnectionSource<T> {
-  return { edges: [], nodes: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+  return { edges: [], nodes: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0, totalCountPrecision: "EXACT" };
 }

@@ -1,12 +1,15 @@
 /**
  * Restock fill: a restock received into a product with a deep backlog fills it FIFO in one
- * statement; at 10,000 and at 100,000 waiting backorders, its time should grow near-linearly
- * (100k/10k at most 12). And an ETA recompute re-dates a 100,000-deep backlog in about a second.
+ * statement; at 10,000 and at 100,000 waiting backorders. And an ETA recompute re-dates a
+ * 100,000-deep backlog.
  *
  * Baseline: the machine's raw row-write speed, measured in the same run on the same rows: a
  * trivial set-based `UPDATE backorders SET priority = priority WHERE product_id = …`, which
  * rewrites every backorder of the product once (new row versions, index entries, WAL) and does
- * nothing else. The ratio is what the engine costs over touching each row once.
+ * nothing else. The ratio is what the engine costs over touching each row once. Targets (issue
+ * 11): each fill at most 4× the raw UPDATE of its rows, the ETA recompute of the large backlog
+ * at most 1.5× it; and (issue 6) the fill's growth from 10k to 100k near-linear, and the head of
+ * the queue as cheap at 100k deep as at 10k.
  */
 import { sql } from "drizzle-orm";
 import { connect, type Connection, type Database, rows, runMigrations } from "../../../drizzle/db.js";
@@ -28,11 +31,9 @@ import type { ScenarioContext } from "../scenario.js";
 
 /** 100k/10k: near-linear, with room for the log factor of sorting and the cache falling behind. */
 const FILL_GROWTH_TARGET = 12;
-/**
- * "100,000 waiting backorders re-dated in about a second on these machines" (issue 2): "about"
- * taken as within 20%.
- */
-const ETA_TARGET_MS_PER_100K = 1200;
+/** Issue 11: a fill costs at most 4× rewriting its rows once; re-dating the large backlog at most 1.5×. */
+const FILL_RATIO_TARGET = 4;
+const ETA_RATIO_TARGET = 1.5;
 
 /** A deep queue's head costs what a short queue's head does: within 2x, whatever the depth. */
 const HEAD_READ_GROWTH_TARGET = 2;
@@ -152,6 +153,8 @@ function report(record: (figure: Omit<Figure, "scenario">) => void, small: Measu
       value: m.fillMs,
       baselineName: `UPDATE ${k(m.baselineRows)} rows`,
       baseline: m.baselineMs,
+      target: { on: "ratio", op: "<=", bound: FILL_RATIO_TARGET },
+      note: "receiveRestock over HTTP (in-process on PGlite) against a raw UPDATE of the same backorder rows, after the fill",
     });
   }
   record({
@@ -163,21 +166,21 @@ function report(record: (figure: Omit<Figure, "scenario">) => void, small: Measu
     target: { on: "value", op: "<=", bound: FILL_GROWTH_TARGET },
   });
   record({
+    name: `ETA recompute ${k(large.backlog.backorders)}`,
+    unit: "ms",
+    value: large.etaMs,
+    baselineName: `UPDATE ${k(large.baselineRows)} rows`,
+    baseline: large.baselineMs,
+    target: { on: "ratio", op: "<=", bound: ETA_RATIO_TARGET },
+    note: `${large.etaChanged} backorders re-dated (every one: they had no date yet), in ${(large.etaMs / 1000).toFixed(2)} s (issue 2 asked for about a second per 100,000 on its machines)`,
+  });
+  record({
     name: `ETA recompute ${k(small.backlog.backorders)}`,
     unit: "ms",
     value: small.etaMs,
     baselineName: `UPDATE ${k(small.baselineRows)} rows`,
     baseline: small.baselineMs,
     note: `${small.etaChanged} backorders re-dated`,
-  });
-  record({
-    name: `ETA recompute ${k(large.backlog.backorders)}`,
-    unit: "ms",
-    value: large.etaMs,
-    baselineName: `UPDATE ${k(large.baselineRows)} rows`,
-    baseline: large.baselineMs,
-    target: { on: "value", op: "<=", bound: (ETA_TARGET_MS_PER_100K * large.backlog.backorders) / 100_000 },
-    note: `${large.etaChanged} backorders re-dated (every one: they had no date yet)${large.backlog.backorders === 100_000 ? "" : "; target scaled from 1.2 s per 100,000"}`,
   });
   record({
     name: `backlog(first: 5) at ${k(large.backlog.backorders)} deep`,

@@ -1,0 +1,2 @@
+CREATE INDEX "idempotency_keys_created_idx" ON "idempotency_keys" USING btree ("created_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "stock_movements_opening_balance_key" ON "stock_movements" USING btree ("product_id","location_id") WHERE "stock_movements"."id" < 0;

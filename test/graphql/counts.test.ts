@@ -1,0 +1,95 @@
+/**
+ * Connection totals over HTTP (docs/ARCHITECTURE.md, "Counting"): every connection says how far
+ * its totalCount goes; orders by status and product are counted exactly from the counters however
+ * many there are, other filters up to 10,000 (AT_LEAST beyond); the cost estimate prices the
+ * count by the work it may do.
+ */
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { COUNT_BOUND } from "../../drizzle/paging.js";
+import { BOUNDED_COUNT_COST } from "../../server/graphql/limits/query-cost.js";
+import { toGlobalId } from "../../server/graphql/node-id.js";
+import { placeOrder } from "../../server/services/order.service.js";
+import { scheduleRestock } from "../../server/services/restock.service.js";
+import { daysFromNow, newProduct } from "../support/catalogue.js";
+import { useFreshDatabase } from "../support/database.js";
+import { type GraphQLResponse, useTestServer } from "../support/http.js";
+
+const database = useFreshDatabase();
+const server = useTestServer(database, { live: { pollMs: 3_600_000 } });
+const { gql, data } = server;
+
+/** The cost estimate the server reported for a response. */
+const requestedCost = (response: GraphQLResponse) => (response.body as { extensions?: { cost?: { requested?: number } } }).extensions?.cost?.requested;
+
+describe("totalCountPrecision", () => {
+  it("is on every connection, EXACT for lists under the bound", async () => {
+    const product = await newProduct(database.db, { initialStock: 1 });
+    await placeOrder(database.db, { customer: "few", lines: [{ productId: product.id, quantity: 3 }] });
+    await scheduleRestock(database.db, { productId: product.id, quantity: 5, expectedAt: daysFromNow(3) });
+    const id = toGlobalId("Product", product.id);
+    const result = await data(
+      `query($id: ID!) {
+        products(first: 0) { totalCount totalCountPrecision }
+        restocks(first: 0) { totalCount totalCountPrecision }
+        apiKeys(first: 0) { totalCount totalCountPrecision }
+        backlog(first: 0) { totalCount totalCountPrecision }
+        delayed: backlog(first: 0, filter: { productId: $id, delayed: false }) { totalCount totalCountPrecision }
+        orders(first: 0, filter: { customer: "few" }) { totalCount totalCountPrecision }
+        product(id: $id) {
+          backlog(first: 0) { totalCount totalCountPrecision }
+          restocks(first: 0) { totalCount totalCountPrecision }
+        }
+      }`,
+      { id },
+    );
+    const exact = (totalCount: number) => ({ totalCount, totalCountPrecision: "EXACT" });
+    expect(result).toEqual({
+      products: exact(1),
+      restocks: exact(1),
+      apiKeys: exact(1),
+      backlog: exact(1),
+      delayed: exact(1),
+      orders: exact(1),
+      product: { backlog: exact(1), restocks: exact(1) },
+    });
+  });
+
+  it("is EXACT on the empty answer to a filter naming an id of another type", async () => {
+    const { orders } = await data(`query($id: ID!) { orders(filter: { productId: $id }) { totalCount totalCountPrecision } }`, {
+      id: toGlobalId("Order", 1),
+    });
+    expect(orders).toEqual({ totalCount: 0, totalCountPrecision: "EXACT" });
+  });
+});
+
+describe("past the bound", () => {
+  it("counts a customer's orders to 10,000 and says AT_LEAST, while statuses and a product stay exact from the counters", async () => {
+    const product = await newProduct(database.db);
+    // 10,001 one-line orders, every unit cancelled (consistent without stock), loaded in two statements.
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`
+        INSERT INTO orders (customer, status, total, currency_code)
+        SELECT 'big-customer', 'CANCELLED', 10, 'USD' FROM generate_series(1, ${COUNT_BOUND + 1}::int)`);
+      await tx.execute(sql`
+        INSERT INTO order_lines (order_id, product_id, line_number, quantity, unit_price, cancelled)
+        SELECT id, ${product.id}::int, 1, 1, 10, 1 FROM orders WHERE customer = 'big-customer'`);
+    });
+    const id = toGlobalId("Product", product.id);
+    const customer = await gql(`{ orders(first: 0, filter: { customer: "big-customer" }) { totalCount totalCountPrecision } }`);
+    expect(customer.body.data.orders).toEqual({ totalCount: COUNT_BOUND, totalCountPrecision: "AT_LEAST" });
+    expect(requestedCost(customer)).toBe(1 + BOUNDED_COUNT_COST);
+
+    const byProduct = await gql(
+      `query($id: ID!) { orders(first: 0, filter: { productId: $id, status: [CANCELLED] }) { totalCount totalCountPrecision } }`,
+      {
+        id,
+      },
+    );
+    expect(byProduct.body.data.orders).toEqual({ totalCount: COUNT_BOUND + 1, totalCountPrecision: "EXACT" });
+    expect(requestedCost(byProduct)).toBe(2);
+
+    const { products } = await data(`{ products(first: 0, filter: { hasBacklog: false }) { totalCount totalCountPrecision } }`);
+    expect(products.totalCountPrecision).toBe("EXACT");
+  });
+});
