@@ -149,7 +149,8 @@ export const orderLines = pgTable(
   },
   (t) => [
     uniqueIndex("order_lines_order_line_key").on(t.orderId, t.lineNumber),
-    index("order_lines_product_idx").on(t.productId),
+    // With the order id: "orders with a line for this product", newest first, reads this index backwards.
+    index("order_lines_product_idx").on(t.productId, t.orderId),
     check(
       "order_lines_units_check",
       sql`${t.quantity} > 0 AND ${t.allocated} >= 0 AND ${t.waiting} >= 0 AND ${t.shipped} >= 0 AND ${t.cancelled} >= 0
@@ -223,6 +224,13 @@ export const backorders = pgTable(
       .on(t.priority.desc().nullsFirst(), t.id)
       .where(sql`${t.status} = 'WAITING'`),
     index("backorders_order_idx").on(t.orderId),
+    // The `delayed` filter (backorder-delay.ts `delayedFilter`): the flagged rows, and those whose promise passed since.
+    index("backorders_delayed_idx")
+      .on(t.orderId)
+      .where(sql`${t.status} = 'WAITING' AND ${t.delayed}`),
+    index("backorders_promised_idx")
+      .on(t.promisedAt)
+      .where(sql`${t.status} = 'WAITING'`),
     check(
       "backorders_quantity_check",
       sql`${t.quantity} > 0 AND ${t.remaining} >= 0 AND ${t.cancelled} >= 0

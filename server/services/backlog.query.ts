@@ -11,7 +11,7 @@ import { alias } from "drizzle-orm/pg-core";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { boundedCount, decodeCursor, exactCount, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
 import { intArray, jsonb } from "../../drizzle/sql.js";
-import { delayedCondition } from "./backorder-delay.js";
+import { delayedFilter } from "./backorder-delay.js";
 import type { BackorderRecord } from "./types.js";
 
 const { backorders, products } = schema;
@@ -180,8 +180,8 @@ export async function listBacklog(db: Executor, filter: BacklogFilter | null | u
   const after = decodeCursor(page.after, QUEUE_CURSOR);
   const conditions: SQL[] = [sql`${b.status} = 'WAITING'`];
   if (filter?.productId !== undefined && filter?.productId !== null) conditions.push(sql`${b.productId} = ${filter.productId}`);
-  if (filter?.delayed === true) conditions.push(delayedCondition(b));
-  if (filter?.delayed === false) conditions.push(sql`NOT ${delayedCondition(b)}`);
+  if (filter?.delayed === true) conditions.push(delayedFilter(b));
+  if (filter?.delayed === false) conditions.push(sql`NOT ${delayedFilter(b)}`);
   if (filter?.olderThanHours !== undefined && filter?.olderThanHours !== null) {
     conditions.push(sql`${b.createdAt} <= now() - make_interval(hours => ${filter.olderThanHours}::int)`);
   }

@@ -29,6 +29,19 @@ export function delayedCondition(backorders: { status: Column; promisedAt: Colum
   return sql`(${backorders.status} = 'WAITING' AND ${lateCondition(backorders, now)})`;
 }
 
+/**
+ * {@link delayedCondition} as a filter that indexes can serve: a waiting backorder whose `delayed`
+ * flag is set, or whose promise has passed. The same rows: the flag is the lateness judged by the
+ * statement that last dated the backorder (`recomputeEta` writes it with every new date, the
+ * overdue sweep when a promise passes), and with the dates unchanged only a passing promise can make
+ * a backorder late since. Partial indexes on the flag and on the promise (migration 0012) let a
+ * `delayed` filter, and its count, read the delayed rows instead of the whole backlog.
+ */
+export function delayedFilter(backorders: { status: Column; promisedAt: Column; delayed: Column }): SQL {
+  // IS NOT NULL keeps it true or false, never NULL: `NOT delayedFilter` must keep undated rows.
+  return sql`(${backorders.status} = 'WAITING' AND (${backorders.delayed} OR (${backorders.promisedAt} IS NOT NULL AND ${backorders.promisedAt} < now())))`;
+}
+
 /** Whether a backorder is delayed at `now`: the rule of {@link delayedCondition}, for a row already read. */
 export function isDelayed(backorder: BackorderRecord, now: Date = new Date()): boolean {
   if (backorder.status !== "WAITING" || !backorder.promisedAt) return false;

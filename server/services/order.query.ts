@@ -6,7 +6,7 @@ import { and, asc, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
-import { delayedCondition } from "./backorder-delay.js";
+import { delayedCondition, delayedFilter } from "./backorder-delay.js";
 import { countersCountOrders, countOrdersFromCounters } from "./order-counters.js";
 import { boundedCount, decodeCursor, exactCount, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { intArray, toDate } from "../../drizzle/sql.js";
@@ -92,7 +92,7 @@ export async function listOrders(db: Executor, filter: OrderFilter | null | unde
   if (filter?.status) conditions.push(filter.status.length > 0 ? inArray(orders.status, filter.status) : sql`false`);
   if (filter?.customer !== undefined && filter?.customer !== null) conditions.push(eq(orders.customer, filter.customer));
   if (filter?.delayed !== undefined && filter?.delayed !== null) {
-    const exists = sql`EXISTS (SELECT 1 FROM ${backorders} ${b} WHERE ${b.orderId} = ${orders.id} AND ${delayedCondition(b)})`;
+    const exists = sql`EXISTS (SELECT 1 FROM ${backorders} ${b} WHERE ${b.orderId} = ${orders.id} AND ${delayedFilter(b)})`;
     conditions.push(filter.delayed ? exists : sql`NOT ${exists}`);
   }
   if (filter?.productId !== undefined && filter?.productId !== null) {

@@ -1,8 +1,10 @@
 /** The command line of `npm run bench`. */
 import { parseArgs } from "node:util";
 
-export const SCENARIOS = ["orders", "hot-product", "restock-fill", "fan-out", "query-cost"] as const;
+export const SCENARIOS = ["orders", "hot-product", "restock-fill", "fan-out", "query-cost", "scale"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** Run only when named with --scenario: `scale` loads 10,000,000 orders (gigabytes, about a quarter of an hour). */
+const ON_REQUEST: readonly ScenarioName[] = ["scale"];
 
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -29,19 +31,23 @@ export interface BenchOptions {
   /** Mutations whose events are timed at every subscriber. */
   events: number;
   pageSizes: number[];
+  /** Orders in the scale scenario's two databases: small, large. */
+  scaleOrders: [number, number];
+  /** Timed requests per list and size in the scale scenario. */
+  scaleRuns: number;
 }
 
 export const USAGE = `npm run bench -- [options]
 
-  --quick                 a run under two minutes (shorter phases; the same sizes)
+  --quick                 a run of a few minutes (shorter phases, one round; the same sizes)
   --scenario NAME         run only this scenario; repeatable. One of:
-                          ${SCENARIOS.join(", ")}
+                          ${SCENARIOS.join(", ")} (${ON_REQUEST.join(", ")} only when named)
   --json FILE             also write the figures as JSON
   --database-url URL      PostgreSQL server for the bench databases (default: DATABASE_URL,
                           else ${DEFAULT_DATABASE_URL}); databases bo_bench_* are created and dropped
   --pglite                embedded PGlite: runs only the single-connection figures
   --keep-databases        leave the bench databases in place
-  --clients N             concurrent clients (default 32)
+  --clients N             concurrent clients (default 32; hot-product uses half)
   --products N            products for the orders scenario (default 1000)
   --duration S            measured seconds per phase (default 20, quick 5)
   --warmup S              warm-up seconds per phase (default 3, quick 1.5)
@@ -51,6 +57,8 @@ export const USAGE = `npm run bench -- [options]
   --subscribers N         WebSocket subscribers (default 1000)
   --events N              timed events in the fan-out (default 30, quick 10)
   --page-sizes A,B,C      page sizes of the query-cost scenario (default 10,50,100)
+  --scale-orders S,L      orders in the scale scenario's two databases (default 100000,10000000)
+  --scale-runs N          timed requests per list and size in the scale scenario (default 15, quick 5)
   --help
 `;
 
@@ -86,6 +94,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       subscribers: { type: "string" },
       events: { type: "string" },
       "page-sizes": { type: "string" },
+      "scale-orders": { type: "string" },
+      "scale-runs": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -93,13 +103,15 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   });
   if (values.help) return null;
   const quick = values.quick ?? false;
-  const scenarios = (values.scenario ?? [...SCENARIOS]).map((name) => {
+  const scenarios = (values.scenario ?? SCENARIOS.filter((name) => !ON_REQUEST.includes(name))).map((name) => {
     if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario "${name}"; one of ${SCENARIOS.join(", ")}`);
     return name as ScenarioName;
   });
   // PGlite runs in one process at a fraction of PostgreSQL's speed: smaller backlogs by default.
   const backlog = list("backlog", values.backlog, values.pglite ? [2_000, 20_000] : [10_000, 100_000]);
   if (backlog.length !== 2 || backlog[0] >= backlog[1]) throw new Error("--backlog takes two sizes, SMALL,LARGE, small first");
+  const scaleOrders = list("scale-orders", values["scale-orders"], [100_000, 10_000_000]);
+  if (scaleOrders.length !== 2 || scaleOrders[0] >= scaleOrders[1]) throw new Error("--scale-orders takes two sizes, SMALL,LARGE, small first");
   return {
     quick,
     scenarios: [...new Set(scenarios)],
@@ -116,5 +128,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     subscribers: Math.round(positive("subscribers", values.subscribers, 1000)),
     events: Math.round(positive("events", values.events, quick ? 10 : 30)),
     pageSizes: list("page-sizes", values["page-sizes"], [10, 50, 100]),
+    scaleOrders: [scaleOrders[0], scaleOrders[1]],
+    scaleRuns: Math.round(positive("scale-runs", values["scale-runs"], quick ? 5 : 15)),
   };
 }

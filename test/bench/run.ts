@@ -15,6 +15,7 @@ import { fanOutScenario } from "./scenarios/fan-out.scenario.js";
 import { hotProductScenario, ordersScenario } from "./scenarios/orders.scenario.js";
 import { queryCostScenario } from "./scenarios/query-cost.scenario.js";
 import { restockFillScenario, restockFillOnPglite } from "./scenarios/restock-fill.scenario.js";
+import { scaleScenario } from "./scenarios/scale.scenario.js";
 import { killAllServers, type ServerProcess, startServer } from "./server-process.js";
 
 const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
@@ -23,6 +24,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
   "restock-fill": restockFillScenario,
   "fan-out": fanOutScenario,
   "query-cost": queryCostScenario,
+  scale: scaleScenario,
 };
 
 class SkipScenario extends Error {}

@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import { schema } from "../../drizzle/db.js";
-import { delayedCondition, isDelayed } from "../../server/services/backorder-delay.js";
+import { delayedCondition, delayedFilter, isDelayed } from "../../server/services/backorder-delay.js";
+import { rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
 import { newProduct } from "../support/catalogue.js";
 import { rolledBack, useFreshDatabase } from "../support/database.js";
@@ -39,5 +40,32 @@ describe("delayed", () => {
     expect(judged.filter((row) => row.delayed).length).toBeGreaterThan(0);
     expect(judged.filter((row) => !row.delayed).length).toBeGreaterThan(0);
     for (const row of judged) expect(row.delayed, JSON.stringify(row.backorder)).toBe(isDelayed(row.backorder, now));
+  });
+
+  it("is what delayedFilter (the flag, or a passed promise) selects, as the engine keeps the flag", async () => {
+    const { db } = database;
+    const product = await newProduct(db, { backorderPolicy: "ALLOW" });
+    const days = (n: number) => new Date(Date.now() + n * 86_400_000);
+    const restock = await scheduleRestock(db, { productId: product.id, quantity: 2, expectedAt: days(5) });
+    for (let i = 0; i < 4; i++) await placeOrder(db, { customer: `c${i}`, lines: [{ productId: product.id, quantity: 1 }] });
+    // The restock slips: the two it covered are late now (their flag is set); the two behind it have no date and no promise.
+    await rescheduleRestock(db, restock.id, days(9));
+    // Time passes for one backorder without the overdue sweep: its promise is behind it, its flag not set.
+    const [first] = await db.select().from(backorders).where(eq(backorders.productId, product.id)).orderBy(backorders.id).limit(1);
+    await db.execute(
+      sql`UPDATE backorders SET promised_at = now() - interval '1 hour', expected_at = now() + interval '1 day', delayed = false WHERE id = ${first.id}`,
+    );
+    const rows = await db
+      .select({
+        id: backorders.id,
+        flag: backorders.delayed,
+        judged: sql<boolean>`${delayedCondition(backorders)}`.mapWith(Boolean),
+        filtered: sql<boolean>`${delayedFilter(backorders)}`.mapWith(Boolean),
+      })
+      .from(backorders)
+      .where(eq(backorders.productId, product.id));
+    expect(rows.filter((row) => row.judged).length).toBeGreaterThan(1);
+    expect(rows.some((row) => row.judged && !row.flag)).toBe(true);
+    for (const row of rows) expect(row.filtered, JSON.stringify(row)).toBe(row.judged);
   });
 });
