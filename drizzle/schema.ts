@@ -224,12 +224,9 @@ export const backorders = pgTable(
       .on(t.priority.desc().nullsFirst(), t.id)
       .where(sql`${t.status} = 'WAITING'`),
     index("backorders_order_idx").on(t.orderId),
-    // The `delayed` filter (backorder-delay.ts `delayedFilter`): the flagged rows, and those whose promise passed since.
-    index("backorders_delayed_idx")
-      .on(t.orderId)
-      .where(sql`${t.status} = 'WAITING' AND ${t.delayed}`),
-    index("backorders_promised_idx")
-      .on(t.promisedAt)
+    // The `delayed` filter (backorder-delay.ts `delayedFilter`): when a waiting backorder is (or became) late, a range below now().
+    index("backorders_late_idx")
+      .on(sql`(coalesce(CASE WHEN ${t.delayed} THEN '-infinity'::timestamptz ELSE ${t.promisedAt} END, 'infinity'::timestamptz))`)
       .where(sql`${t.status} = 'WAITING'`),
     check(
       "backorders_quantity_check",

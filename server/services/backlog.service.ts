@@ -5,6 +5,7 @@
 import { eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { toRecord } from "../../drizzle/paging.js";
 import { recomputeEta } from "./eta.service.js";
 import { freeStock } from "./location.query.js";
 import { recordOrderChanges, recordProductChanges } from "./event.service.js";
@@ -25,6 +26,16 @@ export interface FillResult {
   /** Their orders. */
   orderIds: number[];
   units: number;
+  /** With `records`: the same backorders as the fill left them, in the same order. */
+  backorders?: BackorderRecord[];
+}
+
+export interface FillOptions {
+  /**
+   * Also return the filled backorders' rows (`FillResult.backorders`), read from the fill
+   * statements themselves: a receipt that answers with them need not read them again.
+   */
+  records?: boolean;
 }
 
 /**
@@ -42,22 +53,27 @@ export const FILL_CHUNK = 10_000;
  * fill of that many units from that location. Only as many queue rows as there are free units
  * are read. The caller holds the product's lock; order statuses and events are the caller's to write.
  */
-export async function fillBacklog(tx: Executor, productId: number, chunk = FILL_CHUNK): Promise<FillResult> {
+export async function fillBacklog(tx: Executor, productId: number, chunk = FILL_CHUNK, options: FillOptions = {}): Promise<FillResult> {
   const result: FillResult = { backorderIds: [], filledUnits: [], orderIds: [], units: 0 };
+  if (options.records) result.backorders = [];
   const orderIds = new Set<number>();
   for (;;) {
-    const filled = await fillHead(tx, productId, chunk);
+    const filled = await fillHead(tx, productId, chunk, options.records === true);
     for (const row of filled) {
-      const backorderId = Number(row.backorder_id);
-      // A backorder cut at the end of one chunk is the head of the next: one entry, its units added up.
+      const backorderId = Number(row.id);
+      const units = Number(row.filled_units);
+      // A backorder cut at the end of one chunk is the head of the next: one entry, its units
+      // added up, and its row as the later statement left it.
       if (result.backorderIds.at(-1) === backorderId) {
-        result.filledUnits[result.filledUnits.length - 1] += Number(row.quantity);
+        result.filledUnits[result.filledUnits.length - 1] += units;
+        result.backorders?.pop();
       } else {
         result.backorderIds.push(backorderId);
-        result.filledUnits.push(Number(row.quantity));
+        result.filledUnits.push(units);
       }
+      result.backorders?.push(toRecord(backorders, row));
       orderIds.add(Number(row.order_id));
-      result.units += Number(row.quantity);
+      result.units += units;
     }
     // Fewer than a chunk: the free units ran out, or the queue did.
     if (filled.length < chunk) break;
@@ -66,12 +82,16 @@ export async function fillBacklog(tx: Executor, productId: number, chunk = FILL_
   return result;
 }
 
-/** One fill statement: at most `chunk` backorders from the head of the queue. */
-async function fillHead(tx: Executor, productId: number, chunk: number) {
+/**
+ * One fill statement: at most `chunk` backorders from the head of the queue. Returns each
+ * backorder filled (`id`, `order_id`, `filled_units`), in queue order; with `records`, every
+ * column of its row after the fill too.
+ */
+async function fillHead(tx: Executor, productId: number, chunk: number, records: boolean) {
   const b = alias(backorders, "b");
   const l = alias(orderLines, "l");
   const s = alias(stockLevels, "s");
-  return rows<{ backorder_id: number; order_id: number; quantity: number }>(
+  return rows<Record<string, unknown> & { id: number; order_id: number; filled_units: number }>(
     tx,
     sql`
     WITH supply AS (${freeStock([productId])}
@@ -103,7 +123,7 @@ async function fillHead(tx: Executor, productId: number, chunk: number) {
           ${name(b.status)} = CASE WHEN ${b.remaining} = p.quantity THEN 'FILLED' ELSE ${b.status} END,
           ${name(b.filledAt)} = CASE WHEN ${b.remaining} = p.quantity THEN now() ELSE ${b.filledAt} END
       FROM per_backorder p WHERE ${b.id} = p.backorder_id
-      RETURNING ${b.id}, ${b.status}
+      RETURNING ${records ? sql`${b}.*` : sql`${b.id}, ${b.status}`}
     ), filled_lines AS (
       UPDATE ${orderLines} ${l} SET ${name(l.allocated)} = ${l.allocated} + p.quantity, ${name(l.waiting)} = ${l.waiting} - p.quantity
       FROM per_backorder p WHERE ${l.id} = p.order_line_id
@@ -130,22 +150,33 @@ async function fillHead(tx: Executor, productId: number, chunk: number) {
       RETURNING ${products.id}
     )
     -- Data-modifying CTEs run to completion whether or not the final SELECT reads them.
-    SELECT backorder_id, order_id, quantity FROM per_backorder
-    ORDER BY place
+    ${
+      records
+        ? sql`SELECT f.*, p.quantity AS filled_units FROM per_backorder p JOIN filled_backorders f ON f.id = p.backorder_id ORDER BY p.place`
+        : sql`SELECT backorder_id AS id, order_id, quantity AS filled_units FROM per_backorder ORDER BY place`
+    }
   `,
   );
 }
 
 /**
  * After units came free for a product: fill its backlog, re-date what is left, update the filled
- * orders' statuses and write their BACKORDER_FILLED events. Returns what was filled.
+ * orders' statuses and write their BACKORDER_FILLED events. Returns what was filled; with
+ * `records`, the filled backorders' rows as they are after all of it.
  */
-export async function settleBacklog(tx: Executor, productId: number): Promise<FillResult> {
-  const fill = await fillBacklog(tx, productId);
+export async function settleBacklog(tx: Executor, productId: number, options: FillOptions = {}): Promise<FillResult> {
+  const fill = await fillBacklog(tx, productId, FILL_CHUNK, options);
   if (fill.units > 0) {
     await recomputeEta(tx, productId);
     await refreshOrderStatuses(tx, fill.orderIds);
     await recordOrderChanges(tx, fill.orderIds, "BACKORDER_FILLED");
+    // Only the last backorder filled can still wait (it got part of its units), and re-dating may
+    // have changed its row since the fill read it.
+    const last = fill.backorders?.at(-1);
+    if (last?.status === "WAITING") {
+      const [fresh] = await tx.select().from(backorders).where(eq(backorders.id, last.id));
+      fill.backorders![fill.backorders!.length - 1] = fresh;
+    }
   }
   return fill;
 }

@@ -30,16 +30,22 @@ export function delayedCondition(backorders: { status: Column; promisedAt: Colum
 }
 
 /**
- * {@link delayedCondition} as a filter that indexes can serve: a waiting backorder whose `delayed`
- * flag is set, or whose promise has passed. The same rows: the flag is the lateness judged by the
+ * {@link delayedCondition} as a filter an index can serve: a waiting backorder whose `delayed` flag
+ * is set, or whose promise has passed. The same rows: the flag is the lateness judged by the
  * statement that last dated the backorder (`recomputeEta` writes it with every new date, the
- * overdue sweep when a promise passes), and with the dates unchanged only a passing promise can make
- * a backorder late since. Partial indexes on the flag and on the promise (migration 0012) let a
- * `delayed` filter, and its count, read the delayed rows instead of the whole backlog.
+ * overdue sweep when a promise passes), and with its dates unchanged only a passing promise can
+ * make a backorder late since. Written as one expression, "late since" (-infinity when flagged,
+ * else the promise; +infinity without one), compared with now(): never NULL, so `NOT` keeps the
+ * undated rows, and one range of the expression index `backorders_late_idx` (migration 0012), so
+ * a `delayed` filter and its count read the delayed rows, not the whole backlog.
  */
 export function delayedFilter(backorders: { status: Column; promisedAt: Column; delayed: Column }): SQL {
-  // IS NOT NULL keeps it true or false, never NULL: `NOT delayedFilter` must keep undated rows.
-  return sql`(${backorders.status} = 'WAITING' AND (${backorders.delayed} OR (${backorders.promisedAt} IS NOT NULL AND ${backorders.promisedAt} < now())))`;
+  return sql`(${backorders.status} = 'WAITING' AND ${lateSince(backorders)} < now())`;
+}
+
+/** When a waiting backorder is or became late: the expression `backorders_late_idx` holds. */
+function lateSince(backorders: { promisedAt: Column; delayed: Column }): SQL {
+  return sql`coalesce(CASE WHEN ${backorders.delayed} THEN '-infinity'::timestamptz ELSE ${backorders.promisedAt} END, 'infinity'::timestamptz)`;
 }
 
 /** Whether a backorder is delayed at `now`: the rule of {@link delayedCondition}, for a row already read. */

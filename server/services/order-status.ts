@@ -34,10 +34,10 @@ export function orderStatusOf(units: OrderUnits): SQL<OrderStatus> {
 
 /**
  * Sets each order's status from its lines ({@link orderStatusOf}) in one statement and returns
- * the orders whose status changed.
+ * how many changed: a count, not the rows, since a fill can change 100,000.
  */
-export async function refreshOrderStatuses(tx: Executor, orderIds: readonly number[]): Promise<{ id: number; status: OrderStatus }[]> {
-  if (orderIds.length === 0) return [];
+export async function refreshOrderStatuses(tx: Executor, orderIds: readonly number[]): Promise<number> {
+  if (orderIds.length === 0) return 0;
   const status = orderStatusOf({
     quantity: sql`sum(${orderLines.quantity})`,
     cancelled: sql`sum(${orderLines.cancelled})`,
@@ -50,18 +50,24 @@ export async function refreshOrderStatuses(tx: Executor, orderIds: readonly numb
   // from a snapshot without the other's lines, and the last to commit would write a stale status:
   // under READ COMMITTED an UPDATE that waited for a row lock rechecks that row, but not the lines
   // its subquery read. Once the lock is held, the UPDATE's own snapshot sees every committed line.
-  await rows(tx, sql`SELECT ${orders.id} FROM ${orders} WHERE ${orders.id} = ANY(${ids}) ORDER BY ${orders.id} FOR NO KEY UPDATE`);
-  const changed = await rows<{ id: number; status: OrderStatus }>(
+  await rows(
+    tx,
+    sql`SELECT count(*) FROM (SELECT ${orders.id} FROM ${orders} WHERE ${orders.id} = ANY(${ids}) ORDER BY ${orders.id} FOR NO KEY UPDATE) locked`,
+  );
+  const [{ changed }] = await rows<{ changed: number }>(
     tx,
     sql`
-    UPDATE ${orders} SET ${name(orders.status)} = s.status, ${name(orders.updatedAt)} = now()
-    FROM (
-      SELECT ${orderLines.orderId} AS order_id, ${status} AS status
-      FROM ${orderLines} WHERE ${orderLines.orderId} = ANY(${ids}) GROUP BY ${orderLines.orderId}
-    ) s
-    WHERE ${orders.id} = s.order_id AND ${orders.status} <> s.status
-    RETURNING ${orders.id}, ${orders.status}
+    WITH changed AS (
+      UPDATE ${orders} SET ${name(orders.status)} = s.status, ${name(orders.updatedAt)} = now()
+      FROM (
+        SELECT ${orderLines.orderId} AS order_id, ${status} AS status
+        FROM ${orderLines} WHERE ${orderLines.orderId} = ANY(${ids}) GROUP BY ${orderLines.orderId}
+      ) s
+      WHERE ${orders.id} = s.order_id AND ${orders.status} <> s.status
+      RETURNING 1
+    )
+    SELECT count(*)::int AS changed FROM changed
   `,
   );
-  return changed.map((row) => ({ id: Number(row.id), status: row.status }));
+  return Number(changed);
 }

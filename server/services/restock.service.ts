@@ -8,12 +8,12 @@ import { ensureStockLevels, resolveLocation } from "./location.service.js";
 import { isOpenRestock } from "./open-restocks.js";
 import { lockProduct } from "./product.service.js";
 import { refuseBeyondUnitCapacity } from "./stock.service.js";
-import { intArray, name, names } from "../../drizzle/sql.js";
+import { name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
-import { type BackorderRecord, type ReceiveRestockResult, refuse, type RestockRecord, type ScheduleRestockInput } from "./types.js";
+import { type ReceiveRestockResult, refuse, type RestockRecord, type ScheduleRestockInput } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
 
-const { backorders, restocks, stockLevels, stockMovements } = schema;
+const { restocks, stockLevels, stockMovements } = schema;
 
 /**
  * How far in the past an expected date may lie and still be taken as "now": the caller's clock
@@ -119,12 +119,14 @@ export async function receiveRestock(db: Database, id: number, quantity?: number
       })
       .where(eq(restocks.id, restock.id))
       .returning();
-    const fill = await settleBacklog(tx, restock.productId);
+    // The filled backorders' rows come from the fill statements themselves: a receipt of 100,000
+    // units would otherwise read 100,000 rows back that it has just written.
+    const fill = await settleBacklog(tx, restock.productId, { records: true });
     // Fewer units incoming and fewer waiting shift the running totals: re-date even without a fill.
     if (fill.units === 0) await recomputeEta(tx, restock.productId);
     await recordProductChanges(tx, [restock.productId], "RESTOCK_RECEIVED");
     await recordRestockChange(tx, updated, "RECEIVED", fill.units);
-    const filledBackorders = await backordersInOrder(tx, fill.backorderIds);
+    const filledBackorders = fill.backorders!;
     const fills = filledBackorders.map((backorder, i) => ({ backorder, filledUnits: fill.filledUnits[i] }));
     return { restock: updated, filledBackorders, fills };
   });
@@ -143,14 +145,4 @@ export async function cancelRestock(db: Database, id: number): Promise<RestockRe
     await recordRestockChange(tx, updated, "CANCELLED");
     return updated;
   });
-}
-
-async function backordersInOrder(tx: Executor, ids: number[]): Promise<BackorderRecord[]> {
-  if (ids.length === 0) return [];
-  const found = await tx
-    .select()
-    .from(backorders)
-    .where(sql`${backorders.id} = ANY(${intArray(ids)})`);
-  const byId = new Map(found.map((b) => [b.id, b]));
-  return ids.map((id) => byId.get(id)!);
 }

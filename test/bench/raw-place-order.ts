@@ -129,8 +129,8 @@ export const PLACE_ORDER_STATEMENTS = {
   /** event.service `recordProductChanges` with the order's PLACED event riding along: the version bump and the events. */
   recordProductChanges: `WITH order_events AS (
       INSERT INTO "events" ("type", "order_id", "payload")
-      SELECT 'ORDER_CHANGED', "o"."id", jsonb_build_object('kind', $1::text, 'customer', "o"."customer", 'status', "o"."status")
-      FROM "orders" "o" WHERE "o"."id" = ANY($2::int[]) ORDER BY "o"."id" RETURNING "events"."id"
+      SELECT 'ORDER_CHANGED', "orders"."id", jsonb_build_object('kind', $1::text, 'customer', "orders"."customer", 'status', "orders"."status")
+      FROM "orders" WHERE "orders"."id" = ANY($2::int[]) ORDER BY "orders"."id" RETURNING "events"."id"
     ), bumped AS (
       UPDATE "products" SET "version" = "products"."version" + 1, "updated_at" = now() WHERE "products"."id" = ANY($3::int[])
       RETURNING "products"."id", "products"."version", "products"."backordered", "products"."waiting_orders"
@@ -162,8 +162,8 @@ export const PLACE_ORDER_STATEMENTS = {
 
   /** event.service `recordOrderChanges(…, "DELAYED")`: only when the new backorder pushed orders past their promise. */
   recordOrderChanges: `INSERT INTO "events" ("type", "order_id", "payload")
-    SELECT 'ORDER_CHANGED', "o"."id", jsonb_build_object('kind', $1::text, 'customer', "o"."customer", 'status', "o"."status")
-    FROM "orders" "o" WHERE "o"."id" = ANY($2::int[]) ORDER BY "o"."id"`,
+    SELECT 'ORDER_CHANGED', "orders"."id", jsonb_build_object('kind', $1::text, 'customer', "orders"."customer", 'status', "orders"."status")
+    FROM "orders" WHERE "orders"."id" = ANY($2::int[]) ORDER BY "orders"."id"`,
 } as const;
 
 /** One order of the bench: one line, its product named by SKU. */
