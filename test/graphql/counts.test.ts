@@ -10,7 +10,7 @@ import { COUNT_BOUND } from "../../drizzle/paging.js";
 import { BOUNDED_COUNT_COST } from "../../server/graphql/limits/query-cost.js";
 import { toGlobalId } from "../../server/graphql/node-id.js";
 import { placeOrder } from "../../server/services/order.service.js";
-import { scheduleRestock } from "../../server/services/restock.service.js";
+import { rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
 import { daysFromNow, newProduct } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { type GraphQLResponse, useTestServer } from "../support/http.js";
@@ -91,5 +91,29 @@ describe("past the bound", () => {
 
     const { products } = await data(`{ products(first: 0, filter: { hasBacklog: false }) { totalCount totalCountPrecision } }`);
     expect(products.totalCountPrecision).toBe("EXACT");
+  });
+});
+
+describe("delayed orders", () => {
+  it("counts the orders with a delayed backorder as the page lists them", async () => {
+    const product = await newProduct(database.db);
+    const restock = await scheduleRestock(database.db, { productId: product.id, quantity: 3, expectedAt: daysFromNow(2) });
+    for (const customer of ["late-1", "late-2", "late-3"]) {
+      await placeOrder(database.db, { customer, lines: [{ productId: product.id, quantity: 1 }] });
+    }
+    // Two-line orders count once, and orders without a promise (beyond the restock) not at all.
+    const other = await newProduct(database.db);
+    await scheduleRestock(database.db, { productId: other.id, quantity: 5, expectedAt: daysFromNow(2) });
+    await placeOrder(database.db, {
+      customer: "late-4",
+      lines: [
+        { productId: product.id, quantity: 1 },
+        { productId: other.id, quantity: 1 },
+      ],
+    });
+    await rescheduleRestock(database.db, restock.id, daysFromNow(6));
+    const { orders } = await data(`{ orders(first: 100, filter: { delayed: true }) { totalCount totalCountPrecision nodes { customer } } }`);
+    expect(orders.nodes.map((node: { customer: string }) => node.customer).sort()).toEqual(["late-1", "late-2", "late-3"]);
+    expect(orders).toMatchObject({ totalCount: 3, totalCountPrecision: "EXACT" });
   });
 });

@@ -319,7 +319,11 @@ describeOnPostgres("revoking on one instance of two", () => {
     await server.data(`mutation($id: ID!) { revokeApiKey(id: $id) { userErrors { code } } }`, { id: toGlobalId("ApiKey", apiKey.id) });
     // The other instance's hub reads the revocation's event (NOTIFY, else its poll) and drops the cached key.
     let status = 0;
-    await waitFor(async () => (status = (await postGraphQL(second.url, QUERY, {}, { key: secret })).status) === 401, "the other instance to refuse the key", 3000);
+    await waitFor(
+      async () => (status = (await postGraphQL(second.url, QUERY, {}, { key: secret })).status) === 401,
+      "the other instance to refuse the key",
+      3000,
+    );
     expect(status).toBe(401);
     await waitFor(() => there.closed !== null, "the other instance to close the connection", 3000);
     expect(there.closed).toEqual({ code: KEY_REVOKED_CLOSE, reason: "API key revoked" });
