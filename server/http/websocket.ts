@@ -338,9 +338,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
         } else if (operation) {
           const tally = operation.meter?.tally();
           const actual =
-            Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) +
-            operation.measured.introspectionCost +
-            operation.measured.countCost;
+            Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) + operation.measured.introspectionCost;
           const charged = settleCost(budget, operation, actual);
           operation.withdrawn = charged;
           const cost: CostExtension = {

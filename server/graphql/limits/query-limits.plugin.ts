@@ -74,7 +74,7 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
       if (unpaid) refused("THROTTLED");
       let requested = 0;
       let withdrawn = minimum.ok ? limits.minimumCost : 0;
-      // What the returned objects do not show: introspection, and counting past a counter (both as priced).
+      // What the returned objects do not show: introspection, charged as priced.
       let unseenCost = 0;
       let introspectionKeys: string[] = [];
       let meter: ObjectMeter | undefined;
@@ -88,7 +88,7 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
           if (!operation) return;
           const measured = measureOperation(schema, document, operation, request.variables ?? {});
           requested = measured.cost;
-          unseenCost = measured.introspectionCost + measured.countCost;
+          unseenCost = measured.introspectionCost;
           introspectionKeys = measured.introspectionKeys;
           const refusal = limitError(measured, caller.role, limits, { status: 400 });
           if (refusal) {
