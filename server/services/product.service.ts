@@ -4,7 +4,7 @@ import { type Database, type Executor, schema } from "../../drizzle/db.js";
 import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges } from "./event.service.js";
 import { ensureStockLevels, getDefaultLocation } from "./location.service.js";
-import { intArray, jsonb, name, names } from "../../drizzle/sql.js";
+import { intArray, name, names } from "../../drizzle/sql.js";
 import { inTransaction, sqlState } from "../../drizzle/transaction.js";
 import { type CreateProductInput, type ProductRecord, refuse, type UpdateProductInput } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
@@ -135,14 +135,4 @@ export async function updateProduct(db: Database, id: number, input: UpdateProdu
     if (sqlState(error) === "23505") refuse("DUPLICATE", `a product with SKU ${values.sku} exists`, ["input", "sku"]);
     throw error;
   }
-}
-
-/** Ids of the products with these SKUs (for callers that name products by SKU). */
-export async function productIdsBySku(tx: Executor, skus: string[]): Promise<Map<string, number>> {
-  if (skus.length === 0) return new Map();
-  const found = await tx
-    .select({ id: products.id, sku: products.sku })
-    .from(products)
-    .where(sql`${products.sku} IN (SELECT jsonb_array_elements_text(${jsonb(skus)}))`);
-  return new Map(found.map((row) => [row.sku, row.id]));
 }
