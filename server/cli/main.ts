@@ -150,12 +150,7 @@ async function main(config: Config): Promise<void> {
       }
     },
   });
-  logger.info("listening", { url: app.url, database: config.databaseUrl ? "postgres" : `pglite:${config.pgliteDir}` });
-  progress(`Listening on ${app.url.replace(/\/graphql$/, "")} (started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s).`);
-  const adminKey =
-    dev.created?.admin.secret ?? (config.bootstrapAdminKey ? "$BOOTSTRAP_ADMIN_KEY" : (readDevKeys(keysFile)?.admin.secret ?? "<your API key>"));
-  process.stdout.write(`\n${exampleQuery(app.url, adminKey, { created: dev.created, file: keysFile })}\n`);
-
+  // Stop handlers go in before "Listening" is printed: whoever reads that line may signal at once.
   let stoppingSince: number | undefined;
   const stop = (signal: NodeJS.Signals) => {
     if (stoppingSince !== undefined) {
@@ -185,6 +180,12 @@ async function main(config: Config): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  logger.info("listening", { url: app.url, database: config.databaseUrl ? "postgres" : `pglite:${config.pgliteDir}` });
+  progress(`Listening on ${app.url.replace(/\/graphql$/, "")} (started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s).`);
+  const adminKey =
+    dev.created?.admin.secret ?? (config.bootstrapAdminKey ? "$BOOTSTRAP_ADMIN_KEY" : (readDevKeys(keysFile)?.admin.secret ?? "<your API key>"));
+  process.stdout.write(`\n${exampleQuery(app.url, adminKey, { created: dev.created, file: keysFile })}\n`);
+
   process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { error: serializeError(reason) }));
 }
 
