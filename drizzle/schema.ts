@@ -63,6 +63,11 @@ export const products = pgTable(
     minOrderQuantity: integer("min_order_quantity").notNull().default(1),
     maxOrderQuantity: integer("max_order_quantity"),
     leadTimeDays: integer("lead_time_days"),
+    /**
+     * The longest wait this product sells: units whose expected date would be more than this many
+     * days away are refused with WAIT_TOO_LONG (NULL: no cap). The honest backlog cap.
+     */
+    maxWaitDays: integer("max_wait_days"),
     /** Units waiting in this product's backlog: the sum of its waiting backorders' remaining. */
     backordered: integer("backordered").notNull().default(0),
     /** How many backorders wait in this product's backlog: kept beside `backordered` so an event need not count the queue. */
@@ -84,6 +89,7 @@ export const products = pgTable(
     check("products_min_order_check", sql`${t.minOrderQuantity} >= 1`),
     check("products_max_order_check", sql`${t.maxOrderQuantity} IS NULL OR ${t.maxOrderQuantity} >= ${t.minOrderQuantity}`),
     check("products_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} >= 0`),
+    check("products_max_wait_check", sql`${t.maxWaitDays} IS NULL OR ${t.maxWaitDays} >= 0`),
   ],
 );
 

@@ -67,7 +67,8 @@ export function connectionOf<TNode extends object>(nodeType: ClassType<TNode>, n
     pageInfo!: PageInfo;
 
     @Field(() => Int, {
-      description: "Items matching the filter, all pages together; when totalCountPrecision is AT_LEAST, the bound counting stopped at.",
+      description:
+        "Items matching the filter, all pages together; when totalCountPrecision is AT_LEAST, the matches counted before counting stopped (a lower bound).",
     })
     totalCount!: number;
 

@@ -33,6 +33,12 @@ export class CreateProductInput {
   @Field(() => Int, { nullable: true })
   leadTimeDays?: number | null;
 
+  @Field(() => Int, {
+    nullable: true,
+    description: "Units whose expected date is further away than this many days are refused with WAIT_TOO_LONG; null: no cap.",
+  })
+  maxWaitDays?: number | null;
+
   @Field(() => Int, { nullable: true, defaultValue: 0, description: "Units on hand at the default location." })
   initialStock?: number | null;
 }
@@ -65,4 +71,10 @@ export class UpdateProductInput {
 
   @Field(() => Int, { nullable: true })
   leadTimeDays?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "Units whose expected date is further away than this many days are refused with WAIT_TOO_LONG; null: no cap.",
+  })
+  maxWaitDays?: number | null;
 }

@@ -3,12 +3,40 @@ import "reflect-metadata";
 import { Field, ID, Int, ObjectType } from "type-graphql";
 import { BackorderConnection } from "./backorder.type.js";
 import { connectionOf } from "./connection.js";
-import { BackorderPolicy } from "./enums.js";
+import { BackorderPolicy, EtaSource } from "./enums.js";
 import { Location } from "./location.type.js";
 import { Money } from "./money.type.js";
 import { Node } from "./node.js";
 import { RestockConnection } from "./restock.type.js";
 import { DateTimeScalar } from "./scalars.js";
+import { ErrorCode } from "./errors.js";
+
+@ObjectType({ description: "What an order of `quantity` units would get right now, by the rules placeOrder applies; writes nothing." })
+export class Quote {
+  @Field(() => Int)
+  quantity!: number;
+
+  @Field(() => Int, { description: "Units that would be allocated from stock now." })
+  allocatable!: number;
+
+  @Field(() => Int, { description: "Units that would wait in the product's queue." })
+  backorderable!: number;
+
+  @Field(() => Int, { description: "Units that would be refused; code says why." })
+  refused!: number;
+
+  @Field(() => ErrorCode, { nullable: true, description: "Why units would be refused (the first reason when there are several)." })
+  code!: ErrorCode | null;
+
+  @Field(() => Int, { nullable: true, description: "The place in the queue the waiting units would take (1: first)." })
+  position!: number | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: "When the last waiting unit would be expected." })
+  expectedAt!: Date | null;
+
+  @Field(() => EtaSource, { nullable: true })
+  etaSource!: EtaSource | null;
+}
 
 @ObjectType({ description: "A product's quantities summed over its locations." })
 export class StockSummary {
@@ -83,6 +111,12 @@ export class Product implements Node {
 
   @Field(() => Int, { nullable: true, description: "Days from order to delivery beyond scheduled restocks." })
   leadTimeDays!: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "Units whose expected date is further away than this many days are refused with WAIT_TOO_LONG; null: no cap.",
+  })
+  maxWaitDays!: number | null;
 
   @Field(() => StockSummary)
   stock!: StockSummary;

@@ -11,6 +11,7 @@ import type { Page } from "../../drizzle/paging.js";
 import { backlogPages, type BacklogPageRequest, type QueuedBackorder, type QueuePlace, queuePlaces } from "../services/backlog.query.js";
 import { orderLinesByOrders, type OrderWaitingSummary, orderWaitingSummaries } from "../services/order.query.js";
 import { type StockLevelView, type StockSummaryRecord, stockLevelsByProducts, stockSummaries } from "../services/product.query.js";
+import { type Quote, quoteOrderLines, type QuoteRequest } from "../services/quote.service.js";
 import { restockPages, type RestockPageRequest } from "../services/restock.query.js";
 import type { BackorderRecord, LocationRecord, OrderLineRecord, OrderRecord, ProductRecord, RestockRecord } from "../services/types.js";
 
@@ -19,7 +20,7 @@ const { backorders, locations, orderLines, orders, products, restocks } = schema
 /** Big enough for any page (100) times any fan-out a query can reach, small enough for one bind array. */
 const MAX_BATCH = 1000;
 
-function batch<TKey, TValue>(load: (keys: readonly TKey[]) => Promise<TValue[]>, cacheKeyFn?: (key: TKey) => string) {
+function batch<TKey, TValue>(load: (keys: readonly TKey[]) => Promise<(TValue | Error)[]>, cacheKeyFn?: (key: TKey) => string) {
   return new DataLoader<TKey, TValue, unknown>(load, { maxBatchSize: MAX_BATCH, cacheKeyFn });
 }
 
@@ -43,6 +44,12 @@ const LOADERS = {
     batch<BacklogPageRequest, Page<QueuedBackorder>>(
       (requests) => backlogPages(db, requests),
       (r) => JSON.stringify([r.productId, r.first ?? null, r.after ?? null]),
+    ),
+  /** Product.quote of a whole product page, in one statement (one snapshot); a refusal is the key's error. */
+  quote: (db: Executor) =>
+    batch<QuoteRequest, Quote>(
+      (requests) => quoteOrderLines(db, requests),
+      (r) => `${r.productId}:${r.quantity}`,
     ),
   restock: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, restocks, "id", ids)),
   /** Product.restocks pages of a whole product page, in one statement. */

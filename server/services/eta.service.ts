@@ -4,7 +4,7 @@
  * and including it. Both running totals are window sums; the match is a running minimum over
  * their union sorted by running total, so a whole backlog is re-dated in one O(n log n) statement.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { recordOrderChanges } from "./event.service.js";
@@ -12,6 +12,7 @@ import { intArray, name } from "../../drizzle/sql.js";
 import { delayedCondition, lateCondition } from "./backorder-delay.js";
 import { openRestockCondition } from "./open-restocks.js";
 import { inTransaction } from "../../drizzle/transaction.js";
+import type { QueueOutlook } from "./order-plan.js";
 
 const { backorders, products, restocks } = schema;
 
@@ -120,4 +121,59 @@ export async function markOverdueBackorders(db: Database, now: Date = new Date()
     await recordOrderChanges(tx, orderIds, "DELAYED");
     return orderIds;
   });
+}
+
+/** A row of {@link outlookQuery}. */
+export interface OutlookRow {
+  product_id: number;
+  units_ahead: number;
+  orders_ahead: number;
+  supply: [string, number][];
+  now: Date | string;
+}
+
+/**
+ * The queue a new backorder of each product would join ({@link QueueOutlook}), one row per
+ * product: the units and backorders ahead of priority 0, and the open restocks' outstanding units
+ * as running totals in the order `recomputeEta` matches them (expected date, then id).
+ */
+export function outlookQuery(productIds: readonly number[]): SQL {
+  const r = alias(restocks, "r");
+  const b = alias(backorders, "b");
+  return sql`
+    SELECT ${products.id} AS product_id,
+      ${products.backordered} - behind.units AS units_ahead,
+      ${products.waitingOrders} - behind.n AS orders_ahead,
+      coalesce((
+        SELECT json_agg(json_build_array(s.expected_at, s.cum) ORDER BY s.expected_at, s.id)
+        FROM (SELECT ${r.expectedAt} AS expected_at, ${r.id} AS id,
+                     sum(${r.quantity} - ${r.receivedQuantity}) OVER (ORDER BY ${r.expectedAt}, ${r.id}) AS cum
+              FROM ${restocks} ${r}
+              WHERE ${r.productId} = ${products.id} AND ${openRestockCondition(r)} AND ${r.receivedQuantity} < ${r.quantity}) s
+      ), '[]'::json) AS supply,
+      clock_timestamp() AS now
+    FROM ${products}
+    CROSS JOIN LATERAL (
+      SELECT coalesce(sum(${b.remaining}), 0)::int AS units, count(*)::int AS n
+      FROM ${backorders} ${b}
+      WHERE ${b.productId} = ${products.id} AND ${b.status} = 'WAITING' AND ${b.priority} < 0
+    ) behind
+    WHERE ${products.id} = ANY(${intArray(productIds)})`;
+}
+
+/** A row of {@link outlookQuery} as a {@link QueueOutlook}. */
+export function toOutlook(row: OutlookRow): QueueOutlook {
+  return {
+    unitsAhead: Number(row.units_ahead),
+    ordersAhead: Number(row.orders_ahead),
+    supply: row.supply.map(([at, cum]) => ({ expectedAt: new Date(at), cum: Number(cum) })),
+    now: new Date(row.now),
+  };
+}
+
+/** The outlooks of `productIds` ({@link outlookQuery}); `placeOrder` reads them under the products' locks. */
+export async function queueOutlooks(tx: Executor, productIds: readonly number[]): Promise<Map<number, QueueOutlook>> {
+  if (productIds.length === 0) return new Map();
+  const found = await rows<OutlookRow>(tx, outlookQuery(productIds));
+  return new Map(found.map((row) => [Number(row.product_id), toOutlook(row)]));
 }

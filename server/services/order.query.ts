@@ -8,13 +8,27 @@ import { rowsByKeys } from "../../drizzle/lookup.js";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { delayedCondition, delayedFilter } from "./backorder-delay.js";
 import { countersCountOrders, countOrdersFromCounters } from "./order-counters.js";
-import { boundedCount, decodeCursor, exactCount, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
+import {
+  boundedCount,
+  boundedResult,
+  COUNT_BOUND,
+  type Count,
+  decodeCursor,
+  exactCount,
+  lazyCount,
+  type Page,
+  type PageArgs,
+  pageSize,
+  toPage,
+} from "../../drizzle/paging.js";
 import { intArray, toDate } from "../../drizzle/sql.js";
 import type { OrderLineRecord, OrderRecord, OrderStatus } from "./types.js";
 
 const { backorders, orders, orderLines } = schema;
 // The tables under the aliases the statements read them by.
 const b = alias(backorders, "b");
+/** The most delayed backorders read to count delayed orders: twice a bounded count's rows, a backorder being cheaper to read than an order's semi-join. */
+const DELAYED_ROWS_READ = 2 * COUNT_BOUND;
 const l = alias(orderLines, "l");
 
 export interface OrderFilter {
@@ -109,13 +123,38 @@ export async function listOrders(db: Executor, filter: OrderFilter | null | unde
   const count = lazyCount(async () =>
     countersCountOrders(filter)
       ? exactCount(await countOrdersFromCounters(db, filter?.status, filter?.productId))
-      : boundedCount(
-          db,
-          db
-            .select({ one: sql`1` })
-            .from(orders)
-            .where(and(...conditions)),
-        ),
+      : onlyDelayed(filter)
+        ? countDelayedOrders(db)
+        : boundedCount(
+            db,
+            db
+              .select({ one: sql`1` })
+              .from(orders)
+              .where(and(...conditions)),
+          ),
   );
   return toPage(fetched, limit, (row) => [row.id], count);
+}
+
+/** Whether the filter is `delayed: true` and nothing else: {@link countDelayedOrders} counts it. */
+function onlyDelayed(filter: OrderFilter | null | undefined): boolean {
+  if (filter?.delayed !== true) return false;
+  return Object.entries(filter).every(([key, value]) => key === "delayed" || value === undefined || value === null);
+}
+
+/**
+ * The orders with a delayed backorder, counted from the delayed backorders alone (every backorder
+ * has its order): an index range of `backorders_late_idx` and the distinct order ids among its
+ * rows, instead of a look-up of each order (a third of the time at 10,000,000 orders). It reads at
+ * most {@link DELAYED_ROWS_READ} backorders, the same order of work as any bounded count; past
+ * that, the orders found so far are a lower bound (AT_LEAST), as past COUNT_BOUND orders.
+ */
+async function countDelayedOrders(db: Executor): Promise<Count> {
+  const [row] = await rows<{ orders: number; read: number }>(
+    db,
+    sql`SELECT count(DISTINCT late.order_id)::int AS orders, count(*)::int AS read
+        FROM (SELECT ${b.orderId} FROM ${backorders} ${b} WHERE ${delayedFilter(b)} LIMIT ${sql.raw(String(DELAYED_ROWS_READ + 1))}) late`,
+  );
+  if (row.read > DELAYED_ROWS_READ) return { value: Math.min(row.orders, COUNT_BOUND), precision: "AT_LEAST" };
+  return boundedResult(row.orders);
 }

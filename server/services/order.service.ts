@@ -8,7 +8,8 @@ import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { settleBacklog } from "./backlog.service.js";
 import { orderStatusOf, refreshOrderStatuses } from "./order-status.js";
-import { recomputeEta } from "./eta.service.js";
+import { queueOutlooks, recomputeEta } from "./eta.service.js";
+import { type FreeLevel, needsOutlook, planLine } from "./order-plan.js";
 import { recordOrderChanges, recordProductChanges } from "./event.service.js";
 import { toRecord } from "../../drizzle/paging.js";
 import { allocationOrder, freeStock } from "./location.query.js";
@@ -191,61 +192,29 @@ async function planOrder(tx: Executor, request: ReturnType<typeof checkPlaceOrde
     refuse("INVALID_INPUT", "an order's products must share one currency", ["input", "lines"]);
   }
 
+  const freeOf = (productId: number): FreeLevel[] =>
+    free.filter((level) => level.product_id === productId).map((level) => ({ locationId: Number(level.location_id), free: level.free }));
+  // A wait cap needs the queue's outlook: one more statement, only for capped products that would wait.
+  const capped = request.lines
+    .map((line, i) => byId.get(productIds[i]!)!)
+    .filter((product, i) => needsOutlook(product, freeOf(product.id), request.lines[i].quantity));
+  const outlooks = await queueOutlooks(
+    tx,
+    capped.map((product) => product.id),
+  );
   const issues: Issue[] = [];
   const lines: PlannedLine[] = [];
   request.lines.forEach((line, i) => {
     const product = byId.get(productIds[i]!)!;
     const at = ["input", "lines", String(i), "quantity"];
-    if (line.quantity < product.minOrderQuantity) {
-      checks.fail(
-        ["lines", String(i), "quantity"],
-        `${product.sku} is sold in quantities of at least ${product.minOrderQuantity}`,
-        "BELOW_MIN_ORDER_QUANTITY",
-      );
-      return;
+    const plan = planLine(product, freeOf(product.id), line.quantity, outlooks.get(product.id) ?? null);
+    if (plan.rejected) return checks.fail(["lines", String(i), "quantity"], plan.rejected.message, plan.rejected.code);
+    for (const cut of plan.cuts) {
+      issues.push({ code: cut.code, message: cut.message, field: at });
+      lost.push({ productId: product.id, quantity: cut.units, code: cut.code });
     }
-    if (product.maxOrderQuantity !== null && line.quantity > product.maxOrderQuantity) {
-      checks.fail(
-        ["lines", String(i), "quantity"],
-        `${product.sku} is sold in quantities of at most ${product.maxOrderQuantity}`,
-        "ABOVE_MAX_ORDER_QUANTITY",
-      );
-      return;
-    }
-    // Stock never jumps the queue: while anyone waits, nothing is free (invariant 2).
-    const levels = product.backordered > 0 ? [] : free.filter((level) => level.product_id === product.id);
-    let wanted = line.quantity;
-    const allocations = [];
-    for (const level of levels) {
-      if (wanted === 0) break;
-      const take = Math.min(wanted, level.free);
-      allocations.push({ locationId: Number(level.location_id), quantity: take });
-      wanted -= take;
-    }
-    let waiting = wanted;
-    if (waiting > 0 && product.backorderPolicy === "DENY") {
-      issues.push({ code: "OUT_OF_STOCK", message: `${product.sku}: only ${line.quantity - waiting} of ${line.quantity} in stock`, field: at });
-      lost.push({ productId: product.id, quantity: waiting, code: "OUT_OF_STOCK" });
-      waiting = 0;
-    } else if (waiting > 0 && product.backorderLimit !== null) {
-      const room = Math.max(0, product.backorderLimit - product.backordered);
-      if (waiting > room) {
-        issues.push({
-          code: "BACKORDER_LIMIT_EXCEEDED",
-          message: `${product.sku}: only ${line.quantity - waiting + room} of ${line.quantity} can be ordered (backorder limit ${product.backorderLimit})`,
-          field: at,
-        });
-        lost.push({ productId: product.id, quantity: waiting - room, code: "BACKORDER_LIMIT_EXCEEDED" });
-        waiting = room;
-      }
-    }
-    // Counters the backorder adds to are int4: past that the write would fail, so refuse it here.
-    if (waiting > 0 && (product.backordered + waiting > LIMITS.units || product.waitingOrders >= LIMITS.units)) {
-      checks.fail(["lines", String(i), "quantity"], `${product.sku} cannot have more than ${LIMITS.units} units or orders waiting`);
-      return;
-    }
-    const quantity = line.quantity - wanted + waiting;
-    if (quantity > 0) lines.push({ lineNumber: i + 1, product, quantity, allocations, waiting });
+    const quantity = plan.allocations.reduce((sum, a) => sum + a.quantity, 0) + plan.waiting;
+    if (quantity > 0) lines.push({ lineNumber: i + 1, product, quantity, allocations: plan.allocations, waiting: plan.waiting });
   });
   if (orderTotalCents(lines) > MAX_AMOUNT_CENTS) {
     checks.fail(["lines"], `the order's total must be at most ${formatCents(MAX_AMOUNT_CENTS)}`);

@@ -35,7 +35,7 @@ export async function lockProduct(tx: Executor, id: unknown, field: string[]): P
 
 function checkProductFields(checks: Checks, input: UpdateProductInput, creating: boolean) {
   const has = (key: keyof UpdateProductInput) => creating || input[key] !== undefined;
-  const optionalInt = (key: "backorderLimit" | "maxOrderQuantity" | "leadTimeDays", min: number, max: number) =>
+  const optionalInt = (key: "backorderLimit" | "maxOrderQuantity" | "leadTimeDays" | "maxWaitDays", min: number, max: number) =>
     input[key] === null || input[key] === undefined ? input[key] : checks.int(input[key], [key], min, max);
   const values: Partial<typeof products.$inferInsert> = {};
   if (has("sku")) values.sku = checks.text(input.sku, ["sku"], LIMITS.sku);
@@ -58,6 +58,7 @@ function checkProductFields(checks: Checks, input: UpdateProductInput, creating:
   }
   if (input.maxOrderQuantity !== undefined) values.maxOrderQuantity = optionalInt("maxOrderQuantity", 1, LIMITS.quantity);
   if (input.leadTimeDays !== undefined) values.leadTimeDays = optionalInt("leadTimeDays", 0, LIMITS.leadTimeDays);
+  if (input.maxWaitDays !== undefined) values.maxWaitDays = optionalInt("maxWaitDays", 0, LIMITS.leadTimeDays);
   return values;
 }
 

@@ -46,6 +46,8 @@ export interface CreateProductInput {
   minOrderQuantity?: number;
   maxOrderQuantity?: number | null;
   leadTimeDays?: number | null;
+  /** Units expected further away than this many days are refused: WAIT_TOO_LONG (null: no cap). */
+  maxWaitDays?: number | null;
   /** Units on hand at the default location. */
   initialStock?: number;
 }

@@ -8,7 +8,7 @@ import { ProductFilter } from "../../../schema/filters.input.js";
 import { Money } from "../../../schema/money.type.js";
 import { ProductPayload } from "../../../schema/payloads.js";
 import { CreateProductInput, UpdateProductInput } from "../../../schema/product.input.js";
-import { Product, ProductConnection, StockLevel, StockSummary } from "../../../schema/product.type.js";
+import { Product, ProductConnection, Quote, StockLevel, StockSummary } from "../../../schema/product.type.js";
 import { RestockConnection } from "../../../schema/restock.type.js";
 import { OPERATE, READ } from "../auth-checker.js";
 import type { Context } from "../context.js";
@@ -17,6 +17,7 @@ import { decodeId, toGlobalId } from "../node-id.js";
 import { checkBacklogCursor, type QueuedBackorder } from "../../services/backlog.query.js";
 import { listProducts, type StockLevelView, type StockSummaryRecord } from "../../services/product.query.js";
 import { createProduct, updateProduct } from "../../services/product.service.js";
+import { checkQuoteQuantity, type Quote as QuoteRecord } from "../../services/quote.service.js";
 import { checkRestockCursor } from "../../services/restock.query.js";
 import type { ProductRecord, RestockRecord, UpdateProductInput as UpdateProductValues } from "../../services/types.js";
 import { badUserInput, checkFirst, checkLength, readOrBadInput, toConnection } from "./connection.js";
@@ -37,6 +38,14 @@ export class ProductResolver {
   @FieldResolver(() => Money)
   price(@Root() product: ProductRecord) {
     return { amount: product.price, currencyCode: product.currencyCode };
+  }
+
+  @FieldResolver(() => Quote, { description: "What placeOrder would do with `quantity` units of this product right now; writes nothing." })
+  quote(@Root() product: ProductRecord, @Arg("quantity", () => Int) quantity: number, @Ctx() context: Context): Promise<QuoteRecord> {
+    return readOrBadInput(() => {
+      checkQuoteQuantity(quantity);
+      return context.loaders.quote.load({ productId: product.id, quantity });
+    });
   }
 
   @FieldResolver(() => StockSummary)
@@ -137,6 +146,7 @@ export class ProductResolver {
         minOrderQuantity: input.minOrderQuantity ?? undefined,
         maxOrderQuantity: input.maxOrderQuantity ?? null,
         leadTimeDays: input.leadTimeDays ?? null,
+        maxWaitDays: input.maxWaitDays ?? null,
         initialStock: input.initialStock ?? undefined,
       }),
     }));

@@ -1,0 +1,2 @@
+ALTER TABLE "products" ADD COLUMN "max_wait_days" integer;--> statement-breakpoint
+ALTER TABLE "products" ADD CONSTRAINT "products_max_wait_check" CHECK ("products"."max_wait_days" IS NULL OR "products"."max_wait_days" >= 0);
