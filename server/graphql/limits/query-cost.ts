@@ -18,6 +18,9 @@
  *    costs the work of counting, once per connection object: {@link COUNTER_COUNT_COST} when a
  *    counter answers it ({@link COUNTED_CONNECTIONS}, decided by which fields of `filter` are
  *    set), else {@link BOUNDED_COUNT_COST}, the share of the {@link COUNT_BOUND} rows it may read;
+ *  - a field that works beyond the objects it returns ({@link FIELD_WORK}: a quote, a
+ *    simulation, metrics over a window) adds its price once per object it returns, counted with
+ *    the counts;
  *  - fragments and inline fragments count where they are spread; on an interface or a union the
  *    most expensive of its possible types counts; `@skip`/`@include` are honoured;
  *  - `first` given as a variable is read from the request's variables.
@@ -113,6 +116,21 @@ export const COUNTED_CONNECTIONS: Readonly<Record<string, (filter: Readonly<Reco
   "Product.backlog": () => true,
 });
 
+/** The arguments of one field as the request gives them (literals or variables), by name. */
+export type FieldArguments = (name: string) => unknown;
+
+/**
+ * Fields whose work goes beyond the objects they return (`Type.field`): the points each object
+ * they return adds, from its arguments. Like a count, the work returns no object, so it is priced
+ * for admission and the settlement adds it to what it finds. A price is the rows the field may
+ * read or rewrite at {@link ROWS_PER_POINT}, measured in `npm run bench`.
+ */
+export const FIELD_WORK: Readonly<Record<string, (args: FieldArguments) => number>> = Object.freeze({
+  // A product's free stock, its open restocks and the units deprioritized behind a new backorder:
+  // a few rows, in one statement for a whole page (quote.service.ts).
+  "Product.quote": () => 2,
+});
+
 /** How lists are sized; the defaults are the API's. */
 export interface CostRules {
   /** A connection's page when `first` is omitted. */
@@ -129,6 +147,8 @@ export interface CostRules {
   boundedCountCost: number;
   /** Which connections' counts a counter answers, by `Type.field`, from the set fields of their `filter`. */
   countedConnections: Readonly<Record<string, (filter: Readonly<Record<string, true>>) => boolean>>;
+  /** Work beyond the returned objects, by `Type.field` ({@link FIELD_WORK}). */
+  fieldWork: Readonly<Record<string, (args: FieldArguments) => number>>;
 }
 
 export const COST_RULES: Readonly<CostRules> = Object.freeze({
@@ -139,6 +159,7 @@ export const COST_RULES: Readonly<CostRules> = Object.freeze({
   counterCountCost: COUNTER_COUNT_COST,
   boundedCountCost: BOUNDED_COUNT_COST,
   countedConnections: COUNTED_CONNECTIONS,
+  fieldWork: FIELD_WORK,
 });
 
 export interface OperationCost {
@@ -151,8 +172,9 @@ export interface OperationCost {
   /** Response keys of the root fields `__schema` and `__type` (their aliases when aliased). */
   introspectionKeys: string[];
   /**
-   * The part of `cost` spent on connections' counts: work that returns no object, so the
-   * settlement, which counts objects, must add it to what it finds.
+   * The part of `cost` spent on connections' counts and on other work beyond the objects returned
+   * ({@link FIELD_WORK}): work that returns no object, so the settlement, which counts objects,
+   * must add it to what it finds.
    */
   countCost: number;
 }
@@ -353,7 +375,9 @@ export function measureOperation(
         : (rules.listMaxima[`${parent.name}.${field.name.value}`] ?? rules.listMaxima[`*.${field.name.value}`] ?? rules.unboundedListSize);
     const count = introspective ? 1 : objectsReturned(definition.type, listSize);
     const below = measureSelection(field.selectionSet, named, connectionPage);
-    const counting = connectionPage === undefined ? 0 : countCost(field, parent);
+    const priced = rules.fieldWork[`${parent.name}.${field.name.value}`];
+    const work = priced ? Math.max(0, Math.ceil(priced((name) => argument(field, name)))) : 0;
+    const counting = (connectionPage === undefined ? 0 : countCost(field, parent)) + work;
     return { depth: below.depth + 1, cost: count * (1 + below.cost + counting), counting: count * (below.counting + counting) };
   };
 
