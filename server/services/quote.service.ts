@@ -63,7 +63,8 @@ export async function quoteOrderLines(db: Executor, requests: readonly QuoteRequ
           FROM ${products} JOIN outlook o ON o.product_id = ${products.id}
           WHERE ${products.id} = ANY(${intArray(ids)})`,
         );
-  const byId = new Map(found.map((row) => [Number(row.product_id), row]));
+  // `products.*` names the product `id`; the outlook's `product_id` is only joined on.
+  const byId = new Map(found.map((row) => [Number(row.id), row]));
   return requests.map((request) => {
     try {
       requireId(request.productId, ["productId"], "product");

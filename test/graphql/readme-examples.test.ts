@@ -50,6 +50,18 @@ describe("the README's examples on the demo catalogue", () => {
     expect(waiting.every((line) => line.backorder !== null && line.backorder.position > 1 && line.backorder.etaSource === "RESTOCK")).toBe(true);
   });
 
+  it("quotes the hoodie: nothing in stock, all five would wait behind its queue, dated by its second restock", async () => {
+    const { product } = await server.data(example("Quote an order before it is placed"));
+    const { product: queue } = await server.data(`{ product(sku: "HOODIE-GRY-L") { backlog(first: 0) { totalCount } } }`);
+    expect(product.maxWaitDays).toBeNull();
+    expect(product.quote).toMatchObject({ allocatable: 0, backorderable: 5, refused: 0, code: null, etaSource: "RESTOCK" });
+    expect(product.quote.position).toBe(queue.backlog.totalCount + 1);
+    // 54 units wait: the 40 due in 3 days cannot cover them, the 60 due in 12 days can.
+    const days = (Date.parse(product.quote.expectedAt) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(11);
+    expect(days).toBeLessThan(12.1);
+  });
+
   it("schedules the example restock: its date is still ahead", async () => {
     const { scheduleRestock } = await server.data(example("Schedule and receive a restock", 0));
     expect(scheduleRestock.userErrors).toEqual([]);
