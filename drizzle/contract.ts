@@ -19,6 +19,14 @@ export const BACKORDER_STATUSES = ["WAITING", "FILLED", "CANCELLED"] as const;
 export type BackorderStatus = (typeof BACKORDER_STATUSES)[number];
 
 /** PARTIALLY_RECEIVED: some units have arrived, the rest are still expected (0 < received < quantity). */
+/** Why money is owed back (section 12.2): units cancelled by the shop or customer, expired, or refused by a supplier. */
+export const REFUND_REASONS = ["CANCELLED", "EXPIRED", "SUPPLIER_REJECTED"] as const;
+export type RefundReason = (typeof REFUND_REASONS)[number];
+
+/** PENDING until the shop's payment system confirms the payment (`markRefunded`). */
+export const REFUND_STATUSES = ["PENDING", "REFUNDED"] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
+
 export const RESTOCK_STATUSES = ["SCHEDULED", "PARTIALLY_RECEIVED", "RECEIVED", "CANCELLED"] as const;
 export type RestockStatus = (typeof RESTOCK_STATUSES)[number];
 

@@ -10,6 +10,8 @@ import {
   ETA_SOURCES,
   EVENT_TYPES,
   ORDER_STATUSES,
+  REFUND_REASONS,
+  REFUND_STATUSES,
   RESTOCK_STATUSES,
   STOCK_MOVEMENT_KINDS,
 } from "./contract.js";
@@ -366,6 +368,59 @@ export const idempotencyKeys = pgTable(
     unique("idempotency_keys_scope_key").on(t.apiKeyId, t.key).nullsNotDistinct(),
     // Log retention (docs/ARCHITECTURE.md, "Growth of the logs"): keys are pruned oldest first.
     index("idempotency_keys_created_idx").on(t.createdAt),
+  ],
+);
+
+/**
+ * What an order owes its customer back (docs/ARCHITECTURE.md, "Refunds"): one row per cancellation
+ * of paid units, written in the cancelling transaction, its lines below. `amount` is the sum of its
+ * lines, exact (numeric); `reference` is the payment system's confirmation, set once by
+ * `markRefunded` with `refunded_at`.
+ */
+export const refunds = pgTable(
+  "refunds",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    orderId: integer("order_id")
+      .notNull()
+      .references(() => orders.id),
+    reason: text("reason", { enum: REFUND_REASONS }).notNull(),
+    status: text("status", { enum: REFUND_STATUSES }).notNull().default("PENDING"),
+    amount: numeric("amount", { precision: 14, scale: 2 }).notNull(),
+    currencyCode: text("currency_code").notNull(),
+    reference: text("reference"),
+    createdAt: createdAt(),
+    refundedAt: at("refunded_at"),
+  },
+  (t) => [
+    index("refunds_order_idx").on(t.orderId),
+    index("refunds_pending_idx").on(t.createdAt).where(sql`${t.status} = 'PENDING'`),
+    check("refunds_amount_check", sql`${t.amount} >= 0`),
+    check(
+      "refunds_confirmed_check",
+      sql`(${t.status} = 'REFUNDED') = (${t.reference} IS NOT NULL) AND (${t.status} = 'REFUNDED') = (${t.refundedAt} IS NOT NULL)`,
+    ),
+  ],
+);
+
+/** The units of one order line a refund pays back, at the line's unit price. */
+export const refundLines = pgTable(
+  "refund_lines",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    refundId: integer("refund_id")
+      .notNull()
+      .references(() => refunds.id),
+    orderLineId: integer("order_line_id")
+      .notNull()
+      .references(() => orderLines.id),
+    quantity: integer("quantity").notNull(),
+    amount: numeric("amount", { precision: 14, scale: 2 }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("refund_lines_refund_line_key").on(t.refundId, t.orderLineId),
+    index("refund_lines_order_line_idx").on(t.orderLineId),
+    check("refund_lines_quantity_check", sql`${t.quantity} > 0 AND ${t.amount} >= 0`),
   ],
 );
 
