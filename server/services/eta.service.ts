@@ -75,6 +75,9 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
         SELECT 1, id, cum, NULL::timestamptz FROM queue
       ) merged
     ), fresh AS (
+      -- A lead time is counted in 24-hour days, not calendar days of the session's time zone
+      -- (which move by an hour across a daylight-saving change): expectedFor in order-plan.ts,
+      -- the quote's twin of this rule, counts the same.
       SELECT q.id, q.delayed AS was_late,
         CASE WHEN q.id = ANY(${promise}) THEN e.at ELSE q.promised_at END AS promised_at, e.at, e.source
       FROM queue q
@@ -82,7 +85,7 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
       CROSS JOIN product p
       CROSS JOIN LATERAL (SELECT
         CASE WHEN d.eta IS NOT NULL THEN d.eta
-             WHEN p.lead_time_days IS NOT NULL THEN q.created_at + p.lead_time_days * interval '1 day' END AS at,
+             WHEN p.lead_time_days IS NOT NULL THEN q.created_at + p.lead_time_days * interval '24 hours' END AS at,
         CASE WHEN d.eta IS NOT NULL THEN 'RESTOCK'
              WHEN p.lead_time_days IS NOT NULL THEN 'LEAD_TIME' ELSE 'UNKNOWN' END AS source) e
     ), judged AS (

@@ -12,7 +12,7 @@ import { toRecord } from "../../drizzle/paging.js";
 import { outlookQuery, type OutlookRow, toOutlook } from "./eta.service.js";
 import { freeStock } from "./location.query.js";
 import { expectedFor, planLine } from "./order-plan.js";
-import { Checks, LIMITS, requireId } from "./validation.js";
+import { Checks, LIMITS, MAX_AMOUNT_CENTS, requireId, toCents } from "./validation.js";
 
 const { products } = schema;
 
@@ -86,6 +86,11 @@ function quote(row: Record<string, unknown> & OutlookRow & { free: [number, numb
   const plan = planLine(product, free, quantity, outlook);
   const allocatable = plan.allocations.reduce((sum, a) => sum + a.quantity, 0);
   const waiting = plan.waiting;
+  // placeOrder refuses an order whose total orders.total cannot hold (INVALID_INPUT, no lost
+  // demand), and a one-line order's total is its line's: a dear enough line alone passes it.
+  if (toCents(product.price) * BigInt(allocatable + waiting) > MAX_AMOUNT_CENTS) {
+    return { quantity, allocatable: 0, backorderable: 0, refused: quantity, code: "INVALID_INPUT", position: null, expectedAt: null, etaSource: null };
+  }
   const expected = waiting > 0 ? expectedFor(outlook, product.leadTimeDays, waiting) : null;
   return {
     quantity,
