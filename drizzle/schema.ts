@@ -133,7 +133,13 @@ export const orders = pgTable(
     createdAt: createdAt(),
     updatedAt: stamp("updated_at"),
   },
-  (t) => [uniqueIndex("orders_number_key").on(t.number), index("orders_customer_idx").on(t.customer), index("orders_status_idx").on(t.status)],
+  (t) => [
+    uniqueIndex("orders_number_key").on(t.number),
+    index("orders_customer_idx").on(t.customer),
+    index("orders_status_idx").on(t.status),
+    // A window of orders by placement (backlog-metrics.query.ts): how many, their id range and currencies, from the index alone.
+    index("orders_created_idx").on(t.createdAt, t.id, t.currencyCode),
+  ],
 );
 
 export const orderLines = pgTable(
@@ -394,7 +400,9 @@ export const refunds = pgTable(
   },
   (t) => [
     index("refunds_order_idx").on(t.orderId),
-    index("refunds_pending_idx").on(t.createdAt).where(sql`${t.status} = 'PENDING'`),
+    index("refunds_pending_idx")
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'PENDING'`),
     check("refunds_amount_check", sql`${t.amount} >= 0`),
     check(
       "refunds_confirmed_check",
@@ -444,7 +452,11 @@ export const lostDemand = pgTable(
     createdAt: createdAt(),
   },
   // coalesce: NULL scopes are one scope, while rows without an idempotency key still never conflict.
-  (t) => [uniqueIndex("lost_demand_scoped_request_key").on(sql`coalesce(${t.apiKeyId}, 0)`, t.idempotencyKey, t.productId, t.code)],
+  (t) => [
+    uniqueIndex("lost_demand_scoped_request_key").on(sql`coalesce(${t.apiKeyId}, 0)`, t.idempotencyKey, t.productId, t.code),
+    // The demand refused in a window (backlog-metrics.query.ts).
+    index("lost_demand_created_idx").on(t.createdAt),
+  ],
 );
 
 /**

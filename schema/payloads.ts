@@ -7,6 +7,7 @@ import { UserError } from "./errors.js";
 import { Location } from "./location.type.js";
 import { Order } from "./order.type.js";
 import { Product, StockLevel } from "./product.type.js";
+import { Refund } from "./refund.type.js";
 import { Restock, RestockFill } from "./restock.type.js";
 
 @ObjectType()
@@ -46,6 +47,12 @@ export class OrderPayload {
 
   @Field(() => Boolean, { description: "placeOrder: true when the idempotencyKey was seen and the first result is returned." })
   replayed!: boolean;
+
+  @Field(() => Refund, {
+    nullable: true,
+    description: "cancelOrder, cancelOrderLine: the refund this cancellation created; null for other mutations and refusals.",
+  })
+  refund!: Refund | null;
 }
 
 @ObjectType()

@@ -75,7 +75,7 @@ export class DetailPanel {
     this.card.dataset.ready = "false";
     this.part(".title").textContent = "Loading…";
     this.part(".hint").textContent = "";
-    const head = this.part<HTMLTableRowElement>("thead tr");
+    const head = this.part<HTMLTableRowElement>(".detail-table thead tr");
     head.replaceChildren(
       ...source.columns.map(({ label, numeric }) => {
         const th = document.createElement("th");
@@ -85,7 +85,7 @@ export class DetailPanel {
         return th;
       }),
     );
-    this.part("tbody").replaceChildren();
+    this.part(".detail-table tbody").replaceChildren();
     this.part(".detail-empty").hidden = true;
     this.more.hidden = true;
     void this.read(true);
@@ -124,7 +124,7 @@ export class DetailPanel {
     }
     if (generation !== this.generation) return;
     this.card.dataset.loading = "false";
-    const body = this.part("tbody");
+    const body = this.part(".detail-table tbody");
     if (!page) {
       this.part(".title").textContent = "Not found";
       this.part(".hint").textContent = "it no longer exists";

@@ -221,6 +221,8 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
   const onRestock = (event: RestockChange) => {
     views.lastEvent(new Date(event.at));
     post(restockEntry(event), "restock");
+    // A restock scheduled with nothing waiting changes no backlog, but it does change the plan.
+    views.changed([event.restock.product.id], false);
   };
 
   const onOrder = (event: OrderEvent) => {

@@ -12,9 +12,12 @@ import { EventFeed } from "./event-feed.view.js";
 import { clock } from "./format.js";
 import { saveHistoryStart } from "./history-start.js";
 import { type DashboardViews, type LiveDashboard, startLiveDashboard } from "./live-dashboard.js";
+import { MetricsPanel } from "./metrics-panel.view.js";
 import { productQueue } from "./product-queue.view.js";
+import { ReplenishmentList } from "./replenishment.view.js";
 import { StockTable } from "./stock-table.view.js";
 import { SummaryTiles } from "./summary.view.js";
+import { httpOperations, WhatIfForm } from "./what-if.view.js";
 
 /** The explorer's storage key (client/explorer/explorer.js). */
 const STORAGE = "backorder.apiKey";
@@ -50,6 +53,10 @@ const feed = new EventFeed(byId<HTMLOListElement>("feed"), byId("feed-empty"), s
 const detail = new DetailPanel(byId("detail"));
 const chart = new BacklogChart(byId("chart"), byId("chart-now"));
 const summary = new SummaryTiles(byId("summary"));
+const metrics = new MetricsPanel(byId("metrics"));
+const whatIf = new WhatIfForm(byId<HTMLFormElement>("what-if"));
+// Whether the key may read the plan tells whether it may simulate restocks: the same roles.
+const plan = new ReplenishmentList(byId("replenishment"), (allowed) => whatIf.access(allowed));
 let session: LiveDashboard | undefined;
 const connection = new ConnectionView(
   byId("connection"),
@@ -74,6 +81,9 @@ const views: DashboardViews = {
   },
   changed(productIds, orders) {
     detail.changed(productIds, orders);
+    metrics.changed();
+    plan.changed();
+    whatIf.changed(productIds);
   },
 };
 
@@ -84,6 +94,8 @@ const views: DashboardViews = {
 function route(): void {
   const hash = location.hash;
   const product = /^#\/products\/(.+)$/.exec(hash);
+  if (product) whatIf.show(decodeURIComponent(product[1]));
+  else whatIf.close();
   if (product) detail.show(productQueue(decodeURIComponent(product[1])));
   else if (hash === "#/delayed") detail.show(delayedOrders());
   else detail.close();
@@ -95,6 +107,9 @@ async function start(key: string): Promise<void> {
   const previous = session;
   session = undefined;
   detail.connect(null);
+  metrics.connect(null);
+  plan.connect(null);
+  whatIf.connect(null, null);
   await previous?.stop();
   table.clear();
   feed.clear();
@@ -110,6 +125,9 @@ async function start(key: string): Promise<void> {
   const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/graphql`;
   session = startLiveDashboard(url, key, views);
   detail.connect(session.query);
+  metrics.connect(session.query);
+  plan.connect(session.query);
+  whatIf.connect(session.query, httpOperations(key));
 }
 
 function useKey(): void {

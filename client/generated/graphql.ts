@@ -25,6 +25,20 @@ export type ChangeReason =
   | 'RESTOCK_SCHEDULED'
   | 'STOCK_ADJUSTED';
 
+/** Why a mutation refused (part of) its input. */
+export type ErrorCode =
+  | 'ABOVE_MAX_ORDER_QUANTITY'
+  | 'BACKORDER_LIMIT_EXCEEDED'
+  | 'BELOW_MIN_ORDER_QUANTITY'
+  | 'DUPLICATE'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'INSUFFICIENT_STOCK'
+  | 'INVALID_INPUT'
+  | 'INVALID_STATE'
+  | 'NOT_FOUND'
+  | 'OUT_OF_STOCK'
+  | 'WAIT_TOO_LONG';
+
 /** Where a backorder's expectedAt comes from. */
 export type EtaSource =
   /** Beyond scheduled supply: placed at + the product's lead time. */
@@ -68,6 +82,28 @@ export type RestockStatus =
   /** Expected; nothing received yet. */
   | 'SCHEDULED';
 
+export type ScheduleRestockInput = {
+  expectedAt: string;
+  /** Default: the default location. */
+  locationId?: string | number | null | undefined;
+  productId: string | number;
+  quantity: number;
+  reference?: string | null | undefined;
+};
+
+/** A restock to simulate: scheduled at expectedAt, or received now. */
+export type SimulateRestockInput = {
+  /** When it would be expected (not in the past); required unless receiveNow. */
+  expectedAt?: string | null | undefined;
+  /** Where it would arrive. Default: the default location. */
+  locationId?: string | number | null | undefined;
+  productId: string | number;
+  /** Units, 1 to 1,000,000. */
+  quantity: number;
+  /** Receive it now: the backlog is filled from it. */
+  receiveNow?: boolean | null | undefined;
+};
+
 export type BacklogChangedSubscriptionVariables = Exact<{
   productIds?: Array<string | number> | string | number | null | undefined;
   after?: string | null | undefined;
@@ -90,6 +126,11 @@ export type DashboardHistoryCursorQueryVariables = Exact<{
 
 
 export type DashboardHistoryCursorQuery = { eventCursor: string };
+
+export type DashboardMetricsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type DashboardMetricsQuery = { backlogMetrics: { from: string, to: string, ordersPlaced: number, unitsOrdered: number, unitsBackordered: number, fillRateAtPlacement: number | null, etaAccuracy: number | null, waitingUnits: number, delayedBackorders: number, atRiskBackorders: number, revenueProtected: Array<{ amount: string, currencyCode: string }>, lostDemand: Array<{ code: ErrorCode, units: number, value: Array<{ amount: string, currencyCode: string }> }> } };
 
 export type DashboardOrderChangedSubscriptionVariables = Exact<{
   after?: string | null | undefined;
@@ -114,6 +155,34 @@ export type DashboardProductsQueryVariables = Exact<{
 
 
 export type DashboardProductsQuery = { products: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, sku: string, name: string, backorderPolicy: BackorderPolicy, stock: { onHand: number, allocated: number, available: number, backordered: number, incoming: number, projected: number, nextRestockAt: string | null }, backlog: { totalCount: number } }> } };
+
+export type DashboardReceiveRestockMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DashboardReceiveRestockMutation = { receiveRestock: { restock: { id: string, status: RestockStatus, receivedQuantity: number } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
+
+export type DashboardReplenishmentQueryVariables = Exact<{
+  first: number;
+}>;
+
+
+export type DashboardReplenishmentQuery = { replenishmentPlan: { pageInfo: { hasNextPage: boolean }, nodes: Array<{ dailyDemand: number, uncoveredUnits: number, suggestedQuantity: number, neededBy: string | null, suggestedBackorderLimit: number | null, product: { id: string, sku: string, name: string, backorderLimit: number | null } }> } };
+
+export type DashboardScheduleRestockMutationVariables = Exact<{
+  input: ScheduleRestockInput;
+}>;
+
+
+export type DashboardScheduleRestockMutation = { scheduleRestock: { restock: { id: string, quantity: number, expectedAt: string, status: RestockStatus } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
+
+export type DashboardSimulateRestockQueryVariables = Exact<{
+  input: SimulateRestockInput;
+}>;
+
+
+export type DashboardSimulateRestockQuery = { simulateRestock: { filledUnits: number, filledBackorders: number, remainingBackordered: number, delayedBefore: number, delayedAfter: number, affected: Array<{ filledUnits: number, expectedAtBefore: string | null, expectedAtAfter: string | null, delayedBefore: boolean, delayedAfter: boolean, backorder: { id: string, position: number | null, remaining: number, promisedAt: string | null, order: { id: string, number: string, customer: string } } }> } };
 
 export type EventCursorQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -228,6 +297,34 @@ export const DashboardHistoryCursorDocument = new TypedDocumentString(`
   eventCursor(back: $back)
 }
     `) as unknown as TypedDocumentString<DashboardHistoryCursorQuery, DashboardHistoryCursorQueryVariables>;
+export const DashboardMetricsDocument = new TypedDocumentString(`
+    query DashboardMetrics {
+  backlogMetrics {
+    from
+    to
+    ordersPlaced
+    unitsOrdered
+    unitsBackordered
+    revenueProtected {
+      amount
+      currencyCode
+    }
+    lostDemand {
+      code
+      units
+      value {
+        amount
+        currencyCode
+      }
+    }
+    fillRateAtPlacement
+    etaAccuracy
+    waitingUnits
+    delayedBackorders
+    atRiskBackorders
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardMetricsQuery, DashboardMetricsQueryVariables>;
 export const DashboardOrderChangedDocument = new TypedDocumentString(`
     subscription DashboardOrderChanged($after: String) {
   orderChanged(after: $after) {
@@ -320,6 +417,90 @@ export const DashboardProductsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DashboardProductsQuery, DashboardProductsQueryVariables>;
+export const DashboardReceiveRestockDocument = new TypedDocumentString(`
+    mutation DashboardReceiveRestock($id: ID!) {
+  receiveRestock(id: $id) {
+    restock {
+      id
+      status
+      receivedQuantity
+    }
+    userErrors {
+      field
+      code
+      message
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardReceiveRestockMutation, DashboardReceiveRestockMutationVariables>;
+export const DashboardReplenishmentDocument = new TypedDocumentString(`
+    query DashboardReplenishment($first: Int!) {
+  replenishmentPlan(first: $first) {
+    pageInfo {
+      hasNextPage
+    }
+    nodes {
+      product {
+        id
+        sku
+        name
+        backorderLimit
+      }
+      dailyDemand
+      uncoveredUnits
+      suggestedQuantity
+      neededBy
+      suggestedBackorderLimit
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardReplenishmentQuery, DashboardReplenishmentQueryVariables>;
+export const DashboardScheduleRestockDocument = new TypedDocumentString(`
+    mutation DashboardScheduleRestock($input: ScheduleRestockInput!) {
+  scheduleRestock(input: $input) {
+    restock {
+      id
+      quantity
+      expectedAt
+      status
+    }
+    userErrors {
+      field
+      code
+      message
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardScheduleRestockMutation, DashboardScheduleRestockMutationVariables>;
+export const DashboardSimulateRestockDocument = new TypedDocumentString(`
+    query DashboardSimulateRestock($input: SimulateRestockInput!) {
+  simulateRestock(input: $input) {
+    filledUnits
+    filledBackorders
+    remainingBackordered
+    delayedBefore
+    delayedAfter
+    affected {
+      filledUnits
+      expectedAtBefore
+      expectedAtAfter
+      delayedBefore
+      delayedAfter
+      backorder {
+        id
+        position
+        remaining
+        promisedAt
+        order {
+          id
+          number
+          customer
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardSimulateRestockQuery, DashboardSimulateRestockQueryVariables>;
 export const EventCursorDocument = new TypedDocumentString(`
     query EventCursor {
   eventCursor

@@ -12,10 +12,12 @@ import { backlogPages, type BacklogPageRequest, type QueuedBackorder, type Queue
 import { orderLinesByOrders, type OrderWaitingSummary, orderWaitingSummaries } from "../services/order.query.js";
 import { type StockLevelView, type StockSummaryRecord, stockLevelsByProducts, stockSummaries } from "../services/product.query.js";
 import { type Quote, quoteOrderLines, type QuoteRequest } from "../services/quote.service.js";
+import { type RefundLineView, refundLinesByRefunds, refundsByOrders, refundTotals } from "../services/refund.query.js";
+import type { RefundRecord } from "../services/refund.service.js";
 import { restockPages, type RestockPageRequest } from "../services/restock.query.js";
 import type { BackorderRecord, LocationRecord, OrderLineRecord, OrderRecord, ProductRecord, RestockRecord } from "../services/types.js";
 
-const { backorders, locations, orderLines, orders, products, restocks } = schema;
+const { backorders, locations, orderLines, orders, products, refunds, restocks } = schema;
 
 /** Big enough for any page (100) times any fan-out a query can reach, small enough for one bind array. */
 const MAX_BATCH = 1000;
@@ -52,6 +54,13 @@ const LOADERS = {
       (r) => `${r.productId}:${r.quantity}`,
     ),
   restock: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, restocks, "id", ids)),
+  refund: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, refunds, "id", ids)),
+  /** Order.refunds of a whole page of orders, in one statement. */
+  refundsByOrder: (db: Executor) => batch<number, RefundRecord[]>((ids) => refundsByOrders(db, ids)),
+  /** Order.refundTotal of a whole page of orders, summed in one statement. */
+  refundTotal: (db: Executor) => batch<number, string>((ids) => refundTotals(db, ids)),
+  /** Refund.lines of every refund a response reaches, in one statement. */
+  refundLines: (db: Executor) => batch<number, RefundLineView[]>((ids) => refundLinesByRefunds(db, ids)),
   /** Product.restocks pages of a whole product page, in one statement. */
   restockPage: (db: Executor) =>
     batch<RestockPageRequest, Page<RestockRecord>>(

@@ -6,7 +6,7 @@ import type { NodeTypeName } from "../../schema/node.js";
 
 export type { NodeTypeName };
 
-const NODE_TYPES: readonly NodeTypeName[] = ["Location", "Product", "Order", "OrderLine", "Backorder", "Restock", "ApiKey"];
+const NODE_TYPES: readonly NodeTypeName[] = ["Location", "Product", "Order", "OrderLine", "Backorder", "Restock", "ApiKey", "Refund"];
 const MAX_DB_ID = 2_147_483_647;
 
 /** The global id of a row of `type`. */

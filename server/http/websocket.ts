@@ -338,7 +338,9 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
         } else if (operation) {
           const tally = operation.meter?.tally();
           const actual =
-            Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) + operation.measured.introspectionCost;
+            Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) +
+            operation.measured.introspectionCost +
+            (tally?.work ?? 0);
           const charged = settleCost(budget, operation, actual);
           operation.withdrawn = charged;
           const cost: CostExtension = {

@@ -20,6 +20,8 @@ const {
   orders,
   productOrderCounts,
   products,
+  refundLines,
+  refunds,
   restocks,
   stockLevels,
   stockMovements,
@@ -33,6 +35,8 @@ const f = alias(backorderFills, "f");
 const o = alias(orders, "o");
 const ahead = alias(backorders, "a");
 const allocation = alias(allocations, "a");
+const rf = alias(refunds, "rf");
+const rl = alias(refundLines, "rl");
 
 /** One broken invariant: which, what is wrong, and the ids of the rows involved. */
 export interface Violation {
@@ -381,6 +385,43 @@ const checks: InvariantCheck[] = [
       FROM counted c FULL JOIN kept k USING (product_id, status)
       WHERE coalesce(c.n, 0) <> coalesce(k.n, 0)
       ORDER BY product_id, status`,
+  },
+  {
+    // docs/ARCHITECTURE.md, "Refunds": every cancelled unit is paid back once, at its line's unit price.
+    name: "refund.lines-match-cancelled",
+    query: sql`
+      SELECT format('%s units cancelled at %s (%s), refunds pay back %s units for %s', ${l.cancelled}, ${l.unitPrice},
+                    ${l.cancelled} * ${l.unitPrice}, coalesce(r.quantity, 0), coalesce(r.amount, 0)) AS message,
+             jsonb_build_object('orderId', ${l.orderId}, 'orderLineId', ${l.id}) AS ids
+      FROM ${orderLines} ${l}
+      LEFT JOIN (SELECT ${refundLines.orderLineId}, sum(${refundLines.quantity})::bigint AS quantity, sum(${refundLines.amount}) AS amount
+                 FROM ${refundLines} GROUP BY ${refundLines.orderLineId}) r ON r.order_line_id = ${l.id}
+      WHERE ${l.cancelled} <> coalesce(r.quantity, 0) OR ${l.cancelled} * ${l.unitPrice} <> coalesce(r.amount, 0)
+      ORDER BY ${l.id}`,
+  },
+  {
+    // A refund is the sum of its lines, each priced at its line's unit price, all of its own order
+    // and in that order's currency.
+    name: "refund.amount-matches-lines",
+    query: sql`
+      WITH judged AS (
+        SELECT ${rf.id}, ${rf.orderId}, ${rf.amount}, ${rf.currencyCode}, ${o.currencyCode} AS order_currency,
+               count(${rl.id}) AS lines, coalesce(sum(${rl.amount}), 0) AS lines_amount,
+               count(${rl.id}) FILTER (WHERE ${l.orderId} IS DISTINCT FROM ${rf.orderId}) AS foreign_lines,
+               count(${rl.id}) FILTER (WHERE ${rl.amount} <> ${rl.quantity} * ${l.unitPrice}) AS mispriced_lines
+        FROM ${refunds} ${rf}
+        LEFT JOIN ${orders} ${o} ON ${o.id} = ${rf.orderId}
+        LEFT JOIN ${refundLines} ${rl} ON ${rl.refundId} = ${rf.id}
+        LEFT JOIN ${orderLines} ${l} ON ${l.id} = ${rl.orderLineId}
+        GROUP BY ${rf.id}, ${o.currencyCode}
+      )
+      SELECT CASE WHEN lines = 0 THEN 'refund has no lines'
+                  ELSE format('amount %s %s; its %s lines sum to %s, %s of them of another order, %s not quantity × unit price; the order is in %s',
+                              amount, currency_code, lines, lines_amount, foreign_lines, mispriced_lines, order_currency) END AS message,
+             jsonb_build_object('refundId', id, 'orderId', order_id) AS ids
+      FROM judged
+      WHERE lines = 0 OR foreign_lines > 0 OR mispriced_lines > 0 OR amount <> lines_amount OR currency_code IS DISTINCT FROM order_currency
+      ORDER BY id`,
   },
   {
     name: "restock.received-within-quantity",

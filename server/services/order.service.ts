@@ -11,6 +11,7 @@ import { orderStatusOf, refreshOrderStatuses } from "./order-status.js";
 import { queueOutlooks, recomputeEta } from "./eta.service.js";
 import { type FreeLevel, needsOutlook, planLine } from "./order-plan.js";
 import { recordOrderChanges, recordProductChanges } from "./event.service.js";
+import { type RecordedRefund, recordRefund } from "./refund.service.js";
 import { toRecord } from "../../drizzle/paging.js";
 import { allocationOrder, freeStock } from "./location.query.js";
 import { lockProducts } from "./product.service.js";
@@ -355,20 +356,30 @@ interface Release {
   allocated: number;
 }
 
+/** A cancellation's order, as it is after it, and the refund the cancelled units are owed. */
+export interface Cancellation {
+  order: OrderRecord;
+  refund: RecordedRefund;
+}
+
 /**
  * Cancels units of order lines in one statement: waiting units leave their backorders, allocated
- * units are released (from the least preferred location first). Then every product that got
- * units back fills its backlog, and every queue that lost units is re-dated.
+ * units are released (from the least preferred location first). The customer paid for every unit,
+ * so the same round trip records their refund, reason CANCELLED (docs/ARCHITECTURE.md, "Refunds").
+ * Then every product that got units back fills its backlog, and every queue that lost units is re-dated.
  */
-async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
+async function cancelUnits(tx: Executor, orderId: number, releases: Release[]): Promise<RecordedRefund> {
   const a = alias(allocations, "a");
   const s = alias(stockLevels, "s");
   const l = alias(orderLines, "l");
   const b = alias(backorders, "b");
   const p = alias(products, "p");
-  const touched = await rows<{ product_id: number; released: number; priority: number | null; backorder_id: number | null }>(
-    tx,
-    sql`
+  // Both through `rows`, the same path to the driver: they reach the connection in this order. The
+  // refund reads only the lines' unit prices, which the cancellation does not change.
+  const [touched, refund] = await Promise.all([
+    rows<{ product_id: number; released: number; priority: number | null; backorder_id: number | null }>(
+      tx,
+      sql`
     WITH req AS (
       SELECT * FROM jsonb_to_recordset(${jsonb(releases.map((r) => ({ line_id: r.lineId, waiting: r.waiting, allocated: r.allocated })))})
         AS r(line_id int, waiting int, allocated int)
@@ -411,7 +422,14 @@ async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
            q.priority, q.id AS backorder_id
     FROM lines l LEFT JOIN left_queue q ON q.product_id = l.product_id
   `,
-  );
+    ),
+    recordRefund(
+      tx,
+      orderId,
+      "CANCELLED",
+      releases.map((r) => ({ orderLineId: r.lineId, quantity: r.waiting + r.allocated })),
+    ),
+  ]);
   const productIds = [...new Set(touched.map((row) => Number(row.product_id)))].sort((a, b) => a - b);
   for (const productId of productIds) {
     const rowsOfProduct = touched.filter((row) => Number(row.product_id) === productId);
@@ -425,13 +443,22 @@ async function cancelUnits(tx: Executor, orderId: number, releases: Release[]) {
   }
   await refreshOrderStatuses(tx, [orderId]);
   await recordProductChanges(tx, productIds, "ORDER_CANCELLED", { ids: [orderId], kind: "CANCELLED" });
+  // Every cancellation cancels at least one unit (the callers refuse one that would not).
+  if (!refund) throw new Error(`cancellation of order ${orderId} cancelled no units`);
+  return refund;
 }
 
 /**
  * Cancels every unit of an order that has not shipped: waiting units first, then allocated ones,
  * which go at once to the oldest waiting backorders. INVALID_STATE when nothing is left to cancel.
+ * The order as it is after; {@link cancelOrderWithRefund} also answers the refund it recorded.
  */
 export async function cancelOrder(db: Database, id: number, reason?: string | null): Promise<OrderRecord> {
+  return (await cancelOrderWithRefund(db, id, reason)).order;
+}
+
+/** {@link cancelOrder}, answering the order and the refund (reason CANCELLED) its units are owed. */
+export async function cancelOrderWithRefund(db: Database, id: number, reason?: string | null): Promise<Cancellation> {
   const orderId = requireId(id, ["id"], "order");
   const checks = new Checks();
   const why = checks.text(reason, ["reason"], LIMITS.reason, { optional: true });
@@ -443,18 +470,24 @@ export async function cancelOrder(db: Database, id: number, reason?: string | nu
       .filter((line) => line.waiting + line.allocated > 0)
       .map((line) => ({ lineId: line.id, waiting: line.waiting, allocated: line.allocated }));
     if (releases.length === 0) refuse("INVALID_STATE", `order ${order.number} is ${order.status}: nothing left to cancel`, ["id"]);
-    await cancelUnits(tx, order.id, releases);
+    const refund = await cancelUnits(tx, order.id, releases);
     if (why) await tx.update(orders).set({ cancelReason: why }).where(eq(orders.id, order.id));
     const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
-    return updated;
+    return { order: updated, refund };
   });
 }
 
 /**
  * Cancels `quantity` units of one order line (all that have not shipped when omitted): waiting
  * units first, then allocated ones. INVALID_INPUT when more are asked than can be cancelled.
+ * The line's order as it is after; {@link cancelOrderLineWithRefund} also answers the refund.
  */
 export async function cancelOrderLine(db: Database, id: number, quantity?: number | null): Promise<OrderRecord> {
+  return (await cancelOrderLineWithRefund(db, id, quantity)).order;
+}
+
+/** {@link cancelOrderLine}, answering the order and the refund (reason CANCELLED) the units are owed. */
+export async function cancelOrderLineWithRefund(db: Database, id: number, quantity?: number | null): Promise<Cancellation> {
   const lineId = requireId(id, ["id"], "order line");
   const checks = new Checks();
   if (quantity !== undefined && quantity !== null) checks.int(quantity, ["quantity"], 1, LIMITS.quantity);
@@ -469,9 +502,9 @@ export async function cancelOrderLine(db: Database, id: number, quantity?: numbe
     const wanted = quantity ?? open;
     if (wanted > open) refuse("INVALID_INPUT", `only ${open} units of this line can be cancelled`, ["quantity"]);
     const waiting = Math.min(wanted, line.waiting);
-    await cancelUnits(tx, order.id, [{ lineId, waiting, allocated: wanted - waiting }]);
+    const refund = await cancelUnits(tx, order.id, [{ lineId, waiting, allocated: wanted - waiting }]);
     const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
-    return updated;
+    return { order: updated, refund };
   });
 }
 

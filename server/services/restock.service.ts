@@ -22,8 +22,8 @@ const { restocks, stockLevels, stockMovements } = schema;
  */
 export const EXPECTED_AT_TOLERANCE_MS = 60_000;
 
-/** A valid expected date that has not passed (within {@link EXPECTED_AT_TOLERANCE_MS}); INVALID_INPUT otherwise. */
-function checkExpectedAt(checks: Checks, value: unknown, field: string[]): Date | undefined {
+/** A valid expected date that has not passed (within {@link EXPECTED_AT_TOLERANCE_MS}); an INVALID_INPUT issue in `checks` otherwise. */
+export function checkExpectedAt(checks: Checks, value: unknown, field: string[]): Date | undefined {
   const expectedAt = checks.date(value, field);
   if (expectedAt && expectedAt.getTime() < Date.now() - EXPECTED_AT_TOLERANCE_MS) {
     return void checks.fail(field, `${field.at(-1)} is in the past: a restock is expected from now on`);
@@ -38,20 +38,30 @@ export async function scheduleRestock(db: Database, input: ScheduleRestockInput)
   const expectedAt = checkExpectedAt(checks, input.expectedAt, ["expectedAt"]);
   const reference = checks.text(input.reference, ["reference"], LIMITS.reference, { optional: true });
   checks.throwIfAny();
-  return inTransaction(db, async (tx) => {
-    const product = await lockProduct(tx, input.productId, ["input", "productId"]);
-    await refuseBeyondUnitCapacity(tx, product.id, quantity!, ["input", "quantity"]);
-    const location = await resolveLocation(tx, input.locationId, ["input", "locationId"]);
-    await ensureStockLevels(tx, [product.id], location.id);
-    const [restock] = await tx
-      .insert(restocks)
-      .values({ productId: product.id, locationId: location.id, quantity: quantity!, expectedAt: expectedAt!, reference })
-      .returning();
-    await recomputeEta(tx, product.id);
-    await recordProductChanges(tx, [product.id], "RESTOCK_SCHEDULED");
-    await recordRestockChange(tx, restock, "SCHEDULED");
-    return restock;
-  });
+  return inTransaction(db, (tx) =>
+    scheduleRestockIn(tx, { productId: input.productId, locationId: input.locationId, quantity: quantity!, expectedAt: expectedAt!, reference }),
+  );
+}
+
+/**
+ * {@link scheduleRestock}'s work inside the caller's transaction, on an input whose fields passed
+ * its checks: locks the product (NOT_FOUND), refuses units past its capacity (INVALID_INPUT) and an
+ * unknown location (NOT_FOUND), inserts the restock, re-dates the backlog and appends the events.
+ * The restock simulation (restock-simulation.service.ts) runs it in a transaction it rolls back.
+ */
+export async function scheduleRestockIn(tx: Executor, input: ScheduleRestockInput): Promise<RestockRecord> {
+  const product = await lockProduct(tx, input.productId, ["input", "productId"]);
+  await refuseBeyondUnitCapacity(tx, product.id, input.quantity, ["input", "quantity"]);
+  const location = await resolveLocation(tx, input.locationId, ["input", "locationId"]);
+  await ensureStockLevels(tx, [product.id], location.id);
+  const [restock] = await tx
+    .insert(restocks)
+    .values({ productId: product.id, locationId: location.id, quantity: input.quantity, expectedAt: input.expectedAt, reference: input.reference })
+    .returning();
+  await recomputeEta(tx, product.id);
+  await recordProductChanges(tx, [product.id], "RESTOCK_SCHEDULED");
+  await recordRestockChange(tx, restock, "SCHEDULED");
+  return restock;
 }
 
 /**
@@ -97,39 +107,46 @@ export async function receiveRestock(db: Database, id: number, quantity?: number
   const checks = new Checks();
   if (quantity !== undefined && quantity !== null) checks.int(quantity, ["quantity"], 1, LIMITS.quantity);
   checks.throwIfAny();
-  return inTransaction(db, async (tx) => {
-    const restock = await lockOpenRestock(tx, id);
-    const outstanding = restock.quantity - restock.receivedQuantity;
-    const units = quantity ?? outstanding;
-    if (units > outstanding) refuse("INVALID_INPUT", `only ${outstanding} units of this restock are outstanding`, ["quantity"]);
-    await tx.execute(sql`
-      WITH moved AS (
-        INSERT INTO ${stockMovements} (${names(stockMovements.productId, stockMovements.locationId, stockMovements.delta, stockMovements.kind, stockMovements.restockId)})
-        VALUES (${restock.productId}, ${restock.locationId}, ${units}, 'RESTOCK', ${restock.id})
-      )
-      UPDATE ${stockLevels} SET ${name(stockLevels.onHand)} = ${stockLevels.onHand} + ${units}, ${name(stockLevels.updatedAt)} = now()
-      WHERE ${stockLevels.productId} = ${restock.productId} AND ${stockLevels.locationId} = ${restock.locationId}`);
-    const complete = units === outstanding;
-    const [updated] = await tx
-      .update(restocks)
-      .set({
-        receivedQuantity: restock.receivedQuantity + units,
-        receivedAt: new Date(),
-        status: complete ? "RECEIVED" : "PARTIALLY_RECEIVED",
-      })
-      .where(eq(restocks.id, restock.id))
-      .returning();
-    // The filled backorders' rows come from the fill statements themselves: a receipt of 100,000
-    // units would otherwise read 100,000 rows back that it has just written.
-    const fill = await settleBacklog(tx, restock.productId, { records: true });
-    // Fewer units incoming and fewer waiting shift the running totals: re-date even without a fill.
-    if (fill.units === 0) await recomputeEta(tx, restock.productId);
-    await recordProductChanges(tx, [restock.productId], "RESTOCK_RECEIVED");
-    await recordRestockChange(tx, updated, "RECEIVED", fill.units);
-    const filledBackorders = fill.backorders!;
-    const fills = filledBackorders.map((backorder, i) => ({ backorder, filledUnits: fill.filledUnits[i] }));
-    return { restock: updated, filledBackorders, fills };
-  });
+  return inTransaction(db, (tx) => receiveRestockIn(tx, id, quantity));
+}
+
+/**
+ * {@link receiveRestock}'s work inside the caller's transaction, for a `quantity` that passed its
+ * checks (or none: every outstanding unit). NOT_FOUND, INVALID_STATE and INVALID_INPUT as there.
+ * The restock simulation (restock-simulation.service.ts) runs it in a transaction it rolls back.
+ */
+export async function receiveRestockIn(tx: Executor, id: number, quantity?: number | null): Promise<ReceiveRestockResult> {
+  const restock = await lockOpenRestock(tx, id);
+  const outstanding = restock.quantity - restock.receivedQuantity;
+  const units = quantity ?? outstanding;
+  if (units > outstanding) refuse("INVALID_INPUT", `only ${outstanding} units of this restock are outstanding`, ["quantity"]);
+  await tx.execute(sql`
+    WITH moved AS (
+      INSERT INTO ${stockMovements} (${names(stockMovements.productId, stockMovements.locationId, stockMovements.delta, stockMovements.kind, stockMovements.restockId)})
+      VALUES (${restock.productId}, ${restock.locationId}, ${units}, 'RESTOCK', ${restock.id})
+    )
+    UPDATE ${stockLevels} SET ${name(stockLevels.onHand)} = ${stockLevels.onHand} + ${units}, ${name(stockLevels.updatedAt)} = now()
+    WHERE ${stockLevels.productId} = ${restock.productId} AND ${stockLevels.locationId} = ${restock.locationId}`);
+  const complete = units === outstanding;
+  const [updated] = await tx
+    .update(restocks)
+    .set({
+      receivedQuantity: restock.receivedQuantity + units,
+      receivedAt: new Date(),
+      status: complete ? "RECEIVED" : "PARTIALLY_RECEIVED",
+    })
+    .where(eq(restocks.id, restock.id))
+    .returning();
+  // The filled backorders' rows come from the fill statements themselves: a receipt of 100,000
+  // units would otherwise read 100,000 rows back that it has just written.
+  const fill = await settleBacklog(tx, restock.productId, { records: true });
+  // Fewer units incoming and fewer waiting shift the running totals: re-date even without a fill.
+  if (fill.units === 0) await recomputeEta(tx, restock.productId);
+  await recordProductChanges(tx, [restock.productId], "RESTOCK_RECEIVED");
+  await recordRestockChange(tx, updated, "RECEIVED", fill.units);
+  const filledBackorders = fill.backorders!;
+  const fills = filledBackorders.map((backorder, i) => ({ backorder, filledUnits: fill.filledUnits[i] }));
+  return { restock: updated, filledBackorders, fills };
 }
 
 /**

@@ -190,6 +190,7 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
         "INVALID_STATE",
         "NOT_FOUND",
         "OUT_OF_STOCK",
+        "WAIT_TOO_LONG",
       ],
     });
   });

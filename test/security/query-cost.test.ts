@@ -316,22 +316,30 @@ describe("limits per role", () => {
 
   it("refuses too deep before too costly, with the limit and the computed value", () => {
     const limits = DEFAULT_QUERY_LIMITS.READER;
-    expect(limitError({ depth: 13, cost: 99_999, introspectionCost: 0, introspectionKeys: [], countCost: 0 }, "READER", limits)?.extensions).toEqual({
+    expect(
+      limitError({ depth: 13, cost: 99_999, introspectionCost: 0, introspectionKeys: [], countCost: 0, workCost: 0 }, "READER", limits)?.extensions,
+    ).toEqual({
       code: "QUERY_TOO_DEEP",
       depth: 13,
       maxDepth: 12,
     });
-    expect(limitError({ depth: 12, cost: 5_001, introspectionCost: 0, introspectionKeys: [], countCost: 0 }, "READER", limits)?.extensions).toEqual({
+    expect(
+      limitError({ depth: 12, cost: 5_001, introspectionCost: 0, introspectionKeys: [], countCost: 0, workCost: 0 }, "READER", limits)?.extensions,
+    ).toEqual({
       code: "QUERY_TOO_COSTLY",
       cost: 5_001,
       maxCost: 5_000,
     });
-    expect(limitError({ depth: 12, cost: 5_000, introspectionCost: 0, introspectionKeys: [], countCost: 0 }, "READER", limits)).toBeUndefined();
+    expect(
+      limitError({ depth: 12, cost: 5_000, introspectionCost: 0, introspectionKeys: [], countCost: 0, workCost: 0 }, "READER", limits),
+    ).toBeUndefined();
   });
 
   it("never lets one request cost more than its bucket holds", () => {
     const limits = { ...DEFAULT_QUERY_LIMITS.READER, maxDepth: 12, maxCost: 5_000, capacity: 300, refillPerSecond: 10 };
-    expect(limitError({ depth: 1, cost: 301, introspectionCost: 0, introspectionKeys: [], countCost: 0 }, "READER", limits)?.extensions).toMatchObject({
+    expect(
+      limitError({ depth: 1, cost: 301, introspectionCost: 0, introspectionKeys: [], countCost: 0, workCost: 0 }, "READER", limits)?.extensions,
+    ).toMatchObject({
       maxCost: 300,
     });
   });

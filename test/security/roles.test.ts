@@ -10,7 +10,7 @@ import { isObjectType } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { toGlobalId } from "../../server/graphql/node-id.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
-import { placeOrder } from "../../server/services/order.service.js";
+import { cancelOrderWithRefund, placeOrder } from "../../server/services/order.service.js";
 import { scheduleRestock } from "../../server/services/restock.service.js";
 import type { ApiKeyRole } from "../../server/services/types.js";
 import { createRoleKeys, databaseDigest, ROLES, type RoleKey } from "../support/access.js";
@@ -89,6 +89,31 @@ const OPERATIONS: Record<string, Operation> = {
   eventCursor: { kind: "query", roles: ALL, request: async () => ({ query: "{ eventCursor }" }) },
   apiKeys: { kind: "query", roles: KEYS, request: async () => ({ query: "{ apiKeys(first: 2) { nodes { id role } } }" }) },
   auditReport: { kind: "query", roles: KEYS, request: async () => ({ query: "{ auditReport { ok violationCount } }" }) },
+  // Backlog intelligence: aggregates for every role, plans and what-ifs for the operators.
+  backlogMetrics: { kind: "query", roles: ALL, request: async () => ({ query: "{ backlogMetrics { ordersPlaced fillRateAtPlacement } }" }) },
+  replenishmentPlan: {
+    kind: "query",
+    roles: OPERATE,
+    request: async () => ({ query: "{ replenishmentPlan(first: 2) { totalCount nodes { product { sku } uncoveredUnits } } }" }),
+  },
+  simulateRestock: {
+    kind: "query",
+    roles: OPERATE,
+    request: async () => ({
+      query: "query($p: ID!) { simulateRestock(input: { productId: $p, quantity: 1, receiveNow: true }) { filledUnits } }",
+      variables: { p: await product() },
+    }),
+  },
+
+  markRefunded: {
+    kind: "mutation",
+    roles: OPERATE,
+    request: async () => {
+      const { order } = await placeOrder(db(), { customer: "matrix", lines: [{ productId: (await newProduct(db())).id, quantity: 1 }] });
+      const { refund } = await cancelOrderWithRefund(db(), order.id);
+      return { query: `mutation($id: ID!) { markRefunded(id: $id, reference: "pay-matrix") ${PAYLOAD} }`, variables: { id: gid("Refund", refund!.id) } };
+    },
+  },
 
   // mutations: catalogue, stock, restocks, shipping, priorities
   createLocation: {

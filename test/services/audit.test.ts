@@ -24,6 +24,23 @@ async function insertId(tx: Transaction, text: string): Promise<number> {
   return Number(row.id);
 }
 
+/**
+ * The refund a cancellation of `units` units of a line writes with it (docs/ARCHITECTURE.md,
+ * "Refunds"): one refund and its line, at the line's unit price. Returns the refund's id.
+ */
+async function refund(tx: Transaction, lineId: number, units: number): Promise<number> {
+  const refundId = await insertId(
+    tx,
+    `INSERT INTO refunds (order_id, reason, amount, currency_code)
+     SELECT l.order_id, 'CANCELLED', ${units} * l.unit_price, o.currency_code FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.id = ${lineId}`,
+  );
+  await run(
+    tx,
+    `INSERT INTO refund_lines (refund_id, order_line_id, quantity, amount) SELECT ${refundId}, id, ${units}, ${units} * unit_price FROM order_lines WHERE id = ${lineId}`,
+  );
+  return refundId;
+}
+
 /** A timestamp literal: `time(3)` is three minutes past a fixed hour, so tests can order transactions. */
 function time(minute: number): string {
   return `'2030-01-01T10:${String(minute).padStart(2, "0")}:00Z'`;
@@ -306,6 +323,7 @@ describe("order lines and orders", () => {
       const s = await baseState(tx);
       await run(tx, "ALTER TABLE order_lines DROP CONSTRAINT order_lines_units_check");
       await run(tx, `UPDATE order_lines SET cancelled = 1 WHERE id = ${s.ready.lineId}`);
+      await refund(tx, s.ready.lineId, 1);
       await expectViolations(tx, [{ invariant: "line.units-add-up", ids: { orderId: s.ready.orderId, orderLineId: s.ready.lineId } }]);
     });
   });
@@ -314,6 +332,7 @@ describe("order lines and orders", () => {
     await rolledBack(async (tx) => {
       const s = await baseState(tx);
       await run(tx, `UPDATE order_lines SET allocated = 2, cancelled = 1 WHERE id = ${s.ready.lineId}`);
+      await refund(tx, s.ready.lineId, 1);
       await expectViolations(tx, [{ invariant: "line.matches-allocations", ids: { orderId: s.ready.orderId, orderLineId: s.ready.lineId } }]);
     });
   });
@@ -330,6 +349,7 @@ describe("order lines and orders", () => {
     await rolledBack(async (tx) => {
       const s = await baseState(tx);
       await run(tx, `UPDATE order_lines SET waiting = 1, cancelled = 1 WHERE id = ${s.waiting.lineId}`);
+      await refund(tx, s.waiting.lineId, 1);
       await expectViolations(tx, [
         {
           invariant: "line.waiting-matches-backorder",
@@ -370,6 +390,7 @@ describe("order lines and orders", () => {
       const s = await baseState(tx);
       // 3 of 3 cancelled: CANCELLED.
       await run(tx, `UPDATE order_lines SET allocated = 0, cancelled = 3 WHERE id = ${s.ready.lineId}`);
+      await refund(tx, s.ready.lineId, 3);
       await run(tx, `DELETE FROM allocations WHERE order_line_id = ${s.ready.lineId}`);
       await run(tx, `UPDATE stock_levels SET allocated = 2, safety_stock = 3 WHERE product_id = ${s.productId}`);
       await run(tx, `UPDATE orders SET status = 'CANCELLED' WHERE id = ${s.ready.orderId}`);
@@ -513,6 +534,7 @@ describe("FIFO (invariant 6)", () => {
       );
       await run(tx, `UPDATE backorders SET status = 'CANCELLED', remaining = 0, cancelled = 2, cancelled_at = ${time(7)} WHERE id = ${s.first}`);
       await run(tx, `UPDATE order_lines SET waiting = 0, cancelled = 2 WHERE id = ${first.order_line_id}`);
+      await refund(tx, first.order_line_id, 2);
       await run(tx, `UPDATE orders SET status = 'CANCELLED' WHERE id = ${first.order_id}`);
       await run(
         tx,
@@ -532,6 +554,7 @@ describe("FIFO (invariant 6)", () => {
       );
       await run(tx, `UPDATE backorders SET status = 'CANCELLED', remaining = 0, cancelled = 2, cancelled_at = ${time(4)} WHERE id = ${s.first}`);
       await run(tx, `UPDATE order_lines SET waiting = 0, cancelled = 2 WHERE id = ${first.order_line_id}`);
+      await refund(tx, first.order_line_id, 2);
       await run(tx, `UPDATE orders SET status = 'CANCELLED' WHERE id = ${first.order_id}`);
       await run(
         tx,

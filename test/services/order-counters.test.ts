@@ -24,6 +24,7 @@ import { receiveRestock, scheduleRestock } from "../../server/services/restock.s
 import { DomainError, type OrderStatus } from "../../server/services/types.js";
 import { daysFromNow, newProduct } from "../support/catalogue.js";
 import { describeOnPostgres, onPostgres, rolledBack, useFreshDatabase } from "../support/database.js";
+import { deleteRefundsOf, refundCancelledUnits } from "../support/refunds.js";
 
 const database = useFreshDatabase();
 
@@ -74,6 +75,7 @@ async function loadCancelledOrders(db: Database, customer: string, productId: nu
       INSERT INTO order_lines (order_id, product_id, line_number, quantity, unit_price, cancelled)
       SELECT o.id, ${productId}::int, 1, 1, 10, 1 FROM orders o
       WHERE o.customer = ${customer} AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id)`);
+    await refundCancelledUnits(tx);
   });
 }
 
@@ -143,6 +145,7 @@ describe("the counters follow every change", () => {
       await tx.execute(sql`
         INSERT INTO order_lines (order_id, product_id, line_number, quantity, unit_price, cancelled)
         SELECT id, ${product.id}::int, 1, 1, 10, 1 FROM orders WHERE customer = 'kept'`);
+      await refundCancelledUnits(tx);
       await tx
         .transaction(async (savepoint) => {
           await savepoint.execute(sql`UPDATE orders SET status = 'SHIPPED' WHERE customer = 'kept'`);
@@ -166,6 +169,7 @@ describe("the counters follow every change", () => {
       sql`UPDATE order_lines SET product_id = ${second.id} WHERE order_id = (SELECT min(id) FROM orders WHERE customer = 'moving')`,
     );
     await expectCountersRight(database.db);
+    await deleteRefundsOf(database.db, "moving");
     await database.db.execute(sql`DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders WHERE customer = 'moving')`);
     await database.db.execute(sql`DELETE FROM orders WHERE customer = 'moving'`);
     await expectCountersRight(database.db);
@@ -182,6 +186,7 @@ describe("the counters follow every change", () => {
     const all = await total(database.db, {});
     expect(all.precision).toBe("EXACT");
     expect(all.value).toBeGreaterThan(COUNT_BOUND);
+    await deleteRefundsOf(database.db, "many");
     await database.db.execute(sql`DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders WHERE customer = 'many')`);
     await database.db.execute(sql`DELETE FROM orders WHERE customer = 'many'`);
   });
@@ -274,6 +279,7 @@ describe("the audit checks the counters", () => {
       await tx.execute(sql`
         INSERT INTO order_lines (order_id, product_id, line_number, quantity, unit_price, cancelled)
         SELECT id, ${product.id}::int, 1, 1, 10, 1 FROM orders WHERE customer = 'bypass'`);
+      await refundCancelledUnits(tx);
     });
     expect(counterViolations(await auditInvariants(database.db)).map((violation) => violation.invariant)).toContain("counter.orders-by-product");
     const rebuilt = await rebuildOrderCounters(database.db);

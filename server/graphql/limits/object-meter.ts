@@ -11,6 +11,7 @@
  * subscription's context serves every event: each event (the execution's root value) gets a count
  * of its own.
  */
+import { FIELD_WORK } from "./query-cost.js";
 import { defaultFieldResolver, getNamedType, type GraphQLFieldResolver, GraphQLError, type GraphQLSchema, isCompositeType, isObjectType } from "graphql";
 
 /** The `extensions.code` of a response stopped at the object cap. */
@@ -19,13 +20,19 @@ export const RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE";
 /** One execution's count. */
 export interface ObjectTally {
   objects: number;
+  /**
+   * The work done beyond the objects (FIELD_WORK in query-cost.ts): each priced field that
+   * answered adds its price for the arguments it ran with, corrected by what the field reported
+   * ({@link reportWork}). A field that failed did not do its work and adds nothing.
+   */
+  work: number;
   /** Set once the count passed the cap: everything after fails. */
   stopped: boolean;
 }
 
 /** The counts of executions under one context. */
 export class ObjectMeter {
-  private readonly main: ObjectTally = { objects: 0, stopped: false };
+  private readonly main: ObjectTally = { objects: 0, work: 0, stopped: false };
   private readonly perRoot = new WeakMap<object, ObjectTally>();
 
   constructor(readonly maxObjects: number) {}
@@ -34,7 +41,7 @@ export class ObjectMeter {
   tally(rootValue?: unknown): ObjectTally {
     if (rootValue === null || typeof rootValue !== "object") return this.main;
     let tally = this.perRoot.get(rootValue);
-    if (!tally) this.perRoot.set(rootValue, (tally = { objects: 0, stopped: false }));
+    if (!tally) this.perRoot.set(rootValue, (tally = { objects: 0, work: 0, stopped: false }));
     return tally;
   }
 }
@@ -51,6 +58,16 @@ export function meterObjects(context: object, maxObjects: number): ObjectMeter {
 /** The meter registered for `context`, if any. */
 export function meterOf(context: unknown): ObjectMeter | undefined {
   return context !== null && typeof context === "object" ? meters.get(context) : undefined;
+}
+
+/**
+ * Reports that a field of the execution with `rootValue` did `actual` points of work where the
+ * estimate priced `estimated` (FIELD_WORK): the settlement charges the work done, not the bound
+ * admitted. No-op for an execution without a meter.
+ */
+export function reportWork(context: unknown, rootValue: unknown, estimated: number, actual: number): void {
+  const meter = meterOf(context);
+  if (meter) meter.tally(rootValue).work += actual - estimated;
 }
 
 /** The error of a response stopped at `maxObjects`. */
@@ -90,12 +107,14 @@ export function meterSchemaObjects(schema: GraphQLSchema): GraphQLSchema {
     for (const field of Object.values(type.getFields())) {
       if (!isCompositeType(getNamedType(field.type))) continue;
       const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
+      const priced = FIELD_WORK[`${type.name}.${field.name}`];
       field.resolve = (source, args, context, info) => {
         const meter = meterOf(context);
         if (!meter) return resolve(source, args, context, info);
         const tally = meter.tally(info.rootValue);
         if (tally.stopped) throw responseTooLarge(meter.maxObjects);
         const count = (value: unknown) => {
+          if (priced && value !== null && value !== undefined) tally.work += Math.max(0, Math.ceil(priced((name) => args[name])));
           tally.objects += countOf(value);
           if (tally.objects > meter.maxObjects) {
             tally.stopped = true;

@@ -19,8 +19,8 @@
  *    counter answers it ({@link COUNTED_CONNECTIONS}, decided by which fields of `filter` are
  *    set), else {@link BOUNDED_COUNT_COST}, the share of the {@link COUNT_BOUND} rows it may read;
  *  - a field that works beyond the objects it returns ({@link FIELD_WORK}: a quote, a
- *    simulation, metrics over a window) adds its price once per object it returns, counted with
- *    the counts;
+ *    simulation, metrics over a window) adds its price once per object it may return, and the
+ *    settlement keeps charging it (a count's price is given back);
  *  - fragments and inline fragments count where they are spread; on an interface or a union the
  *    most expensive of its possible types counts; `@skip`/`@include` are honoured;
  *  - `first` given as a variable is read from the request's variables.
@@ -60,6 +60,7 @@ import {
   type ValueNode,
   getNamedType,
 } from "graphql";
+import { ERROR_CODES } from "../../../drizzle/contract.js";
 import { COUNT_BOUND, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../../drizzle/paging.js";
 import { countersCountBacklog } from "../../services/backlog.query.js";
 import { countersCountOrders } from "../../services/order-counters.js";
@@ -67,6 +68,9 @@ import { LIMITS } from "../../services/validation.js";
 
 /** Locations counted for `locations` and a product's `stockLevels` (one per location): the services' maximum. */
 export const MAX_LOCATIONS = LIMITS.locations;
+
+/** Currencies counted for a list of amounts, one per currency. */
+export const MAX_CURRENCIES = 10;
 
 /** Problems one mutation may report: one per line of the largest order, and a few about the rest. */
 export const MAX_USER_ERRORS = LIMITS.lines + 10;
@@ -85,6 +89,16 @@ export const LIST_MAXIMA: Readonly<Record<string, number>> = Object.freeze({
   // A restock fills at most one backorder per unit received; counted as a page, the rest charged after.
   "ReceiveRestockPayload.filledBackorders": MAX_PAGE_SIZE,
   "*.userErrors": MAX_USER_ERRORS,
+  // One figure per currency: a shop sells in a few; more are charged after execution.
+  "BacklogMetrics.revenueProtected": MAX_CURRENCIES,
+  "LostDemand.value": MAX_CURRENCIES,
+  // One entry per refusal code.
+  "BacklogMetrics.lostDemand": ERROR_CODES.length,
+  "RestockSimulation.affected": 100,
+  // One line per order line (a unique index).
+  "Refund.lines": LIMITS.lines,
+  // One refund per cancellation: an order sees a few; more are charged after execution.
+  "Order.refunds": 10,
 });
 
 /**
@@ -121,9 +135,13 @@ export type FieldArguments = (name: string) => unknown;
 
 /**
  * Fields whose work goes beyond the objects they return (`Type.field`): the points each object
- * they return adds, from its arguments. Like a count, the work returns no object, so it is priced
- * for admission and the settlement adds it to what it finds. A price is the rows the field may
- * read or rewrite at {@link ROWS_PER_POINT}, measured in `npm run bench`.
+ * they may return adds, from its arguments: the admission prices every object the field may
+ * return. The work returns no object, so the settlement adds it to the objects it finds, for each
+ * priced field that answered, at its price for the arguments it ran with, or at what the field
+ * reported it did (`reportWork`, object-meter.ts): unlike a count's price, it is not given back
+ * (a simulation that returns three objects still did seconds of work), and a field that was
+ * refused did none. A price is the time the work took on PostgreSQL here, at about 0.25 ms a
+ * point ({@link ROWS_PER_POINT}).
  */
 export const FIELD_WORK: Readonly<Record<string, (args: FieldArguments) => number>> = Object.freeze({
   // A product's free stock, its open restocks and the units deprioritized behind a new backorder,
@@ -131,7 +149,50 @@ export const FIELD_WORK: Readonly<Record<string, (args: FieldArguments) => numbe
   // with up to 100 open restocks. A product with thousands of open restocks costs more (20 quotes
   // over 1,000 restocks each: 130 ms); the statement timeout bounds that.
   "Product.quote": () => 3,
+  // The window's order lines and lost demand, grouped per product (replenishment.query.ts). Measured
+  // at about 1,600 orders a day on PostgreSQL here: every product over 28 days 255-300 ms, 100
+  // named products 46-95 ms; the work grows with the window's days. The whole plan over a year
+  // (0.7-1.4 s) is more than one request may cost.
+  // The real restock's work in a transaction rolled back (restock-simulation.service.ts): with
+  // receiveNow, a fill of the whole backlog (10,000 backorders about a second on PostgreSQL
+  // here); scheduled only, a re-dating (10,000: 100-150 ms). The work follows the backlog's depth,
+  // which the arguments cannot see; an input the estimate cannot read is priced as a receipt.
+  "Query.simulateRestock": (args) => {
+    const input = args("input");
+    const receiveNow = input !== null && typeof input === "object" ? (input as { receiveNow?: unknown }).receiveNow : true;
+    return receiveNow === false || receiveNow === undefined || receiveNow === null ? 500 : 2500;
+  },
+  // The window's orders, their lines and backorders, in a few statements (backlog-metrics.query.ts):
+  // 818 ms for a window of 1,000,000 orders on PostgreSQL here, 116 ms for 100,000. Admitted at
+  // what a busy shop's window may hold (60 points a day: 15,000 orders a day at ROWS_PER_POINT), at
+  // most 4,000 points (the one-second bound for a million orders); the resolver reports the
+  // orders it really read (backlogMetricsWork), and the settlement charges that.
+  "Query.backlogMetrics": (args) => Math.min(4000, 60 * windowDays(args("from"), args("to"))),
+  "Query.replenishmentPlan": (args) => {
+    const days = clampInt(args("windowDays"), 1, 365, 28);
+    const ids = args("productIds");
+    return Array.isArray(ids) ? 20 + 2 * ids.length + 4 * days : 800 + 12 * days;
+  },
 });
+
+/** The days of a metrics window from its arguments (ISO strings or Dates): 30 when not both given, 1 to 400. */
+function windowDays(from: unknown, to: unknown): number {
+  const at = (value: unknown) => (typeof value === "string" || value instanceof Date ? new Date(value).getTime() : Number.NaN);
+  const end = Number.isFinite(at(to)) ? at(to) : Date.now();
+  const days = Number.isFinite(at(from)) ? (end - at(from)) / 86_400_000 : 30;
+  return Math.min(400, Math.max(1, Math.ceil(days)));
+}
+
+/** What a metrics window that read `orders` orders cost: their rows at ROWS_PER_POINT, and a few statements. */
+export function backlogMetricsWork(orders: number): number {
+  return Math.ceil(orders / ROWS_PER_POINT) + 4;
+}
+
+/** An integer argument within min..max; `fallback` when it is not one (the default, or a bad value the resolver refuses before any work). */
+function clampInt(value: unknown, min: number, max: number, fallback: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) return fallback;
+  return value;
+}
 
 /** How lists are sized; the defaults are the API's. */
 export interface CostRules {
@@ -174,11 +235,16 @@ export interface OperationCost {
   /** Response keys of the root fields `__schema` and `__type` (their aliases when aliased). */
   introspectionKeys: string[];
   /**
-   * The part of `cost` spent on connections' counts and on other work beyond the objects returned
-   * ({@link FIELD_WORK}): work that returns no object, so the settlement, which counts objects,
-   * must add it to what it finds.
+   * The part of `cost` spent on connections' counts: priced for admission, given back at settlement
+   * with what was not returned (docs/ARCHITECTURE.md, "Counting").
    */
   countCost: number;
+  /**
+   * The part of `cost` spent on work beyond the objects returned ({@link FIELD_WORK}). The
+   * settlement charges the work the fields that answered did (object-meter.ts `ObjectTally.work`),
+   * not this bound.
+   */
+  workCost: number;
 }
 
 interface Measure {
@@ -186,9 +252,11 @@ interface Measure {
   cost: number;
   /** The part of `cost` spent on counts. */
   counting: number;
+  /** The part of `cost` spent on work beyond the objects ({@link FIELD_WORK}). */
+  working: number;
 }
 
-const NOTHING: Measure = { depth: 0, cost: 0, counting: 0 };
+const NOTHING: Measure = { depth: 0, cost: 0, counting: 0, working: 0 };
 /** Fields whose selection is a list page of the enclosing connection. */
 const PAGE_FIELDS = new Set(["edges", "nodes"]);
 /** Fields of a connection answered by its count. */
@@ -225,6 +293,10 @@ export function measureOperation(
     if (node.kind === Kind.INT) return Number.parseInt(node.value, 10);
     if (node.kind === Kind.BOOLEAN) return node.value;
     if (node.kind === Kind.NULL) return null;
+    if (node.kind === Kind.STRING || node.kind === Kind.ENUM) return node.value;
+    // Input objects and lists, for the prices that read inside them (FIELD_WORK); fields left out stay out.
+    if (node.kind === Kind.LIST) return node.values.map(valueOf);
+    if (node.kind === Kind.OBJECT) return Object.fromEntries(node.fields.map((field) => [field.name.value, valueOf(field.value)]));
     return undefined;
   };
 
@@ -321,6 +393,7 @@ export function measureOperation(
     let depth = 0;
     let cost = 0;
     let counting = 0;
+    let working = 0;
     for (const selection of selectionSet.selections) {
       if (!included(selection)) continue;
       let part: Measure;
@@ -344,8 +417,9 @@ export function measureOperation(
       depth = Math.max(depth, part.depth);
       cost += part.cost;
       counting += part.counting;
+      working += part.working;
     }
-    return { depth, cost, counting };
+    return { depth, cost, counting, working };
   };
 
   /** A selection on a field's type: the most expensive possible type of an interface or union. */
@@ -354,20 +428,21 @@ export function measureOperation(
     let depth = 0;
     let cost = 0;
     let counting = 0;
+    let working = 0;
     for (const possible of schema.getPossibleTypes(type)) {
       const part = measureOn(selectionSet, possible, page);
       depth = Math.max(depth, part.depth);
-      if (part.cost > cost) ({ cost, counting } = part);
+      if (part.cost > cost) ({ cost, counting, working } = part);
     }
-    return { depth, cost, counting };
+    return { depth, cost, counting, working };
   };
 
   const measureField = (field: FieldNode, parent: GraphQLObjectType, page: number | undefined): Measure => {
     const definition = fieldDefinition(parent, field.name.value);
     // Unknown fields cannot pass validation.
-    if (!definition) return { depth: 1, cost: 0, counting: 0 };
+    if (!definition) return { ...NOTHING, depth: 1 };
     const named = getNamedType(definition.type);
-    if (!isCompositeType(named) || !field.selectionSet) return { depth: 1, cost: 0, counting: 0 };
+    if (!isCompositeType(named) || !field.selectionSet) return { ...NOTHING, depth: 1 };
     if (parent.name === "__Type" && field.name.value === "ofType") return measureSelection(field.selectionSet, named, undefined);
     const introspective = named.name.startsWith("__");
     const connectionPage = definition.args.some((arg) => arg.name === "first") ? pageOf(field, definition) : undefined;
@@ -379,12 +454,17 @@ export function measureOperation(
     const below = measureSelection(field.selectionSet, named, connectionPage);
     const priced = rules.fieldWork[`${parent.name}.${field.name.value}`];
     const work = priced ? Math.max(0, Math.ceil(priced((name) => argument(field, name)))) : 0;
-    const counting = (connectionPage === undefined ? 0 : countCost(field, parent)) + work;
-    return { depth: below.depth + 1, cost: count * (1 + below.cost + counting), counting: count * (below.counting + counting) };
+    const counting = connectionPage === undefined ? 0 : countCost(field, parent);
+    return {
+      depth: below.depth + 1,
+      cost: count * (1 + below.cost + counting + work),
+      counting: count * (below.counting + counting),
+      working: count * (below.working + work),
+    };
   };
 
   const root = rootType(schema, operation);
-  if (!root) return { depth: 0, cost: 0, introspectionCost: 0, introspectionKeys: [], countCost: 0 };
+  if (!root) return { depth: 0, cost: 0, introspectionCost: 0, introspectionKeys: [], countCost: 0, workCost: 0 };
   const total = measureOn(operation.selectionSet, root, undefined);
 
   // The root fields `__schema` and `__type`, through any fragments spread at the root.
@@ -410,7 +490,7 @@ export function measureOperation(
   };
   collectRoot(operation.selectionSet);
 
-  return { depth: total.depth, cost: total.cost, introspectionCost, introspectionKeys, countCost: total.counting };
+  return { depth: total.depth, cost: total.cost, introspectionCost, introspectionKeys, countCost: total.counting, workCost: total.working };
 }
 
 /** How many objects a field of `type` may return: 1, or `listSize` per list level. */

@@ -88,6 +88,8 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
           if (!operation) return;
           const measured = measureOperation(schema, document, operation, request.variables ?? {});
           requested = measured.cost;
+          // Introspection is answered from memory: it shows as no returned object, and is charged as
+          // priced. Work beyond the objects (FIELD_WORK) is tallied by the fields that did it.
           unseenCost = measured.introspectionCost;
           introspectionKeys = measured.introspectionKeys;
           const refusal = limitError(measured, caller.role, limits, { status: 400 });
@@ -111,7 +113,7 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
           let actual: number | undefined;
           if (meter) {
             const tally = meter.tally();
-            actual = Math.max(tally.objects, countReturnedObjects(result.data, introspectionKeys)) + unseenCost;
+            actual = Math.max(tally.objects, countReturnedObjects(result.data, introspectionKeys)) + unseenCost + tally.work;
             if (tally.stopped) {
               refused("RESPONSE_TOO_LARGE");
               // One error, not one per field that was cut off.

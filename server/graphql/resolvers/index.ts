@@ -4,12 +4,16 @@
 import type { BuildSchemaOptions } from "type-graphql";
 import { ApiKeyResolver } from "./api-key.resolver.js";
 import { AuditResolver } from "./audit.resolver.js";
+import { BacklogMetricsResolver } from "./backlog-metrics.resolver.js";
 import { BackorderResolver } from "./backlog.resolver.js";
 import { LocationResolver } from "./location.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
 import { OrderLineResolver, OrderResolver } from "./order.resolver.js";
 import { ProductResolver } from "./product.resolver.js";
+import { RefundLineResolver, RefundResolver } from "./refund.resolver.js";
+import { ReplenishmentResolver } from "./replenishment.resolver.js";
 import { RestockResolver } from "./restock.resolver.js";
+import { RestockSimulationResolver } from "./restock-simulation.resolver.js";
 import { StockLevelResolver } from "./stock.resolver.js";
 import { SubscriptionResolver } from "./subscription.resolver.js";
 
@@ -22,6 +26,11 @@ export const resolvers: BuildSchemaOptions["resolvers"] = [
   OrderLineResolver,
   BackorderResolver,
   RestockResolver,
+  RefundResolver,
+  RefundLineResolver,
+  RestockSimulationResolver,
+  ReplenishmentResolver,
+  BacklogMetricsResolver,
   SubscriptionResolver,
   ApiKeyResolver,
   AuditResolver,

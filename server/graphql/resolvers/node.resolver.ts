@@ -25,6 +25,7 @@ export class NodeResolver {
       Backorder: (key) => loaders.backorder.load(key),
       Restock: (key) => loaders.restock.load(key),
       ApiKey: async (key) => (await apiKeysByIds(context.db, [key]))[0],
+      Refund: (key) => loaders.refund.load(key),
     };
     const found = await load[decoded.type](decoded.id);
     return found ? { ...found, __typename: decoded.type } : null;

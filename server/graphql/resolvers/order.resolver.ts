@@ -9,6 +9,7 @@ import { Order, OrderConnection, OrderLine } from "../../../schema/order.type.js
 import { OrderPayload } from "../../../schema/payloads.js";
 import { PlaceOrderInput } from "../../../schema/place-order.input.js";
 import { Product } from "../../../schema/product.type.js";
+import { Refund } from "../../../schema/refund.type.js";
 import { DateTimeScalar } from "../../../schema/scalars.js";
 import { OPERATE, ORDER, READ, refuseCustomerFilter, seesCustomers } from "../auth-checker.js";
 import type { Context } from "../context.js";
@@ -16,7 +17,8 @@ import { primeLoaders } from "../loaders.js";
 import { decodeId, fromGlobalId, toGlobalId } from "../node-id.js";
 import { customerPseudonym } from "../../services/customer-pseudonym.service.js";
 import { listOrders } from "../../services/order.query.js";
-import { cancelOrder, cancelOrderLine, placeOrder, shipOrder } from "../../services/order.service.js";
+import { cancelOrderLineWithRefund, cancelOrderWithRefund, placeOrder, shipOrder } from "../../services/order.service.js";
+import type { RefundRecord } from "../../services/refund.service.js";
 import {
   type BackorderRecord,
   DomainError,
@@ -30,6 +32,7 @@ import { checkFirst, checkLength, emptyConnection, readOrBadInput, toConnection 
 import { mutate, requireNodeId, toUserErrors } from "./payload.js";
 
 const NO_ORDER = { order: null as OrderRecord | null, replayed: false };
+const NO_CANCELLATION = { ...NO_ORDER, refund: null as RefundRecord | null };
 
 @Resolver(() => Order)
 export class OrderResolver {
@@ -67,6 +70,16 @@ export class OrderResolver {
   @FieldResolver(() => Boolean)
   async delayed(@Root() order: OrderRecord, @Ctx() context: Context): Promise<boolean> {
     return (await context.loaders.orderWaiting.load(order.id)).delayed;
+  }
+
+  @FieldResolver(() => [Refund], { description: "What its cancellations owe or paid back, oldest first: one refund per cancellation." })
+  refunds(@Root() order: OrderRecord, @Ctx() context: Context): Promise<RefundRecord[]> {
+    return context.loaders.refundsByOrder.load(order.id);
+  }
+
+  @FieldResolver(() => Money, { description: "The sum of its refunds, pending and refunded, in the order's currency (0 without any)." })
+  async refundTotal(@Root() order: OrderRecord, @Ctx() context: Context) {
+    return { amount: await context.loaders.refundTotal.load(order.id), currencyCode: order.currencyCode };
   }
 
   @Authorized(...READ)
@@ -144,19 +157,23 @@ export class OrderResolver {
   }
 
   @Authorized(...ORDER)
-  @Mutation(() => OrderPayload, { description: "Cancels every unit not shipped: waiting ones first; released units go to the backlog." })
+  @Mutation(() => OrderPayload, {
+    description: "Cancels every unit not shipped: waiting ones first; released units go to the backlog. Answers the refund they are owed.",
+  })
   cancelOrder(@Arg("id", () => ID) id: string, @Ctx() context: Context, @Arg("reason", () => String, { nullable: true }) reason?: string | null) {
-    return mutate(context, NO_ORDER, async () => ({
-      order: await cancelOrder(context.db, requireNodeId(id, "Order", ["id"]), reason ?? null),
+    return mutate(context, NO_CANCELLATION, async () => ({
+      ...(await cancelOrderWithRefund(context.db, requireNodeId(id, "Order", ["id"]), reason ?? null)),
       replayed: false,
     }));
   }
 
   @Authorized(...ORDER)
-  @Mutation(() => OrderPayload, { description: "Cancels units of one line (all not shipped when quantity is omitted); waiting units first." })
+  @Mutation(() => OrderPayload, {
+    description: "Cancels units of one line (all not shipped when quantity is omitted); waiting units first. Answers the refund they are owed.",
+  })
   cancelOrderLine(@Arg("id", () => ID) id: string, @Ctx() context: Context, @Arg("quantity", () => Int, { nullable: true }) quantity?: number | null) {
-    return mutate(context, NO_ORDER, async () => ({
-      order: await cancelOrderLine(context.db, requireNodeId(id, "OrderLine", ["id"]), quantity ?? null),
+    return mutate(context, NO_CANCELLATION, async () => ({
+      ...(await cancelOrderLineWithRefund(context.db, requireNodeId(id, "OrderLine", ["id"]), quantity ?? null)),
       replayed: false,
     }));
   }

@@ -43,8 +43,22 @@ import { orderStatusOf } from "../../../server/services/order-status.js";
 import { step } from "../progress.js";
 import { repoRoot } from "../server-process.js";
 
-const { allocations, apiKeys, backorderFills, backorders, events, locations, orderLines, orders, products, restocks, stockLevels, stockMovements } =
-  schema;
+const {
+  allocations,
+  apiKeys,
+  backorderFills,
+  backorders,
+  events,
+  locations,
+  orderLines,
+  orders,
+  products,
+  refundLines,
+  refunds,
+  restocks,
+  stockLevels,
+  stockMovements,
+} = schema;
 
 /** Products in the catalogue, at every size. */
 export const PRODUCTS = 500;
@@ -217,12 +231,16 @@ function insertOrders(t: Timeline, from: number, to: number): SQL {
  * The lines of orders `from`..`to` in one pass over their plan: the lines; an allocation row for
  * every line that was allocated (open units in `quantity`, shipped ones in `shipped`); one
  * SHIPMENT movement per shipped line, id = the line's (an order's products ship in movements of
- * their own, as shipOrder writes them).
+ * their own, as shipOrder writes them); a refund per cancelled order, id = the order's, with a line
+ * per cancelled line, id = the line's, as cancelOrder writes them: paid back (REFUNDED) when
+ * cancelled more than a week ago, else still PENDING.
  */
 function insertLines(t: Timeline, from: number, to: number): SQL {
   const l = orderLines;
   const a = allocations;
   const m = stockMovements;
+  const r = refunds;
+  const rl = refundLines;
   return sql`
     WITH planned AS MATERIALIZED ${sql.raw(linePlan(t, from, to))}, lines AS (
       INSERT INTO ${l} (${names(l.id, l.orderId, l.productId, l.lineNumber, l.quantity, l.unitPrice, l.allocated, l.waiting, l.shipped, l.cancelled)})
@@ -236,6 +254,17 @@ function insertLines(t: Timeline, from: number, to: number): SQL {
       SELECT line_id, location_id, product_id, CASE WHEN fate = 'R' THEN quantity ELSE 0 END,
              CASE WHEN fate IN ('S', 'F') THEN quantity ELSE 0 END, coalesce(shipped_at, created_at)
       FROM planned WHERE fate IN ('R', 'S', 'F')
+    ), refunded AS (
+      INSERT INTO ${r} (${names(r.id, r.orderId, r.reason, r.status, r.amount, r.currencyCode, r.reference, r.createdAt, r.refundedAt)})
+      OVERRIDING SYSTEM VALUE
+      SELECT order_id, order_id, 'CANCELLED', CASE WHEN paid THEN 'REFUNDED' ELSE 'PENDING' END, sum(quantity * ${sql.raw(price("product_id"))}), 'USD',
+             CASE WHEN paid THEN 'pay-' || order_id END, min(cancelled_at), CASE WHEN paid THEN min(cancelled_at) + interval '2 days' END
+      FROM (SELECT *, cancelled_at < to_timestamp(${sql.raw(String(t.end - 7 * DAY_S))}) AS paid FROM planned WHERE fate = 'C') c
+      GROUP BY order_id, paid
+    ), refunded_lines AS (
+      INSERT INTO ${rl} (${names(rl.id, rl.refundId, rl.orderLineId, rl.quantity, rl.amount)})
+      OVERRIDING SYSTEM VALUE
+      SELECT line_id, order_id, line_id, quantity, quantity * ${sql.raw(price("product_id"))} FROM planned WHERE fate = 'C'
     )
     INSERT INTO ${m} (${names(m.id, m.productId, m.locationId, m.delta, m.kind, m.orderId, m.createdAt)})
     OVERRIDING SYSTEM VALUE

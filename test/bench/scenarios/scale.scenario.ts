@@ -22,6 +22,7 @@ import { GraphQLClient } from "../graphql-client.js";
 import { median } from "../latency.js";
 import { step } from "../progress.js";
 import type { ScenarioContext } from "../scenario.js";
+import { measureBacklogMetrics } from "../scale/backlog-metrics-query.js";
 import { countFields, type ListQuery, type ListSubjects, listQueries } from "../scale/list-queries.js";
 import { loadScaleFixture, type ScaleFixture } from "../scale/orders.fixture.js";
 import { explainStatements, type StatementPlan } from "../scale/query-plans.js";
@@ -277,6 +278,9 @@ export async function scaleScenario(context: ScenarioContext): Promise<void> {
           : undefined,
     });
   }
+
+  // Query.backlogMetrics over a window of a million orders (issue 13): its own row, plans in its note.
+  await measureBacklogMetrics(context, sized);
 
   // The plans: one line per statement on stderr (each list's statements with its total, a superset
   // of those without; the small size only where its plan differs); in full beside the JSON.

@@ -1,0 +1,2 @@
+CREATE INDEX "lost_demand_created_idx" ON "lost_demand" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "orders_created_idx" ON "orders" USING btree ("created_at","id","currency_code");
