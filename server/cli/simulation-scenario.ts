@@ -100,7 +100,7 @@ const PUNCTUALITY: Record<SimulationKind, { early: number; late: number }> = {
 
 const DRAWS_PER_PRODUCT = 32;
 
-/** A small seeded generator (mulberry32): the same seed gives the same numbers in [0, 1). */
+/** A small seeded generator (mulberry32): the same seed gives the same numbers in [0, 1). The tests draw their random states with it too (test/support/random.ts). */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -50,6 +50,9 @@ import { ensureApiKey } from "../services/api-key.service.js";
 import { Metrics } from "../metrics.js";
 import { metricsEndpoint, timeServiceCalls, watchInstance } from "./metrics-endpoint.js";
 
+/** How long an idle keep-alive connection stays open (see createApp). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface AppOptions {
   /** Default 4000; 0 picks a free port (tests). */
   port?: number;
@@ -187,6 +190,11 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     const keys = new ApiKeyCache(connection.db);
     const app = express();
     const httpServer = http.createServer(app);
+    // Idle keep-alive sockets live longer than a client's or a load balancer's (60 s is common):
+    // with Node's 5 s, a client reusing a socket the server was closing got ECONNRESET (seen in
+    // the test suite under load). The headers timeout must stay above it.
+    httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    httpServer.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: true,

@@ -1,11 +1,5 @@
-/** A small seeded random generator (mulberry32), so a failing randomized run can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * A small seeded random generator (mulberry32), so a failing randomized run can be replayed from
+ * its seed: the one `npm run simulate` draws its month with (server/cli/simulation-scenario.ts).
+ */
+export { seededRandom } from "../../server/cli/simulation-scenario.js";
