@@ -32,15 +32,48 @@ export function onCommit(db: Database, listener: () => void): () => void {
 
 /** Runs `work` in one transaction, retrying it when PostgreSQL aborts it for a deadlock or serialization failure. */
 export async function inTransaction<T>(db: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  return retried(async () => {
+    const result = await db.transaction((tx) => work(tx as Transaction));
+    commitListeners.get(db)?.forEach((listener) => listener());
+    return result;
+  });
+}
+
+/** Thrown inside a transaction to roll it back; carries the work's result out. Never leaves this module. */
+class RolledBack<T> extends Error {
+  constructor(readonly outcome: T) {
+    super("rolled back");
+  }
+}
+
+/**
+ * Runs `work` in one transaction that is always rolled back, and returns what it returned: a
+ * what-if (a restock simulation) runs the real statements and keeps none of their effects. Nothing
+ * commits, so no commit listener hears of it. Retried like {@link inTransaction}.
+ */
+export async function inRolledBackTransaction<T>(db: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  return retried(async () => {
     try {
-      const result = await db.transaction((tx) => work(tx as Transaction));
-      commitListeners.get(db)?.forEach((listener) => listener());
-      return result;
+      await db.transaction(async (tx) => {
+        throw new RolledBack(await work(tx as Transaction));
+      });
+    } catch (error) {
+      if (error instanceof RolledBack) return error.outcome as T;
+      throw error;
+    }
+    throw new Error("a rolled-back transaction ended without being rolled back");
+  });
+}
+
+/** Runs `attempt` again, after a short jittered pause, while PostgreSQL aborts it for a deadlock or a serialization failure. */
+async function retried<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
     } catch (error) {
       const state = sqlState(error);
-      if (!state || !RETRYABLE.has(state) || attempt >= MAX_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      if (!state || !RETRYABLE.has(state) || n >= MAX_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * n));
     }
   }
 }

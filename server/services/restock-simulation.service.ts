@@ -6,8 +6,8 @@
  * waiting backorders before and after inside it: the two cannot disagree, because they are one.
  */
 import { and, asc, desc, eq, sql } from "drizzle-orm";
-import { type Database, type Executor, schema, type Transaction } from "../../drizzle/db.js";
-import { sqlState } from "../../drizzle/transaction.js";
+import { type Database, type Executor, schema } from "../../drizzle/db.js";
+import { inRolledBackTransaction } from "../../drizzle/transaction.js";
 import { delayedCondition } from "./backorder-delay.js";
 import { lockProduct } from "./product.service.js";
 import { checkExpectedAt, receiveRestockIn, scheduleRestockIn } from "./restock.service.js";
@@ -68,38 +68,6 @@ interface QueueEntry {
   delayed: boolean;
 }
 
-/** Thrown inside the transaction to roll it back; carries the outcome out. Never leaves this module. */
-class RolledBack<T> extends Error {
-  constructor(readonly outcome: T) {
-    super("simulation rolled back");
-  }
-}
-
-/** Aborts PostgreSQL may answer a transaction with, after which it can simply be run again (as `inTransaction` does). */
-const RETRYABLE = new Set(["40P01", "40001"]);
-const MAX_ATTEMPTS = 4;
-
-/**
- * Runs `work` in a transaction that is always rolled back, and returns what it returned. Through
- * drizzle's `db.transaction`, not `inTransaction`: nothing here commits, so nothing may look like a
- * commit to the event hub. Reruns `work` when PostgreSQL aborts it for a deadlock or a serialization failure.
- */
-async function rolledBack<T>(db: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await db.transaction(async (tx) => {
-        throw new RolledBack(await work(tx as Transaction));
-      });
-      throw new Error("a simulation's transaction ended without being rolled back");
-    } catch (error) {
-      if (error instanceof RolledBack) return error.outcome as T;
-      const state = sqlState(error);
-      if (!state || !RETRYABLE.has(state) || attempt >= MAX_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
-    }
-  }
-}
-
 /** The product's waiting backorders in queue order, lateness judged by the rule at the transaction's `now()`. */
 function waitingQueue(tx: Executor, productId: number): Promise<QueueEntry[]> {
   return tx
@@ -140,7 +108,7 @@ function checkRequest(request: SimulateRestockRequest): { quantity: number; expe
  */
 export async function simulateRestock(db: Database, request: SimulateRestockRequest): Promise<RestockSimulation> {
   const { quantity, expectedAt, receiveNow } = checkRequest(request);
-  return rolledBack(db, async (tx) => {
+  return inRolledBackTransaction(db, async (tx) => {
     // The lock first, so that "before" is the state the restock starts from (scheduleRestockIn locks it again: a no-op).
     const product = await lockProduct(tx, request.productId, ["input", "productId"]);
     const before = await waitingQueue(tx, product.id);
