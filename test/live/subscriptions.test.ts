@@ -370,7 +370,8 @@ describe("expired cursors", () => {
       expect(server.app.hub.position).toBe(await latestSeq(database.db));
       await pruneEvents(database.db, new Date(Date.now() + DAY_MS));
       stalled.hub.wake();
-      await waitFor(() => sub.errors.length > 0, "the subscription to fail");
+      // Generous: a full parallel suite on 2 cores once took more than 5 s to get here.
+      await waitFor(() => sub.errors.length > 0, "the subscription to fail", 20_000);
       await sub.ended;
       expect(sub.events).toEqual([]);
       // Found while it was live: graphql-ws's error message, which carries the list of errors.
