@@ -47,7 +47,7 @@ import {
 } from "../graphql/limits/query-limits.js";
 import { CostBudget } from "../graphql/limits/cost-budget.js";
 import { meterObjects, type ObjectMeter, responseTooLarge, wasStoppedAtCap } from "../graphql/limits/object-meter.js";
-import { countReturnedObjects } from "../graphql/limits/query-cost.js";
+import { actualCost, countReturnedObjects } from "../graphql/limits/query-cost.js";
 import type { CostExtension } from "../graphql/limits/query-limits.plugin.js";
 import { type Metrics, REFUSAL_REASONS, type RefusalReason } from "../metrics.js";
 
@@ -336,11 +336,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
           }
           if (waitSeconds > 0) await waitUnlessClosed(socket, waitSeconds * 1000);
         } else if (operation) {
-          const tally = operation.meter?.tally();
-          const actual =
-            Math.max(tally?.objects ?? 0, countReturnedObjects(result.data, operation.measured.introspectionKeys)) +
-            operation.measured.introspectionCost +
-            (tally?.work ?? 0);
+          const actual = actualCost(operation.measured, result.data, operation.meter?.tally());
           const charged = settleCost(budget, operation, actual);
           operation.withdrawn = charged;
           const cost: CostExtension = {

@@ -513,6 +513,19 @@ function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): Gr
 }
 
 /**
+ * What an operation cost once it ran: the objects it returned (the meter's count, or the response's
+ * when that is more: an execution without a meter counts none), the introspection as priced, and
+ * the work its priced fields did (`ObjectTally.work`, object-meter.ts). Both transports settle by it.
+ */
+export function actualCost(
+  measured: Pick<OperationCost, "introspectionCost" | "introspectionKeys">,
+  data: unknown,
+  tally?: { objects: number; work: number },
+): number {
+  return Math.max(tally?.objects ?? 0, countReturnedObjects(data, measured.introspectionKeys)) + measured.introspectionCost + (tally?.work ?? 0);
+}
+
+/**
  * The actual cost of a response: one point per object in `data` (the root excluded), the way the
  * requested cost counts objects but with the lists as long as they came back. The subtrees under
  * `skipKeys` at the root (introspection) are left out; the caller adds their requested cost.

@@ -22,7 +22,10 @@ import { type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener,
 import type { DocumentNode, GraphQLError } from "graphql";
 import { CostBudget } from "./cost-budget.js";
 import { meterObjects, type ObjectMeter, responseTooLarge } from "./object-meter.js";
-import { countReturnedObjects, measureOperation } from "./query-cost.js";
+import { actualCost, measureOperation, type OperationCost } from "./query-cost.js";
+
+/** An operation that never got measured (refused before, or no operation): nothing unseen to charge. */
+const NOT_MEASURED = { introspectionCost: 0, introspectionKeys: [] };
 import { type Caller, limitError, type QueryLimits, type RoleLimits, settleCost, throttledError } from "./query-limits.js";
 import { refusedDocument } from "./request-guards.js";
 
@@ -74,9 +77,8 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
       if (unpaid) refused("THROTTLED");
       let requested = 0;
       let withdrawn = minimum.ok ? limits.minimumCost : 0;
-      // What the returned objects do not show: introspection, charged as priced.
-      let unseenCost = 0;
-      let introspectionKeys: string[] = [];
+      // What the operation was measured to cost before it ran (introspection, its keys).
+      let measured: OperationCost | undefined;
       let meter: ObjectMeter | undefined;
       return {
         async validationDidStart(requestContext) {
@@ -86,12 +88,8 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
         async didResolveOperation({ schema, document, operation, request }) {
           if (unpaid) throw unpaid;
           if (!operation) return;
-          const measured = measureOperation(schema, document, operation, request.variables ?? {});
+          measured = measureOperation(schema, document, operation, request.variables ?? {});
           requested = measured.cost;
-          // Introspection is answered from memory: it shows as no returned object, and is charged as
-          // priced. Work beyond the objects (FIELD_WORK) is tallied by the fields that did it.
-          unseenCost = measured.introspectionCost;
-          introspectionKeys = measured.introspectionKeys;
           const refusal = limitError(measured, caller.role, limits, { status: 400 });
           if (refusal) {
             refused(refusal.extensions.code as LimitRefusal);
@@ -113,7 +111,7 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
           let actual: number | undefined;
           if (meter) {
             const tally = meter.tally();
-            actual = Math.max(tally.objects, countReturnedObjects(result.data, introspectionKeys)) + unseenCost + tally.work;
+            actual = actualCost(measured ?? NOT_MEASURED, result.data, tally);
             if (tally.stopped) {
               refused("RESPONSE_TOO_LARGE");
               // One error, not one per field that was cut off.
