@@ -17,7 +17,7 @@ import { step } from "../progress.js";
 import type { ScenarioContext } from "../scenario.js";
 import type { ScaleFixture } from "./orders.fixture.js";
 import { explainStatements, GROWING_TABLES, planShape, type StatementPlan } from "./query-plans.js";
-import { StatementCapture } from "./statement-capture.js";
+import { withCapturedServer } from "./captured-server.js";
 
 /** The bound, at the large size. */
 const TARGET_MS = 1_000;
@@ -78,20 +78,10 @@ function windowOf(at: MetricsSize, days: number): { from: string; to: string } {
 }
 
 async function planOf(context: ScenarioContext, at: MetricsSize, variables: Record<string, unknown>): Promise<StatementPlan[]> {
-  const database = new URL(at.url);
-  const capture = new StatementCapture({ host: database.hostname, port: Number(database.port || 5432) });
-  const proxied = new URL(at.url);
-  proxied.port = String(await capture.listen());
-  const server = await context.startServer({ databaseUrl: proxied.toString() });
-  const client = new GraphQLClient(server.url, 1);
-  try {
+  return withCapturedServer(context, at.url, async (client, capture) => {
     await client.data(QUERY, variables);
-    return await explainStatements(at.url, await capture.capture(() => client.data(QUERY, variables)));
-  } finally {
-    client.close();
-    await server.stop();
-    await capture.close();
-  }
+    return explainStatements(at.url, await capture.capture(() => client.data(QUERY, variables)));
+  });
 }
 
 /** Measures backlogMetrics at both sizes and records its row (see the file's comment). */

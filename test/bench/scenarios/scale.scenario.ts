@@ -26,7 +26,8 @@ import { measureBacklogMetrics } from "../scale/backlog-metrics-query.js";
 import { countFields, type ListQuery, type ListSubjects, listQueries } from "../scale/list-queries.js";
 import { loadScaleFixture, type ScaleFixture } from "../scale/orders.fixture.js";
 import { explainStatements, type StatementPlan } from "../scale/query-plans.js";
-import { type CapturedStatement, StatementCapture } from "../scale/statement-capture.js";
+import { withCapturedServer } from "../scale/captured-server.js";
+import type { CapturedStatement } from "../scale/statement-capture.js";
 
 /** At the large size, a list's page is within this factor of the same page at the small size … */
 const GROWTH_TARGET = 3;
@@ -135,13 +136,7 @@ export async function scaleScenario(context: ScenarioContext): Promise<void> {
   let variants: Variant[] = [];
   for (const at of sized) {
     step(`${at.label}: capturing each list's statements through a proxy, then EXPLAIN`);
-    const database = new URL(at.url);
-    const capture = new StatementCapture({ host: database.hostname, port: Number(database.port || 5432) });
-    const proxied = new URL(at.url);
-    proxied.port = String(await capture.listen());
-    const server = await context.startServer({ databaseUrl: proxied.toString() });
-    const client = new GraphQLClient(server.url, 1);
-    try {
+    await withCapturedServer(context, at.url, async (client, capture) => {
       if (variants.length === 0) {
         const counts = await countFields(
           client,
@@ -177,11 +172,7 @@ export async function scaleScenario(context: ScenarioContext): Promise<void> {
         entry[at === small ? "small" : "large"] = plans;
         planned.set(variant.name, entry);
       }
-    } finally {
-      client.close();
-      await server.stop();
-      await capture.close();
-    }
+    });
   }
 
   step("timing each list over HTTP: a server per database; both sizes, without and with the total, in turn");
