@@ -74,14 +74,17 @@ export class ApiKeyCache {
     };
   }
 
-  /** The active key with this secret, or null; from the cache while it can be trusted, else from the database. */
-  async authenticate(secret: string): Promise<AuthenticatedKey | null> {
+  /**
+   * The active key with this secret, or null; from the cache while it can be trusted, else from
+   * the database. `fresh`: from the database whatever the cache holds (the answer still refreshes it).
+   */
+  async authenticate(secret: string, options: { fresh?: boolean } = {}): Promise<AuthenticatedKey | null> {
     if (!isWellFormedSecret(secret)) return null;
     const hash = hashSecret(secret);
     const now = this.clock();
     const trusted = this.hub !== null && now - this.hub.lastReadAt <= this.maxHubSilenceMs;
     const cached = this.byHash.get(hash);
-    if (cached && trusted && now - cached.checkedAt < this.ttlMs) return cached.key;
+    if (!options.fresh && cached && trusted && now - cached.checkedAt < this.ttlMs) return cached.key;
     // A revocation heard while the look-up ran may have committed after it read the key: its
     // answer is not cached. One heard later drops the entry then.
     const revocations = this.revocations;

@@ -10,6 +10,7 @@ import { EventHub } from "../../server/live/event-hub.js";
 import { createApiKey, revokeApiKey } from "../../server/services/api-key.service.js";
 import { createLogger } from "../../server/logger.js";
 import { useFreshDatabase } from "../support/database.js";
+import { useTestServer } from "../support/http.js";
 import { waitFor } from "../support/live.js";
 
 const database = useFreshDatabase();
@@ -80,6 +81,16 @@ describe("the API key cache", () => {
     expect(await following.authenticate(other.secret)).toBeNull();
   });
 
+  it("looks a key up in the database when asked for a fresh answer, and refreshes its entry", async () => {
+    const { cache } = await followed();
+    const { apiKey, secret } = await createApiKey(database.db, { name: "fresh", role: "READER" });
+    expect(await cache.authenticate(secret)).not.toBeNull();
+    await revokeSilently(apiKey.id);
+    expect((await cache.authenticate(secret))?.id).toBe(apiKey.id);
+    expect(await cache.authenticate(secret, { fresh: true })).toBeNull();
+    expect(await cache.authenticate(secret)).toBeNull();
+  });
+
   it("looks a key up again when the hub has not read the log lately", async () => {
     let now = Date.now();
     const { cache } = await followed({ clock: () => now, maxHubSilenceMs: 1_000 });
@@ -127,5 +138,21 @@ describe("the API key cache", () => {
     const { cache } = await followed();
     expect(await cache.authenticate("not a secret")).toBeNull();
     expect(await cache.authenticate("x".repeat(300))).toBeNull();
+  });
+});
+
+describe("requests with a large body", () => {
+  const server = useTestServer(database);
+
+  it("are authenticated from the database: a key revoked where the cache cannot hear is refused at once for them", async () => {
+    const { apiKey, secret } = await createApiKey(database.db, { name: "large bodies", role: "READER" });
+    const small = () => server.gql("{ __typename }", {}, { key: secret });
+    // Over 64 KiB of variables nobody uses: a body the cache is not trusted with.
+    const large = () => server.gql("{ __typename }", { padding: "x".repeat(70 * 1024) }, { key: secret });
+    expect((await small()).status).toBe(200);
+    expect((await large()).status).toBe(200);
+    await revokeSilently(apiKey.id);
+    expect((await small()).status, "a small body, answered from the cache until the hub reads the revocation").toBe(200);
+    expect((await large()).status).toBe(401);
   });
 });
