@@ -14,9 +14,9 @@ import { type Database, rows } from "../../drizzle/db.js";
 import { BACKLOG_METRICS_LIMITS, type BacklogMetricsRecord, backlogMetrics } from "../../server/services/backlog-metrics.query.js";
 import { cancelOrder, placeOrder } from "../../server/services/order.service.js";
 import { receiveRestock, rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
-import { DomainError } from "../../server/services/types.js";
 import { daysFromNow, newProduct, tableCounts } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
+import { refusal } from "../support/refusal.js";
 
 const database = useFreshDatabase();
 
@@ -39,15 +39,6 @@ async function backorderOf(db: Database, orderId: number, productId: number) {
     sql`SELECT id, status, promised_at FROM backorders WHERE order_id = ${orderId} AND product_id = ${productId}`,
   );
   return row;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<DomainError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
 }
 
 /**

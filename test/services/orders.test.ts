@@ -5,20 +5,11 @@ import { schema } from "../../drizzle/db.js";
 import { createLocation } from "../../server/services/location.service.js";
 import { cancelOrder, cancelOrderLine, placeOrder, shipOrder } from "../../server/services/order.service.js";
 import { adjustStock } from "../../server/services/stock.service.js";
-import { DomainError } from "../../server/services/types.js";
 import { backorderOfOrder, newProduct, stockOf, tableCounts, waitingQueue } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
+import { refusal } from "../support/refusal.js";
 
 const database = useFreshDatabase();
-
-async function refusal(promise: Promise<unknown>): Promise<DomainError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
-}
 
 describe("placeOrder", () => {
   it("allocates what is in stock and backorders the rest under ALLOW", async () => {

@@ -13,17 +13,9 @@ import { markRefunded, recordRefund, recordRefunds } from "../../server/services
 import { DomainError } from "../../server/services/types.js";
 import { newProduct, tableCounts } from "../support/catalogue.js";
 import { describeOnPostgres, rolledBack, useFreshDatabase } from "../support/database.js";
+import { refusal } from "../support/refusal.js";
 
 const database = useFreshDatabase();
-
-async function refusal(promise: Promise<unknown>): Promise<DomainError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
-}
 
 /** The order's lines by product id. */
 async function linesOf(orderId: number) {

@@ -18,9 +18,10 @@ import { updateProduct } from "../../server/services/product.service.js";
 import { type ReplenishmentLine, type ReplenishmentRequest, replenishmentPlan } from "../../server/services/replenishment.query.js";
 import { cancelRestock, scheduleRestock } from "../../server/services/restock.service.js";
 import { adjustStock } from "../../server/services/stock.service.js";
-import { DomainError, type ProductRecord } from "../../server/services/types.js";
+import type { ProductRecord } from "../../server/services/types.js";
 import { daysFromNow, newProduct, stockOf, waitingQueue } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
+import { refusal } from "../support/refusal.js";
 
 const database = useFreshDatabase();
 
@@ -40,15 +41,6 @@ function figures(line: ReplenishmentLine | undefined) {
 /** Moves an order's placement `days` into the past. */
 async function placedDaysAgo(db: Database, orderId: number, days: number): Promise<void> {
   await db.execute(sql`UPDATE ${schema.orders} SET created_at = now() - make_interval(days => ${days}::int) WHERE id = ${orderId}`);
-}
-
-async function refusal(promise: Promise<unknown>): Promise<DomainError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
 }
 
 describe("the formulas, on a hand-computed backlog", () => {

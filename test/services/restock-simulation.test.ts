@@ -21,6 +21,7 @@ import { daysFromNow, newProduct } from "../support/catalogue.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
 import { waitFor } from "../support/live.js";
 import { seededRandom } from "../support/random.js";
+import { refusal } from "../support/refusal.js";
 
 const database = useFreshDatabase();
 
@@ -323,13 +324,9 @@ describe("leaving no trace", () => {
 });
 
 describe("bad input", () => {
-  async function refusal(request: SimulateRestockRequest) {
-    const error = await simulateRestock(database.db, request).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(DomainError);
-    return (error as DomainError).issues.map((issue) => ({ code: issue.code, field: issue.field }));
+  async function refused(request: SimulateRestockRequest) {
+    const error = await refusal(simulateRestock(database.db, request));
+    return error.issues.map((issue) => ({ code: issue.code, field: issue.field }));
   }
 
   it("refuses quantities outside 1..1,000,000, missing or past dates, unknown products and locations with a coded error", async () => {
@@ -340,18 +337,18 @@ describe("bad input", () => {
     const at = daysFromNow(3);
     const input = (field: string) => [{ code: "INVALID_INPUT", field: ["input", field] }];
     for (const quantity of [0, -4, 1_000_001, 1.5, Number.NaN]) {
-      expect(await refusal({ productId: product.id, quantity, expectedAt: at })).toEqual(input("quantity"));
+      expect(await refused({ productId: product.id, quantity, expectedAt: at })).toEqual(input("quantity"));
     }
-    expect(await refusal({ productId: product.id, quantity: 1, expectedAt: daysFromNow(-1) })).toEqual(input("expectedAt"));
-    expect(await refusal({ productId: product.id, quantity: 1, expectedAt: daysFromNow(-1), receiveNow: true })).toEqual(input("expectedAt"));
-    expect(await refusal({ productId: product.id, quantity: 1, expectedAt: new Date(Number.NaN) })).toEqual(input("expectedAt"));
-    expect(await refusal({ productId: product.id, quantity: 1 })).toEqual(input("expectedAt"));
-    expect(await refusal({ productId: product.id, quantity: 1, expectedAt: null, receiveNow: false })).toEqual(input("expectedAt"));
+    expect(await refused({ productId: product.id, quantity: 1, expectedAt: daysFromNow(-1) })).toEqual(input("expectedAt"));
+    expect(await refused({ productId: product.id, quantity: 1, expectedAt: daysFromNow(-1), receiveNow: true })).toEqual(input("expectedAt"));
+    expect(await refused({ productId: product.id, quantity: 1, expectedAt: new Date(Number.NaN) })).toEqual(input("expectedAt"));
+    expect(await refused({ productId: product.id, quantity: 1 })).toEqual(input("expectedAt"));
+    expect(await refused({ productId: product.id, quantity: 1, expectedAt: null, receiveNow: false })).toEqual(input("expectedAt"));
     // Every problem at once.
-    expect(await refusal({ productId: product.id, quantity: 0 })).toEqual([...input("quantity"), ...input("expectedAt")]);
-    expect(await refusal({ productId: 999_999, quantity: 1, expectedAt: at })).toEqual([{ code: "NOT_FOUND", field: ["input", "productId"] }]);
-    expect(await refusal({ productId: -1, quantity: 1, expectedAt: at })).toEqual([{ code: "NOT_FOUND", field: ["input", "productId"] }]);
-    expect(await refusal({ productId: product.id, quantity: 1, expectedAt: at, locationId: 999_999 })).toEqual([
+    expect(await refused({ productId: product.id, quantity: 0 })).toEqual([...input("quantity"), ...input("expectedAt")]);
+    expect(await refused({ productId: 999_999, quantity: 1, expectedAt: at })).toEqual([{ code: "NOT_FOUND", field: ["input", "productId"] }]);
+    expect(await refused({ productId: -1, quantity: 1, expectedAt: at })).toEqual([{ code: "NOT_FOUND", field: ["input", "productId"] }]);
+    expect(await refused({ productId: product.id, quantity: 1, expectedAt: at, locationId: 999_999 })).toEqual([
       { code: "NOT_FOUND", field: ["input", "locationId"] },
     ]);
     expect(await databaseDigest(db)).toEqual(digest);
@@ -369,7 +366,7 @@ describe("bad input", () => {
       (e: unknown) => (e as DomainError).issues,
     );
     expect(real).toEqual([expect.objectContaining({ code: "INVALID_INPUT", field: ["input", "quantity"] })]);
-    expect(await refusal({ productId: product.id, quantity: 1, expectedAt: daysFromNow(3) })).toEqual([
+    expect(await refused({ productId: product.id, quantity: 1, expectedAt: daysFromNow(3) })).toEqual([
       { code: "INVALID_INPUT", field: ["input", "quantity"] },
     ]);
     await db.execute(sql`UPDATE restocks SET status = 'CANCELLED' WHERE product_id = ${product.id}`);
