@@ -62,6 +62,7 @@ import {
 } from "graphql";
 import { ERROR_CODES } from "../../../drizzle/contract.js";
 import { COUNT_BOUND, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../../drizzle/paging.js";
+import { BACKLOG_METRICS_LIMITS } from "../../services/backlog-metrics.query.js";
 import { countersCountBacklog } from "../../services/backlog.query.js";
 import { countersCountOrders } from "../../services/order-counters.js";
 import { LIMITS } from "../../services/validation.js";
@@ -175,12 +176,12 @@ export const FIELD_WORK: Readonly<Record<string, (args: FieldArguments) => numbe
   },
 });
 
-/** The days of a metrics window from its arguments (ISO strings or Dates): 30 when not both given, 1 to 400. */
+/** The days of a metrics window from its arguments (ISO strings or Dates): the service's default without `from`, within its longest window. */
 function windowDays(from: unknown, to: unknown): number {
   const at = (value: unknown) => (typeof value === "string" || value instanceof Date ? new Date(value).getTime() : Number.NaN);
   const end = Number.isFinite(at(to)) ? at(to) : Date.now();
-  const days = Number.isFinite(at(from)) ? (end - at(from)) / 86_400_000 : 30;
-  return Math.min(400, Math.max(1, Math.ceil(days)));
+  const days = Number.isFinite(at(from)) ? (end - at(from)) / 86_400_000 : BACKLOG_METRICS_LIMITS.defaultWindowDays;
+  return Math.min(BACKLOG_METRICS_LIMITS.windowDays, Math.max(1, Math.ceil(days)));
 }
 
 /** What a metrics window that read `orders` orders cost: their rows at ROWS_PER_POINT, and a few statements. */
