@@ -70,14 +70,38 @@ export const CHANGE_REASONS = [
   "RESTOCK_CANCELLED",
   "BACKORDER_PRIORITIZED",
   "ETA_CHANGED",
+  "BACKORDER_EXPIRED",
 ] as const;
 export type ChangeReason = (typeof CHANGE_REASONS)[number];
 
 export const RESTOCK_CHANGE_KINDS = ["SCHEDULED", "RESCHEDULED", "RECEIVED", "CANCELLED"] as const;
 export type RestockChangeKind = (typeof RESTOCK_CHANGE_KINDS)[number];
 
-export const ORDER_CHANGE_KINDS = ["PLACED", "ALLOCATED", "BACKORDER_FILLED", "DELAYED", "SHIPPED", "CANCELLED"] as const;
+/** EXPIRED: waiting units cancelled by the expiry sweep, `autoCancelAfterDays` past their promise (section 12.2). */
+export const ORDER_CHANGE_KINDS = ["PLACED", "ALLOCATED", "BACKORDER_FILLED", "DELAYED", "SHIPPED", "CANCELLED", "EXPIRED"] as const;
 export type OrderChangeKind = (typeof ORDER_CHANGE_KINDS)[number];
+
+/**
+ * What a webhook endpoint can subscribe to (section 12.2): the customer-facing changes, mapped
+ * from the event log by the delivery worker. Sent as `type` in the lower-case dotted form of
+ * Standard Webhooks (`ORDER_DELAYED` → "order.delayed").
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  "ORDER_BACKORDERED",
+  "ORDER_DELAYED",
+  "ORDER_READY_TO_SHIP",
+  "ORDER_SHIPPED",
+  "ORDER_CANCELLED",
+  "BACKORDER_EXPIRED",
+  "REFUND_DUE",
+  "RESTOCK_RECEIVED",
+  "SUPPLIER_ORDER_CREATED",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** PENDING until a 2xx answer (DELIVERED) or the last attempt failed (FAILED: the dead letter). */
+export const DELIVERY_STATUSES = ["PENDING", "DELIVERED", "FAILED"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** Machine-readable reasons a business rule says no (the contract's `ErrorCode`). */
 export const ERROR_CODES = [

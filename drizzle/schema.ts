@@ -7,6 +7,7 @@ import {
   API_KEY_ROLES,
   BACKORDER_POLICIES,
   BACKORDER_STATUSES,
+  DELIVERY_STATUSES,
   ETA_SOURCES,
   EVENT_TYPES,
   ORDER_STATUSES,
@@ -14,6 +15,7 @@ import {
   REFUND_STATUSES,
   RESTOCK_STATUSES,
   STOCK_MOVEMENT_KINDS,
+  WEBHOOK_EVENT_TYPES,
 } from "./contract.js";
 import { sql } from "drizzle-orm";
 import {
@@ -70,6 +72,12 @@ export const products = pgTable(
      * days away are refused with WAIT_TOO_LONG (NULL: no cap). The honest backlog cap.
      */
     maxWaitDays: integer("max_wait_days"),
+    /**
+     * Waiting units this many days past their promise (past their placement when no date was
+     * promised) are cancelled and refunded by the expiry sweep, unless the customer chose to keep
+     * waiting (NULL: they wait as long as it takes).
+     */
+    autoCancelAfterDays: integer("auto_cancel_after_days"),
     /** Units waiting in this product's backlog: the sum of its waiting backorders' remaining. */
     backordered: integer("backordered").notNull().default(0),
     /** How many backorders wait in this product's backlog: kept beside `backordered` so an event need not count the queue. */
@@ -92,6 +100,7 @@ export const products = pgTable(
     check("products_max_order_check", sql`${t.maxOrderQuantity} IS NULL OR ${t.maxOrderQuantity} >= ${t.minOrderQuantity}`),
     check("products_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} >= 0`),
     check("products_max_wait_check", sql`${t.maxWaitDays} IS NULL OR ${t.maxWaitDays} >= 0`),
+    check("products_auto_cancel_check", sql`${t.autoCancelAfterDays} IS NULL OR ${t.autoCancelAfterDays} >= 1`),
   ],
 );
 
@@ -222,6 +231,8 @@ export const backorders = pgTable(
     promisedAt: at("promised_at"),
     /** Whether a DELAYED event has been written for this backorder's current lateness. */
     delayed: boolean("delayed").notNull().default(false),
+    /** The customer chose to wait past the promise: the expiry sweep leaves this backorder alone. */
+    keepWaiting: boolean("keep_waiting").notNull().default(false),
     createdAt: createdAt(),
     filledAt: at("filled_at"),
     cancelledAt: at("cancelled_at"),
@@ -238,6 +249,10 @@ export const backorders = pgTable(
       .on(t.priority.desc().nullsFirst(), t.id)
       .where(sql`${t.status} = 'WAITING'`),
     index("backorders_order_idx").on(t.orderId),
+    // The expiry sweep: a product's waiting backorders that may expire, by the instant their wait is counted from.
+    index("backorders_expiry_idx")
+      .on(t.productId, sql`(coalesce(${t.promisedAt}, ${t.createdAt}))`)
+      .where(sql`${t.status} = 'WAITING' AND NOT ${t.keepWaiting}`),
     // The `delayed` filter (backorder-delay.ts `delayedFilter`): when a waiting backorder is (or became) late, a range below now().
     index("backorders_late_idx")
       .on(sql`(coalesce(CASE WHEN ${t.delayed} THEN '-infinity'::timestamptz ELSE ${t.promisedAt} END, 'infinity'::timestamptz))`)
@@ -352,6 +367,80 @@ export const events = pgTable(
       .on(t.id)
       .where(sql`${t.seq} IS NULL`),
   ],
+);
+
+/**
+ * Where the shop wants customer-facing changes POSTed (section 12.2). `secret` is the endpoint's
+ * `whsec_…` signing key: shown once at creation, kept to sign every delivery.
+ */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    url: text("url").notNull(),
+    secret: text("secret").notNull(),
+    events: text("events", { enum: WEBHOOK_EVENT_TYPES }).array().notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: stamp("updated_at"),
+  },
+  (t) => [check("webhook_endpoints_events_check", sql`cardinality(${t.events}) > 0`)],
+);
+
+/**
+ * One webhook message for one endpoint, from the moment the worker read its event from the log
+ * until a 2xx answer or the last attempt. `payload` is the whole body, fixed when queued, so every
+ * attempt sends the same bytes under the same `event_id` (the `webhook-id` header receivers
+ * dedupe on). `event_seq` is the source event's position in the log (redelivery from a cursor);
+ * `order_id` keys the per-order ordering. A worker claims a due delivery by setting `locked_until`
+ * (a lease) and attempts it outside any transaction; a lease that lapses (a killed worker) makes
+ * it due again.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    endpointId: integer("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type", { enum: WEBHOOK_EVENT_TYPES }).notNull(),
+    eventSeq: bigint("event_seq", { mode: "number" }).notNull(),
+    orderId: integer("order_id"),
+    payload: jsonb("payload").notNull(),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull().default("PENDING"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: stamp("next_attempt_at"),
+    lockedUntil: at("locked_until"),
+    lastAttemptAt: at("last_attempt_at"),
+    responseStatus: integer("response_status"),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique("webhook_deliveries_event_key").on(t.endpointId, t.eventId),
+    // Due work, oldest first.
+    index("webhook_deliveries_due_idx")
+      .on(t.nextAttemptAt, t.id)
+      .where(sql`${t.status} = 'PENDING'`),
+    // Per-order ordering: an earlier pending delivery of the same order to the same endpoint goes first.
+    index("webhook_deliveries_order_idx")
+      .on(t.endpointId, t.orderId, t.id)
+      .where(sql`${t.status} = 'PENDING'`),
+    // An endpoint's deliveries, newest first (WebhookEndpoint.deliveries), and redelivery from a position.
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.eventSeq, t.id),
+    check("webhook_deliveries_attempts_check", sql`${t.attempts} >= 0`),
+  ],
+);
+
+/** How far the webhook worker has read the event log: one row, moved in the transaction that queues the deliveries. */
+export const webhookLogPosition = pgTable(
+  "webhook_log_position",
+  {
+    id: smallint("id").primaryKey().default(1),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+  },
+  (t) => [check("webhook_log_position_one_row", sql`${t.id} = 1`)],
 );
 
 /**

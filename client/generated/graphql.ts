@@ -12,6 +12,7 @@ export type BackorderPolicy =
 
 /** The operation that changed a product's stock or backlog. */
 export type ChangeReason =
+  | 'BACKORDER_EXPIRED'
   | 'BACKORDER_PRIORITIZED'
   | 'ETA_CHANGED'
   | 'ORDER_CANCELLED'
@@ -55,6 +56,7 @@ export type OrderChangeKind =
   | 'CANCELLED'
   /** A waiting backorder of the order became late: its expected date passed its promise, or became unknown. */
   | 'DELAYED'
+  | 'EXPIRED'
   | 'PLACED'
   | 'SHIPPED';
 
