@@ -169,7 +169,7 @@ export async function settleBacklog(tx: Executor, productId: number, options: Fi
   if (fill.units > 0) {
     await recomputeEta(tx, productId);
     await refreshOrderStatuses(tx, fill.orderIds);
-    await recordOrderChanges(tx, fill.orderIds, "BACKORDER_FILLED");
+    await recordOrderChanges(tx, { ids: fill.orderIds, kind: "BACKORDER_FILLED" });
     // Only the last backorder filled can still wait (it got part of its units), and re-dating may
     // have changed its row since the fill read it.
     const last = fill.backorders?.at(-1);

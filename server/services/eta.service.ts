@@ -102,7 +102,7 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
   `,
   );
   const delayedOrderIds = [...new Set(updated.filter((row) => row.newly_late).map((row) => Number(row.order_id)))];
-  if (!options.deferDelayedEvents) await recordOrderChanges(tx, delayedOrderIds, "DELAYED");
+  if (!options.deferDelayedEvents) await recordOrderChanges(tx, { ids: delayedOrderIds, kind: "DELAYED" });
   return { changed: updated.length, delayedOrderIds };
 }
 
@@ -121,7 +121,7 @@ export async function markOverdueBackorders(db: Database, now: Date = new Date()
           RETURNING ${backorders.orderId}`,
     );
     const orderIds = [...new Set(late.map((row) => Number(row.order_id)))];
-    await recordOrderChanges(tx, orderIds, "DELAYED");
+    await recordOrderChanges(tx, { ids: orderIds, kind: "DELAYED" });
     return orderIds;
   });
 }

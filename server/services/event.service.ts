@@ -12,22 +12,27 @@ import type { ChangeReason, OrderChangeKind, RestockChangeKind } from "./types.j
 const { backorders, events, orders, products, restocks, stockLevels } = schema;
 
 /**
+ * ORDER_CHANGED events for these orders, of one kind. `refunds` names the refund the change
+ * created for an order (a cancellation, an expiry): its event carries `refundId`, which the webhook
+ * worker turns into REFUND_DUE.
+ */
+export interface OrderChanges {
+  ids: readonly number[];
+  kind: OrderChangeKind;
+  refunds?: readonly { orderId: number; id: number }[];
+}
+
+/**
  * Bumps each product's version under the lock its caller holds and appends a STOCK_CHANGED and a
  * BACKLOG_CHANGED event carrying a snapshot of the product's quantities, all in one statement.
  * The caller must hold the products' row locks, so the versions order each product's events.
  * `orders` adds an ORDER_CHANGED event for each of these orders to the same statement.
  */
-export async function recordProductChanges(
-  tx: Executor,
-  productIds: readonly number[],
-  reason: ChangeReason,
-  orders?: { ids: readonly number[]; kind: OrderChangeKind },
-) {
+export async function recordProductChanges(tx: Executor, productIds: readonly number[], reason: ChangeReason, orders?: OrderChanges) {
   const ids = [...new Set(productIds)];
-  if (ids.length === 0) return orders ? recordOrderChanges(tx, orders.ids, orders.kind) : undefined;
+  if (ids.length === 0) return orders ? recordOrderChanges(tx, orders) : undefined;
   // The orders' events ride along in the same statement: one round trip less under the lock.
-  const orderEvents =
-    orders && orders.ids.length > 0 ? sql`order_events AS (${orderChangesInsert(orders.ids, orders.kind)} RETURNING ${events.id}),` : sql``;
+  const orderEvents = orders && orders.ids.length > 0 ? sql`order_events AS (${orderChangesInsert(orders)} RETURNING ${events.id}),` : sql``;
   const s = stockLevels;
   const q = alias(backorders, "q");
   await tx.execute(sql`
@@ -70,17 +75,26 @@ export async function recordProductChanges(
   `);
 }
 
-function orderChangesInsert(orderIds: readonly number[], kind: OrderChangeKind) {
+function orderChangesInsert({ ids, kind, refunds = [] }: OrderChanges) {
+  const payload = sql`jsonb_build_object('kind', ${kind}::text, 'customer', ${orders.customer}, 'status', ${orders.status})`;
+  if (refunds.length === 0) {
+    return sql`
+    INSERT INTO ${events} (${names(events.type, events.orderId, events.payload)})
+    SELECT 'ORDER_CHANGED', ${orders.id}, ${payload}
+    FROM ${orders} WHERE ${orders.id} = ANY(${intArray([...new Set(ids)])}) ORDER BY ${orders.id}`;
+  }
   return sql`
     INSERT INTO ${events} (${names(events.type, events.orderId, events.payload)})
-    SELECT 'ORDER_CHANGED', ${orders.id}, jsonb_build_object('kind', ${kind}::text, 'customer', ${orders.customer}, 'status', ${orders.status})
-    FROM ${orders} WHERE ${orders.id} = ANY(${intArray([...new Set(orderIds)])}) ORDER BY ${orders.id}`;
+    SELECT 'ORDER_CHANGED', ${orders.id}, ${payload} || coalesce(jsonb_build_object('refundId', r.refund_id), '{}')
+    FROM ${orders} LEFT JOIN unnest(${intArray(refunds.map((r) => r.orderId))}, ${intArray(refunds.map((r) => r.id))}) AS r(order_id, refund_id)
+      ON r.order_id = ${orders.id}
+    WHERE ${orders.id} = ANY(${intArray([...new Set(ids)])}) ORDER BY ${orders.id}`;
 }
 
-/** Appends one ORDER_CHANGED event per order, with the order's current status and customer. */
-export async function recordOrderChanges(tx: Executor, orderIds: readonly number[], kind: OrderChangeKind) {
-  if (orderIds.length === 0) return;
-  await tx.execute(orderChangesInsert(orderIds, kind));
+/** Appends one ORDER_CHANGED event per order, with the order's current status and customer (and the refund the change created). */
+export async function recordOrderChanges(tx: Executor, changes: OrderChanges) {
+  if (changes.ids.length === 0) return;
+  await tx.execute(orderChangesInsert(changes));
 }
 
 /** Appends a RESTOCK_CHANGED event for one restock. */

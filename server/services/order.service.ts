@@ -315,7 +315,7 @@ async function writeOrder(tx: Executor, orderId: number, customer: string, lines
   await placed();
   // An order is PLACED before anything happens to it: a backorder late from its first moment (its
   // restock's date has passed) is announced after that, as are the orders this one pushed back.
-  await recordOrderChanges(tx, [...delayedOrderIds], "DELAYED");
+  await recordOrderChanges(tx, { ids: [...delayedOrderIds], kind: "DELAYED" });
   return toRecord(orders, created[0]);
 }
 
@@ -442,9 +442,9 @@ async function cancelUnits(tx: Executor, orderId: number, releases: Release[]): 
     }
   }
   await refreshOrderStatuses(tx, [orderId]);
-  await recordProductChanges(tx, productIds, "ORDER_CANCELLED", { ids: [orderId], kind: "CANCELLED" });
   // Every cancellation cancels at least one unit (the callers refuse one that would not).
   if (!refund) throw new Error(`cancellation of order ${orderId} cancelled no units`);
+  await recordProductChanges(tx, productIds, "ORDER_CANCELLED", { ids: [orderId], kind: "CANCELLED", refunds: [{ orderId, id: refund.id }] });
   return refund;
 }
 
