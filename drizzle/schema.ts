@@ -54,6 +54,21 @@ export const locations = pgTable(
   (t) => [uniqueIndex("locations_code_key").on(t.code)],
 );
 
+/** Who makes or ships a product (section 12.3): its lead time, and a history of restocks that tells how reliable its dates are. */
+export const suppliers = pgTable(
+  "suppliers",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    name: text("name").notNull(),
+    leadTimeDays: integer("lead_time_days"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("suppliers_name_key").on(sql`lower(${t.name})`),
+    check("suppliers_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} >= 0`),
+  ],
+);
+
 export const products = pgTable(
   "products",
   {
@@ -78,6 +93,8 @@ export const products = pgTable(
      * waiting (NULL: they wait as long as it takes).
      */
     autoCancelAfterDays: integer("auto_cancel_after_days"),
+    /** Who supplies it: its restocks record this supplier, whose history widens the dates (`expectedAtLate`). */
+    supplierId: integer("supplier_id").references(() => suppliers.id),
     /** Units waiting in this product's backlog: the sum of its waiting backorders' remaining. */
     backordered: integer("backordered").notNull().default(0),
     /** How many backorders wait in this product's backlog: kept beside `backordered` so an event need not count the queue. */
@@ -92,6 +109,9 @@ export const products = pgTable(
   },
   (t) => [
     uniqueIndex("products_sku_key").on(t.sku),
+    index("products_supplier_idx")
+      .on(t.supplierId, t.id)
+      .where(sql`${t.supplierId} IS NOT NULL`),
     check("products_price_check", sql`${t.price} >= 0`),
     check("products_backordered_check", sql`${t.backordered} >= 0`),
     check("products_waiting_orders_check", sql`${t.waitingOrders} >= 0 AND (${t.waitingOrders} = 0) = (${t.backordered} = 0)`),
@@ -302,10 +322,21 @@ export const restocks = pgTable(
     status: text("status", { enum: RESTOCK_STATUSES }).notNull().default("SCHEDULED"),
     reference: text("reference"),
     receivedAt: at("received_at"),
+    /** The product's supplier when the restock was scheduled. */
+    supplierId: integer("supplier_id").references(() => suppliers.id),
+    /**
+     * The date first announced, kept through reschedules: the supplier's lateness is measured
+     * against it, since a promise to a customer was made on it (NULL before migration 0017: use expected_at).
+     */
+    originalExpectedAt: at("original_expected_at"),
     createdAt: createdAt(),
   },
   (t) => [
     index("restocks_product_idx").on(t.productId, t.expectedAt),
+    // A supplier's history: its received restocks, newest first.
+    index("restocks_supplier_received_idx")
+      .on(t.supplierId, t.receivedAt)
+      .where(sql`${t.supplierId} IS NOT NULL AND ${t.status} = 'RECEIVED'`),
     check("restocks_quantity_check", sql`${t.quantity} > 0 AND ${t.receivedQuantity} >= 0 AND ${t.receivedQuantity} <= ${t.quantity}`),
   ],
 );
