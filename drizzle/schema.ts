@@ -458,6 +458,10 @@ export const webhookDeliveries = pgTable(
     index("webhook_deliveries_order_idx")
       .on(t.endpointId, t.orderId, t.id)
       .where(sql`${t.status} = 'PENDING'`),
+    // An endpoint's dead letters (webhookHealth counts them, WebhookEndpoint.deliveries(status: FAILED) lists them).
+    index("webhook_deliveries_failed_idx")
+      .on(t.endpointId, t.id)
+      .where(sql`${t.status} = 'FAILED'`),
     // An endpoint's deliveries, newest first (WebhookEndpoint.deliveries), and redelivery from a position.
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.eventSeq, t.id),
     check("webhook_deliveries_attempts_check", sql`${t.attempts} >= 0`),
