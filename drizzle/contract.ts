@@ -53,7 +53,14 @@ export const STOCK_MOVEMENT_KINDS = ["INITIAL", "ADJUSTMENT", "RESTOCK", "SHIPME
 export type StockMovementKind = (typeof STOCK_MOVEMENT_KINDS)[number];
 
 /** The kinds of rows in the event log. */
-export const EVENT_TYPES = ["STOCK_CHANGED", "BACKLOG_CHANGED", "RESTOCK_CHANGED", "ORDER_CHANGED", "API_KEY_REVOKED"] as const;
+export const EVENT_TYPES = [
+  "STOCK_CHANGED",
+  "BACKLOG_CHANGED",
+  "RESTOCK_CHANGED",
+  "ORDER_CHANGED",
+  "API_KEY_REVOKED",
+  "SUPPLIER_ORDER_CHANGED",
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Why a product's stock or backlog changed. */
@@ -102,6 +109,21 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 /** PENDING until a 2xx answer (DELIVERED) or the last attempt failed (FAILED: the dead letter). */
 export const DELIVERY_STATUSES = ["PENDING", "DELIVERED", "FAILED"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** How a product reaches the customer (section 12.3): from our stock, or shipped by its supplier (no stock of ours). */
+export const FULFILLMENTS = ["STOCKED", "DROPSHIP"] as const;
+export type Fulfillment = (typeof FULFILLMENTS)[number];
+
+/**
+ * A dropship line's order at its supplier: OPEN until the supplier acknowledges it with a ship
+ * date, then SHIPPED, or REJECTED by the supplier, or CANCELLED with the customer's units.
+ */
+export const SUPPLIER_ORDER_STATUSES = ["OPEN", "ACKNOWLEDGED", "SHIPPED", "REJECTED", "CANCELLED"] as const;
+export type SupplierOrderStatus = (typeof SUPPLIER_ORDER_STATUSES)[number];
+
+/** What happened to a supplier order (SUPPLIER_ORDER_CHANGED events). */
+export const SUPPLIER_ORDER_CHANGE_KINDS = ["CREATED", "ACKNOWLEDGED", "SHIPPED", "REJECTED", "CANCELLED"] as const;
+export type SupplierOrderChangeKind = (typeof SUPPLIER_ORDER_CHANGE_KINDS)[number];
 
 /** Machine-readable reasons a business rule says no (the contract's `ErrorCode`). */
 export const ERROR_CODES = [

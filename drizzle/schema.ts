@@ -10,11 +10,13 @@ import {
   DELIVERY_STATUSES,
   ETA_SOURCES,
   EVENT_TYPES,
+  FULFILLMENTS,
   ORDER_STATUSES,
   REFUND_REASONS,
   REFUND_STATUSES,
   RESTOCK_STATUSES,
   STOCK_MOVEMENT_KINDS,
+  SUPPLIER_ORDER_STATUSES,
   WEBHOOK_EVENT_TYPES,
 } from "./contract.js";
 import { sql } from "drizzle-orm";
@@ -95,6 +97,8 @@ export const products = pgTable(
     autoCancelAfterDays: integer("auto_cancel_after_days"),
     /** Who supplies it: its restocks record this supplier, whose history widens the dates (`expectedAtLate`). */
     supplierId: integer("supplier_id").references(() => suppliers.id),
+    /** DROPSHIP: no stock of ours; each order line becomes a supplier order (needs a supplier). */
+    fulfillment: text("fulfillment", { enum: FULFILLMENTS }).notNull().default("STOCKED"),
     /** Units waiting in this product's backlog: the sum of its waiting backorders' remaining. */
     backordered: integer("backordered").notNull().default(0),
     /** How many backorders wait in this product's backlog: kept beside `backordered` so an event need not count the queue. */
@@ -120,6 +124,7 @@ export const products = pgTable(
     check("products_max_order_check", sql`${t.maxOrderQuantity} IS NULL OR ${t.maxOrderQuantity} >= ${t.minOrderQuantity}`),
     check("products_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} >= 0`),
     check("products_max_wait_check", sql`${t.maxWaitDays} IS NULL OR ${t.maxWaitDays} >= 0`),
+    check("products_dropship_supplier_check", sql`${t.fulfillment} <> 'DROPSHIP' OR ${t.supplierId} IS NOT NULL`),
     check("products_auto_cancel_check", sql`${t.autoCancelAfterDays} IS NULL OR ${t.autoCancelAfterDays} >= 1`),
   ],
 );
@@ -401,6 +406,51 @@ export const events = pgTable(
 );
 
 /**
+ * A dropship order line at its supplier (section 12.3): written with the customer's order, in the
+ * same transaction; the line's units wait here (not in the backlog) until the supplier ships them,
+ * rejects them, or the customer cancels.
+ */
+export const supplierOrders = pgTable(
+  "supplier_orders",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    supplierId: integer("supplier_id")
+      .notNull()
+      .references(() => suppliers.id),
+    orderId: integer("order_id")
+      .notNull()
+      .references(() => orders.id),
+    orderLineId: integer("order_line_id")
+      .notNull()
+      .references(() => orderLines.id),
+    productId: integer("product_id")
+      .notNull()
+      .references(() => products.id),
+    quantity: integer("quantity").notNull(),
+    status: text("status", { enum: SUPPLIER_ORDER_STATUSES }).notNull().default("OPEN"),
+    /** The supplier's ship date (acknowledgement); before it, the supplier's lead time dates the line. */
+    expectedShipAt: at("expected_ship_at"),
+    trackingNumber: text("tracking_number"),
+    rejectReason: text("reject_reason"),
+    createdAt: createdAt(),
+    acknowledgedAt: at("acknowledged_at"),
+    shippedAt: at("shipped_at"),
+    /** When it was rejected or cancelled. */
+    closedAt: at("closed_at"),
+  },
+  (t) => [
+    uniqueIndex("supplier_orders_order_line_key").on(t.orderLineId),
+    index("supplier_orders_order_idx").on(t.orderId),
+    // A supplier's orders, newest first, and its open ones (waiting for acknowledgement, late to ship).
+    index("supplier_orders_supplier_idx").on(t.supplierId, t.id),
+    index("supplier_orders_open_idx")
+      .on(t.status, t.createdAt)
+      .where(sql`${t.status} IN ('OPEN', 'ACKNOWLEDGED')`),
+    check("supplier_orders_quantity_check", sql`${t.quantity} > 0`),
+  ],
+);
+
+/**
  * Where the shop wants customer-facing changes POSTed (section 12.2). `secret` is the endpoint's
  * `whsec_…` signing key: shown once at creation, kept to sign every delivery.
  */
@@ -601,10 +651,13 @@ export const apiKeys = pgTable(
     /** Updated at most once a minute per key, not on every request. */
     lastUsedAt: at("last_used_at"),
     revokedAt: at("revoked_at"),
+    /** The one supplier a SUPPLIER key acts for (required with that role, NULL with any other). */
+    supplierId: integer("supplier_id").references(() => suppliers.id),
   },
   (t) => [
     uniqueIndex("api_keys_secret_hash_key").on(t.secretHash),
-    check("api_keys_role_check", sql`${t.role} IN ('ADMIN', 'OPERATOR', 'STOREFRONT', 'READER')`),
+    check("api_keys_role_check", sql`${t.role} IN ('ADMIN', 'OPERATOR', 'STOREFRONT', 'READER', 'SUPPLIER')`),
+    check("api_keys_supplier_check", sql`(${t.role} = 'SUPPLIER') = (${t.supplierId} IS NOT NULL)`),
   ],
 );
 
