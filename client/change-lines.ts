@@ -2,6 +2,7 @@
  * How `npm run watch` prints a change: one readable line (time, SKU or order number, what
  * changed, the figures that matter) or one JSON object per line for other programs.
  */
+import type { WatchRefundsDueQuery, WatchWebhookHealthQuery } from "./generated/graphql.js";
 import type { BacklogChange, OrderChange, RestockChange, StockChange } from "./subscriber.js";
 
 /** A change with the name of the subscription that delivered it. */
@@ -85,4 +86,51 @@ export function readableLine(watched: WatchedChange): string {
 /** One JSON line: the change as the server sent it, with `type` naming its subscription. */
 export function jsonLine(watched: WatchedChange): string {
   return JSON.stringify({ type: watched.type, ...watched.change });
+}
+
+/** What `--refunds` reads: the refunds due. */
+export type RefundsDue = WatchRefundsDueQuery["refundsDue"];
+/** What `--webhooks` reads: webhook delivery health. */
+export type WebhookHealth = WatchWebhookHealthQuery["webhookHealth"];
+
+/** Figures `watch` reads (at start, after the events that change them, and on a poll), printed when they changed. */
+export type WatchedFigures = { type: "refundsDue"; at: Date; refundsDue: RefundsDue } | { type: "webhookHealth"; at: Date; webhookHealth: WebhookHealth };
+
+/**
+ * `refunds  due  3 refunds pending  39.98 EUR (1)  0.50 USD (2)  oldest 2025-03-01T14:03:07Z`;
+ * `webhooks  health  2 endpoints  pending 4  dead letters 1  FAILING https://crm.example (1 dead letter)`.
+ */
+function describeFigures(figures: WatchedFigures): { subject: string; what: string; figures: string } {
+  if (figures.type === "webhookHealth") {
+    const health = figures.webhookHealth;
+    const failing = health.endpoints
+      .filter((endpoint) => endpoint.failing)
+      .map((endpoint) => `  FAILING ${endpoint.host} (${plural(endpoint.failed, "dead letter")}, ${endpoint.pending} pending)`);
+    const off = health.endpoints.filter((endpoint) => !endpoint.enabled).length;
+    return {
+      subject: "webhooks",
+      what: "health",
+      figures:
+        health.endpoints.length === 0
+          ? "no endpoints"
+          : `${plural(health.endpoints.length, "endpoint")}${off > 0 ? ` (${off} disabled)` : ""}  pending ${health.pending}  dead letters ${health.failed}${failing.join("")}`,
+    };
+  }
+  const due = figures.refundsDue;
+  if (due.count === 0) return { subject: "refunds", what: "due", figures: "nothing owed" };
+  const atLeast = due.countPrecision === "AT_LEAST" ? "at least " : "";
+  const totals = due.totals.map((total) => `${total.amount.amount} ${total.amount.currencyCode} (${total.count})`).join("  ");
+  const oldest = due.oldestPendingAt ? `  oldest ${due.oldestPendingAt.replace(/\.\d+Z$/, "Z")}` : "";
+  return { subject: "refunds", what: "due", figures: `${atLeast}${plural(due.count, "refund")} pending  ${totals}${oldest}` };
+}
+
+/** One line for figures read by `watch`: readable as a change's line, or JSON with `type`, `at` (when read) and the figures. */
+export function figuresLine(figures: WatchedFigures, json: boolean): string {
+  if (json) {
+    // Flat like a change's line: `type`, `at`, then the figures as the server sent them.
+    const value = figures.type === "refundsDue" ? figures.refundsDue : figures.webhookHealth;
+    return JSON.stringify({ type: figures.type, at: figures.at.toISOString(), ...value });
+  }
+  const { subject, what, figures: text } = describeFigures(figures);
+  return `${clockTime(figures.at)}  ${subject}  ${what}  ${text}`;
 }

@@ -1,8 +1,13 @@
 /**
- * `npm run watch -- [--sku SKU ...] [--orders] [--customer C] [--url URL] [--json] [--after CURSOR]`
+ * `npm run watch -- [--sku SKU ...] [--orders] [--customer C] [--refunds] [--webhooks] [--url URL] [--json] [--after CURSOR]`
  *
  * Prints live stock, backlog and restock changes (and order changes with --orders or
- * --customer), one line each, to stdout; connection status and errors go to stderr. It keeps
+ * --customer), one line each, to stdout; connection status and errors go to stderr. With
+ * --refunds it also prints the refunds due (per currency) at start and whenever they change:
+ * read again after each cancellation or expiry it sees, and every 30 s (a refund paid writes
+ * no event), printed only when the figures differ from the last printed. With --webhooks it
+ * prints webhook delivery health (endpoints, pending, dead letters, the failing endpoints) the
+ * same way, read every 10 s: deliveries are not in the event log. It keeps
  * going across disconnects and server restarts, resuming after the last change it printed, so
  * no change is skipped or printed twice. When the server no longer has the changes since then
  * (CURSOR_EXPIRED: older than its event retention) it says so in one line and goes on from now.
@@ -15,8 +20,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { jsonLine, readableLine, type WatchedChange } from "./change-lines.js";
-import { EventCursorDocument, ProductsBySkuDocument } from "./generated/graphql.js";
+import { figuresLine, jsonLine, readableLine, type WatchedChange, type WatchedFigures } from "./change-lines.js";
+import { EventCursorDocument, ProductsBySkuDocument, WatchRefundsDueDocument, WatchWebhookHealthDocument } from "./generated/graphql.js";
 import { type CloseInfo, type ConnectionStatus, createSubscriber, CursorExpiredError, type LiveSubscription, type SubscriptionError } from "./node.js";
 
 const USAGE = `Usage: npm run watch -- [options]
@@ -26,6 +31,8 @@ Prints live stock, backlog and restock changes, one line each.
   --sku SKU        only this product (repeat for several; default: every product)
   --orders         order changes too (every order)
   --customer C     order changes of this customer only
+  --refunds        the refunds due too: at start, then whenever they change
+  --webhooks       webhook delivery health too (failing endpoints, dead letters): at start, then whenever it changes
   --json           one JSON object per line instead of readable text
   --after CURSOR   start after this event cursor (replays what followed it); default: now
   --url URL        default $BACKORDER_URL, else ws://$HOST:$PORT/graphql (the server's defaults: 127.0.0.1, 4000)
@@ -39,6 +46,8 @@ interface WatchOptions {
   skus: string[];
   orders: boolean;
   customer?: string;
+  refunds: boolean;
+  webhooks: boolean;
   json: boolean;
   after?: string;
   url: string;
@@ -111,6 +120,8 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): WatchOptions | { e
         sku: { type: "string", multiple: true },
         orders: { type: "boolean" },
         customer: { type: "string" },
+        refunds: { type: "boolean" },
+        webhooks: { type: "boolean" },
         json: { type: "boolean" },
         after: { type: "string" },
         url: { type: "string" },
@@ -145,6 +156,8 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): WatchOptions | { e
     skus: [...new Set(values.sku ?? [])],
     orders: Boolean(values.orders || values.customer),
     customer: values.customer,
+    refunds: Boolean(values.refunds),
+    webhooks: Boolean(values.webhooks),
     json: Boolean(values.json),
     after: values.after,
     url,
@@ -169,6 +182,77 @@ let keySource = "BACKORDER_API_KEY";
 /** The longest wait between two attempts to reach the server. */
 const RETRY_MAX_MS = 10_000;
 
+/** After an event that may change a figure, the quiet time before reading it (a burst costs one read)… */
+const FIGURES_QUIET_MS = 500;
+/** …and the longest a read waits while events keep coming. */
+const FIGURES_MAX_WAIT_MS = 5_000;
+/** How often the refunds due are read without an event: markRefunded writes none. */
+const REFUNDS_POLL_MS = 30_000;
+/** How often webhook health is read: deliveries write no event. */
+const WEBHOOKS_POLL_MS = 10_000;
+
+/** A figure `watch` follows: `soon()` after an event that may change it; `stop()` ends its reads. */
+interface FollowedFigure {
+  soon(): void;
+  stop(): void;
+}
+
+/**
+ * Reads a figure now, `FIGURES_QUIET_MS` after events that may change it (at most
+ * `FIGURES_MAX_WAIT_MS` after the first), and every `pollMs`; one read at a time. `print` is called
+ * with a read whose answer differs from the last one printed, so a poll that finds nothing new prints nothing.
+ */
+function followFigure<T>(name: string, read: () => Promise<T>, print: (value: T) => void, pollMs: number): FollowedFigure {
+  let printed: string | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let firstEvent: number | null = null;
+  let running = false;
+  let again = false;
+  let failed = false;
+  const run = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    firstEvent = null;
+    try {
+      const value = await read();
+      failed = false;
+      const text = JSON.stringify(value);
+      if (text !== printed && !stopping) {
+        printed = text;
+        print(value);
+      }
+    } catch (error) {
+      // Said once until a read succeeds again: the connection's own status lines say the rest.
+      if (!failed && !stopping) stderr(`${now()} ${name}: ${error instanceof Error ? error.message : String(error)}`);
+      failed = true;
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        soon();
+      }
+    }
+  };
+  const soon = () => {
+    const at = Date.now();
+    firstEvent ??= at;
+    clearTimeout(timer);
+    timer = setTimeout(() => void run(), Math.max(0, Math.min(FIGURES_QUIET_MS, firstEvent + FIGURES_MAX_WAIT_MS - at)));
+  };
+  const poll = setInterval(() => void run(), pollMs);
+  void run();
+  return {
+    soon,
+    stop() {
+      clearTimeout(timer);
+      clearInterval(poll);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const options = readOptions(process.argv.slice(2), process.env);
   if ("exit" in options) {
@@ -182,6 +266,8 @@ async function main(): Promise<void> {
   /** The last status seen, and whether "cannot reach" was said since the last connection. */
   let last: ConnectionStatus = "disconnected";
   let unreachable = false;
+  /** The figures followed (--refunds, --webhooks), once the subscriber is up. */
+  const followed: FollowedFigure[] = [];
   const subscriber = createSubscriber({
     url: options.url,
     authorization: options.authorization,
@@ -215,6 +301,7 @@ async function main(): Promise<void> {
   const stop = (code: number) => {
     if (stopping) return;
     stopping = true;
+    for (const figure of followed) figure.stop();
     // A stuck close must not keep the terminal waiting.
     setTimeout(() => process.exit(code), 2000).unref();
     subscriber.dispose().finally(() => process.exit(code));
@@ -242,6 +329,29 @@ async function main(): Promise<void> {
   const print = (watched: WatchedChange) => {
     process.stdout.write(`${options.json ? jsonLine(watched) : readableLine(watched)}\n`);
   };
+  const printFigures = (figures: WatchedFigures) => process.stdout.write(`${figuresLine(figures, options.json)}\n`);
+  const refunds = options.refunds
+    ? followFigure(
+        "refundsDue",
+        async () => (await subscriber.query(WatchRefundsDueDocument, {})).refundsDue,
+        (refundsDue) => printFigures({ type: "refundsDue", at: new Date(), refundsDue }),
+        REFUNDS_POLL_MS,
+      )
+    : undefined;
+  // Deliveries are not in the event log: only the poll sees them change.
+  const webhooks = options.webhooks
+    ? followFigure(
+        "webhookHealth",
+        async () => (await subscriber.query(WatchWebhookHealthDocument, {})).webhookHealth,
+        (webhookHealth) => printFigures({ type: "webhookHealth", at: new Date(), webhookHealth }),
+        WEBHOOKS_POLL_MS,
+      )
+    : undefined;
+  for (const figure of [refunds, webhooks]) if (figure) followed.push(figure);
+  /** Cancelled or expired units write refunds: the refunds due are read again. */
+  const refundsMayChange = (change: { kind: string }) => {
+    if (change.kind === "CANCELLED" || change.kind === "EXPIRED") refunds?.soon();
+  };
   /** The running subscriptions, all after one cursor. */
   let live: LiveSubscription[] = [];
   const followAll = (from: string) => {
@@ -251,8 +361,15 @@ async function main(): Promise<void> {
       subscriber.restockChanged({ productIds, after: from }, (change) => print({ type: "restockChanged", change })),
     ];
     if (options.orders) {
-      live.push(subscriber.orderChanged({ customer: options.customer, after: from }, (change) => print({ type: "orderChanged", change })));
+      live.push(
+        subscriber.orderChanged({ customer: options.customer, after: from }, (change) => {
+          print({ type: "orderChanged", change });
+          if (!options.customer) refundsMayChange(change);
+        }),
+      );
     }
+    // Every customer's cancellations, unprinted, when the printed ones are not all of them.
+    if (refunds && (!options.orders || options.customer)) live.push(subscriber.orderChanged({ after: from }, refundsMayChange));
   };
   let restarting = false;
   /**

@@ -44,8 +44,11 @@ export type EtaSource = (typeof ETA_SOURCES)[number];
 export const COUNT_PRECISIONS = ["EXACT", "AT_LEAST"] as const;
 export type CountPrecision = (typeof COUNT_PRECISIONS)[number];
 
-/** What an API key may do (docs/ARCHITECTURE.md, "Access and limits"). */
-export const API_KEY_ROLES = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"] as const;
+/**
+ * What an API key may do (docs/ARCHITECTURE.md, "Access and limits"). SUPPLIER: a key bound to one
+ * supplier (api_keys.supplier_id), which sees and acts on that supplier's orders only ("Dropship").
+ */
+export const API_KEY_ROLES = ["ADMIN", "OPERATOR", "STOREFRONT", "READER", "SUPPLIER"] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
 
 /** Why a row of the stock ledger was written. */

@@ -274,9 +274,10 @@ export const backorders = pgTable(
       .on(t.priority.desc().nullsFirst(), t.id)
       .where(sql`${t.status} = 'WAITING'`),
     index("backorders_order_idx").on(t.orderId),
-    // The expiry sweep: a product's waiting backorders that may expire, by the instant their wait is counted from.
+    // The expiry sweep: a product's waiting backorders that may expire, by the instant their wait is
+    // counted from (the later of promise and placement: greatest() skips a NULL promise).
     index("backorders_expiry_idx")
-      .on(t.productId, sql`(coalesce(${t.promisedAt}, ${t.createdAt}))`)
+      .on(t.productId, sql`(greatest(${t.promisedAt}, ${t.createdAt}))`)
       .where(sql`${t.status} = 'WAITING' AND NOT ${t.keepWaiting}`),
     // The `delayed` filter (backorder-delay.ts `delayedFilter`): when a waiting backorder is (or became) late, a range below now().
     index("backorders_late_idx")

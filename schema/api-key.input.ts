@@ -1,6 +1,6 @@
 /** The input of createApiKey. */
 import "reflect-metadata";
-import { Field, InputType } from "type-graphql";
+import { Field, ID, InputType } from "type-graphql";
 import { Role } from "./api-key.type.js";
 
 @InputType()
@@ -10,4 +10,7 @@ export class CreateApiKeyInput {
 
   @Field(() => Role)
   role!: Role;
+
+  @Field(() => ID, { nullable: true, description: "The supplier a SUPPLIER key acts for: required with SUPPLIER, refused with any other role." })
+  supplierId?: string | null;
 }

@@ -17,6 +17,10 @@ registerEnumType(Role, {
     OPERATOR: { description: "Products, locations, stock, restocks, orders and backlog priorities; every read." },
     STOREFRONT: { description: "placeOrder, cancelOrder and cancelOrderLine; every read." },
     READER: { description: "Read-only queries and subscriptions; customer identifiers are replaced by pseudonyms." },
+    SUPPLIER: {
+      description:
+        "Bound to one supplier: supplierOrders of that supplier, node for them, acknowledge/ship/reject them; nothing else. Other suppliers' orders are NOT_FOUND.",
+    },
   },
 });
 

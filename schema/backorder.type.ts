@@ -54,6 +54,16 @@ export class Backorder implements Node {
   })
   delayed!: boolean;
 
+  @Field(() => Boolean, { description: "The customer chose to wait past the promise: the expiry sweep leaves it alone (keepWaiting)." })
+  keepWaiting!: boolean;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      "When the expiry sweep cancels and refunds its waiting units: the product's autoCancelAfterDays after its promise (after its placement when none was made). Null when the product has no autoCancelAfterDays, the customer chose keepWaiting, or it no longer waits.",
+  })
+  expiresAt!: Date | null;
+
   @Field(() => DateTimeScalar)
   createdAt!: Date;
 

@@ -1,17 +1,32 @@
 /** The enums of the contract (docs/ARCHITECTURE.md, "The GraphQL contract"); values equal their names. */
 import "reflect-metadata";
 import { registerEnumType } from "type-graphql";
-import { BACKORDER_POLICIES, BACKORDER_STATUSES, enumOf, ETA_SOURCES, ORDER_STATUSES, RESTOCK_STATUSES } from "../drizzle/contract.js";
+import {
+  BACKORDER_POLICIES,
+  BACKORDER_STATUSES,
+  enumOf,
+  ETA_SOURCES,
+  FULFILLMENTS,
+  ORDER_STATUSES,
+  RESTOCK_STATUSES,
+  SUPPLIER_ORDER_STATUSES,
+} from "../drizzle/contract.js";
 import type {
   BackorderPolicy as BackorderPolicyValue,
   BackorderStatus as BackorderStatusValue,
   EtaSource as EtaSourceValue,
+  Fulfillment as FulfillmentValue,
+  SupplierOrderStatus as SupplierOrderStatusValue,
   OrderStatus as OrderStatusValue,
   RestockStatus as RestockStatusValue,
 } from "../drizzle/contract.js";
 
 // Each enum is a value (what type-graphql registers) and a type of the same name (its values),
 // both built from the contract's one list of values.
+export const Fulfillment = enumOf(FULFILLMENTS);
+export type Fulfillment = FulfillmentValue;
+export const SupplierOrderStatus = enumOf(SUPPLIER_ORDER_STATUSES);
+export type SupplierOrderStatus = SupplierOrderStatusValue;
 export const BackorderPolicy = enumOf(BACKORDER_POLICIES);
 export type BackorderPolicy = BackorderPolicyValue;
 export const OrderStatus = enumOf(ORDER_STATUSES);
@@ -54,5 +69,24 @@ registerEnumType(EtaSource, {
     RESTOCK: { description: "A scheduled restock covers it." },
     LEAD_TIME: { description: "Beyond scheduled supply: placed at + the product's lead time." },
     UNKNOWN: { description: "Nothing tells when." },
+  },
+});
+registerEnumType(Fulfillment, {
+  name: "Fulfillment",
+  description: "How a product reaches the customer.",
+  valuesConfig: {
+    STOCKED: { description: "From our stock: allocated from the shelf, or backordered in its queue." },
+    DROPSHIP: { description: "Shipped by its supplier: no stock of ours; each order line becomes one SupplierOrder." },
+  },
+});
+registerEnumType(SupplierOrderStatus, {
+  name: "SupplierOrderStatus",
+  description: "Where a dropship line's order at its supplier stands.",
+  valuesConfig: {
+    OPEN: { description: "Sent to the supplier, not acknowledged yet: dated by the supplier's lead time." },
+    ACKNOWLEDGED: { description: "The supplier gave a ship date (expectedShipAt)." },
+    SHIPPED: { description: "The supplier shipped it: the line's units are shipped." },
+    REJECTED: { description: "The supplier refused it: the line's units are cancelled and refunded (SUPPLIER_REJECTED)." },
+    CANCELLED: { description: "The customer's units were cancelled." },
   },
 });

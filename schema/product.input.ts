@@ -1,7 +1,7 @@
 /** The inputs of createProduct and updateProduct. */
 import "reflect-metadata";
-import { Field, InputType, Int } from "type-graphql";
-import { BackorderPolicy } from "./enums.js";
+import { Field, ID, InputType, Int } from "type-graphql";
+import { BackorderPolicy, Fulfillment } from "./enums.js";
 import { DecimalScalar } from "./scalars.js";
 
 @InputType()
@@ -38,6 +38,22 @@ export class CreateProductInput {
     description: "Units whose expected date is further away than this many days are refused with WAIT_TOO_LONG; null: no cap.",
   })
   maxWaitDays?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "Waiting units this many days past their promise (past their placement when no date was promised) are cancelled and refunded by the expiry sweep, unless the customer chose keepWaiting; 1 to 3650, null: never.",
+  })
+  autoCancelAfterDays?: number | null;
+
+  @Field(() => ID, { nullable: true, description: "A Supplier's id: its restocks record it, its history widens the dates (expectedAtLate)." })
+  supplierId?: string | null;
+
+  @Field(() => Fulfillment, {
+    nullable: true,
+    description: "STOCKED (the default) or DROPSHIP: shipped by its supplier (supplierId required), no stock of ours (initialStock must be 0).",
+  })
+  fulfillment?: Fulfillment | null;
 
   @Field(() => Int, { nullable: true, defaultValue: 0, description: "Units on hand at the default location." })
   initialStock?: number | null;
@@ -77,4 +93,20 @@ export class UpdateProductInput {
     description: "Units whose expected date is further away than this many days are refused with WAIT_TOO_LONG; null: no cap.",
   })
   maxWaitDays?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "Waiting units this many days past their promise (past their placement when no date was promised) are cancelled and refunded by the expiry sweep, unless the customer chose keepWaiting; 1 to 3650, null: never.",
+  })
+  autoCancelAfterDays?: number | null;
+
+  @Field(() => ID, { nullable: true, description: "A Supplier's id; null: no supplier." })
+  supplierId?: string | null;
+
+  @Field(() => Fulfillment, {
+    nullable: true,
+    description: "DROPSHIP needs a supplier and is refused (INVALID_STATE) while the product has stock, waiting units or open restocks.",
+  })
+  fulfillment?: Fulfillment | null;
 }

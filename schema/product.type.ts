@@ -3,7 +3,7 @@ import "reflect-metadata";
 import { Field, ID, Int, ObjectType } from "type-graphql";
 import { BackorderConnection } from "./backorder.type.js";
 import { connectionOf } from "./connection.js";
-import { BackorderPolicy, EtaSource } from "./enums.js";
+import { BackorderPolicy, EtaSource, Fulfillment } from "./enums.js";
 import { Location } from "./location.type.js";
 import { Money } from "./money.type.js";
 import { Node } from "./node.js";
@@ -117,6 +117,16 @@ export class Product implements Node {
     description: "Units whose expected date is further away than this many days are refused with WAIT_TOO_LONG; null: no cap.",
   })
   maxWaitDays!: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "Waiting units this many days past their promise (past their placement when no date was promised) are cancelled and refunded by the expiry sweep, unless the customer chose keepWaiting; 1 to 3650, null: never.",
+  })
+  autoCancelAfterDays!: number | null;
+
+  @Field(() => Fulfillment, { description: "STOCKED: from our stock; DROPSHIP: its supplier ships each order line (a SupplierOrder), no stock of ours." })
+  fulfillment!: Fulfillment;
 
   @Field(() => StockSummary)
   stock!: StockSummary;

@@ -8,6 +8,7 @@ import {
   type RefundReason as RefundReasonValue,
   type RefundStatus as RefundStatusValue,
 } from "../drizzle/contract.js";
+import { connectionOf, CountPrecision } from "./connection.js";
 import { UserError } from "./errors.js";
 import { Money } from "./money.type.js";
 import { Node } from "./node.js";
@@ -85,4 +86,34 @@ export class RefundPayload {
 
   @Field(() => [UserError])
   userErrors!: UserError[];
+}
+
+export const RefundConnection = connectionOf(Refund, "Refund");
+export type RefundConnection = InstanceType<typeof RefundConnection>;
+
+@ObjectType({ description: "Pending refunds of one currency." })
+export class RefundDueTotal {
+  @Field(() => Money, { description: "What they add up to, exact." })
+  amount!: Money;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+@ObjectType({
+  description:
+    "What the shop still owes its customers: the PENDING refunds, per currency. Counted over the oldest 10,000 pending refunds at most (countPrecision AT_LEAST past that).",
+})
+export class RefundsDue {
+  @Field(() => [RefundDueTotal], { description: "One per currency, by currency code; empty when nothing is pending." })
+  totals!: RefundDueTotal[];
+
+  @Field(() => Int, { description: "Pending refunds; when countPrecision is AT_LEAST, the oldest ones counted before counting stopped." })
+  count!: number;
+
+  @Field(() => CountPrecision, { description: "EXACT, or AT_LEAST when more refunds are pending than count (and totals) cover." })
+  countPrecision!: CountPrecision;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: "When the oldest pending refund was written; null when nothing is pending." })
+  oldestPendingAt!: Date | null;
 }

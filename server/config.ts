@@ -42,6 +42,14 @@ export interface Config {
   idempotencyKeyRetentionHours: number;
   /** LOST_DEMAND_RETENTION_DAYS: how long refused demand is kept for the metrics; 0: forever. */
   lostDemandRetentionDays: number;
+  /** WEBHOOK_DELIVERY_RETENTION_DAYS: how long a delivered webhook is kept (to be seen and redelivered); 0: forever. */
+  webhookDeliveryRetentionDays: number;
+  /** WEBHOOK_WORKER: whether this instance delivers webhooks (docs/ARCHITECTURE.md, "Webhooks"). */
+  webhookWorker: boolean;
+  /** WEBHOOK_MAX_ATTEMPTS: attempts of one delivery before it is FAILED (the dead letter). */
+  webhookMaxAttempts: number;
+  /** WEBHOOK_TIMEOUT_MS: how long one attempt waits for the receiver's answer. */
+  webhookTimeoutMs: number;
 }
 
 /** Reads a boolean variable: true/false, 1/0, yes/no, on/off; `fallback` when unset or empty. */
@@ -81,6 +89,8 @@ export const DEFAULT_STOCK_MOVEMENT_RETENTION_DAYS = 400;
 export const DEFAULT_IDEMPOTENCY_KEY_RETENTION_HOURS = 168;
 /** The default of LOST_DEMAND_RETENTION_DAYS: 13 months, a year of demand and a month to spare. */
 export const DEFAULT_LOST_DEMAND_RETENTION_DAYS = 400;
+/** The default of WEBHOOK_DELIVERY_RETENTION_DAYS: a month to look back at and redeliver. */
+export const DEFAULT_WEBHOOK_DELIVERY_RETENTION_DAYS = 30;
 
 /**
  * A whole number of `unit` up to `max` (0: keep `what` forever); `fallback` when unset or empty.
@@ -93,6 +103,23 @@ function parseLogRetention(variable: string, value: string | undefined, fallback
     throw new ConfigError(`${variable} must be a whole number of ${unit} up to ${max} (0: keep every ${what}), got "${value}"`);
   }
   return Number(value);
+}
+
+/** The defaults of WEBHOOK_MAX_ATTEMPTS and WEBHOOK_TIMEOUT_MS (DESIGN.md 12.2). */
+export const DEFAULT_WEBHOOK_MAX_ATTEMPTS = 8;
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
+
+/**
+ * A whole number from `min` to `max`; `fallback` when unset or empty. The bounds keep a typo from
+ * retrying a delivery for ever (attempts: 1 to 50; with the 1-hour backoff cap, 50 attempts are
+ * two days) or holding a slot for ever (timeout: 100 ms to 5 min).
+ */
+function parseBoundedInteger(variable: string, value: string | undefined, fallback: number, min: number, max: number, unit: string): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n < min || n > max)
+    throw new ConfigError(`${variable} must be a whole number of ${unit} from ${min} to ${max}, got "${value}"`);
+  return n;
 }
 
 function parsePort(value: string | undefined): number {
@@ -189,5 +216,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { see
       "days",
       "lost demand",
     ),
+    webhookDeliveryRetentionDays: parseLogRetention(
+      "WEBHOOK_DELIVERY_RETENTION_DAYS",
+      env.WEBHOOK_DELIVERY_RETENTION_DAYS,
+      DEFAULT_WEBHOOK_DELIVERY_RETENTION_DAYS,
+      "days",
+      "delivered webhook",
+    ),
+    webhookWorker: parseBoolean("WEBHOOK_WORKER", env.WEBHOOK_WORKER, true),
+    webhookMaxAttempts: parseBoundedInteger("WEBHOOK_MAX_ATTEMPTS", env.WEBHOOK_MAX_ATTEMPTS, DEFAULT_WEBHOOK_MAX_ATTEMPTS, 1, 50, "attempts"),
+    webhookTimeoutMs: parseBoundedInteger("WEBHOOK_TIMEOUT_MS", env.WEBHOOK_TIMEOUT_MS, DEFAULT_WEBHOOK_TIMEOUT_MS, 100, 300_000, "milliseconds"),
   };
 }

@@ -42,3 +42,13 @@ export function relativeDay(iso: string, now: Date = new Date()): string {
 export function words(value: string): string {
   return value.toLowerCase().replaceAll("_", " ");
 }
+
+/** How long ago: "just now", "12 min", "5 h", "3 days" (the age of a refund, the time since a delivery). */
+export function age(iso: string, now: Date = new Date()): string {
+  const minutes = Math.max(0, Math.floor((now.getTime() - new Date(iso).getTime()) / 60_000));
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h`;
+  return plural(Math.floor(hours / 24), "day");
+}

@@ -63,6 +63,8 @@ export interface DashboardViews {
   lastEvent(at: Date): void;
   /** Something changed live: the products it touched, and whether an order's state moved (for the open detail view). */
   changed(productIds: readonly string[], orders: boolean): void;
+  /** An order's units were cancelled (CANCELLED) or expired (EXPIRED): each writes a refund. */
+  refundsWritten(): void;
 }
 
 export interface LiveDashboard {
@@ -232,6 +234,7 @@ export function startLiveDashboard(url: string, apiKey: string, views: Dashboard
     // Time passing makes backorders late without any stock or backlog change: only this event tells.
     if (event.kind === "DELAYED") counter.request(productIds);
     views.changed(productIds, true);
+    if (event.kind === "CANCELLED" || event.kind === "EXPIRED") views.refundsWritten();
   };
 
   /** What each replayed event of a kind does: a line in the feed (and, for the backlog, a point of the chart's past). */

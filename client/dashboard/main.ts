@@ -14,9 +14,11 @@ import { saveHistoryStart } from "./history-start.js";
 import { type DashboardViews, type LiveDashboard, startLiveDashboard } from "./live-dashboard.js";
 import { MetricsPanel } from "./metrics-panel.view.js";
 import { productQueue } from "./product-queue.view.js";
+import { RefundsDuePanel } from "./refunds-due.view.js";
 import { ReplenishmentList } from "./replenishment.view.js";
 import { StockTable } from "./stock-table.view.js";
 import { SummaryTiles } from "./summary.view.js";
+import { WebhookHealthPanel } from "./webhook-health.view.js";
 import { httpOperations, WhatIfForm } from "./what-if.view.js";
 
 /** The explorer's storage key (client/explorer/explorer.js). */
@@ -57,6 +59,8 @@ const metrics = new MetricsPanel(byId("metrics"));
 const whatIf = new WhatIfForm(byId<HTMLFormElement>("what-if"));
 // Whether the key may read the plan tells whether it may simulate restocks: the same roles.
 const plan = new ReplenishmentList(byId("replenishment"), (allowed) => whatIf.access(allowed));
+const refunds = new RefundsDuePanel(byId("refunds"));
+const webhooks = new WebhookHealthPanel(byId("webhooks"));
 let session: LiveDashboard | undefined;
 const connection = new ConnectionView(
   byId("connection"),
@@ -85,6 +89,9 @@ const views: DashboardViews = {
     plan.changed();
     whatIf.changed(productIds);
   },
+  refundsWritten() {
+    refunds.changed();
+  },
 };
 
 /**
@@ -109,6 +116,8 @@ async function start(key: string): Promise<void> {
   detail.connect(null);
   metrics.connect(null);
   plan.connect(null);
+  refunds.connect(null);
+  webhooks.connect(null);
   whatIf.connect(null, null);
   await previous?.stop();
   table.clear();
@@ -127,6 +136,8 @@ async function start(key: string): Promise<void> {
   detail.connect(session.query);
   metrics.connect(session.query);
   plan.connect(session.query);
+  refunds.connect(session.query);
+  webhooks.connect(session.query);
   whatIf.connect(session.query, httpOperations(key));
 }
 

@@ -26,6 +26,13 @@ export type ChangeReason =
   | 'RESTOCK_SCHEDULED'
   | 'STOCK_ADJUSTED';
 
+/** Whether a connection's totalCount is the number of matches or a lower bound. */
+export type CountPrecision =
+  /** There are at least totalCount matches: counting stopped at the bound. */
+  | 'AT_LEAST'
+  /** totalCount is the number of matches. */
+  | 'EXACT';
+
 /** Why a mutation refused (part of) its input. */
 export type ErrorCode =
   | 'ABOVE_MAX_ORDER_QUANTITY'
@@ -67,6 +74,15 @@ export type OrderStatus =
   | 'PARTIALLY_SHIPPED'
   | 'READY_TO_SHIP'
   | 'SHIPPED';
+
+/** Why units were cancelled, and so paid back. */
+export type RefundReason =
+  /** cancelOrder or cancelOrderLine. */
+  | 'CANCELLED'
+  /** A backorder waited past the product's autoCancelAfterDays. */
+  | 'EXPIRED'
+  /** The supplier rejected a dropship line. */
+  | 'SUPPLIER_REJECTED';
 
 export type RestockChangeKind =
   | 'CANCELLED'
@@ -165,6 +181,13 @@ export type DashboardReceiveRestockMutationVariables = Exact<{
 
 export type DashboardReceiveRestockMutation = { receiveRestock: { restock: { id: string, status: RestockStatus, receivedQuantity: number } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
 
+export type DashboardRefundsQueryVariables = Exact<{
+  first: number;
+}>;
+
+
+export type DashboardRefundsQuery = { refundsDue: { count: number, countPrecision: CountPrecision, oldestPendingAt: string | null, totals: Array<{ count: number, amount: { amount: string, currencyCode: string } }> }, refunds: { pageInfo: { hasNextPage: boolean }, nodes: Array<{ id: string, createdAt: string, reason: RefundReason, amount: { amount: string, currencyCode: string }, order: { id: string, number: string } }> } };
+
 export type DashboardReplenishmentQueryVariables = Exact<{
   first: number;
 }>;
@@ -185,6 +208,11 @@ export type DashboardSimulateRestockQueryVariables = Exact<{
 
 
 export type DashboardSimulateRestockQuery = { simulateRestock: { filledUnits: number, filledBackorders: number, remainingBackordered: number, delayedBefore: number, delayedAfter: number, affected: Array<{ filledUnits: number, expectedAtBefore: string | null, expectedAtAfter: string | null, delayedBefore: boolean, delayedAfter: boolean, backorder: { id: string, position: number | null, remaining: number, promisedAt: string | null, order: { id: string, number: string, customer: string } } }> } };
+
+export type DashboardWebhookHealthQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type DashboardWebhookHealthQuery = { webhookHealth: { pending: number, failed: number, endpoints: Array<{ endpointId: string, host: string, enabled: boolean, pending: number, failed: number, failing: boolean, oldestPendingAt: string | null, lastDeliveredAt: string | null, lastFailureAt: string | null }> } };
 
 export type EventCursorQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -222,6 +250,16 @@ export type StockChangedSubscriptionVariables = Exact<{
 
 
 export type StockChangedSubscription = { stockChanged: { cursor: string, at: string, reason: ChangeReason, productVersion: number, product: { id: string, sku: string, name: string }, stock: { onHand: number, allocated: number, available: number, backordered: number, incoming: number, projected: number, nextRestockAt: string | null } } };
+
+export type WatchRefundsDueQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WatchRefundsDueQuery = { refundsDue: { count: number, countPrecision: CountPrecision, oldestPendingAt: string | null, totals: Array<{ count: number, amount: { amount: string, currencyCode: string } }> } };
+
+export type WatchWebhookHealthQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WatchWebhookHealthQuery = { webhookHealth: { pending: number, failed: number, endpoints: Array<{ endpointId: string, host: string, enabled: boolean, pending: number, failed: number, failing: boolean }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -435,6 +473,40 @@ export const DashboardReceiveRestockDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DashboardReceiveRestockMutation, DashboardReceiveRestockMutationVariables>;
+export const DashboardRefundsDocument = new TypedDocumentString(`
+    query DashboardRefunds($first: Int!) {
+  refundsDue {
+    count
+    countPrecision
+    oldestPendingAt
+    totals {
+      count
+      amount {
+        amount
+        currencyCode
+      }
+    }
+  }
+  refunds(status: PENDING, first: $first) {
+    pageInfo {
+      hasNextPage
+    }
+    nodes {
+      id
+      createdAt
+      reason
+      amount {
+        amount
+        currencyCode
+      }
+      order {
+        id
+        number
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardRefundsQuery, DashboardRefundsQueryVariables>;
 export const DashboardReplenishmentDocument = new TypedDocumentString(`
     query DashboardReplenishment($first: Int!) {
   replenishmentPlan(first: $first) {
@@ -503,6 +575,25 @@ export const DashboardSimulateRestockDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DashboardSimulateRestockQuery, DashboardSimulateRestockQueryVariables>;
+export const DashboardWebhookHealthDocument = new TypedDocumentString(`
+    query DashboardWebhookHealth {
+  webhookHealth {
+    pending
+    failed
+    endpoints {
+      endpointId
+      host
+      enabled
+      pending
+      failed
+      failing
+      oldestPendingAt
+      lastDeliveredAt
+      lastFailureAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DashboardWebhookHealthQuery, DashboardWebhookHealthQueryVariables>;
 export const EventCursorDocument = new TypedDocumentString(`
     query EventCursor {
   eventCursor
@@ -589,3 +680,35 @@ export const StockChangedDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<StockChangedSubscription, StockChangedSubscriptionVariables>;
+export const WatchRefundsDueDocument = new TypedDocumentString(`
+    query WatchRefundsDue {
+  refundsDue {
+    count
+    countPrecision
+    oldestPendingAt
+    totals {
+      count
+      amount {
+        amount
+        currencyCode
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<WatchRefundsDueQuery, WatchRefundsDueQueryVariables>;
+export const WatchWebhookHealthDocument = new TypedDocumentString(`
+    query WatchWebhookHealth {
+  webhookHealth {
+    pending
+    failed
+    endpoints {
+      endpointId
+      host
+      enabled
+      pending
+      failed
+      failing
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<WatchWebhookHealthQuery, WatchWebhookHealthQueryVariables>;

@@ -3,6 +3,7 @@
  * embedded database in PGLITE_DIR (default ./.data/pglite).
  *
  *   create --role ADMIN|OPERATOR|STOREFRONT|READER --name "Acme"   prints the secret, once
+ *   create --role SUPPLIER --supplier ID --name "Acme shipping"   a key bound to one supplier
  *   list                                                            every key, without secrets
  *   revoke <id>                                                     refused from now on, everywhere
  *
@@ -22,8 +23,9 @@ import { reachRunningServer, type RunningServer, RunningServerError, RunningServ
 
 const USAGE = `Usage: npm run keys -- <command>
 
-  create --role ${API_KEY_ROLES.join("|")} --name NAME
+  create --role ${API_KEY_ROLES.join("|")} --name NAME [--supplier ID]
                  a new key; its secret is printed once and cannot be read again
+                 (--supplier: the supplier a SUPPLIER key acts for, required with that role only)
   list           every key (id, prefix, role, name, created, last used, revoked)
   revoke ID      revokes a key (ID as listed): its requests and subscriptions are refused at once
 
@@ -74,17 +76,27 @@ function keyId(text: string | undefined): number {
   return decoded.id;
 }
 
-type Command = { name: "create"; role: ApiKeyRole; keyName: string } | { name: "list" } | { name: "revoke"; id: number };
+type Command = { name: "create"; role: ApiKeyRole; keyName: string; supplierId: number | null } | { name: "list" } | { name: "revoke"; id: number };
+
+/** A supplier id as the API shows it (a global id), or the plain number. */
+function supplierId(text: string): number {
+  if (/^[1-9][0-9]{0,9}$/.test(text)) return Number(text);
+  const id = decodeId(text, "Supplier");
+  if (id === null) throw new UsageError(`${text} is not a supplier id`);
+  return id;
+}
 
 /** The command in `argv`, checked before anything opens the database; UsageError when it is not one. */
 function parseCommand([command, ...args]: string[]): Command {
   switch (command) {
     case "create": {
-      const { values } = parseArgs({ args, options: { role: { type: "string" }, name: { type: "string" } } });
+      const { values } = parseArgs({ args, options: { role: { type: "string" }, name: { type: "string" }, supplier: { type: "string" } } });
       const role = values.role?.toUpperCase();
       if (!role || !(API_KEY_ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${API_KEY_ROLES.join(", ")}`);
       if (!values.name) throw new UsageError("--name is required (who or what the key is for)");
-      return { name: "create", role: role as ApiKeyRole, keyName: values.name };
+      if (role === "SUPPLIER" && !values.supplier) throw new UsageError("--supplier is required with --role SUPPLIER (the supplier the key acts for)");
+      if (role !== "SUPPLIER" && values.supplier) throw new UsageError("--supplier is only for --role SUPPLIER");
+      return { name: "create", role: role as ApiKeyRole, keyName: values.name, supplierId: values.supplier ? supplierId(values.supplier) : null };
     }
     case "list":
       parseArgs({ args, options: {} });
@@ -101,7 +113,7 @@ function parseCommand([command, ...args]: string[]): Command {
 
 /** Where the keys are: the database itself, or the running server that has it open. */
 interface KeyStore {
-  create(name: string, role: ApiKeyRole): Promise<{ apiKey: ListedKey; secret: string }>;
+  create(name: string, role: ApiKeyRole, supplierId: number | null): Promise<{ apiKey: ListedKey; secret: string }>;
   /** Every key, oldest first. */
   list(): Promise<ListedKey[]>;
   revoke(id: number): Promise<ListedKey>;
@@ -120,7 +132,7 @@ async function databaseStore(env: NodeJS.ProcessEnv): Promise<KeyStore> {
     throw error;
   }
   return {
-    create: (name, role) => createApiKey(db, { name, role }),
+    create: (name, role, supplierId) => createApiKey(db, { name, role, supplierId }),
     async list() {
       const keys: ApiKeyRecord[] = [];
       let after: string | null = null;
@@ -177,10 +189,10 @@ function refusal(payload: PayloadAnswer): void {
 /** The keys through the running server's API (createApiKey, apiKeys, revokeApiKey). */
 function serverStore(server: RunningServer): KeyStore {
   return {
-    async create(name, role) {
+    async create(name, role, supplierId) {
       const { createApiKey: payload } = await server.request<{ createApiKey: PayloadAnswer & { apiKey: ApiKeyAnswer | null; secret: string | null } }>(
         `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { ${KEY_FIELDS} } secret userErrors { message } } }`,
-        { input: { name, role } },
+        { input: { name, role, ...(supplierId === null ? {} : { supplierId: toGlobalId("Supplier", supplierId) }) } },
       );
       refusal(payload);
       return { apiKey: fromAnswer(payload.apiKey!), secret: payload.secret! };
@@ -230,7 +242,7 @@ async function openStore(env: NodeJS.ProcessEnv, err: (text: string) => void): P
 async function run(store: KeyStore, command: Command, out: (text: string) => void): Promise<void> {
   switch (command.name) {
     case "create": {
-      const { apiKey, secret } = await store.create(command.keyName, command.role);
+      const { apiKey, secret } = await store.create(command.keyName, command.role, command.supplierId);
       out(`Created ${apiKey.role} key ${toGlobalId("ApiKey", apiKey.id)} "${apiKey.name}".`);
       out(`Secret (shown this once, store it now): ${secret}`);
       out(`Use it as: Authorization: Bearer ${secret}`);

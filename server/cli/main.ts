@@ -135,6 +135,8 @@ async function main(config: Config): Promise<void> {
     stockMovementRetentionDays: config.stockMovementRetentionDays,
     idempotencyKeyRetentionHours: config.idempotencyKeyRetentionHours,
     lostDemandRetentionDays: config.lostDemandRetentionDays,
+    webhookDeliveryRetentionDays: config.webhookDeliveryRetentionDays,
+    webhooks: { enabled: config.webhookWorker, maxAttempts: config.webhookMaxAttempts, timeoutMs: config.webhookTimeoutMs },
     logger,
     bootstrapAdminKey: config.bootstrapAdminKey,
     prepare: async (db) => {

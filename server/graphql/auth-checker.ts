@@ -8,14 +8,22 @@
  *   OPERATOR    products, locations, stock, restocks, orders, backlog priorities; every read
  *   STOREFRONT  placeOrder, cancelOrder, cancelOrderLine; every read
  *   READER      reads and subscriptions; customer identifiers replaced by pseudonyms
+ *   SUPPLIER    its own supplier's orders only (supplierOrders, node, acknowledge/ship/reject):
+ *               none of the reads above, no subscription (docs/ARCHITECTURE.md, "Dropship")
  */
 import { GraphQLError } from "graphql";
 import type { AuthChecker } from "type-graphql";
 import type { AuthenticatedKey, Context } from "./context.js";
-import { API_KEY_ROLES, type ApiKeyRole } from "../services/types.js";
+import type { ApiKeyRole } from "../services/types.js";
 
-/** Every query and subscription: any key. */
-export const READ: ApiKeyRole[] = [...API_KEY_ROLES];
+/**
+ * Every query and subscription: any key but SUPPLIER, which reads only its own supplier orders
+ * (SUPPLIER_ORDERS). Listed rather than derived, so a role added later reads nothing until it is
+ * given reads on purpose.
+ */
+export const READ: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"];
+/** Supplier orders: the operators, and a SUPPLIER key for its own supplier's (checked in the resolvers: others are NOT_FOUND). */
+export const SUPPLIER_ORDERS: ApiKeyRole[] = ["ADMIN", "OPERATOR", "SUPPLIER"];
 /** Catalogue, locations, stock, restocks, shipping, backlog priorities. */
 export const OPERATE: ApiKeyRole[] = ["ADMIN", "OPERATOR"];
 /** Placing and cancelling orders: what a shop's storefront does. */

@@ -24,6 +24,8 @@ export interface AuthenticatedKey {
   name: string;
   /** The non-secret display prefix, for logs. */
   prefix: string;
+  /** A SUPPLIER key's supplier: the only one whose orders it sees (docs/ARCHITECTURE.md, "Dropship"). Absent for other roles. */
+  supplierId?: number;
 }
 
 export interface Context {

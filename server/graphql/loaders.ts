@@ -7,7 +7,7 @@
 import DataLoader from "dataloader";
 import { type Executor, schema } from "../../drizzle/db.js";
 import { rowsByKeys } from "../../drizzle/lookup.js";
-import type { Page } from "../../drizzle/paging.js";
+import type { Count, Page } from "../../drizzle/paging.js";
 import { backlogPages, type BacklogPageRequest, type QueuedBackorder, type QueuePlace, queuePlaces } from "../services/backlog.query.js";
 import { orderLinesByOrders, type OrderWaitingSummary, orderWaitingSummaries } from "../services/order.query.js";
 import { type StockLevelView, type StockSummaryRecord, stockLevelsByProducts, stockSummaries } from "../services/product.query.js";
@@ -15,9 +15,26 @@ import { type Quote, quoteOrderLines, type QuoteRequest } from "../services/quot
 import { type RefundLineView, refundLinesByRefunds, refundsByOrders, refundTotals } from "../services/refund.query.js";
 import type { RefundRecord } from "../services/refund.service.js";
 import { restockPages, type RestockPageRequest } from "../services/restock.query.js";
-import type { BackorderRecord, LocationRecord, OrderLineRecord, OrderRecord, ProductRecord, RestockRecord } from "../services/types.js";
+import {
+  type DeliveryCountRequest,
+  deliveryCounts,
+  type DeliveryPageRequest,
+  deliveryPages,
+  webhookDeliveriesByIds,
+  type WebhookDeliveryRecord,
+  webhookEndpointsByIds,
+} from "../services/webhook.query.js";
+import {
+  supplierProductCounts,
+  supplierProductPages,
+  type SupplierProductPageRequest,
+  type SupplierReliability,
+  supplierReliabilities,
+} from "../services/supplier.query.js";
+import { supplierOrdersByIds, supplierOrdersByLines } from "../services/supplier-order.query.js";
+import type { BackorderRecord, LocationRecord, OrderLineRecord, OrderRecord, ProductRecord, RestockRecord, SupplierRecord } from "../services/types.js";
 
-const { backorders, locations, orderLines, orders, products, refunds, restocks } = schema;
+const { backorders, locations, orderLines, orders, products, refunds, restocks, suppliers } = schema;
 
 /** Big enough for any page (100) times any fan-out a query can reach, small enough for one bind array. */
 const MAX_BATCH = 1000;
@@ -67,6 +84,39 @@ const LOADERS = {
       (requests) => restockPages(db, requests),
       (r) => JSON.stringify([r.productId, r.status ?? null, r.first ?? null, r.after ?? null]),
     ),
+  supplier: (db: Executor) => batch((ids: readonly number[]) => rowsByKeys(db, suppliers, "id", ids)),
+  /** Supplier figures and Backorder.expectedAtLate: the history of every supplier a response reaches, in one statement. */
+  supplierReliability: (db: Executor) => batch<number, SupplierReliability>((ids) => supplierReliabilities(db, ids)),
+  /**
+   * Supplier.products pages of a whole supplier page, in one statement; their counts in one more,
+   * only when a response asks for one.
+   */
+  supplierProductPage: (db: Executor) => {
+    const counts = batch<number, Count>((ids) => supplierProductCounts(db, ids));
+    return batch<SupplierProductPageRequest, Page<ProductRecord>>(
+      (requests) => supplierProductPages(db, requests, (id) => counts.load(id)),
+      (r) => JSON.stringify([r.supplierId, r.first ?? null, r.after ?? null]),
+    );
+  },
+  /** Supplier orders by id (node, the mutations' answers) and by order line (OrderLine.supplierOrder), each batch one statement. */
+  supplierOrder: (db: Executor) => batch((ids: readonly number[]) => supplierOrdersByIds(db, ids)),
+  supplierOrderOfLine: (db: Executor) => batch((ids: readonly number[]) => supplierOrdersByLines(db, ids)),
+  webhookEndpoint: (db: Executor) => batch((ids: readonly number[]) => webhookEndpointsByIds(db, ids)),
+  webhookDelivery: (db: Executor) => batch((ids: readonly number[]) => webhookDeliveriesByIds(db, ids)),
+  /**
+   * WebhookEndpoint.deliveries pages of a whole page of endpoints, in one statement; their counts
+   * in one more, only when a response asks for one.
+   */
+  webhookDeliveryPage: (db: Executor) => {
+    const counts = batch<DeliveryCountRequest, Count>(
+      (requests) => deliveryCounts(db, requests),
+      (r) => JSON.stringify([r.endpointId, r.status ?? null]),
+    );
+    return batch<DeliveryPageRequest, Page<WebhookDeliveryRecord>>(
+      (requests) => deliveryPages(db, requests, (request) => counts.load(request)),
+      (r) => JSON.stringify([r.endpointId, r.status ?? null, r.first ?? null, r.after ?? null]),
+    );
+  },
 };
 
 /** The loaders of one request: each made the first time a resolver asks for it (a request uses a few of them). */
@@ -98,6 +148,7 @@ export function primeLoaders(
     backorders?: readonly BackorderRecord[];
     restocks?: readonly RestockRecord[];
     locations?: readonly LocationRecord[];
+    suppliers?: readonly SupplierRecord[];
   },
 ): void {
   for (const row of rows.products ?? []) loaders.product.prime(row.id, row);
@@ -105,4 +156,5 @@ export function primeLoaders(
   for (const row of rows.backorders ?? []) loaders.backorder.prime(row.id, row);
   for (const row of rows.restocks ?? []) loaders.restock.prime(row.id, row);
   for (const row of rows.locations ?? []) loaders.location.prime(row.id, row);
+  for (const row of rows.suppliers ?? []) loaders.supplier.prime(row.id, row);
 }

@@ -3,15 +3,29 @@
  * Clients must not parse them; the server decodes them and checks the type it expects.
  */
 import type { NodeTypeName } from "../../schema/node.js";
+import { encodeGlobalId } from "../services/global-id.js";
 
 export type { NodeTypeName };
 
-const NODE_TYPES: readonly NodeTypeName[] = ["Location", "Product", "Order", "OrderLine", "Backorder", "Restock", "ApiKey", "Refund"];
+const NODE_TYPES: readonly NodeTypeName[] = [
+  "Location",
+  "Product",
+  "Order",
+  "OrderLine",
+  "Backorder",
+  "Restock",
+  "ApiKey",
+  "Refund",
+  "WebhookEndpoint",
+  "WebhookDelivery",
+  "Supplier",
+  "SupplierOrder",
+];
 const MAX_DB_ID = 2_147_483_647;
 
 /** The global id of a row of `type`. */
 export function toGlobalId(type: NodeTypeName, id: number): string {
-  return Buffer.from(`${type}:${id}`, "utf8").toString("base64url");
+  return encodeGlobalId(type, id);
 }
 
 /** The type and database id inside a global id; null when it is not one of ours. */

@@ -22,7 +22,9 @@ import type { ApiKeyRecord } from "../services/types.js";
 
 /** What a request's context keeps of its key. */
 export function authenticatedKey(record: ApiKeyRecord): AuthenticatedKey {
-  return { id: record.id, role: record.role, name: record.name, prefix: record.prefix };
+  const key: AuthenticatedKey = { id: record.id, role: record.role, name: record.name, prefix: record.prefix };
+  // Only a SUPPLIER key has one (api_keys_supplier_check): what its resolvers scope every read and act to.
+  return record.supplierId === null ? key : { ...key, supplierId: record.supplierId };
 }
 
 export interface ApiKeyCacheOptions {

@@ -26,9 +26,11 @@ import {
   DEFAULT_EVENT_RETENTION_HOURS,
   DEFAULT_IDEMPOTENCY_KEY_RETENTION_HOURS,
   DEFAULT_LOST_DEMAND_RETENTION_DAYS,
+  DEFAULT_WEBHOOK_DELIVERY_RETENTION_DAYS,
   DEFAULT_STOCK_MOVEMENT_RETENTION_DAYS,
 } from "../config.js";
 import { EventHub, type EventHubOptions } from "../live/event-hub.js";
+import { WebhookWorker, type WebhookWorkerOptions } from "../live/webhook-worker.js";
 import { dashboardRouter } from "./dashboard.js";
 import { pagesRouter } from "./pages.js";
 import { securityHeaders } from "./security-headers.js";
@@ -40,6 +42,7 @@ import { queryLimitsPlugin } from "../graphql/limits/query-limits.plugin.js";
 import { CostBudget } from "../graphql/limits/cost-budget.js";
 import { meterSchemaObjects } from "../graphql/limits/object-meter.js";
 import { markOverdueBackorders } from "../services/eta.service.js";
+import { type ExpiredBackorders, expireBackorders } from "../services/expiry.service.js";
 import { mergeCostBudgets, pruneCostBudgets } from "../services/cost-budget.service.js";
 import { pruneEvents } from "../services/event-log.service.js";
 import { type PrunedLogs, pruneLogs } from "../services/log-retention.service.js";
@@ -86,6 +89,8 @@ export interface AppOptions {
   live?: EventHubOptions & { maxBufferedBytes?: number; maxBudgetWaitMs?: number };
   /** How often waiting backorders whose promised date passed are marked late. Default 60 s; 0: never. */
   delaySweepMs?: number;
+  /** How often waiting backorders past their product's autoCancelAfterDays are expired (cancelled and refunded). Default 60 s; 0: never. */
+  expirySweepMs?: number;
   /**
    * EVENT_RETENTION_HOURS: events older than this are pruned from the log (the newest is always
    * kept); a subscriber resuming from before them gets CURSOR_EXPIRED. Default 168 (a week); 0: keep every event.
@@ -94,23 +99,31 @@ export interface AppOptions {
   /** How often old events (and the other logs' old rows) are pruned. Default 10 min; 0: never. */
   eventPruneMs?: number;
   /**
-   * STOCK_MOVEMENT_RETENTION_DAYS, IDEMPOTENCY_KEY_RETENTION_HOURS, LOST_DEMAND_RETENTION_DAYS: how
-   * long the other logs keep their rows (docs/ARCHITECTURE.md, "Growth of the logs"); old stock
-   * movements are folded into their level's opening balance. Defaults 400 days, 168 hours, 400 days; 0: keep every row.
+   * STOCK_MOVEMENT_RETENTION_DAYS, IDEMPOTENCY_KEY_RETENTION_HOURS, LOST_DEMAND_RETENTION_DAYS,
+   * WEBHOOK_DELIVERY_RETENTION_DAYS: how long the other logs keep their rows (docs/ARCHITECTURE.md,
+   * "Growth of the logs"); old stock movements are folded into their level's opening balance.
+   * Defaults 400 days, 168 hours, 400 days, 30 days; 0: keep every row.
    */
   stockMovementRetentionDays?: number;
   idempotencyKeyRetentionHours?: number;
   lostDemandRetentionDays?: number;
+  webhookDeliveryRetentionDays?: number;
   /**
    * How often this instance merges what callers spent here into the cost buckets all instances
    * share (cost_budgets) and takes the shared levels back. Default 250 ms; 0: never (buckets stay
    * per instance). A caller can overspend by at most what it spends on each instance in one interval.
    */
   budgetSyncMs?: number;
-  /** The clock of the delay sweep and the pruning (tests move time). */
+  /** The clock of the delay and expiry sweeps and the pruning (tests move time). */
   clock?: () => Date;
   /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>`; unset: open. */
   metricsToken?: string;
+  /**
+   * The webhook delivery worker (docs/ARCHITECTURE.md, "Webhooks"): WEBHOOK_MAX_ATTEMPTS,
+   * WEBHOOK_TIMEOUT_MS; `enabled: false` (WEBHOOK_WORKER=false) runs none on this instance. Its
+   * poll is the event hub's (`live.pollMs`), at least 1 s, unless given.
+   */
+  webhooks?: WebhookWorkerOptions & { enabled?: boolean };
 }
 
 export interface App {
@@ -124,10 +137,14 @@ export interface App {
   logger: Logger;
   /** This instance's event log reader (subscriptions). */
   hub: EventHub;
+  /** This instance's webhook delivery worker; null when WEBHOOK_WORKER is off. */
+  webhooks: WebhookWorker | null;
   /** This instance's metrics, served at GET /metrics (a registry of its own). */
   metrics: Metrics;
   /** Runs the delay sweep now (what the timer does). */
   sweepDelays(): Promise<number[]>;
+  /** Runs the expiry sweep now (what the timer does), at the app's clock. */
+  sweepExpiries(): Promise<ExpiredBackorders>;
   /** Prunes the events older than the retention now (what the timer does); returns how many. */
   pruneEvents(): Promise<number>;
   /** Prunes the other logs' rows older than their retentions now (what the timer does); returns how many of each. */
@@ -296,6 +313,23 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     cleanups.push(() => hub.stop());
     cleanups.push(watchInstance(metrics, { connection, hub, logger }));
     cleanups.push(keys.follow(hub));
+    // Webhooks: woken by the hub once it has read new order or restock events; stopped before the hub and the database.
+    let webhooks: WebhookWorker | null = null;
+    if (options.webhooks?.enabled ?? true) {
+      const worker = (webhooks = new WebhookWorker(connection.db, {
+        logger,
+        ...options.webhooks,
+        pollMs: options.webhooks?.pollMs ?? Math.max(1000, options.live?.pollMs ?? 0),
+      }));
+      await worker.start();
+      const unlisten = hub.onEvent((event) => {
+        if (event.type === "ORDER_CHANGED" || event.type === "RESTOCK_CHANGED") worker.wake();
+      });
+      cleanups.push(async () => {
+        unlisten();
+        await worker.stop();
+      });
+    }
     cleanups.push(
       attachWebSocket({
         httpServer,
@@ -328,6 +362,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     const clock = options.clock ?? (() => new Date());
     const sweepDelays = () => markOverdueBackorders(connection.db, clock());
     every(options.delaySweepMs ?? 60_000, "delay sweep", sweepDelays);
+    const sweepExpiries = () => expireBackorders(connection.db, clock());
+    every(options.expirySweepMs ?? 60_000, "expiry sweep", sweepExpiries);
     const retentionHours = options.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS;
     const pruneOldEvents = async () => (retentionHours > 0 ? pruneEvents(connection.db, new Date(clock().getTime() - retentionHours * HOUR_MS)) : 0);
     // A database that is away fails every merge: say so once a minute, not four times a second.
@@ -355,6 +391,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       stockMovementDays: options.stockMovementRetentionDays ?? DEFAULT_STOCK_MOVEMENT_RETENTION_DAYS,
       idempotencyKeyHours: options.idempotencyKeyRetentionHours ?? DEFAULT_IDEMPOTENCY_KEY_RETENTION_HOURS,
       lostDemandDays: options.lostDemandRetentionDays ?? DEFAULT_LOST_DEMAND_RETENTION_DAYS,
+      webhookDeliveryDays: options.webhookDeliveryRetentionDays ?? DEFAULT_WEBHOOK_DELIVERY_RETENTION_DAYS,
     };
     const pruneOldLogs = () => pruneLogs(connection.db, logRetention, clock());
     every(options.eventPruneMs ?? 600_000, "log pruning", async () => {
@@ -383,8 +420,10 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       schema,
       logger,
       hub,
+      webhooks,
       metrics,
       sweepDelays,
+      sweepExpiries,
       pruneEvents: pruneOldEvents,
       pruneLogs: pruneOldLogs,
       syncBudgets,

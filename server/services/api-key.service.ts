@@ -13,6 +13,7 @@ import { type Database, type Executor, schema } from "../../drizzle/db.js";
 import { rowsByKeys } from "../../drizzle/lookup.js";
 import { boundedCount, decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage } from "../../drizzle/paging.js";
 import { recordApiKeyRevoked } from "./event.service.js";
+import { requireSupplier } from "./supplier.service.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { type ApiKeyRecord, type ApiKeyRole, API_KEY_ROLES, refuse } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
@@ -39,6 +40,8 @@ export interface CreatedApiKey {
 export interface CreateApiKeyInput {
   name: string;
   role: ApiKeyRole;
+  /** The supplier a SUPPLIER key acts for: required with that role, refused with any other. */
+  supplierId?: number | null;
 }
 
 /** A new secret: `bo_` and 32 random bytes in base64url (46 characters). */
@@ -71,20 +74,29 @@ function checkRole(checks: Checks, role: unknown, field: string[]): ApiKeyRole |
 }
 
 /**
- * Creates a key with a new random secret. INVALID_INPUT (fields `input.name`, `input.role`) for
- * an empty or over-long name or an unknown role. The returned secret is the only copy.
+ * Creates a key with a new random secret. INVALID_INPUT (fields `input.name`, `input.role`,
+ * `input.supplierId`) for an empty or over-long name, an unknown role, a SUPPLIER key without a
+ * supplier or another role with one; NOT_FOUND (`input.supplierId`) for an unknown supplier. The
+ * returned secret is the only copy.
  */
 export async function createApiKey(db: Database, input: CreateApiKeyInput): Promise<CreatedApiKey> {
   const checks = new Checks(["input"]);
   const name = checks.text(input.name, ["name"], LIMITS.name);
   const role = checkRole(checks, input.role, ["role"]);
+  const supplierId = input.supplierId ?? null;
+  if (role === "SUPPLIER" && supplierId === null) checks.fail(["supplierId"], "a SUPPLIER key needs the supplierId it acts for");
+  if (role !== undefined && role !== "SUPPLIER" && supplierId !== null) checks.fail(["supplierId"], `a ${role} key has no supplier: supplierId is for SUPPLIER keys`);
   checks.throwIfAny();
   const secret = generateSecret();
-  const [apiKey] = await db
-    .insert(apiKeys)
-    .values({ name: name!, role: role!, prefix: displayPrefix(secret), secretHash: hashSecret(secret) })
-    .returning();
-  return { apiKey, secret };
+  return inTransaction(db, async (tx) => {
+    // Suppliers are never deleted: the one found here is there when the key commits.
+    if (supplierId !== null) await requireSupplier(tx, supplierId, ["input", "supplierId"]);
+    const [apiKey] = await tx
+      .insert(apiKeys)
+      .values({ name: name!, role: role!, prefix: displayPrefix(secret), secretHash: hashSecret(secret), supplierId })
+      .returning();
+    return { apiKey, secret };
+  });
 }
 
 /**
@@ -106,6 +118,8 @@ export async function ensureApiKey(
   const checks = new Checks();
   const name = checks.text(input.name, ["name"], LIMITS.name);
   const role = checkRole(checks, input.role, ["role"]);
+  // A configured key has no supplier to bind: SUPPLIER keys are made with createApiKey only.
+  if (role === "SUPPLIER") checks.fail(["role"], "a SUPPLIER key is created with its supplier (createApiKey)");
   checks.throwIfAny();
   const secretHash = hashSecret(input.secret);
   const inserted = await db

@@ -25,6 +25,7 @@ const {
   restocks,
   stockLevels,
   stockMovements,
+  supplierOrders,
 } = schema;
 // The tables under the aliases the checks' SQL reads them by.
 const p = alias(products, "p");
@@ -37,6 +38,7 @@ const ahead = alias(backorders, "a");
 const allocation = alias(allocations, "a");
 const rf = alias(refunds, "rf");
 const rl = alias(refundLines, "rl");
+const so = alias(supplierOrders, "so");
 
 /** One broken invariant: which, what is wrong, and the ids of the rows involved. */
 export interface Violation {
@@ -213,11 +215,14 @@ const checks: InvariantCheck[] = [
       FROM ${orderLines} ${l}
       LEFT JOIN (SELECT ${allocations.orderLineId}, sum(${allocations.quantity})::int AS quantity, sum(${allocations.shipped})::int AS shipped
                  FROM ${allocations} GROUP BY ${allocations.orderLineId}) a ON a.order_line_id = ${l.id}
-      WHERE ${l.allocated} <> coalesce(a.quantity, 0) OR ${l.shipped} <> coalesce(a.shipped, 0)
+      WHERE ${l.allocated} <> coalesce(a.quantity, 0)
+         -- A dropship line's units ship from its supplier, not from an allocation (supplier-order.matches-line).
+         OR (${l.shipped} <> coalesce(a.shipped, 0) AND NOT EXISTS (SELECT 1 FROM ${supplierOrders} ${so} WHERE ${so.orderLineId} = ${l.id}))
       ORDER BY ${l.id}`,
   },
   {
-    // Invariant 3: the line's waiting units are its waiting backorder's remaining.
+    // Invariant 3: the line's waiting units are its waiting backorder's remaining. A dropship
+    // line (one with a supplier order) waits at its supplier instead: supplier-order.matches-line.
     name: "line.waiting-matches-backorder",
     query: sql`
       SELECT format('line waiting %s, its waiting backorder has %s remaining', ${l.waiting}, coalesce(${b.remaining}, 0)) AS message,
@@ -225,6 +230,32 @@ const checks: InvariantCheck[] = [
       FROM ${orderLines} ${l}
       LEFT JOIN ${backorders} ${b} ON ${b.orderLineId} = ${l.id} AND ${b.status} = 'WAITING'
       WHERE ${l.waiting} <> coalesce(${b.remaining}, 0)
+        AND NOT EXISTS (SELECT 1 FROM ${supplierOrders} ${so} WHERE ${so.orderLineId} = ${l.id})
+      ORDER BY ${l.id}`,
+  },
+  {
+    // Invariant 8 ("Dropship"): a dropship line's units are all in its one supplier order
+    // (supplier_orders_order_line_key: at most one), of its order and product, for its whole
+    // quantity, never allocated, and where the supplier order's status says: OPEN or ACKNOWLEDGED
+    // ⇔ all waiting, SHIPPED ⇔ all shipped, REJECTED or CANCELLED ⇔ all cancelled. A line of a
+    // DROPSHIP product without one has nothing waiting or allocated (placed before the product
+    // became DROPSHIP, which needs it to hold nothing of ours).
+    name: "supplier-order.matches-line",
+    query: sql`
+      SELECT CASE WHEN ${so.id} IS NULL THEN format('a line of DROPSHIP product %s has %s waiting and %s allocated but no supplier order', ${l.productId}, ${l.waiting}, ${l.allocated})
+                  ELSE format('supplier order %s (order %s, product %s, %s units) does not match its line (order %s, product %s, %s units: %s allocated, %s waiting, %s shipped, %s cancelled)',
+                              ${so.status}, ${so.orderId}, ${so.productId}, ${so.quantity}, ${l.orderId}, ${l.productId}, ${l.quantity},
+                              ${l.allocated}, ${l.waiting}, ${l.shipped}, ${l.cancelled}) END AS message,
+             jsonb_strip_nulls(jsonb_build_object('orderId', ${l.orderId}, 'orderLineId', ${l.id}, 'supplierOrderId', ${so.id})) AS ids
+      FROM ${orderLines} ${l}
+      JOIN ${products} ${p} ON ${p.id} = ${l.productId}
+      LEFT JOIN ${supplierOrders} ${so} ON ${so.orderLineId} = ${l.id}
+      WHERE CASE WHEN ${so.id} IS NULL THEN ${p.fulfillment} = 'DROPSHIP' AND (${l.waiting} > 0 OR ${l.allocated} > 0)
+                 ELSE ${so.quantity} <> ${l.quantity} OR ${so.orderId} <> ${l.orderId} OR ${so.productId} <> ${l.productId} OR ${l.allocated} <> 0
+                      OR CASE ${so.status} WHEN 'OPEN' THEN ${l.waiting} <> ${l.quantity}
+                                           WHEN 'ACKNOWLEDGED' THEN ${l.waiting} <> ${l.quantity}
+                                           WHEN 'SHIPPED' THEN ${l.shipped} <> ${l.quantity}
+                                           ELSE ${l.cancelled} <> ${l.quantity} END END
       ORDER BY ${l.id}`,
   },
   {

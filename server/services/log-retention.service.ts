@@ -1,6 +1,6 @@
 /**
  * Retention of the logs that grow with every order (docs/ARCHITECTURE.md, "Growth of the logs"):
- * the stock ledger, placeOrder's idempotency keys and the lost demand. The event log has its own
+ * the stock ledger, placeOrder's idempotency keys, the lost demand and the delivered webhooks. The event log has its own
  * (`pruneEvents` in event-log.service.ts); these follow its pattern: the oldest rows first, at most
  * a batch per statement, so no statement grows with the table.
  *
@@ -14,7 +14,7 @@ import { type Database, rows, schema } from "../../drizzle/db.js";
 import { name, names } from "../../drizzle/sql.js";
 import { PRUNE_BATCH } from "./event-log.service.js";
 
-const { idempotencyKeys, lostDemand, stockMovements } = schema;
+const { idempotencyKeys, lostDemand, stockMovements, webhookDeliveries } = schema;
 
 const PRUNER_LOCK = 7263544;
 
@@ -26,6 +26,7 @@ export interface PrunedLogs {
   stockMovements: number;
   idempotencyKeys: number;
   lostDemand: number;
+  webhookDeliveries: number;
 }
 
 /**
@@ -135,17 +136,41 @@ export async function pruneLostDemand(db: Database, olderThan: Date, { batch = P
   );
 }
 
+/**
+ * Deletes the webhook deliveries DELIVERED before `olderThan` (by their last attempt), lowest id
+ * first, at most `batch` a statement; returns how many. Dead letters (FAILED) and deliveries still
+ * PENDING are kept whatever their age: they are the work an operator has to see and redeliver. A
+ * pruned delivery can no longer be redelivered (`redeliverWebhooks` re-queues existing rows).
+ */
+export async function pruneWebhookDeliveries(db: Database, olderThan: Date, { batch = PRUNE_BATCH } = {}): Promise<number> {
+  const d = webhookDeliveries;
+  return inBatches(
+    db,
+    batch,
+    sql`
+    WITH gone AS (
+      DELETE FROM ${d} WHERE ${d.id} IN (
+        SELECT ${d.id} FROM ${d} WHERE ${d.status} = 'DELIVERED' AND ${d.lastAttemptAt} < ${olderThan.toISOString()}::timestamptz
+        ORDER BY ${d.id} LIMIT ${batch}
+      )
+      RETURNING 1
+    )
+    SELECT count(*) AS n FROM gone`,
+  );
+}
+
 /** How long each log keeps its rows; 0 keeps them all. */
 export interface LogRetention {
   stockMovementDays: number;
   idempotencyKeyHours: number;
   lostDemandDays: number;
+  webhookDeliveryDays: number;
 }
 
 const HOUR_MS = 3_600_000;
 
 /**
- * Prunes the three logs, each by its own retention counted back from `now` (0: that log is kept
+ * Prunes the four logs, each by its own retention counted back from `now` (0: that log is kept
  * whole). Throws when the database fails; what was deleted before stays deleted, which is
  * harmless: each batch is whole.
  */
@@ -155,5 +180,6 @@ export async function pruneLogs(db: Database, retention: LogRetention, now: Date
     stockMovements: retention.stockMovementDays > 0 ? await pruneStockMovements(db, before(retention.stockMovementDays * 24)) : 0,
     idempotencyKeys: retention.idempotencyKeyHours > 0 ? await pruneIdempotencyKeys(db, before(retention.idempotencyKeyHours)) : 0,
     lostDemand: retention.lostDemandDays > 0 ? await pruneLostDemand(db, before(retention.lostDemandDays * 24)) : 0,
+    webhookDeliveries: retention.webhookDeliveryDays > 0 ? await pruneWebhookDeliveries(db, before(retention.webhookDeliveryDays * 24)) : 0,
   };
 }

@@ -65,7 +65,7 @@ function freeUnits(free: readonly FreeLevel[]): number {
  * more statement under the product's lock) only then.
  */
 export function needsOutlook(product: ProductRecord, free: readonly FreeLevel[], quantity: number): boolean {
-  if (product.maxWaitDays === null || product.backorderPolicy !== "ALLOW") return false;
+  if (product.maxWaitDays === null || product.backorderPolicy !== "ALLOW" || product.fulfillment === "DROPSHIP") return false;
   return product.backordered > 0 || freeUnits(free) < quantity;
 }
 
@@ -117,6 +117,9 @@ export function planLine(product: ProductRecord, free: readonly FreeLevel[], qua
     plan.rejected = { code: "ABOVE_MAX_ORDER_QUANTITY", message: `${product.sku} is sold in quantities of at most ${product.maxOrderQuantity}` };
     return plan;
   }
+  // A dropship product has no stock of ours and no queue: the whole line waits at its supplier
+  // (one supplier order), whatever the policy, limit or wait cap, which are about our supply.
+  if (product.fulfillment === "DROPSHIP") return { allocations: [], waiting: quantity, cuts: [] };
   // Stock never jumps the queue: while anyone waits, nothing is free (invariant 2).
   const levels = product.backordered > 0 ? [] : free;
   let wanted = quantity;

@@ -22,9 +22,10 @@ import {
   toPage,
 } from "../../drizzle/paging.js";
 import { intArray, toDate } from "../../drizzle/sql.js";
+import { shipBySql } from "./supplier-order.query.js";
 import type { OrderLineRecord, OrderRecord, OrderStatus } from "./types.js";
 
-const { backorders, orders, orderLines } = schema;
+const { backorders, orders, orderLines, supplierOrders, suppliers } = schema;
 // The tables under the aliases the statements read them by.
 const b = alias(backorders, "b");
 /** The most delayed backorders read to count delayed orders: twice a bounded count's rows, a backorder being cheaper to read than an order's semi-join. */
@@ -45,7 +46,7 @@ export interface OrderFilter {
 export interface OrderWaitingSummary {
   /** The latest promise among its waiting backorders. */
   promisedAt: Date | null;
-  /** When its last waiting unit is expected; null when any of them has no ETA, or none waits. */
+  /** When its last waiting unit is expected (a dropship line: its supplier order's ship date); null when any of them has no date, or none waits. */
   expectedAt: Date | null;
   /** Whether any waiting backorder is delayed. */
   delayed: boolean;
@@ -77,13 +78,21 @@ export async function orderWaitingSummaries(db: Executor, orderIds: readonly num
   const found = await rows<Record<string, unknown>>(
     db,
     sql`
-      SELECT ${b.orderId},
-             max(${b.promisedAt}) AS promised_at,
-             CASE WHEN bool_or(${b.expectedAt} IS NULL) THEN NULL ELSE max(${b.expectedAt}) END AS expected_at,
-             bool_or(${delayedCondition(b)}) AS delayed
-        FROM ${backorders} ${b}
-       WHERE ${b.orderId} = ANY(${intArray(orderIds)}) AND ${b.status} = 'WAITING'
-       GROUP BY ${b.orderId}`,
+      SELECT order_id,
+             max(promised_at) AS promised_at,
+             CASE WHEN bool_or(expected_at IS NULL) THEN NULL ELSE max(expected_at) END AS expected_at,
+             bool_or(delayed) AS delayed
+        FROM (
+          SELECT ${b.orderId} AS order_id, ${b.promisedAt} AS promised_at, ${b.expectedAt} AS expected_at, ${delayedCondition(b)} AS delayed
+            FROM ${backorders} ${b}
+           WHERE ${b.orderId} = ANY(${intArray(orderIds)}) AND ${b.status} = 'WAITING'
+          UNION ALL
+          -- A dropship line waits at its supplier ("Dropship"): its date is the supplier order's ship date.
+          SELECT ${supplierOrders.orderId}, NULL, ${shipBySql(supplierOrders, suppliers)}, false
+            FROM ${supplierOrders} JOIN ${suppliers} ON ${suppliers.id} = ${supplierOrders.supplierId}
+           WHERE ${supplierOrders.orderId} = ANY(${intArray(orderIds)}) AND ${supplierOrders.status} IN ('OPEN', 'ACKNOWLEDGED')
+        ) waiting
+       GROUP BY order_id`,
   );
   const byOrder = new Map<number, OrderWaitingSummary>(
     found.map((row) => [

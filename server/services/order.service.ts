@@ -3,7 +3,7 @@
  * (docs/ARCHITECTURE.md, "The rules"). Each call is one transaction that locks its products in id order.
  */
 import { createHash } from "node:crypto";
-import { and, eq, getTableName, isNull, sql } from "drizzle-orm";
+import { and, eq, getTableName, isNull, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { settleBacklog } from "./backlog.service.js";
@@ -11,13 +11,25 @@ import { orderStatusOf, refreshOrderStatuses } from "./order-status.js";
 import { queueOutlooks, recomputeEta } from "./eta.service.js";
 import { type FreeLevel, needsOutlook, planLine } from "./order-plan.js";
 import { recordOrderChanges, recordProductChanges } from "./event.service.js";
-import { type RecordedRefund, recordRefund } from "./refund.service.js";
+import { cancelOpenSupplierOrders, openSupplierOrders } from "./dropship-lines.js";
+import { type RecordedRefund, recordRefunds } from "./refund.service.js";
 import { toRecord } from "../../drizzle/paging.js";
 import { allocationOrder, freeStock } from "./location.query.js";
 import { lockProducts } from "./product.service.js";
 import { intArray, jsonb, name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
-import { DomainError, type Issue, type OrderRecord, type PlaceOrderInput, type PlaceOrderResult, type ProductRecord, refuse } from "./types.js";
+import type { RefundReason } from "../../drizzle/contract.js";
+import {
+  type ChangeReason,
+  DomainError,
+  type Issue,
+  type OrderChangeKind,
+  type OrderRecord,
+  type PlaceOrderInput,
+  type PlaceOrderResult,
+  type ProductRecord,
+  refuse,
+} from "./types.js";
 import { Checks, LIMITS, MAX_AMOUNT_CENTS, requireId, toCents } from "./validation.js";
 
 const { allocations, backorders, idempotencyKeys, locations, lostDemand, orderLines, orders, products, stockLevels, stockMovements } = schema;
@@ -254,6 +266,10 @@ async function writeOrder(tx: Executor, orderId: number, customer: string, lines
   const st = alias(stockLevels, "st");
   const p = alias(products, "p");
   const productIds = lines.map((line) => line.product.id);
+  // A dropship line waits at its supplier, not in the backlog ("Dropship"): no backorder, no
+  // counter. Orders without one send the statement exactly as before.
+  const dropshipIds = lines.filter((line) => line.product.fulfillment === "DROPSHIP").map((line) => line.product.id);
+  const stockedOnly = (productId: SQL) => (dropshipIds.length === 0 ? sql`` : sql` AND NOT (${productId} = ANY(${intArray(dropshipIds)}))`);
   const writing = rows<Record<string, unknown> & { id: number; backorder_id: number | null; backorder_product_id: number | null }>(
     tx,
     sql`
@@ -281,12 +297,12 @@ async function writeOrder(tx: Executor, orderId: number, customer: string, lines
       WHERE ${st.productId} = t.product_id AND ${st.locationId} = t.location_id
     ), backlog AS (
       UPDATE ${products} ${p} SET ${name(p.backordered)} = ${p.backordered} + r.waiting, ${name(p.waitingOrders)} = ${p.waitingOrders} + 1
-      FROM requested r WHERE ${p.id} = r.product_id AND r.waiting > 0
+      FROM requested r WHERE ${p.id} = r.product_id AND r.waiting > 0${stockedOnly(sql`r.product_id`)}
     ), new_backorders AS (
       -- Stamped when it joins the queue, under the product's lock (clock_timestamp(), not the
       -- transaction's start): queue order and createdAt then agree however transactions overlap.
       INSERT INTO ${backorders} (${names(backorders.productId, backorders.orderId, backorders.orderLineId, backorders.quantity, backorders.remaining, backorders.createdAt)})
-      SELECT product_id, order_id, id, waiting, waiting, clock_timestamp() FROM new_lines WHERE waiting > 0 ORDER BY product_id
+      SELECT product_id, order_id, id, waiting, waiting, clock_timestamp() FROM new_lines WHERE waiting > 0${stockedOnly(sql`product_id`)} ORDER BY product_id
       RETURNING ${backorders.id}, ${backorders.orderId}, ${backorders.productId}
     )
     SELECT o.*, b.id AS backorder_id, b.product_id AS backorder_product_id
@@ -313,6 +329,7 @@ async function writeOrder(tx: Executor, orderId: number, customer: string, lines
     for (const id of dated.delayedOrderIds) delayedOrderIds.add(id);
   }
   await placed();
+  if (dropshipIds.length > 0) await openSupplierOrders(tx, orderId);
   // An order is PLACED before anything happens to it: a backorder late from its first moment (its
   // restock's date has passed) is announced after that, as are the orders this one pushed back.
   await recordOrderChanges(tx, { ids: [...delayedOrderIds], kind: "DELAYED" });
@@ -337,7 +354,7 @@ async function recordLostDemand(tx: Executor, lost: LostUnits[], idempotencyKey:
  * Locks an order for a change: its products first (id order, like every other operation), then
  * the order row. NOT_FOUND when there is no such order.
  */
-async function lockOrder(tx: Executor, id: number, field: string[]): Promise<OrderRecord> {
+export async function lockOrder(tx: Executor, id: number, field: string[]): Promise<OrderRecord> {
   const productIds = await tx.selectDistinct({ id: orderLines.productId }).from(orderLines).where(eq(orderLines.orderId, id));
   await lockProducts(
     tx,
@@ -348,7 +365,9 @@ async function lockOrder(tx: Executor, id: number, field: string[]): Promise<Ord
   return order;
 }
 
-interface Release {
+/** Units of one order line to cancel. */
+export interface Release {
+  orderId: number;
   lineId: number;
   /** Waiting units to cancel. */
   waiting: number;
@@ -362,21 +381,37 @@ export interface Cancellation {
   refund: RecordedRefund;
 }
 
+/** Why units are cancelled: the refund's reason, the products' change reason and the orders' change kind. */
+export interface CancelCause {
+  refund: RefundReason;
+  change: ChangeReason;
+  kind: OrderChangeKind;
+}
+
+/** A customer's (or an operator's) cancellation: cancelOrder, cancelOrderLine. */
+const CANCELLED: CancelCause = { refund: "CANCELLED", change: "ORDER_CANCELLED", kind: "CANCELLED" };
+
 /**
- * Cancels units of order lines in one statement: waiting units leave their backorders, allocated
- * units are released (from the least preferred location first). The customer paid for every unit,
- * so the same round trip records their refund, reason CANCELLED (docs/ARCHITECTURE.md, "Refunds").
- * Then every product that got units back fills its backlog, and every queue that lost units is re-dated.
+ * Cancels units of order lines, of one order or of many, in one statement: waiting units leave
+ * their backorders, allocated units are released (from the least preferred location first). The
+ * customer paid for every unit, so the same round trip records their refunds, one per order, for
+ * `cause.refund` (docs/ARCHITECTURE.md, "Refunds"). Then every product that got units back fills
+ * its backlog, every queue that lost units is re-dated from the first place it lost, the orders'
+ * statuses are refreshed and their events written (`cause.kind`, each naming its refund). The
+ * caller holds the lines' products' locks, and at most one release names a line. Returns the
+ * refunds in order id order.
  */
-async function cancelUnits(tx: Executor, orderId: number, releases: Release[]): Promise<RecordedRefund> {
+export async function cancelUnits(tx: Executor, releases: readonly Release[], cause: CancelCause = CANCELLED): Promise<RecordedRefund[]> {
   const a = alias(allocations, "a");
   const s = alias(stockLevels, "s");
   const l = alias(orderLines, "l");
   const b = alias(backorders, "b");
   const p = alias(products, "p");
-  // Both through `rows`, the same path to the driver: they reach the connection in this order. The
-  // refund reads only the lines' unit prices, which the cancellation does not change.
-  const [touched, refund] = await Promise.all([
+  const orderIds = [...new Set(releases.map((r) => r.orderId))].sort((a, b) => a - b);
+  // All three through `rows`, the same path to the driver: they reach the connection in this order.
+  // The refunds read only the lines' unit prices, which the cancellation does not change; the
+  // dropship lines' open supplier orders are cancelled after the lines ("Dropship").
+  const [touched, refunds] = await Promise.all([
     rows<{ product_id: number; released: number; priority: number | null; backorder_id: number | null }>(
       tx,
       sql`
@@ -410,42 +445,55 @@ async function cancelUnits(tx: Executor, orderId: number, releases: Release[]): 
           ${name(b.status)} = CASE WHEN ${b.remaining} = r.waiting THEN 'CANCELLED' ELSE ${b.status} END,
           ${name(b.cancelledAt)} = CASE WHEN ${b.remaining} = r.waiting THEN now() ELSE ${b.cancelledAt} END
       FROM req r WHERE ${b.orderLineId} = r.line_id AND ${b.status} = 'WAITING' AND r.waiting > 0
-      RETURNING ${b.id}, ${b.productId}, ${b.priority}, ${b.status}, r.waiting
+      RETURNING ${b.id}, ${b.productId}, ${b.orderLineId}, ${b.priority}, ${b.status}, r.waiting
     ), backlog AS (
       UPDATE ${products} ${p} SET ${name(p.backordered)} = ${p.backordered} - t.waiting, ${name(p.waitingOrders)} = ${p.waitingOrders} - t.left
       FROM (SELECT product_id, sum(waiting)::int AS waiting, count(*) FILTER (WHERE status = 'CANCELLED')::int AS left
             FROM left_queue GROUP BY 1) t
       WHERE ${p.id} = t.product_id
     )
+    -- One row per line (a line has at most one waiting backorder): a batch of many orders'
+    -- lines of one product stays one row each, not lines × backorders.
     SELECT l.product_id,
-           coalesce((SELECT sum(quantity) FROM released r WHERE r.product_id = l.product_id), 0)::int AS released,
+           coalesce((SELECT sum(quantity) FROM released r WHERE r.order_line_id = l.id), 0)::int AS released,
            q.priority, q.id AS backorder_id
-    FROM lines l LEFT JOIN left_queue q ON q.product_id = l.product_id
+    FROM lines l LEFT JOIN left_queue q ON q.order_line_id = l.id
   `,
     ),
-    recordRefund(
+    recordRefunds(
       tx,
-      orderId,
-      "CANCELLED",
+      cause.refund,
       releases.map((r) => ({ orderLineId: r.lineId, quantity: r.waiting + r.allocated })),
+      orderIds.length === 1 ? { orderId: orderIds[0] } : {},
+    ),
+    cancelOpenSupplierOrders(
+      tx,
+      releases.filter((r) => r.waiting > 0).map((r) => r.lineId),
     ),
   ]);
   const productIds = [...new Set(touched.map((row) => Number(row.product_id)))].sort((a, b) => a - b);
   for (const productId of productIds) {
     const rowsOfProduct = touched.filter((row) => Number(row.product_id) === productId);
     const released = rowsOfProduct.some((row) => row.released > 0);
-    const left = rowsOfProduct.find((row) => row.backorder_id !== null);
+    // The first place the queue lost (queue order: priority descending, then id).
+    const [left] = rowsOfProduct
+      .filter((row) => row.backorder_id !== null)
+      .sort((x, y) => Number(y.priority) - Number(x.priority) || Number(x.backorder_id) - Number(y.backorder_id));
     const fill = released ? await settleBacklog(tx, productId) : { units: 0 };
     if (left && fill.units === 0) {
       // Those behind the cancelled units move up; those ahead keep their dates.
       await recomputeEta(tx, productId, { from: { priority: Number(left.priority), id: Number(left.backorder_id) } });
     }
   }
-  await refreshOrderStatuses(tx, [orderId]);
-  // Every cancellation cancels at least one unit (the callers refuse one that would not).
-  if (!refund) throw new Error(`cancellation of order ${orderId} cancelled no units`);
-  await recordProductChanges(tx, productIds, "ORDER_CANCELLED", { ids: [orderId], kind: "CANCELLED", refunds: [{ orderId, id: refund.id }] });
-  return refund;
+  await refreshOrderStatuses(tx, orderIds);
+  // Every cancellation cancels at least one unit of each order (the callers refuse one that would not).
+  if (refunds.length !== orderIds.length) throw new Error(`cancellation of orders ${orderIds.join(", ")} cancelled no units of some`);
+  await recordProductChanges(tx, productIds, cause.change, {
+    ids: orderIds,
+    kind: cause.kind,
+    refunds: refunds.map((refund) => ({ orderId: refund.orderId, id: refund.id })),
+  });
+  return refunds;
 }
 
 /**
@@ -468,9 +516,9 @@ export async function cancelOrderWithRefund(db: Database, id: number, reason?: s
     const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, order.id));
     const releases = lines
       .filter((line) => line.waiting + line.allocated > 0)
-      .map((line) => ({ lineId: line.id, waiting: line.waiting, allocated: line.allocated }));
+      .map((line) => ({ orderId: order.id, lineId: line.id, waiting: line.waiting, allocated: line.allocated }));
     if (releases.length === 0) refuse("INVALID_STATE", `order ${order.number} is ${order.status}: nothing left to cancel`, ["id"]);
-    const refund = await cancelUnits(tx, order.id, releases);
+    const [refund] = await cancelUnits(tx, releases);
     if (why) await tx.update(orders).set({ cancelReason: why }).where(eq(orders.id, order.id));
     const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
     return { order: updated, refund };
@@ -502,7 +550,7 @@ export async function cancelOrderLineWithRefund(db: Database, id: number, quanti
     const wanted = quantity ?? open;
     if (wanted > open) refuse("INVALID_INPUT", `only ${open} units of this line can be cancelled`, ["quantity"]);
     const waiting = Math.min(wanted, line.waiting);
-    const refund = await cancelUnits(tx, order.id, [{ lineId, waiting, allocated: wanted - waiting }]);
+    const [refund] = await cancelUnits(tx, [{ orderId: order.id, lineId, waiting, allocated: wanted - waiting }]);
     const [updated] = await tx.select().from(orders).where(eq(orders.id, order.id));
     return { order: updated, refund };
   });

@@ -1,15 +1,18 @@
 /** The catalogue: products, their backorder policy and limits. */
 import { eq, sql } from "drizzle-orm";
-import { type Database, type Executor, schema } from "../../drizzle/db.js";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
 import { recomputeEta } from "./eta.service.js";
 import { recordProductChanges } from "./event.service.js";
+import { requireSupplier } from "./supplier.service.js";
 import { ensureStockLevels, getDefaultLocation } from "./location.service.js";
 import { intArray, name, names } from "../../drizzle/sql.js";
 import { inTransaction, sqlState } from "../../drizzle/transaction.js";
 import { type CreateProductInput, type ProductRecord, refuse, type UpdateProductInput } from "./types.js";
 import { Checks, LIMITS, requireId } from "./validation.js";
+import { openRestockCondition } from "./open-restocks.js";
+import { FULFILLMENTS } from "../../drizzle/contract.js";
 
-const { products, stockLevels, stockMovements } = schema;
+const { products, restocks, stockLevels, stockMovements } = schema;
 
 /**
  * Locks the products' rows in id order and returns them in that order. Every operation that
@@ -35,7 +38,7 @@ export async function lockProduct(tx: Executor, id: unknown, field: string[]): P
 
 function checkProductFields(checks: Checks, input: UpdateProductInput, creating: boolean) {
   const has = (key: keyof UpdateProductInput) => creating || input[key] !== undefined;
-  const optionalInt = (key: "backorderLimit" | "maxOrderQuantity" | "leadTimeDays" | "maxWaitDays", min: number, max: number) =>
+  const optionalInt = (key: "backorderLimit" | "maxOrderQuantity" | "leadTimeDays" | "maxWaitDays" | "autoCancelAfterDays", min: number, max: number) =>
     input[key] === null || input[key] === undefined ? input[key] : checks.int(input[key], [key], min, max);
   const values: Partial<typeof products.$inferInsert> = {};
   if (has("sku")) values.sku = checks.text(input.sku, ["sku"], LIMITS.sku);
@@ -59,13 +62,55 @@ function checkProductFields(checks: Checks, input: UpdateProductInput, creating:
   if (input.maxOrderQuantity !== undefined) values.maxOrderQuantity = optionalInt("maxOrderQuantity", 1, LIMITS.quantity);
   if (input.leadTimeDays !== undefined) values.leadTimeDays = optionalInt("leadTimeDays", 0, LIMITS.leadTimeDays);
   if (input.maxWaitDays !== undefined) values.maxWaitDays = optionalInt("maxWaitDays", 0, LIMITS.leadTimeDays);
+  // At least a day: 0 would expire a backorder the moment its promise passes, or at placement.
+  if (input.autoCancelAfterDays !== undefined) values.autoCancelAfterDays = optionalInt("autoCancelAfterDays", 1, LIMITS.leadTimeDays);
+  // Checked against the suppliers inside the transaction (checkSupplier): NOT_FOUND, as for any id.
+  if (input.supplierId !== undefined) values.supplierId = input.supplierId;
+  if (input.fulfillment !== undefined) {
+    if (!(FULFILLMENTS as readonly unknown[]).includes(input.fulfillment)) checks.fail(["fulfillment"], `fulfillment must be ${FULFILLMENTS.join(" or ")}`);
+    values.fulfillment = input.fulfillment;
+  }
   return values;
+}
+
+/** A DROPSHIP product is shipped by its supplier: it needs one (INVALID_INPUT on `supplierId`, before the table's check says so). */
+function checkDropshipSupplier(checks: Checks, fulfillment: string | undefined, supplierId: number | null | undefined): void {
+  if (fulfillment === "DROPSHIP" && (supplierId === null || supplierId === undefined)) {
+    checks.fail(["supplierId"], "a DROPSHIP product needs its supplier: the supplier ships its orders");
+  }
+}
+
+/**
+ * A product becoming DROPSHIP must have nothing of ours (docs/ARCHITECTURE.md, "Dropship"): no
+ * units at any location, no waiting backorders, no open restocks. INVALID_STATE on `fulfillment`.
+ */
+async function refuseDropshipWithStock(tx: Executor, product: ProductRecord): Promise<void> {
+  const [held] = await rows<{ units: number; restocks: number }>(
+    tx,
+    sql`
+    SELECT (SELECT coalesce(sum(${stockLevels.onHand} + ${stockLevels.allocated}), 0) FROM ${stockLevels} WHERE ${stockLevels.productId} = ${product.id})::int AS units,
+           (SELECT count(*) FROM ${restocks} WHERE ${restocks.productId} = ${product.id} AND ${openRestockCondition(restocks)})::int AS restocks`,
+  );
+  const units = Number(held.units);
+  const open = Number(held.restocks);
+  if (units > 0 || product.backordered > 0 || open > 0) {
+    refuse(
+      "INVALID_STATE",
+      `${product.sku} has ${units} units in stock, ${product.backordered} waiting and ${open} open restocks: a DROPSHIP product has no stock of ours`,
+      ["input", "fulfillment"],
+    );
+  }
 }
 
 function checkMinMax(checks: Checks, min: number | undefined, max: number | null | undefined) {
   if (min !== undefined && max !== undefined && max !== null && max < min) {
     checks.fail(["maxOrderQuantity"], "maxOrderQuantity must not be below minOrderQuantity");
   }
+}
+
+/** A supplier id given (null clears it, undefined leaves it) must name a supplier: NOT_FOUND on `input.supplierId`. */
+async function checkSupplier(tx: Executor, supplierId: number | null | undefined): Promise<void> {
+  if (supplierId !== undefined && supplierId !== null) await requireSupplier(tx, supplierId, ["input", "supplierId"]);
 }
 
 /** Creates a product, with `initialStock` units at the default location; DUPLICATE for a taken SKU. */
@@ -75,10 +120,13 @@ export async function createProduct(db: Database, input: CreateProductInput): Pr
   const initialStock =
     input.initialStock === undefined || input.initialStock === null ? 0 : checks.int(input.initialStock, ["initialStock"], 0, LIMITS.quantity);
   checkMinMax(checks, values.minOrderQuantity ?? 1, values.maxOrderQuantity);
+  checkDropshipSupplier(checks, values.fulfillment, values.supplierId);
+  if (values.fulfillment === "DROPSHIP" && initialStock! > 0) checks.fail(["initialStock"], "a DROPSHIP product has no stock of ours: initialStock must be 0");
   checks.throwIfAny();
   try {
     return await inTransaction(db, async (tx) => {
       const location = await getDefaultLocation(tx);
+      await checkSupplier(tx, values.supplierId);
       const [product] = await tx
         .insert(products)
         .values(values as typeof products.$inferInsert)
@@ -121,7 +169,14 @@ export async function updateProduct(db: Database, id: number, input: UpdateProdu
         values.minOrderQuantity ?? current.minOrderQuantity,
         values.maxOrderQuantity === undefined ? current.maxOrderQuantity : values.maxOrderQuantity,
       );
+      checkDropshipSupplier(
+        after,
+        values.fulfillment ?? current.fulfillment,
+        values.supplierId === undefined ? current.supplierId : values.supplierId,
+      );
       after.throwIfAny();
+      await checkSupplier(tx, values.supplierId);
+      if (values.fulfillment === "DROPSHIP" && current.fulfillment !== "DROPSHIP") await refuseDropshipWithStock(tx, current);
       if (Object.keys(values).length > 0) {
         await tx.update(products).set(values).where(eq(products.id, current.id));
       }

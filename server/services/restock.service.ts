@@ -7,7 +7,7 @@ import { recordProductChanges, recordRestockChange } from "./event.service.js";
 import { ensureStockLevels, resolveLocation } from "./location.service.js";
 import { isOpenRestock } from "./open-restocks.js";
 import { lockProduct } from "./product.service.js";
-import { refuseBeyondUnitCapacity } from "./stock.service.js";
+import { refuseBeyondUnitCapacity, refuseDropshipStock } from "./stock.service.js";
 import { name, names } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { type ReceiveRestockResult, refuse, type RestockRecord, type ScheduleRestockInput } from "./types.js";
@@ -51,12 +51,23 @@ export async function scheduleRestock(db: Database, input: ScheduleRestockInput)
  */
 export async function scheduleRestockIn(tx: Executor, input: ScheduleRestockInput): Promise<RestockRecord> {
   const product = await lockProduct(tx, input.productId, ["input", "productId"]);
+  refuseDropshipStock(product, ["input", "productId"]);
   await refuseBeyondUnitCapacity(tx, product.id, input.quantity, ["input", "quantity"]);
   const location = await resolveLocation(tx, input.locationId, ["input", "locationId"]);
   await ensureStockLevels(tx, [product.id], location.id);
+  // The product's supplier now, and the date announced now: the supplier's lateness is measured
+  // against this date however often the restock is rescheduled ("Suppliers and honest ranges").
   const [restock] = await tx
     .insert(restocks)
-    .values({ productId: product.id, locationId: location.id, quantity: input.quantity, expectedAt: input.expectedAt, reference: input.reference })
+    .values({
+      productId: product.id,
+      locationId: location.id,
+      quantity: input.quantity,
+      expectedAt: input.expectedAt,
+      reference: input.reference,
+      supplierId: product.supplierId,
+      originalExpectedAt: input.expectedAt,
+    })
     .returning();
   await recomputeEta(tx, product.id);
   await recordProductChanges(tx, [product.id], "RESTOCK_SCHEDULED");

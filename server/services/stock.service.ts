@@ -7,7 +7,7 @@ import { ensureStockLevels, resolveLocation } from "./location.service.js";
 import { openRestockCondition } from "./open-restocks.js";
 import { lockProduct } from "./product.service.js";
 import { inTransaction } from "../../drizzle/transaction.js";
-import { type AdjustStockInput, refuse, type StockLevelRecord } from "./types.js";
+import { type AdjustStockInput, type ProductRecord, refuse, type StockLevelRecord } from "./types.js";
 import { Checks, LIMITS } from "./validation.js";
 
 const { restocks, stockLevels, stockMovements } = schema;
@@ -33,6 +33,11 @@ export async function refuseBeyondUnitCapacity(tx: Executor, productId: number, 
   }
 }
 
+/** INVALID_STATE for a DROPSHIP product: its supplier ships it, it has no stock of ours to count or restock ("Dropship"). */
+export function refuseDropshipStock(product: ProductRecord, field: string[]): void {
+  if (product.fulfillment === "DROPSHIP") refuse("INVALID_STATE", `${product.sku} is DROPSHIP: it has no stock of ours`, field);
+}
+
 /**
  * Corrects onHand at a location by `delta` (a count found more or fewer units) and optionally
  * sets its safety stock. Units that come free go to the backlog at once. INSUFFICIENT_STOCK when
@@ -48,6 +53,7 @@ export async function adjustStock(db: Database, input: AdjustStockInput): Promis
   checks.throwIfAny();
   return inTransaction(db, async (tx) => {
     const product = await lockProduct(tx, input.productId, ["input", "productId"]);
+    refuseDropshipStock(product, ["input", "productId"]);
     const location = await resolveLocation(tx, input.locationId, ["input", "locationId"]);
     await ensureStockLevels(tx, [product.id], location.id);
     const where = and(eq(stockLevels.productId, product.id), eq(stockLevels.locationId, location.id));

@@ -3,7 +3,7 @@
  * Shared by services, resolvers and subscribers; nothing here knows GraphQL or HTTP.
  */
 import type { schema } from "../../drizzle/db.js";
-import type { BackorderPolicy, Issue } from "../../drizzle/contract.js";
+import type { BackorderPolicy, Fulfillment, Issue } from "../../drizzle/contract.js";
 
 export type LocationRecord = typeof schema.locations.$inferSelect;
 export type ProductRecord = typeof schema.products.$inferSelect;
@@ -13,6 +13,8 @@ export type OrderLineRecord = typeof schema.orderLines.$inferSelect;
 export type BackorderRecord = typeof schema.backorders.$inferSelect;
 export type RestockRecord = typeof schema.restocks.$inferSelect;
 export type ApiKeyRecord = typeof schema.apiKeys.$inferSelect;
+export type SupplierRecord = typeof schema.suppliers.$inferSelect;
+export type SupplierOrderRecord = typeof schema.supplierOrders.$inferSelect;
 
 export type {
   ApiKeyRole,
@@ -24,6 +26,9 @@ export type {
   OrderStatus,
   RestockChangeKind,
   RestockStatus,
+  Fulfillment,
+  SupplierOrderChangeKind,
+  SupplierOrderStatus,
 } from "../../drizzle/contract.js";
 export { API_KEY_ROLES, DomainError, refuse } from "../../drizzle/contract.js";
 
@@ -48,6 +53,12 @@ export interface CreateProductInput {
   leadTimeDays?: number | null;
   /** Units expected further away than this many days are refused: WAIT_TOO_LONG (null: no cap). */
   maxWaitDays?: number | null;
+  /** Waiting units this many days past their promise (or placement) are expired by the sweep (null: never). */
+  autoCancelAfterDays?: number | null;
+  /** Who supplies it (a supplier's id; null: none). Its restocks record the supplier; the ETA rules do not change. */
+  supplierId?: number | null;
+  /** STOCKED (the default) or DROPSHIP: no stock of ours, each order line becomes a supplier order (needs a supplier). */
+  fulfillment?: Fulfillment;
   /** Units on hand at the default location. */
   initialStock?: number;
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run watch` (client/watch.ts) as a user runs it: a child process against a real server,
  * orders placed over HTTP, its output read line by line; across a server restart it carries on
- * and prints each change once; SIGINT ends it with exit code 0. Without options it finds the server
+ * and prints each change once; SIGINT ends it with exit code 0. With --refunds and --webhooks it
+ * prints the refunds due and webhook delivery health at start and again when they change. Without options it finds the server
  * from HOST and PORT with the development READER key, and a server it cannot reach is said once.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -10,7 +11,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { schema } from "../../drizzle/db.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
 import { pruneEvents, stampEvents } from "../../server/services/event-log.service.js";
 import { placeOrder } from "../../server/services/order.service.js";
@@ -268,5 +271,91 @@ describe("npm run watch", () => {
     const watcher = runWatch(["--url", server.wsUrl, "--sku", "NO-SUCH-SKU"]);
     expect(await watcher.exited).toBe(2);
     expect(watcher.stderr.join("\n")).toContain("no product with SKU NO-SUCH-SKU");
+  });
+});
+
+describe("npm run watch --refunds --webhooks", () => {
+  /** Places an order of `quantity` units at `price` francs and cancels it over HTTP. */
+  async function cancelledOrder(price: string, quantity: number): Promise<void> {
+    const product = await newProduct(database.db, { price, currencyCode: "CHF", initialStock: quantity });
+    const placed = await postGraphQL(
+      server.url,
+      `mutation($sku: String!, $q: Int!) { placeOrder(input: { customer: "refund@example.com", lines: [{ sku: $sku, quantity: $q }] }) { order { id } userErrors { code } } }`,
+      { sku: product.sku, q: quantity },
+    );
+    const orderId = placed.body.data?.placeOrder.order.id;
+    expect(orderId, placed.text).toEqual(expect.any(String));
+    const cancelled = await postGraphQL(server.url, `mutation($id: ID!) { cancelOrder(id: $id) { userErrors { code } } }`, { id: orderId });
+    expect(cancelled.body.data?.cancelOrder.userErrors).toEqual([]);
+  }
+
+  /** An endpoint whose delivery an hour ago succeeded and whose latest, two minutes ago, was given up. */
+  async function failingEndpoint(): Promise<void> {
+    const [endpoint] = await database.db
+      .insert(schema.webhookEndpoints)
+      .values({ url: "https://crm.example.com/hooks/secret-token", secret: "whsec_dGVzdA==", events: ["SUPPLIER_ORDER_CREATED"] })
+      .returning();
+    const delivery = (eventId: string, status: "DELIVERED" | "FAILED", attempts: number, minutesAgo: number) => ({
+      endpointId: endpoint.id,
+      eventId,
+      eventType: "REFUND_DUE" as const,
+      eventSeq: 1,
+      payload: {},
+      status,
+      attempts,
+      lastAttemptAt: sql`now() - make_interval(mins => ${minutesAgo})`,
+    });
+    await database.db.insert(schema.webhookDeliveries).values([delivery("evt_ok", "DELIVERED", 1, 60), delivery("evt_dead", "FAILED", 8, 2)] as never);
+  }
+
+  it("prints the refunds due and webhook health at start, and again as JSON lines when a cancellation and a dead letter change them", async () => {
+    const watcher = runWatch(["--url", server.wsUrl, "--json", "--refunds", "--webhooks"]);
+    await started(watcher);
+    const of = (type: string) => json(watcher).filter((line) => line.type === type);
+    await waitFor(() => of("refundsDue").length === 1 && of("webhookHealth").length === 1, "the first figures");
+    expect(of("refundsDue")[0]).toMatchObject({ count: 0, totals: [], oldestPendingAt: null });
+    expect(of("webhookHealth")[0]).toMatchObject({ pending: 0, failed: 0, endpoints: [] });
+    expect(watcher.stdout.every((line) => ["refundsDue", "webhookHealth"].includes(JSON.parse(line).type))).toBe(true);
+
+    await cancelledOrder("7.25", 2);
+    // Read again on the cancellation's event, well before the 30 s poll.
+    await waitFor(() => of("refundsDue").length === 2, "the refunds due after the cancellation", 15_000);
+    expect(of("refundsDue")[1]).toMatchObject({
+      count: 1,
+      countPrecision: "EXACT",
+      totals: [{ count: 1, amount: { amount: "14.50", currencyCode: "CHF" } }],
+    });
+
+    await failingEndpoint();
+    // Deliveries write no event: the 10 s poll sees them.
+    await waitFor(() => of("webhookHealth").length === 2, "webhook health after the dead letter", 25_000);
+    expect(of("webhookHealth")[1]).toMatchObject({
+      pending: 0,
+      failed: 1,
+      endpoints: [{ host: "https://crm.example.com", enabled: true, failed: 1, pending: 0, failing: true }],
+    });
+    expect(of("refundsDue"), "a poll that finds nothing new prints nothing").toHaveLength(2);
+    watcher.child.kill("SIGINT");
+    expect(await watcher.exited).toBe(0);
+  }, 60_000);
+
+  it("prints them as readable lines in the style of the changes", async () => {
+    const watcher = runWatch(["--url", server.wsUrl, "--refunds", "--webhooks"]);
+    await started(watcher);
+    await waitFor(() => watcher.stdout.length >= 2, "the refunds and webhook lines");
+    const time = String.raw`\d\d:\d\d:\d\d\.\d{3}`;
+    expect(watcher.stdout).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^${time}  refunds  due  1 refund pending  14\\.50 CHF \\(1\\)  oldest \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z$`)),
+        expect.stringMatching(
+          new RegExp(
+            `^${time}  webhooks  health  1 endpoint  pending 0  dead letters 1  FAILING https://crm\\.example\\.com \\(1 dead letter, 0 pending\\)$`,
+          ),
+        ),
+      ]),
+    );
+    expect(watcher.stdout.join("\n")).not.toContain("secret-token");
+    watcher.child.kill("SIGINT");
+    expect(await watcher.exited).toBe(0);
   });
 });

@@ -208,7 +208,7 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
         .sort();
     };
     expect(kinds("RestockChange")).toEqual(["CANCELLED", "RECEIVED", "RESCHEDULED", "SCHEDULED"]);
-    expect(kinds("OrderChange")).toEqual(["ALLOCATED", "BACKORDER_FILLED", "CANCELLED", "DELAYED", "PLACED", "SHIPPED"]);
+    expect(kinds("OrderChange")).toEqual(["ALLOCATED", "BACKORDER_FILLED", "CANCELLED", "DELAYED", "EXPIRED", "PLACED", "SHIPPED"]);
   });
 
   it("has the Node interface with an ID, implemented by every type that section 7 names", () => {

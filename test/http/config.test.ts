@@ -141,3 +141,30 @@ describe("a PostgreSQL server that cannot be used (describeConnectionFailure)", 
     expect(describeConnectionFailure("boom", url)).toBeUndefined();
   });
 });
+
+describe("WEBHOOK_WORKER, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS", () => {
+  it("default to a worker on, 8 attempts and 10 s", () => {
+    const config = loadConfig({});
+    expect([config.webhookWorker, config.webhookMaxAttempts, config.webhookTimeoutMs]).toEqual([true, 8, 10_000]);
+  });
+
+  it("read their values within the bounds", () => {
+    const config = loadConfig({ WEBHOOK_WORKER: "off", WEBHOOK_MAX_ATTEMPTS: " 1 ", WEBHOOK_TIMEOUT_MS: "300000" });
+    expect([config.webhookWorker, config.webhookMaxAttempts, config.webhookTimeoutMs]).toEqual([false, 1, 300_000]);
+    expect(loadConfig({ WEBHOOK_MAX_ATTEMPTS: "50", WEBHOOK_TIMEOUT_MS: "100" })).toMatchObject({ webhookMaxAttempts: 50, webhookTimeoutMs: 100 });
+  });
+
+  it("refuse anything else, naming the variable and the bounds", () => {
+    expect(() => loadConfig({ WEBHOOK_WORKER: "sometimes" })).toThrow('WEBHOOK_WORKER must be true or false, got "sometimes"');
+    for (const value of ["0", "51", "-1", "2.5", "many", "1e1"]) {
+      expect(() => loadConfig({ WEBHOOK_MAX_ATTEMPTS: value }), value).toThrow(
+        new ConfigError(`WEBHOOK_MAX_ATTEMPTS must be a whole number of attempts from 1 to 50, got "${value}"`),
+      );
+    }
+    for (const value of ["99", "300001", "10s"]) {
+      expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: value }), value).toThrow(
+        `WEBHOOK_TIMEOUT_MS must be a whole number of milliseconds from 100 to 300000, got "${value}"`,
+      );
+    }
+  });
+});

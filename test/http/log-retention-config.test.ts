@@ -15,6 +15,7 @@ const variables = [
   { name: "STOCK_MOVEMENT_RETENTION_DAYS", field: "stockMovementRetentionDays", fallback: 400, unit: "days", max: 36_500, what: "stock movement" },
   { name: "IDEMPOTENCY_KEY_RETENTION_HOURS", field: "idempotencyKeyRetentionHours", fallback: 168, unit: "hours", max: 876_000, what: "idempotency key" },
   { name: "LOST_DEMAND_RETENTION_DAYS", field: "lostDemandRetentionDays", fallback: 400, unit: "days", max: 36_500, what: "lost demand" },
+  { name: "WEBHOOK_DELIVERY_RETENTION_DAYS", field: "webhookDeliveryRetentionDays", fallback: 30, unit: "days", max: 36_500, what: "delivered webhook" },
 ] as const;
 
 describe("the log retentions", () => {

@@ -3,34 +3,53 @@
  * the schema, sent over HTTP with a key of each role. An allowed role gets no FORBIDDEN and the
  * operation does its work (a mutation answers without userErrors); a denied role gets exactly one
  * FORBIDDEN error, no data, and the database is exactly as before. Every subscription is allowed
- * to every role over WebSocket and delivers to it. A root field missing from the matrix fails the
- * run: a new operation must say who may use it.
+ * to every role over WebSocket and delivers to it, but SUPPLIER, which is refused every one. A root
+ * field missing from the matrix fails the run: a new operation must say who may use it.
+ *
+ * SUPPLIER keys (docs/ARCHITECTURE.md, "Dropship") run through the same matrix: they may run the
+ * supplier-order operations (on their own supplier's orders, the fixtures here) and nothing else.
+ * Those operations are also run over WebSocket by every role, with the same answers.
  */
+import { eq } from "drizzle-orm";
 import { isObjectType } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
+import { schema } from "../../drizzle/db.js";
 import { toGlobalId } from "../../server/graphql/node-id.js";
 import { createApiKey } from "../../server/services/api-key.service.js";
+import { toEventCursor } from "../../server/services/event-cursor.js";
 import { cancelOrderWithRefund, placeOrder } from "../../server/services/order.service.js";
 import { scheduleRestock } from "../../server/services/restock.service.js";
 import type { ApiKeyRole } from "../../server/services/types.js";
+import { createWebhookEndpoint, updateWebhookEndpoint } from "../../server/services/webhook-endpoint.service.js";
 import { createRoleKeys, databaseDigest, ROLES, type RoleKey } from "../support/access.js";
 import { backorderOfOrder, daysFromNow, newProduct, uniqueSku } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { useTestServer } from "../support/http.js";
-import { collect, type Collected, waitFor } from "../support/live.js";
+import { collect, type Collected, waitFor, wsUrl } from "../support/live.js";
+import { createSupplier } from "../../server/services/supplier.service.js";
+import { connectWith, runOperation } from "../support/ws-client.js";
 
 const database = useFreshDatabase();
 const server = useTestServer(database, { delaySweepMs: 0 });
 let keys: Record<ApiKeyRole, RoleKey>;
+/** The supplier the matrix's SUPPLIER key acts for: the supplier-order fixtures are its. */
+let matrixSupplierId = 0;
 
 beforeAll(async () => {
   keys = await createRoleKeys(database.db, "matrix");
+  matrixSupplierId = (await createSupplier(database.db, { name: uniqueSku("Matrix dropship"), leadTimeDays: 3 })).id;
+  const { apiKey, secret } = await createApiKey(database.db, { name: "matrix supplier", role: "SUPPLIER", supplierId: matrixSupplierId });
+  keys.SUPPLIER = { id: apiKey.id, role: "SUPPLIER", secret };
 });
+
+/** Every role of the matrix: the four of test/support/access.ts and SUPPLIER. */
+const MATRIX_ROLES: readonly ApiKeyRole[] = [...ROLES, "SUPPLIER"];
 
 const ALL: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"];
 const OPERATE: ApiKeyRole[] = ["ADMIN", "OPERATOR"];
 const ORDER: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT"];
 const KEYS: ApiKeyRole[] = ["ADMIN"];
+const SUPPLIER_ORDERS: ApiKeyRole[] = ["ADMIN", "OPERATOR", "SUPPLIER"];
 
 interface Request {
   query: string;
@@ -66,6 +85,21 @@ async function restock() {
   return gid("Restock", (await scheduleRestock(db(), { productId: record.id, quantity: 4, expectedAt: daysFromNow(5) })).id);
 }
 
+/** A disabled endpoint: no delivery is queued for it while the matrix compares database digests. */
+async function webhookEndpoint() {
+  const { endpoint } = await createWebhookEndpoint(db(), { url: "https://hooks.example.com/matrix", events: ["SUPPLIER_ORDER_CREATED"] });
+  await updateWebhookEndpoint(db(), endpoint.id, { enabled: false });
+  return gid("WebhookEndpoint", endpoint.id);
+}
+
+/** An OPEN supplier order of the matrix supplier (a one-line order of a DROPSHIP product of it). */
+async function supplierOrder() {
+  const record = await newProduct(db(), { fulfillment: "DROPSHIP", supplierId: matrixSupplierId });
+  const { order } = await placeOrder(db(), { customer: "matrix-dropship@example.com", lines: [{ productId: record.id, quantity: 1 }] });
+  const found = await db().select().from(schema.supplierOrders).where(eq(schema.supplierOrders.orderId, order.id));
+  return gid("SupplierOrder", found[0].id);
+}
+
 const PAYLOAD = "{ userErrors { code message field } }";
 
 const OPERATIONS: Record<string, Operation> = {
@@ -89,6 +123,13 @@ const OPERATIONS: Record<string, Operation> = {
   eventCursor: { kind: "query", roles: ALL, request: async () => ({ query: "{ eventCursor }" }) },
   apiKeys: { kind: "query", roles: KEYS, request: async () => ({ query: "{ apiKeys(first: 2) { nodes { id role } } }" }) },
   auditReport: { kind: "query", roles: KEYS, request: async () => ({ query: "{ auditReport { ok violationCount } }" }) },
+  // Webhooks: endpoints and deliveries for ADMIN (URLs may carry tokens), health for every dashboard.
+  webhookEndpoints: {
+    kind: "query",
+    roles: KEYS,
+    request: async () => ({ query: "{ webhookEndpoints(first: 2) { totalCount nodes { id url deliveries(first: 1) { nodes { id } } } } }" }),
+  },
+  webhookHealth: { kind: "query", roles: ALL, request: async () => ({ query: "{ webhookHealth { pending failed endpoints { host failing } } }" }) },
   // Backlog intelligence: aggregates for every role, plans and what-ifs for the operators.
   backlogMetrics: { kind: "query", roles: ALL, request: async () => ({ query: "{ backlogMetrics { ordersPlaced fillRateAtPlacement } }" }) },
   replenishmentPlan: {
@@ -105,6 +146,18 @@ const OPERATIONS: Record<string, Operation> = {
     }),
   },
 
+  // What the shop owes: every role that reads orders (dashboards use READER keys).
+  refunds: {
+    kind: "query",
+    roles: ALL,
+    request: async () => ({ query: "{ refunds(status: PENDING, first: 2) { totalCount nodes { amount { amount } order { number } } } }" }),
+  },
+  refundsDue: {
+    kind: "query",
+    roles: ALL,
+    request: async () => ({ query: "{ refundsDue { count totals { amount { amount currencyCode } count } oldestPendingAt } }" }),
+  },
+
   markRefunded: {
     kind: "mutation",
     roles: OPERATE,
@@ -113,6 +166,57 @@ const OPERATIONS: Record<string, Operation> = {
       const { refund } = await cancelOrderWithRefund(db(), order.id);
       return { query: `mutation($id: ID!) { markRefunded(id: $id, reference: "pay-matrix") ${PAYLOAD} }`, variables: { id: gid("Refund", refund!.id) } };
     },
+  },
+
+  // Suppliers: every role reads them as it reads products; operators create them.
+  suppliers: {
+    kind: "query",
+    roles: ALL,
+    request: async () => ({
+      query: "{ suppliers(first: 2) { totalCount nodes { name onTimeRate averageDelayDays products(first: 1) { nodes { sku } } } } }",
+    }),
+  },
+  createSupplier: {
+    kind: "mutation",
+    roles: OPERATE,
+    request: async () => ({
+      query: `mutation($input: CreateSupplierInput!) { createSupplier(input: $input) ${PAYLOAD} }`,
+      variables: { input: { name: uniqueSku("Matrix supplier"), leadTimeDays: 7 } },
+    }),
+  },
+
+  // Dropship: the operators, and a SUPPLIER key on its own supplier's orders.
+  supplierOrders: {
+    kind: "query",
+    roles: SUPPLIER_ORDERS,
+    request: async () => {
+      await supplierOrder();
+      return { query: "{ supplierOrders(first: 2) { totalCount nodes { id orderNumber customer sku quantity status expectedShipAt } } }" };
+    },
+  },
+  acknowledgeSupplierOrder: {
+    kind: "mutation",
+    roles: SUPPLIER_ORDERS,
+    request: async () => ({
+      query: `mutation($id: ID!, $at: DateTime!) { acknowledgeSupplierOrder(id: $id, expectedShipAt: $at) ${PAYLOAD} }`,
+      variables: { id: await supplierOrder(), at: daysFromNow(2).toISOString() },
+    }),
+  },
+  shipSupplierOrder: {
+    kind: "mutation",
+    roles: SUPPLIER_ORDERS,
+    request: async () => ({
+      query: `mutation($id: ID!) { shipSupplierOrder(id: $id, trackingNumber: "MATRIX-1") ${PAYLOAD} }`,
+      variables: { id: await supplierOrder() },
+    }),
+  },
+  rejectSupplierOrder: {
+    kind: "mutation",
+    roles: SUPPLIER_ORDERS,
+    request: async () => ({
+      query: `mutation($id: ID!) { rejectSupplierOrder(id: $id, reason: "matrix") ${PAYLOAD} }`,
+      variables: { id: await supplierOrder() },
+    }),
   },
 
   // mutations: catalogue, stock, restocks, shipping, priorities
@@ -213,6 +317,47 @@ const OPERATIONS: Record<string, Operation> = {
       variables: { id: (await orderWithBackorder()).line },
     }),
   },
+  // Whoever may cancel an order may choose, for its customer, to keep waiting past the promise.
+  keepWaiting: {
+    kind: "mutation",
+    roles: ORDER,
+    request: async () => ({
+      query: `mutation($id: ID!) { keepWaiting(id: $id) ${PAYLOAD} }`,
+      variables: { id: (await orderWithBackorder()).backorder },
+    }),
+  },
+
+  // mutations: webhooks
+  createWebhookEndpoint: {
+    kind: "mutation",
+    roles: KEYS,
+    request: async () => ({
+      query: `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret userErrors { code message field } } }`,
+      // An event type no fixture here causes: nothing is queued for it while digests are compared.
+      variables: { input: { url: "https://hooks.example.com/matrix", events: ["SUPPLIER_ORDER_CREATED"] } },
+    }),
+  },
+  updateWebhookEndpoint: {
+    kind: "mutation",
+    roles: KEYS,
+    request: async () => ({
+      query: `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) ${PAYLOAD} }`,
+      variables: { id: await webhookEndpoint() },
+    }),
+  },
+  deleteWebhookEndpoint: {
+    kind: "mutation",
+    roles: KEYS,
+    request: async () => ({ query: `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) ${PAYLOAD} }`, variables: { id: await webhookEndpoint() } }),
+  },
+  redeliverWebhooks: {
+    kind: "mutation",
+    roles: KEYS,
+    request: async () => ({
+      query: `mutation($id: ID!, $after: String!) { redeliverWebhooks(endpointId: $id, after: $after) ${PAYLOAD} }`,
+      variables: { id: await webhookEndpoint(), after: toEventCursor(0) },
+    }),
+  },
 
   // mutations: keys
   createApiKey: {
@@ -266,7 +411,7 @@ describe("the matrix", () => {
 });
 
 const cases = Object.entries(OPERATIONS).flatMap(([field, operation]) =>
-  ROLES.map((role) => ({ field, role, operation, allowed: operation.roles.includes(role) })),
+  MATRIX_ROLES.map((role) => ({ field, role, operation, allowed: operation.roles.includes(role) })),
 );
 
 describe("over HTTP", () => {
@@ -302,7 +447,7 @@ describe("over HTTP", () => {
     const query = `query($id: ID!) { node(id: $id) { id ... on ApiKey { name role } } }`;
     const id = gid("ApiKey", apiKey.id);
     expect((await server.data(query, { id }, { key: keys.ADMIN.secret })).node).toEqual({ id, name: "node lookup", role: "READER" });
-    for (const role of ["OPERATOR", "STOREFRONT", "READER"] as const) {
+    for (const role of ["OPERATOR", "STOREFRONT", "READER", "SUPPLIER"] as const) {
       const response = await server.gql(query, { id }, { key: keys[role].secret });
       expect(response.body.errors?.[0].extensions?.code, role).toBe("FORBIDDEN");
       // An unknown key id is refused the same way: the answer says nothing about which keys exist.
@@ -341,4 +486,44 @@ describe("over WebSocket", () => {
       await Promise.all(open.map((collected) => collected.dispose()));
     }
   });
+});
+
+describe("over WebSocket: SUPPLIER keys and the supplier-order operations", () => {
+  it.each(Object.keys(SUBSCRIPTIONS).map((field) => [field]))("SUPPLIER may not open %s: FORBIDDEN", async (field) => {
+    const connection = await connectWith(wsUrl(server.url), keys.SUPPLIER.secret);
+    try {
+      const watched = await newProduct(database.db);
+      const variables = field === "orderChanged" ? {} : { ids: [gid("Product", watched.id)] };
+      const run = await runOperation(connection.client, SUBSCRIPTIONS[field].query, variables);
+      expect(run.errors, field).toHaveLength(1);
+      expect(run.errors[0]).toMatchObject({ path: [field], extensions: { code: "FORBIDDEN" } });
+      expect(run.data.every((data) => data[field] === null || data[field] === undefined)).toBe(true);
+    } finally {
+      await connection.client.dispose();
+    }
+  });
+
+  const dropshipCases = cases.filter((c) => ["supplierOrders", "acknowledgeSupplierOrder", "shipSupplierOrder", "rejectSupplierOrder"].includes(c.field));
+  it.each(dropshipCases.map((c) => [c.role, c.operation.kind, c.field, c.allowed ? "runs" : "is FORBIDDEN, nothing changes", c] as const))(
+    "%s %s %s over WebSocket: %s",
+    async (_role, _kind, _field, _outcome, { field, role, operation, allowed }) => {
+      const { query, variables } = await operation.request();
+      const connection = await connectWith(wsUrl(server.url), keys[role].secret);
+      try {
+        const before = await databaseDigest(database.db);
+        const run = await runOperation(connection.client, query, variables);
+        if (allowed) {
+          expect(run.errors, JSON.stringify(run.errors)).toEqual([]);
+          expect(run.data[0]?.[field]).toBeDefined();
+          if (operation.kind === "mutation") expect((run.data[0][field] as { userErrors: unknown[] }).userErrors).toEqual([]);
+        } else {
+          expect(run.errors).toHaveLength(1);
+          expect(run.errors[0]).toMatchObject({ path: [field], extensions: { code: "FORBIDDEN" } });
+          expect(await databaseDigest(database.db)).toEqual(before);
+        }
+      } finally {
+        await connection.client.dispose();
+      }
+    },
+  );
 });

@@ -1,7 +1,8 @@
 /**
- * Retention of the stock ledger, the idempotency keys and the lost demand (docs/ARCHITECTURE.md,
- * "Growth of the logs"): old movements are folded into opening balances so that every invariant
- * the audit checks still holds, old keys and lost demand are deleted in batches.
+ * Retention of the stock ledger, the idempotency keys, the lost demand and the delivered webhooks
+ * (docs/ARCHITECTURE.md, "Growth of the logs"): old movements are folded into opening balances so
+ * that every invariant the audit checks still holds, old keys, lost demand and deliveries are
+ * deleted in batches.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql, type SQL } from "drizzle-orm";
@@ -14,6 +15,7 @@ import {
   pruneLogs,
   pruneLostDemand,
   pruneStockMovements,
+  pruneWebhookDeliveries,
 } from "../../server/services/log-retention.service.js";
 import { cancelOrder, cancelOrderLine, placeOrder, shipOrder } from "../../server/services/order.service.js";
 import { receiveRestock, scheduleRestock } from "../../server/services/restock.service.js";
@@ -195,6 +197,34 @@ describe("pruning lost demand", () => {
   });
 });
 
+describe("pruning delivered webhooks", () => {
+  it("deletes deliveries delivered before the cutoff, in batches, and keeps dead letters and pending ones whatever their age", async () => {
+    const [endpoint] = await rows<{ id: number }>(
+      database.db,
+      sql`INSERT INTO webhook_endpoints (url, secret, events) VALUES ('http://127.0.0.1:9/hook', 'whsec_dGVzdA==', '{ORDER_SHIPPED}') RETURNING id`,
+    );
+    const kinds = [
+      ["old-1", "DELIVERED", 40],
+      ["old-2", "DELIVERED", 35],
+      ["old-3", "DELIVERED", 31],
+      ["recent", "DELIVERED", 2],
+      ["dead", "FAILED", 90],
+      ["waiting", "PENDING", 90],
+    ] as const;
+    for (const [eventId, status, age] of kinds) {
+      await database.db.execute(sql`
+        INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, event_seq, payload, status, attempts, last_attempt_at)
+        VALUES (${endpoint.id}, ${eventId}, 'ORDER_SHIPPED', 1, '{}', ${status}, 1, now() - make_interval(days => ${age}::int))`);
+    }
+    const left = () =>
+      rows<{ event_id: string }>(database.db, sql`SELECT event_id FROM webhook_deliveries WHERE endpoint_id = ${endpoint.id} ORDER BY id`);
+
+    expect(await pruneWebhookDeliveries(database.db, daysFromNow(-30), { batch: 2 })).toBe(3);
+    expect((await left()).map((row) => row.event_id)).toEqual(["recent", "dead", "waiting"]);
+    expect(await pruneWebhookDeliveries(database.db, daysFromNow(-30))).toBe(0);
+  });
+});
+
 describe("pruneLogs", () => {
   it("keeps every row of a log whose retention is 0", async () => {
     const product = await newProduct(database.db, { initialStock: 1 });
@@ -204,10 +234,11 @@ describe("pruneLogs", () => {
     const counts = sql`SELECT (SELECT count(*) FROM stock_movements)::int AS movements, (SELECT count(*) FROM idempotency_keys)::int AS keys`;
     const before = await rows(database.db, counts);
 
-    expect(await pruneLogs(database.db, { stockMovementDays: 0, idempotencyKeyHours: 0, lostDemandDays: 0 })).toEqual({
+    expect(await pruneLogs(database.db, { stockMovementDays: 0, idempotencyKeyHours: 0, lostDemandDays: 0, webhookDeliveryDays: 0 })).toEqual({
       stockMovements: 0,
       idempotencyKeys: 0,
       lostDemand: 0,
+      webhookDeliveries: 0,
     });
     expect(await rows(database.db, counts)).toEqual(before);
   });

@@ -25,19 +25,20 @@ export async function createRoleKeys(db: Database, name = "test"): Promise<Recor
 /**
  * A digest of every table of the current schema, one hash per table. Leaves out what changes on
  * its own: an event's delivery position (stamped after commit by the event hub), a key's
- * lastUsedAt (moved by authenticating, which every request does) and the shared cost buckets
- * (cost_budgets: every request, refused ones too, pays into its caller's bucket).
+ * lastUsedAt (moved by authenticating, which every request does), the shared cost buckets
+ * (cost_budgets: every request, refused ones too, pays into its caller's bucket) and the webhook
+ * worker's read position in the log (webhook_log_position: it follows the stamping).
  */
 export async function databaseDigest(db: Database): Promise<Record<string, string>> {
   const tables = await rows<{ name: string }>(db, sql`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1`);
   const digest: Record<string, string> = {};
   for (const { name } of tables) {
-    if (name === "cost_budgets") continue;
+    if (name === "cost_budgets" || name === "webhook_log_position") continue;
     const row =
       name === "events"
         ? sql.raw("(t.id, t.type, t.product_id, t.order_id, t.restock_id, t.payload)::text")
         : name === "api_keys"
-          ? sql.raw("(t.id, t.name, t.role, t.prefix, t.secret_hash, t.revoked_at)::text")
+          ? sql.raw("(t.id, t.name, t.role, t.prefix, t.secret_hash, t.revoked_at, t.supplier_id)::text")
           : sql.raw("t::text");
     const [found] = await rows<{ hash: string; n: number }>(
       db,

@@ -94,7 +94,7 @@ function countOf(value: unknown): number {
 const instrumented = new WeakSet<GraphQLSchema>();
 
 /**
- * Wraps the resolver of every field of `schema` that returns objects (introspection's own types
+ * Wraps the resolver of every field of `schema` that returns objects or is priced in FIELD_WORK (introspection's own types
  * excepted: graphql shares them between schemas, and they are answered from memory) so that it
  * counts what it returns against the meter of its context. Changes `schema` in place, once; the
  * printed schema is unchanged. Returns `schema`.
@@ -105,9 +105,11 @@ export function meterSchemaObjects(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith("__")) continue;
     for (const field of Object.values(type.getFields())) {
-      if (!isCompositeType(getNamedType(field.type))) continue;
-      const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
       const priced = FIELD_WORK[`${type.name}.${field.name}`];
+      // Scalars are no objects; a priced one (a supplier's figures: FIELD_WORK) is wrapped for its work alone.
+      const returnsObjects = isCompositeType(getNamedType(field.type));
+      if (!returnsObjects && !priced) continue;
+      const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
       field.resolve = (source, args, context, info) => {
         const meter = meterOf(context);
         if (!meter) return resolve(source, args, context, info);
@@ -115,7 +117,7 @@ export function meterSchemaObjects(schema: GraphQLSchema): GraphQLSchema {
         if (tally.stopped) throw responseTooLarge(meter.maxObjects);
         const count = (value: unknown) => {
           if (priced && value !== null && value !== undefined) tally.work += Math.max(0, Math.ceil(priced((name) => args[name])));
-          tally.objects += countOf(value);
+          if (returnsObjects) tally.objects += countOf(value);
           if (tally.objects > meter.maxObjects) {
             tally.stopped = true;
             throw responseTooLarge(meter.maxObjects);

@@ -65,7 +65,10 @@ import { COUNT_BOUND, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../../drizzle/
 import { BACKLOG_METRICS_LIMITS } from "../../services/backlog-metrics.query.js";
 import { countersCountBacklog } from "../../services/backlog.query.js";
 import { countersCountOrders } from "../../services/order-counters.js";
+import { SUPPLIER_HISTORY } from "../../services/supplier.query.js";
 import { LIMITS } from "../../services/validation.js";
+import { WEBHOOK_LIMITS } from "../../services/webhook-endpoint.service.js";
+import { HEALTH_WINDOW } from "../../services/webhook.query.js";
 
 /** Locations counted for `locations` and a product's `stockLevels` (one per location): the services' maximum. */
 export const MAX_LOCATIONS = LIMITS.locations;
@@ -100,6 +103,11 @@ export const LIST_MAXIMA: Readonly<Record<string, number>> = Object.freeze({
   "Refund.lines": LIMITS.lines,
   // One refund per cancellation: an order sees a few; more are charged after execution.
   "Order.refunds": 10,
+  // Every endpoint (webhook-endpoint.service.ts caps them), and each event type once.
+  "WebhookHealth.endpoints": WEBHOOK_LIMITS.endpoints,
+  "WebhookEndpoint.events": WEBHOOK_LIMITS.events,
+  // Pending refunds per currency (refund.query.ts refundsDue).
+  "RefundsDue.totals": MAX_CURRENCIES,
 });
 
 /**
@@ -130,6 +138,9 @@ export const COUNTED_CONNECTIONS: Readonly<Record<string, (filter: Readonly<Reco
   // A product's queue: products.waiting_orders (backlog.query.ts backlogPages).
   "Product.backlog": () => true,
 });
+
+/** What reading one supplier's history costs: {@link SUPPLIER_HISTORY} index entries at {@link ROWS_PER_POINT}, rounded up. */
+export const SUPPLIER_HISTORY_WORK = Math.ceil(SUPPLIER_HISTORY / ROWS_PER_POINT);
 
 /** The arguments of one field as the request gives them (literals or variables), by name. */
 export type FieldArguments = (name: string) => unknown;
@@ -168,7 +179,23 @@ export const FIELD_WORK: Readonly<Record<string, (args: FieldArguments) => numbe
   // what a busy shop's window may hold (60 points a day: 15,000 orders a day at ROWS_PER_POINT), at
   // most 4,000 points (the one-second bound for a million orders); the resolver reports the
   // orders it really read (backlogMetricsWork), and the settlement charges that.
+  // Up to COUNT_BOUND + 1 pending refunds read from one range of refunds_pending_idx and summed
+  // (refund.query.ts refundsDue): the work of a bounded count.
+  "Query.refundsDue": () => BOUNDED_COUNT_COST,
   "Query.backlogMetrics": (args) => Math.min(4000, 60 * windowDays(args("from"), args("to"))),
+  // A supplier's history: one range of restocks_supplier_received_idx of at most SUPPLIER_HISTORY
+  // (100) entries, aggregated in the statement of its batch (supplier.query.ts supplierReliabilities),
+  // read once per supplier a request reaches: at most 100 rows a point's worth (ROWS_PER_POINT)
+  // each time one of these fields asks. Scalars: each adds its price, with no object of its own.
+  "Supplier.onTimeRate": () => SUPPLIER_HISTORY_WORK,
+  "Supplier.averageDelayDays": () => SUPPLIER_HISTORY_WORK,
+  "Backorder.expectedAtLate": () => SUPPLIER_HISTORY_WORK,
+  "Quote.expectedAtLate": () => SUPPLIER_HISTORY_WORK,
+  // Per endpoint (at most 50), its newest HEALTH_WINDOW deliveries and two counts up to COUNT_BOUND
+  // (webhook.query.ts webhookHealth). Admitted at the windows (50 × 1,000 rows at ROWS_PER_POINT):
+  // counts are near zero while deliveries flow; the resolver reports the rows it really counted
+  // (webhookHealthWork), and the settlement charges that.
+  "Query.webhookHealth": () => webhookHealthWork(WEBHOOK_LIMITS.endpoints, 0),
   "Query.replenishmentPlan": (args) => {
     const days = clampInt(args("windowDays"), 1, 365, 28);
     const ids = args("productIds");
@@ -182,6 +209,11 @@ function windowDays(from: unknown, to: unknown): number {
   const end = Number.isFinite(at(to)) ? at(to) : Date.now();
   const days = Number.isFinite(at(from)) ? (end - at(from)) / 86_400_000 : BACKLOG_METRICS_LIMITS.defaultWindowDays;
   return Math.min(BACKLOG_METRICS_LIMITS.windowDays, Math.max(1, Math.ceil(days)));
+}
+
+/** What webhookHealth over `endpoints` endpoints whose counts found `counted` rows cost: their windows and counts at ROWS_PER_POINT. */
+export function webhookHealthWork(endpoints: number, counted: number): number {
+  return Math.ceil((endpoints * HEALTH_WINDOW + counted) / ROWS_PER_POINT);
 }
 
 /** What a metrics window that read `orders` orders cost: their rows at ROWS_PER_POINT, and a few statements. */
@@ -443,7 +475,12 @@ export function measureOperation(
     // Unknown fields cannot pass validation.
     if (!definition) return { ...NOTHING, depth: 1 };
     const named = getNamedType(definition.type);
-    if (!isCompositeType(named) || !field.selectionSet) return { ...NOTHING, depth: 1 };
+    if (!isCompositeType(named) || !field.selectionSet) {
+      // A scalar returns no object; one priced in FIELD_WORK (a supplier's figures) adds its work.
+      const pricedScalar = rules.fieldWork[`${parent.name}.${field.name.value}`];
+      const scalarWork = pricedScalar ? Math.max(0, Math.ceil(pricedScalar((name) => argument(field, name)))) : 0;
+      return { ...NOTHING, depth: 1, cost: scalarWork, working: scalarWork };
+    }
     if (parent.name === "__Type" && field.name.value === "ofType") return measureSelection(field.selectionSet, named, undefined);
     const introspective = named.name.startsWith("__");
     const connectionPage = definition.args.some((arg) => arg.name === "first") ? pageOf(field, definition) : undefined;

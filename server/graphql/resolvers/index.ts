@@ -6,6 +6,7 @@ import { ApiKeyResolver } from "./api-key.resolver.js";
 import { AuditResolver } from "./audit.resolver.js";
 import { BacklogMetricsResolver } from "./backlog-metrics.resolver.js";
 import { BackorderResolver } from "./backlog.resolver.js";
+import { BackorderExpiryResolver } from "./expiry.resolver.js";
 import { LocationResolver } from "./location.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
 import { OrderLineResolver, OrderResolver } from "./order.resolver.js";
@@ -16,6 +17,15 @@ import { RestockResolver } from "./restock.resolver.js";
 import { RestockSimulationResolver } from "./restock-simulation.resolver.js";
 import { StockLevelResolver } from "./stock.resolver.js";
 import { SubscriptionResolver } from "./subscription.resolver.js";
+import { WebhookDeliveryResolver, WebhookEndpointResolver } from "./webhook.resolver.js";
+import {
+  BackorderSupplierResolver,
+  ProductSupplierResolver,
+  QuoteSupplierResolver,
+  RestockSupplierResolver,
+  SupplierResolver,
+} from "./supplier.resolver.js";
+import { OrderLineSupplierOrderResolver, SupplierOrderResolver } from "./supplier-order.resolver.js";
 
 export const resolvers: BuildSchemaOptions["resolvers"] = [
   NodeResolver,
@@ -25,7 +35,15 @@ export const resolvers: BuildSchemaOptions["resolvers"] = [
   OrderResolver,
   OrderLineResolver,
   BackorderResolver,
+  BackorderExpiryResolver,
   RestockResolver,
+  SupplierResolver,
+  ProductSupplierResolver,
+  RestockSupplierResolver,
+  BackorderSupplierResolver,
+  QuoteSupplierResolver,
+  SupplierOrderResolver,
+  OrderLineSupplierOrderResolver,
   RefundResolver,
   RefundLineResolver,
   RestockSimulationResolver,
@@ -34,4 +52,6 @@ export const resolvers: BuildSchemaOptions["resolvers"] = [
   SubscriptionResolver,
   ApiKeyResolver,
   AuditResolver,
+  WebhookEndpointResolver,
+  WebhookDeliveryResolver,
 ];

@@ -17,11 +17,12 @@ import { decodeId, toGlobalId } from "../node-id.js";
 import { checkBacklogCursor, type QueuedBackorder } from "../../services/backlog.query.js";
 import { listProducts, type StockLevelView, type StockSummaryRecord } from "../../services/product.query.js";
 import { createProduct, updateProduct } from "../../services/product.service.js";
-import { checkQuoteQuantity, type Quote as QuoteRecord } from "../../services/quote.service.js";
+import { checkQuoteQuantity } from "../../services/quote.service.js";
 import { checkRestockCursor } from "../../services/restock.query.js";
 import type { ProductRecord, RestockRecord, UpdateProductInput as UpdateProductValues } from "../../services/types.js";
 import { badUserInput, checkFirst, checkLength, readOrBadInput, toConnection } from "./connection.js";
-import { mutate, requireNodeId } from "./payload.js";
+import { mutate, optionalNodeId, requireNodeId } from "./payload.js";
+import type { QuoteSource } from "./supplier.resolver.js";
 
 /** Drops the fields a client did not send, keeping explicit nulls (they clear optional limits). */
 function given<T extends object>(input: T): Partial<T> {
@@ -41,10 +42,11 @@ export class ProductResolver {
   }
 
   @FieldResolver(() => Quote, { description: "What placeOrder would do with `quantity` units of this product right now; writes nothing." })
-  quote(@Root() product: ProductRecord, @Arg("quantity", () => Int) quantity: number, @Ctx() context: Context): Promise<QuoteRecord> {
-    return readOrBadInput(() => {
+  quote(@Root() product: ProductRecord, @Arg("quantity", () => Int) quantity: number, @Ctx() context: Context): Promise<QuoteSource> {
+    return readOrBadInput(async () => {
       checkQuoteQuantity(quantity);
-      return context.loaders.quote.load({ productId: product.id, quantity });
+      // The product goes along for Quote.expectedAtLate (its supplier's history: supplier.resolver.ts).
+      return { ...(await context.loaders.quote.load({ productId: product.id, quantity })), product };
     });
   }
 
@@ -147,7 +149,10 @@ export class ProductResolver {
         maxOrderQuantity: input.maxOrderQuantity ?? null,
         leadTimeDays: input.leadTimeDays ?? null,
         maxWaitDays: input.maxWaitDays ?? null,
+        autoCancelAfterDays: input.autoCancelAfterDays ?? null,
         initialStock: input.initialStock ?? undefined,
+        supplierId: optionalNodeId(input.supplierId, "Supplier", ["input", "supplierId"]) ?? null,
+        fulfillment: input.fulfillment ?? undefined,
       }),
     }));
   }
@@ -157,7 +162,10 @@ export class ProductResolver {
   updateProduct(@Arg("id", () => ID) id: string, @Arg("input", () => UpdateProductInput) input: UpdateProductInput, @Ctx() context: Context) {
     return mutate(context, { product: null as ProductRecord | null }, async () => {
       const productId = requireNodeId(id, "Product", ["id"]);
-      return { product: await updateProduct(context.db, productId, given(input) as UpdateProductValues) };
+      const { supplierId, ...values } = given(input);
+      // A Supplier's global id, or null to clear it; absent leaves it.
+      const supplier = supplierId === undefined ? {} : { supplierId: optionalNodeId(supplierId, "Supplier", ["input", "supplierId"]) ?? null };
+      return { product: await updateProduct(context.db, productId, { ...values, ...supplier } as UpdateProductValues) };
     });
   }
 }

@@ -1,0 +1,2 @@
+DROP INDEX "backorders_expiry_idx";--> statement-breakpoint
+CREATE INDEX "backorders_expiry_idx" ON "backorders" USING btree ("product_id",(greatest("promised_at", "created_at"))) WHERE "backorders"."status" = 'WAITING' AND NOT "backorders"."keep_waiting";

@@ -1,0 +1,281 @@
+/**
+ * The webhook delivery loop of one instance (docs/ARCHITECTURE.md, "Webhooks"). After the event
+ * hub reads new events (a commit here, a NOTIFY from another instance, its poll) it reads them into
+ * deliveries (`queueWebhookDeliveries`), then claims due deliveries with a lease and POSTs each
+ * one, signed, outside any transaction: a business transaction never waits for a receiver. At most
+ * `maxInFlight` attempts at once and `perEndpoint` per endpoint, so a slow or dead endpoint holds
+ * its own slots and no one else's. A poll covers what no wake-up announces: retries coming due,
+ * leases lapsing after another instance died, endpoints created elsewhere.
+ */
+import type { Database } from "../../drizzle/db.js";
+import { createLogger, type Logger, serializeError } from "../logger.js";
+import {
+  type AttemptResult,
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  FAN_OUT_BATCH,
+  hasEnabledWebhookEndpoints,
+  queueWebhookDeliveries,
+  recordDeliveryAttempt,
+} from "../services/webhook-delivery.service.js";
+import { signWebhook } from "../services/webhook-signature.js";
+
+export interface WebhookWorkerOptions {
+  /** WEBHOOK_MAX_ATTEMPTS: attempts before a delivery is FAILED (the dead letter). Default 8. */
+  maxAttempts?: number;
+  /** WEBHOOK_TIMEOUT_MS: an attempt without an answer within this is failed. Default 10,000. */
+  timeoutMs?: number;
+  /** How long a claim holds a delivery; longer than an attempt can take. Default twice the timeout, at least the timeout + 1 s. */
+  leaseMs?: number;
+  /** The fallback poll. Default 1,000 ms. */
+  pollMs?: number;
+  /** Attempts in flight at once on this instance. Default 16. */
+  maxInFlight?: number;
+  /** Attempts in flight at once to one endpoint on this instance. Default 2. */
+  perEndpoint?: number;
+  /** Retry backoff: up to `baseMs` before the first retry, doubling, at most `capMs` (full jitter from `random`). */
+  backoff?: { baseMs?: number; capMs?: number; random?: () => number };
+  /** How long `stop` waits for attempts in flight before leaving them to their lease. Default 5,000 ms. */
+  stopWaitMs?: number;
+  logger?: Logger;
+}
+
+/** The defaults of WEBHOOK_MAX_ATTEMPTS and WEBHOOK_TIMEOUT_MS, for a worker made without the configuration (config.ts has the same). */
+const DEFAULT_WEBHOOK_MAX_ATTEMPTS = 8;
+const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
+
+const USER_AGENT = "backorder-engine-webhooks/1";
+
+/** What a log line may say about where it was sent: scheme, host and path; never the query (it may carry a token). */
+function where(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return "(malformed url)";
+  }
+}
+
+export class WebhookWorker {
+  private readonly maxAttempts: number;
+  private readonly timeoutMs: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly maxInFlight: number;
+  private readonly perEndpoint: number;
+  private readonly stopWaitMs: number;
+  private readonly logger: Logger;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly endpointLoad = new Map<number, number>();
+  /** Aborts attempts still in flight when `stop` gives up waiting: their lease hands them to a later claim. */
+  private readonly stopping = new AbortController();
+  private running: Promise<void> | null = null;
+  private again = false;
+  /** Whether the next pass reads the log (new events were heard, or the poll asks). */
+  private logPending = true;
+  /** Whether an enabled endpoint existed at the last look: without one, a hub wake-up costs no statement. */
+  private endpoints = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryAt = Number.POSITIVE_INFINITY;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: WebhookWorkerOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? DEFAULT_WEBHOOK_MAX_ATTEMPTS;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
+    this.leaseMs = Math.max(options.leaseMs ?? 2 * this.timeoutMs, this.timeoutMs + 1000);
+    this.pollMs = options.pollMs ?? 1000;
+    this.maxInFlight = options.maxInFlight ?? 16;
+    this.perEndpoint = options.perEndpoint ?? 2;
+    this.stopWaitMs = options.stopWaitMs ?? 5000;
+    this.logger = options.logger ?? createLogger();
+  }
+
+  /** Attempts in flight on this instance now. */
+  get attemptsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /** Starts the loop: a first pass (awaited, so that a start is quiet after it), then on every wake-up and poll. */
+  async start(): Promise<void> {
+    this.poll();
+    await this.running;
+    this.pollTimer = setInterval(() => this.poll(), this.pollMs);
+    this.pollTimer.unref();
+  }
+
+  /** New events are in the log (the hub heard them): read them into deliveries soon. Calls coalesce. */
+  wake(): void {
+    this.logPending = true;
+    if (this.endpoints) this.run();
+  }
+
+  /** The poll: a full pass whatever the last look said (an endpoint may have been created, a lease lapsed). */
+  poll(): void {
+    this.logPending = true;
+    this.endpoints = true;
+    this.run();
+  }
+
+  /**
+   * Stops the loop, waits up to `stopWaitMs` for attempts in flight, then aborts the rest without
+   * recording them: their lease lapses and a later claim (here after a restart, or another
+   * instance) attempts them again, with the same webhook-id.
+   */
+  async stop(): Promise<void> {
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.running?.catch(() => {});
+    const all = Promise.allSettled([...this.inFlight.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.stopWaitMs)));
+    await Promise.race([all, deadline]);
+    clearTimeout(timer);
+    if (this.inFlight.size > 0) {
+      this.logger.info("webhook worker stopped with attempts in flight; their leases hand them to a later claim", { inFlight: this.inFlight.size });
+      this.stopping.abort();
+      await all;
+    }
+  }
+
+  /** Resolves once no pass is running and no attempt is in flight (tests). */
+  async settled(): Promise<void> {
+    while (this.running || this.inFlight.size > 0) {
+      await this.running;
+      await Promise.allSettled([...this.inFlight.values()]);
+    }
+  }
+
+  private run(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((error: unknown) => {
+        this.logPending = true;
+        this.logger.warn("webhook worker pass failed", { error: serializeError(error) });
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.run();
+        }
+      });
+  }
+
+  /** Reads new events into deliveries, then fills the free slots with due deliveries. */
+  private async pass(): Promise<void> {
+    if (this.logPending) {
+      this.logPending = false;
+      this.endpoints = await hasEnabledWebhookEndpoints(this.db);
+      while ((await queueWebhookDeliveries(this.db, { limit: FAN_OUT_BATCH })) >= FAN_OUT_BATCH && !this.closed);
+      if (!this.endpoints) return;
+    }
+    while (!this.closed && this.inFlight.size < this.maxInFlight) {
+      const busy = [...this.endpointLoad].filter(([, n]) => n >= this.perEndpoint).map(([id]) => id);
+      const claimed = await claimDueDeliveries(this.db, { limit: this.maxInFlight - this.inFlight.size, leaseMs: this.leaseMs, busyEndpointIds: busy });
+      if (claimed.length === 0) return;
+      for (const delivery of claimed) this.begin(delivery);
+    }
+  }
+
+  private begin(delivery: ClaimedDelivery): void {
+    this.endpointLoad.set(delivery.endpointId, (this.endpointLoad.get(delivery.endpointId) ?? 0) + 1);
+    const attempt = this.attempt(delivery)
+      .catch((error: unknown) =>
+        this.logger.warn("webhook attempt could not be recorded; its lease hands it to a later claim", {
+          deliveryId: delivery.id,
+          endpointId: delivery.endpointId,
+          error: serializeError(error),
+        }),
+      )
+      .finally(() => {
+        this.inFlight.delete(delivery.id);
+        const load = (this.endpointLoad.get(delivery.endpointId) ?? 1) - 1;
+        if (load > 0) this.endpointLoad.set(delivery.endpointId, load);
+        else this.endpointLoad.delete(delivery.endpointId);
+        // A slot came free, and the order's next delivery may be unblocked.
+        this.run();
+      });
+    this.inFlight.set(delivery.id, attempt);
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    const started = performance.now();
+    const result = await this.send(delivery);
+    if (this.stopping.signal.aborted) return;
+    const recorded = await recordDeliveryAttempt(this.db, delivery, result, { maxAttempts: this.maxAttempts, ...this.options.backoff });
+    const fields = {
+      deliveryId: delivery.id,
+      endpointId: delivery.endpointId,
+      eventId: delivery.eventId,
+      eventType: delivery.eventType,
+      attempt: delivery.attempts,
+      responseStatus: result.status ?? null,
+      durationMs: Math.round(performance.now() - started),
+      status: recorded?.status ?? "superseded",
+      url: where(delivery.url),
+    };
+    if (!recorded) this.logger.warn("webhook attempt answered after its claim was taken over; not recorded", fields);
+    else if (recorded.status === "DELIVERED") this.logger.debug("webhook delivered", fields);
+    else if (recorded.status === "FAILED") this.logger.warn("webhook delivery failed for good (dead letter)", { ...fields, error: result.error });
+    else {
+      this.logger.info("webhook attempt failed; retrying", { ...fields, error: result.error, nextAttemptAt: recorded.nextAttemptAt.toISOString() });
+      this.retryWhen(recorded.nextAttemptAt.getTime());
+    }
+  }
+
+  /** Wakes the loop when a retry comes due (the earliest of this instance's). */
+  private retryWhen(at: number): void {
+    if (this.closed || at >= this.retryAt) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryAt = at;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = null;
+        this.retryAt = Number.POSITIVE_INFINITY;
+        this.run();
+      },
+      Math.max(0, at - Date.now()) + 5,
+    );
+    this.retryTimer.unref();
+  }
+
+  /** One POST: a 2xx is success; a redirect, another status, no answer in time or a network error is a failure. */
+  private async send(delivery: ClaimedDelivery): Promise<AttemptResult> {
+    const headers = {
+      ...signWebhook(delivery.secret, delivery.eventId, Date.now() / 1000, delivery.body),
+      "content-type": "application/json",
+      "user-agent": USER_AGENT,
+    };
+    try {
+      const response = await fetch(delivery.url, {
+        method: "POST",
+        headers,
+        body: delivery.body,
+        redirect: "manual",
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopping.signal]),
+      });
+      // The answer's body is not kept (it is the receiver's, of any size): only its status.
+      await response.body?.cancel().catch(() => {});
+      if (response.status >= 200 && response.status <= 299) return { status: response.status };
+      const redirect = response.status >= 300 && response.status <= 399 ? " (redirects are not followed)" : "";
+      return { status: response.status, error: `HTTP ${response.status}${redirect}` };
+    } catch (error) {
+      const name = (error as Error)?.name;
+      if (name === "TimeoutError") return { error: `no answer within ${this.timeoutMs} ms` };
+      if (name === "AbortError") return { error: "aborted: the worker stopped" };
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
+      const text = [String((error as Error)?.message ?? error), cause?.code ?? cause?.message].filter(Boolean).join(": ");
+      // Never the URL itself (its query may hold a token).
+      return { error: text.split(delivery.url).join(where(delivery.url)) };
+    }
+  }
+}

@@ -1,0 +1,605 @@
+/**
+ * Webhook deliveries (docs/ARCHITECTURE.md, "Webhooks"): the event log (the outbox) is read in
+ * `seq` order into one delivery row per (event, subscribed endpoint), with its whole body fixed at
+ * that moment; a worker claims due rows with a lease, POSTs them outside any transaction and
+ * records each attempt. At least once: a row is only ever finished by a recorded answer.
+ */
+import { sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import type { WebhookEventType } from "../../drizzle/contract.js";
+import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { intArray, jsonb, toDate } from "../../drizzle/sql.js";
+import { inTransaction } from "../../drizzle/transaction.js";
+import { queuePlaces } from "./backlog.query.js";
+import { refuse } from "./types.js";
+import { requireId } from "./validation.js";
+import { encodeGlobalId } from "./global-id.js";
+
+const {
+  backorders,
+  events,
+  orderLines,
+  orders,
+  products,
+  refundLines,
+  refunds,
+  restocks,
+  stockMovements,
+  webhookDeliveries,
+  webhookEndpoints,
+  webhookLogPosition,
+} = schema;
+
+/**
+ * Queues every delivery of `endpointId` whose source event is after position `afterSeq` again,
+ * whatever its status: PENDING, no attempts, due now, lease cleared. Its `event_id` and body stay,
+ * so a receiver that had it dedupes it. Answers how many; NOT_FOUND for an unknown endpoint.
+ * A delivery in flight right now keeps its attempt: its lease no longer matches (`attempts`
+ * changed), so that attempt's answer is not recorded over the requeued row.
+ */
+export async function redeliverWebhooks(db: Database, endpointId: number, afterSeq: number): Promise<number> {
+  const id = requireId(endpointId, ["endpointId"], "webhook endpoint");
+  if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) refuse("INVALID_INPUT", "after must be an event cursor", ["after"]);
+  return inTransaction(db, async (tx) => {
+    const [endpoint] = await rows<{ id: number }>(tx, sql`SELECT ${webhookEndpoints.id} FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${id}`);
+    if (!endpoint) refuse("NOT_FOUND", "webhook endpoint not found", ["endpointId"]);
+    const d = webhookDeliveries;
+    const [row] = await rows<{ n: number | string }>(
+      tx,
+      sql`
+      WITH requeued AS (
+        UPDATE ${d} SET status = 'PENDING', attempts = 0, next_attempt_at = now(), locked_until = NULL
+        WHERE ${d.endpointId} = ${id} AND ${d.eventSeq} > ${afterSeq}
+        RETURNING 1
+      )
+      SELECT count(*) AS n FROM requeued`,
+    );
+    return Number(row?.n ?? 0);
+  });
+}
+
+/** Standard Webhooks `type` of each event type: lower-case, dotted after the subject. */
+export const WEBHOOK_TYPE_NAMES: Record<WebhookEventType, string> = {
+  ORDER_BACKORDERED: "order.backordered",
+  ORDER_DELAYED: "order.delayed",
+  ORDER_READY_TO_SHIP: "order.ready_to_ship",
+  ORDER_SHIPPED: "order.shipped",
+  ORDER_CANCELLED: "order.cancelled",
+  BACKORDER_EXPIRED: "backorder.expired",
+  REFUND_DUE: "refund.due",
+  RESTOCK_RECEIVED: "restock.received",
+  SUPPLIER_ORDER_CREATED: "supplier_order.created",
+};
+
+/** The most events one fan-out pass reads from the log. */
+export const FAN_OUT_BATCH = 1000;
+/** The longest `last_error` kept: enough to diagnose, never a whole response. */
+export const MAX_ERROR_LENGTH = 500;
+
+/** The body of one delivery (Standard Webhooks): the same bytes on every attempt. */
+export interface WebhookBody {
+  type: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+/** The global id of a row, as the API shows it. */
+const globalId = (type: "Order" | "Refund" | "Restock" | "Product", id: number): string => encodeGlobalId(type, id);
+
+const iso = (value: unknown): string | null => toDate(value)?.toISOString() ?? null;
+const int = (value: unknown): number => Number(value);
+
+/** One event of the log as the fan-out reads it. */
+interface SourceEvent {
+  id: number;
+  seq: number;
+  type: string;
+  orderId: number | null;
+  restockId: number | null;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+/** A delivery to queue for every enabled endpoint subscribed to its type. */
+interface Message {
+  eventId: string;
+  type: WebhookEventType;
+  seq: number;
+  createdAt: string;
+  orderId: number | null;
+  source: SourceEvent;
+  refundId?: number;
+}
+
+/**
+ * The webhook types one log event becomes (docs/ARCHITECTURE.md, "Webhooks", the mapping table).
+ * `backordered` holds the orders that have backorders: a PLACED order without any is no news to
+ * the customer beyond the order confirmation the shop sends itself.
+ */
+function messagesOf(event: SourceEvent, backordered: ReadonlySet<number>): Message[] {
+  const base = { seq: event.seq, createdAt: event.createdAt, orderId: event.orderId, source: event };
+  const main = (type: WebhookEventType): Message => ({ ...base, eventId: `evt_${event.id}`, type });
+  const refund = (): Message[] => {
+    const refundId = event.payload.refundId;
+    return typeof refundId === "number" ? [{ ...base, eventId: `evt_${event.id}_refund`, type: "REFUND_DUE", refundId }] : [];
+  };
+  if (event.type === "RESTOCK_CHANGED") return event.payload.kind === "RECEIVED" && event.restockId !== null ? [main("RESTOCK_RECEIVED")] : [];
+  if (event.type !== "ORDER_CHANGED" || event.orderId === null) return [];
+  switch (event.payload.kind) {
+    case "PLACED":
+      return backordered.has(event.orderId) ? [main("ORDER_BACKORDERED")] : [];
+    case "DELAYED":
+      return [main("ORDER_DELAYED")];
+    case "ALLOCATED":
+    case "BACKORDER_FILLED":
+      return event.payload.status === "READY_TO_SHIP" ? [main("ORDER_READY_TO_SHIP")] : [];
+    case "SHIPPED":
+      return [main("ORDER_SHIPPED")];
+    case "CANCELLED":
+      return [main("ORDER_CANCELLED"), ...refund()];
+    case "EXPIRED":
+      return [main("BACKORDER_EXPIRED"), ...refund()];
+    default:
+      return [];
+  }
+}
+
+/** What the bodies are built from, read set-based for a whole batch (a few statements, whatever its size). */
+interface BatchState {
+  orders: Map<number, Record<string, unknown>>;
+  lines: Map<number, Record<string, unknown>[]>;
+  backorders: Map<number, Record<string, unknown>[]>;
+  refunds: Map<number, Record<string, unknown>>;
+  restocks: Map<number, Record<string, unknown>>;
+  received: Map<number, number>;
+}
+
+function groupBy(found: Record<string, unknown>[], key: string): Map<number, Record<string, unknown>[]> {
+  const groups = new Map<number, Record<string, unknown>[]>();
+  for (const row of found) {
+    const k = int(row[key]);
+    let group = groups.get(k);
+    if (!group) groups.set(k, (group = []));
+    group.push(row);
+  }
+  return groups;
+}
+
+/**
+ * Reads, in a handful of statements, the orders (with their lines, backorders and queue places),
+ * refunds and restocks the batch's messages describe: their state now, which in normal running is
+ * right after the events' commit.
+ */
+async function readBatchState(tx: Executor, orderIds: number[], refundIds: number[], receipts: SourceEvent[]): Promise<BatchState> {
+  const state: BatchState = { orders: new Map(), lines: new Map(), backorders: new Map(), refunds: new Map(), restocks: new Map(), received: new Map() };
+  if (orderIds.length > 0) {
+    const [foundOrders, foundLines, foundBackorders] = await Promise.all([
+      rows<Record<string, unknown>>(
+        tx,
+        sql`SELECT id, number, customer, status, total::text AS total, currency_code, cancel_reason, created_at
+            FROM ${orders} WHERE id = ANY(${intArray(orderIds)})`,
+      ),
+      rows<Record<string, unknown>>(
+        tx,
+        sql`SELECT l.order_id, l.line_number, p.sku, p.name, l.quantity, l.unit_price::text AS unit_price,
+                   l.allocated, l.waiting, l.shipped, l.cancelled
+            FROM ${orderLines} l JOIN ${products} p ON p.id = l.product_id
+            WHERE l.order_id = ANY(${intArray(orderIds)}) ORDER BY l.order_id, l.line_number`,
+      ),
+      rows<Record<string, unknown>>(
+        tx,
+        sql`SELECT b.id, b.order_id, l.line_number, p.sku, b.quantity, b.remaining, b.status, b.expected_at, b.promised_at, b.delayed
+            FROM ${backorders} b JOIN ${orderLines} l ON l.id = b.order_line_id JOIN ${products} p ON p.id = b.product_id
+            WHERE b.order_id = ANY(${intArray(orderIds)}) ORDER BY b.order_id, l.line_number, b.id`,
+      ),
+    ]);
+    const waiting = foundBackorders.filter((row) => row.status === "WAITING").map((row) => int(row.id));
+    const places = await queuePlaces(tx, waiting);
+    const placeOf = new Map(waiting.map((id, i) => [id, places[i]?.position ?? null]));
+    for (const row of foundBackorders) row.position = placeOf.get(int(row.id)) ?? null;
+    for (const row of foundOrders) state.orders.set(int(row.id), row);
+    state.lines = groupBy(foundLines, "order_id");
+    state.backorders = groupBy(foundBackorders, "order_id");
+  }
+  if (refundIds.length > 0) {
+    const [foundRefunds, foundLines] = await Promise.all([
+      rows<Record<string, unknown>>(
+        tx,
+        sql`SELECT id, order_id, reason, status, amount::text AS amount, currency_code, created_at
+            FROM ${refunds} WHERE id = ANY(${intArray(refundIds)})`,
+      ),
+      rows<Record<string, unknown>>(
+        tx,
+        sql`SELECT rl.refund_id, l.line_number, p.sku, rl.quantity, rl.amount::text AS amount
+            FROM ${refundLines} rl JOIN ${orderLines} l ON l.id = rl.order_line_id JOIN ${products} p ON p.id = l.product_id
+            WHERE rl.refund_id = ANY(${intArray(refundIds)}) ORDER BY rl.refund_id, l.line_number`,
+      ),
+    ]);
+    const linesOf = groupBy(foundLines, "refund_id");
+    for (const row of foundRefunds) state.refunds.set(int(row.id), { ...row, lines: linesOf.get(int(row.id)) ?? [] });
+  }
+  if (receipts.length > 0) {
+    // The units of one receipt: its ledger rows, written by the receiving transaction, share the
+    // event's created_at (both the transaction's now()).
+    const wanted = receipts.map((event) => ({ event_id: event.id, restock_id: event.restockId }));
+    const [foundRestocks, foundReceived] = await Promise.all([
+      rows<Record<string, unknown>>(
+        tx,
+        sql`SELECT r.id, r.product_id, p.sku, p.name, r.quantity, r.received_quantity, r.status, r.expected_at, r.received_at, r.reference
+            FROM ${restocks} r JOIN ${products} p ON p.id = r.product_id
+            WHERE r.id = ANY(${intArray(receipts.map((event) => event.restockId!))})`,
+      ),
+      rows<{ event_id: number; units: number | string | null }>(
+        tx,
+        sql`SELECT w.event_id, (SELECT sum(m.delta) FROM ${stockMovements} m
+                                 WHERE m.product_id = r.product_id AND m.location_id = r.location_id
+                                   AND m.restock_id = r.id AND m.created_at = ev.created_at) AS units
+            FROM jsonb_to_recordset(${jsonb(wanted)}) AS w(event_id bigint, restock_id int)
+            JOIN ${events} ev ON ev.id = w.event_id
+            JOIN ${restocks} r ON r.id = w.restock_id`,
+      ),
+    ]);
+    for (const row of foundRestocks) state.restocks.set(int(row.id), row);
+    for (const row of foundReceived) state.received.set(int(row.event_id), int(row.units ?? 0));
+  }
+  return state;
+}
+
+const money = (amount: unknown, currencyCode: unknown) => ({ amount: String(amount), currencyCode: String(currencyCode) });
+
+function orderData(state: BatchState, orderId: number): Record<string, unknown> {
+  const order = state.orders.get(orderId);
+  if (!order) return { order: { id: globalId("Order", orderId) }, lines: [] };
+  return {
+    order: {
+      id: globalId("Order", orderId),
+      number: order.number,
+      customer: order.customer,
+      status: order.status,
+      total: money(order.total, order.currency_code),
+      placedAt: iso(order.created_at),
+      ...(order.cancel_reason ? { cancelReason: order.cancel_reason } : {}),
+    },
+    lines: (state.lines.get(orderId) ?? []).map((line) => ({
+      lineNumber: int(line.line_number),
+      sku: line.sku,
+      name: line.name,
+      quantity: int(line.quantity),
+      unitPrice: money(line.unit_price, order.currency_code),
+      allocated: int(line.allocated),
+      waiting: int(line.waiting),
+      shipped: int(line.shipped),
+      cancelled: int(line.cancelled),
+    })),
+  };
+}
+
+function refundData(state: BatchState, refundId: number): Record<string, unknown> {
+  const refund = state.refunds.get(refundId);
+  if (!refund) return { id: globalId("Refund", refundId) };
+  return {
+    id: globalId("Refund", refundId),
+    amount: money(refund.amount, refund.currency_code),
+    reason: refund.reason,
+    status: refund.status,
+    createdAt: iso(refund.created_at),
+    lines: (refund.lines as Record<string, unknown>[]).map((line) => ({
+      lineNumber: int(line.line_number),
+      sku: line.sku,
+      quantity: int(line.quantity),
+      amount: money(line.amount, refund.currency_code),
+    })),
+  };
+}
+
+/** The `data` of one message, from the batch's state. */
+function dataOf(message: Message, state: BatchState): Record<string, unknown> {
+  const { source } = message;
+  if (message.type === "RESTOCK_RECEIVED") {
+    const restock = state.restocks.get(source.restockId!);
+    return {
+      restock: restock
+        ? {
+            id: globalId("Restock", int(restock.id)),
+            productId: globalId("Product", int(restock.product_id)),
+            sku: restock.sku,
+            name: restock.name,
+            quantity: int(restock.quantity),
+            receivedQuantity: int(restock.received_quantity),
+            status: restock.status,
+            expectedAt: iso(restock.expected_at),
+            receivedAt: iso(restock.received_at),
+            reference: restock.reference ?? null,
+          }
+        : { id: globalId("Restock", source.restockId!) },
+      unitsReceived: state.received.get(source.id) ?? null,
+      unitsToBacklog: int(source.payload.filledUnits ?? 0),
+    };
+  }
+  const data = orderData(state, message.orderId!);
+  const backordersOf = state.backorders.get(message.orderId!) ?? [];
+  switch (message.type) {
+    case "ORDER_BACKORDERED":
+      data.backorders = backordersOf.map((b) => ({
+        lineNumber: int(b.line_number),
+        sku: b.sku,
+        quantityBackordered: int(b.quantity),
+        quantityWaiting: int(b.remaining),
+        queuePosition: b.position ?? null,
+        expectedAt: iso(b.expected_at),
+        promisedAt: iso(b.promised_at),
+      }));
+      break;
+    case "ORDER_DELAYED":
+      data.delays = backordersOf
+        .filter((b) => b.status === "WAITING" && (b.delayed === true || b.delayed === "t"))
+        .map((b) => ({
+          lineNumber: int(b.line_number),
+          sku: b.sku,
+          quantityWaiting: int(b.remaining),
+          queuePosition: b.position ?? null,
+          previousDate: iso(b.promised_at),
+          newDate: iso(b.expected_at),
+        }));
+      break;
+    case "ORDER_CANCELLED":
+    case "BACKORDER_EXPIRED":
+    case "REFUND_DUE": {
+      const refundId = message.refundId ?? source.payload.refundId;
+      if (typeof refundId === "number") data.refund = refundData(state, refundId);
+      break;
+    }
+    default:
+  }
+  return data;
+}
+
+/**
+ * Reads the log after the worker's position into deliveries (docs/ARCHITECTURE.md, "Webhooks"):
+ * in one transaction, takes the position row (`FOR UPDATE SKIP LOCKED`: when another instance is
+ * at it, answers 0 at once), reads up to `limit` events in `seq` order, maps them to webhook
+ * messages, writes one delivery per (message, enabled endpoint subscribed to its type and created
+ * no later than the event) with `ON CONFLICT DO NOTHING`, and moves the position past the batch.
+ * A crash before the commit leaves everything as it was; the rerun makes the same `event_id`s.
+ * Returns how many events it read (a full batch: call again).
+ */
+export async function queueWebhookDeliveries(db: Database, { limit = FAN_OUT_BATCH }: { limit?: number } = {}): Promise<number> {
+  const batch = Math.max(1, Math.min(Math.trunc(limit) || FAN_OUT_BATCH, 10_000));
+  return db.transaction(async (tx) => {
+    const [position] = await rows<{ seq: number | string }>(tx, sql`SELECT seq FROM ${webhookLogPosition} WHERE id = 1 FOR UPDATE SKIP LOCKED`);
+    if (!position) return 0;
+    const after = int(position.seq);
+    const endpoints = await rows<{ events: string[] | string }>(tx, sql`SELECT events FROM ${webhookEndpoints} WHERE enabled`);
+    const subscribed = new Set(endpoints.flatMap((row) => (Array.isArray(row.events) ? row.events : String(row.events).replace(/[{}]/g, "").split(","))));
+    if (subscribed.size === 0) {
+      // Nobody listens: move past the batch without reading its payloads.
+      const [moved] = await rows<{ n: number | string }>(
+        tx,
+        sql`WITH batch AS (SELECT seq FROM ${events} WHERE seq > ${after} ORDER BY seq LIMIT ${batch}),
+                 moved AS (UPDATE ${webhookLogPosition} SET seq = (SELECT max(seq) FROM batch) WHERE id = 1 AND EXISTS (SELECT 1 FROM batch) RETURNING 1)
+            SELECT count(*) AS n FROM batch`,
+      );
+      return int(moved?.n ?? 0);
+    }
+    const found = await rows<Record<string, unknown>>(
+      tx,
+      sql`SELECT id, seq, type, order_id, restock_id, payload, created_at FROM ${events}
+          WHERE seq > ${after} ORDER BY seq LIMIT ${batch}`,
+    );
+    if (found.length === 0) return 0;
+    const source: SourceEvent[] = found.map((row) => ({
+      id: int(row.id),
+      seq: int(row.seq),
+      type: String(row.type),
+      orderId: row.order_id === null ? null : int(row.order_id),
+      restockId: row.restock_id === null ? null : int(row.restock_id),
+      payload: (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as Record<string, unknown>,
+      createdAt: toDate(row.created_at)!.toISOString(),
+    }));
+    const lastSeq = source[source.length - 1].seq;
+    const placed = source.filter((e) => e.type === "ORDER_CHANGED" && e.payload.kind === "PLACED" && e.orderId !== null).map((e) => e.orderId!);
+    const backordered = new Set<number>();
+    if (placed.length > 0 && subscribed.has("ORDER_BACKORDERED")) {
+      const withBackorders = await rows<{ order_id: number }>(
+        tx,
+        sql`SELECT DISTINCT order_id FROM ${backorders} WHERE order_id = ANY(${intArray([...new Set(placed)])})`,
+      );
+      for (const row of withBackorders) backordered.add(int(row.order_id));
+    }
+    const messages = source.flatMap((event) => messagesOf(event, backordered)).filter((message) => subscribed.has(message.type));
+    if (messages.length > 0) {
+      const orderIds = [...new Set(messages.filter((m) => m.type !== "RESTOCK_RECEIVED").map((m) => m.orderId!))];
+      const refundIds = [
+        ...new Set(messages.flatMap((m) => (typeof m.source.payload.refundId === "number" && m.orderId !== null ? [m.source.payload.refundId] : []))),
+      ];
+      const receipts = messages.filter((m) => m.type === "RESTOCK_RECEIVED").map((m) => m.source);
+      const state = await readBatchState(tx, orderIds, refundIds, receipts);
+      const queued = messages.map((message, n) => ({
+        n,
+        source_id: message.source.id,
+        event_id: message.eventId,
+        event_type: message.type,
+        event_seq: message.seq,
+        order_id: message.type === "RESTOCK_RECEIVED" ? null : message.orderId,
+        payload: { type: WEBHOOK_TYPE_NAMES[message.type], timestamp: message.createdAt, data: dataOf(message, state) } satisfies WebhookBody,
+      }));
+      // One statement for the whole batch: each message to every endpoint that wants it. Ids are
+      // given in the messages' (log) order, which the per-order ordering of the claim relies on.
+      await tx.execute(sql`
+        INSERT INTO ${webhookDeliveries} (endpoint_id, event_id, event_type, event_seq, order_id, payload)
+        SELECT e.id, m.event_id, m.event_type, m.event_seq, m.order_id, m.payload
+        FROM jsonb_to_recordset(${jsonb(queued)}) AS m(n int, source_id bigint, event_id text, event_type text, event_seq bigint, order_id int, payload jsonb)
+        JOIN ${events} ev ON ev.id = m.source_id
+        JOIN ${webhookEndpoints} e ON e.enabled AND m.event_type = ANY(e.events) AND e.created_at <= ev.created_at
+        ORDER BY m.n, e.id
+        ON CONFLICT (endpoint_id, event_id) DO NOTHING`);
+    }
+    await tx.execute(sql`UPDATE ${webhookLogPosition} SET seq = ${lastSeq} WHERE id = 1`);
+    return source.length;
+  });
+}
+
+/** A delivery claimed for one attempt, with what the attempt needs. */
+export interface ClaimedDelivery {
+  id: number;
+  endpointId: number;
+  eventId: string;
+  eventType: WebhookEventType;
+  orderId: number | null;
+  /** The body, serialized once: every attempt sends these bytes. */
+  body: string;
+  /** This attempt's number (1 for the first). */
+  attempts: number;
+  /** The claim's token: the lease's end in microseconds; recording checks it. */
+  lease: string;
+  url: string;
+  secret: string;
+}
+
+export interface ClaimOptions {
+  /** The most deliveries to claim. */
+  limit: number;
+  /** How long the claim holds a delivery: longer than an attempt can take (its timeout). */
+  leaseMs: number;
+  /** Endpoints that already have as many attempts in flight here as they may: none of theirs is claimed. */
+  busyEndpointIds?: readonly number[];
+}
+
+/**
+ * Claims due deliveries in one statement (docs/ARCHITECTURE.md, "Webhooks"): PENDING, due, not
+ * leased (or the lease lapsed: a killed worker), no earlier PENDING delivery of the same order to
+ * the same endpoint (per-order order), the endpoint enabled and not busy; at most one per endpoint
+ * per claim, so one endpoint's backlog cannot fill a claim. `FOR UPDATE SKIP LOCKED`: two workers
+ * never claim the same row. The claim sets the lease and counts the attempt before it is made, so
+ * a crash during the attempt is an attempt spent, and the delivery is due again when the lease lapses.
+ */
+export async function claimDueDeliveries(db: Database, { limit, leaseMs, busyEndpointIds = [] }: ClaimOptions): Promise<ClaimedDelivery[]> {
+  const n = Math.max(0, Math.min(Math.trunc(limit), 1000));
+  if (n === 0) return [];
+  const lease = Math.max(1, Math.min(Math.trunc(leaseMs), 86_400_000));
+  const d = alias(webhookDeliveries, "d");
+  const found = await rows<Record<string, unknown>>(
+    db,
+    sql`
+    WITH candidates AS (
+      SELECT d.id, d.endpoint_id, d.next_attempt_at
+      FROM ${webhookDeliveries} d JOIN ${webhookEndpoints} e ON e.id = d.endpoint_id
+      WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
+        AND (d.locked_until IS NULL OR d.locked_until < now())
+        AND e.enabled AND NOT (d.endpoint_id = ANY(${intArray(busyEndpointIds)}))
+        AND (d.order_id IS NULL OR NOT EXISTS (
+          SELECT 1 FROM ${webhookDeliveries} p
+          WHERE p.status = 'PENDING' AND p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.id < d.id))
+      ORDER BY d.next_attempt_at, d.id
+      LIMIT ${n * 8}
+      FOR UPDATE OF d SKIP LOCKED
+    ), chosen AS (
+      SELECT id FROM (SELECT id, next_attempt_at, row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS k FROM candidates) c
+      WHERE k = 1 ORDER BY next_attempt_at, id LIMIT ${n}
+    )
+    UPDATE ${webhookDeliveries} ${d}
+    SET locked_until = now() + ${lease} * interval '1 millisecond', attempts = ${d.attempts} + 1, last_attempt_at = now()
+    FROM chosen c, ${webhookEndpoints} e
+    WHERE ${d.id} = c.id AND e.id = ${d.endpointId}
+    RETURNING ${d.id}, ${d.endpointId}, ${d.eventId}, ${d.eventType}, ${d.orderId}, ${d.payload}, ${d.attempts},
+              (extract(epoch FROM ${d.lockedUntil}) * 1000000)::bigint::text AS lease, e.url, e.secret`,
+  );
+  return found
+    .map((row) => ({
+      id: int(row.id),
+      endpointId: int(row.endpoint_id),
+      eventId: String(row.event_id),
+      eventType: row.event_type as WebhookEventType,
+      orderId: row.order_id === null ? null : int(row.order_id),
+      body: typeof row.payload === "string" ? row.payload : JSON.stringify(row.payload),
+      attempts: int(row.attempts),
+      lease: String(row.lease),
+      url: String(row.url),
+      secret: String(row.secret),
+    }))
+    .sort((a, b) => a.id - b.id);
+}
+
+/** What one attempt came to: the HTTP status when an answer came, else the error. */
+export interface AttemptResult {
+  status?: number;
+  error?: string;
+}
+
+export interface RecordOptions {
+  /** Attempts after which a failure is final (FAILED, the dead letter). */
+  maxAttempts: number;
+  /** Backoff: the first retry waits up to `baseMs`, each next one up to twice as long, never more than `capMs`. */
+  baseMs?: number;
+  capMs?: number;
+  /** The jitter's source, in [0, 1) (tests pin it). */
+  random?: () => number;
+}
+
+/** The default backoff: up to 1 s before the first retry, doubling, at most an hour. */
+export const BACKOFF_BASE_MS = 1000;
+export const BACKOFF_CAP_MS = 3_600_000;
+
+/**
+ * The wait before the retry after attempt `attempts` (1-based), with full jitter: uniform in
+ * [0, min(cap, base × 2^(attempts−1))]. Jitter spreads the retries of many deliveries that failed
+ * together (an endpoint back up) instead of sending them again all at once.
+ */
+export function backoffMs(
+  attempts: number,
+  { baseMs = BACKOFF_BASE_MS, capMs = BACKOFF_CAP_MS, random = Math.random }: Omit<RecordOptions, "maxAttempts"> = {},
+): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempts - 1, 0), 40));
+  return Math.round(ceiling * Math.min(Math.max(random(), 0), 1));
+}
+
+/** An error text fit to keep: no control characters, at most {@link MAX_ERROR_LENGTH} characters. */
+export function boundedError(text: string): string {
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return clean.length > MAX_ERROR_LENGTH ? `${clean.slice(0, MAX_ERROR_LENGTH - 1)}…` : clean;
+}
+
+/** How a recorded attempt left its delivery; null when the claim was no longer this worker's. */
+export interface RecordedAttempt {
+  status: "PENDING" | "DELIVERED" | "FAILED";
+  nextAttemptAt: Date;
+}
+
+/**
+ * Records an attempt's outcome, in one statement: a 2xx is DELIVERED; anything else is FAILED
+ * after the last attempt, else PENDING again after the backoff. The lease is cleared, the answer's
+ * status and a bounded error kept. Only while the claim is still this one (same attempt count and
+ * lease): a lease that lapsed and was claimed again, or a redelivery, is not overwritten by a late
+ * answer. Returns null then.
+ */
+export async function recordDeliveryAttempt(
+  db: Database,
+  claim: Pick<ClaimedDelivery, "id" | "attempts" | "lease">,
+  result: AttemptResult,
+  options: RecordOptions,
+): Promise<RecordedAttempt | null> {
+  const delivered = result.status !== undefined && result.status >= 200 && result.status <= 299;
+  const final = !delivered && claim.attempts >= options.maxAttempts;
+  const status = delivered ? "DELIVERED" : final ? "FAILED" : "PENDING";
+  const delay = delivered || final ? 0 : backoffMs(claim.attempts, options);
+  const error = delivered ? null : boundedError(result.error ?? `HTTP ${result.status ?? "no answer"}`);
+  const responseStatus = result.status === undefined ? null : Math.trunc(result.status);
+  const d = webhookDeliveries;
+  const [row] = await rows<{ status: RecordedAttempt["status"]; next_attempt_at: unknown }>(
+    db,
+    sql`
+    UPDATE ${d} SET status = ${status}, locked_until = NULL, response_status = ${responseStatus}::int, last_error = ${error}::text,
+      next_attempt_at = CASE WHEN ${status} = 'PENDING' THEN now() + ${delay} * interval '1 millisecond' ELSE ${d.nextAttemptAt} END
+    WHERE ${d.id} = ${claim.id} AND ${d.attempts} = ${claim.attempts}
+      AND (extract(epoch FROM ${d.lockedUntil}) * 1000000)::bigint::text = ${claim.lease}
+    RETURNING ${d.status}, ${d.nextAttemptAt}`,
+  );
+  return row ? { status: row.status, nextAttemptAt: toDate(row.next_attempt_at)! } : null;
+}
+
+/** Whether any endpoint is enabled: without one, the worker has nothing to claim. */
+export async function hasEnabledWebhookEndpoints(db: Executor): Promise<boolean> {
+  const [row] = await rows<{ found: boolean }>(db, sql`SELECT EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE enabled) AS found`);
+  return row?.found === true || (row?.found as unknown) === "t";
+}
