@@ -30,6 +30,8 @@ export const OPERATE: ApiKeyRole[] = ["ADMIN", "OPERATOR"];
 export const ORDER: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT"];
 /** API keys. */
 export const MANAGE_KEYS: ApiKeyRole[] = ["ADMIN"];
+/** Webhook endpoints, their deliveries and their management: URLs and delivery bodies are the shop's integrations. */
+export const MANAGE_WEBHOOKS: ApiKeyRole[] = ["ADMIN"];
 /** The invariant audit: a full read of every table, customers included, and a heavy one. */
 export const AUDIT: ApiKeyRole[] = ["ADMIN"];
 

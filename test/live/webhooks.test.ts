@@ -10,6 +10,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { rows, schema } from "../../drizzle/db.js";
 import { toGlobalId } from "../../server/graphql/node-id.js";
+import { expireBackorders } from "../../server/services/expiry.service.js";
 import { cancelOrderWithRefund, placeOrder, shipOrder } from "../../server/services/order.service.js";
 import { receiveRestock, rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
 import { backoffMs, queueWebhookDeliveries, redeliverWebhooks, WEBHOOK_TYPE_NAMES } from "../../server/services/webhook-delivery.service.js";
@@ -206,6 +207,29 @@ describe("what each change delivers", () => {
       lines: [{ lineNumber: 1, sku: product.sku, quantity: 3, amount: { amount: "13.05", currencyCode: "USD" } }],
     });
     expect(got.find((r) => r.body.type === "refund.due")!.id).toBe(`${got.find((r) => r.body.type === "order.cancelled")!.id}_refund`);
+    await disable(id);
+  });
+
+  it("an expiry: backorder.expired, then refund.due for its units, the expiry's refund", async () => {
+    const { receiver, id } = await endpoint(["BACKORDER_EXPIRED", "REFUND_DUE"]);
+    const product = await newProduct(database.db, { autoCancelAfterDays: 1, price: "2.50" });
+    const { order } = await placeOrder(database.db, { customer: "dee@example.com", lines: [{ productId: product.id, quantity: 3 }] });
+    // Nothing promised: it expires a day after its placement.
+    const expiry = await expireBackorders(database.db, daysFromNow(2));
+    expect(expiry.orderIds).toContain(order.id);
+    const mine = (r: ReceivedRequest) => r.body.data.order?.id === toGlobalId("Order", order.id);
+    await receiver.until((r) => r.filter((x) => mine(x) && x.answered === 200).length >= 2);
+    const got = firstDeliveries(receiver).filter(mine);
+    expect(got.map((r) => r.body.type)).toEqual(["backorder.expired", "refund.due"]);
+    const [expired, due] = got;
+    expect(expired.body.data.order).toMatchObject({ customer: "dee@example.com", status: "CANCELLED" });
+    const refundPart = { amount: { amount: "7.50", currencyCode: "USD" }, reason: "EXPIRED", status: "PENDING" };
+    expect(expired.body.data.refund).toMatchObject(refundPart);
+    expect(due.body.data.refund).toMatchObject({
+      ...refundPart,
+      lines: [{ lineNumber: 1, sku: product.sku, quantity: 3, amount: { amount: "7.50", currencyCode: "USD" } }],
+    });
+    expect(due.id).toBe(`${expired.id}_refund`);
     await disable(id);
   });
 

@@ -20,13 +20,12 @@ import {
   WebhookHealth,
 } from "../../../schema/webhook.type.js";
 import { DateTimeScalar } from "../../../schema/scalars.js";
-import { READ } from "../auth-checker.js";
+import { MANAGE_WEBHOOKS, READ } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { reportWork } from "../limits/object-meter.js";
 import { FIELD_WORK, webhookHealthWork } from "../limits/query-cost.js";
 import { toGlobalId } from "../node-id.js";
 import { fromEventCursor } from "../../services/event-cursor.js";
-import type { ApiKeyRole } from "../../services/types.js";
 import { redeliverWebhooks } from "../../services/webhook-delivery.service.js";
 import {
   createWebhookEndpoint,
@@ -38,9 +37,6 @@ import { checkDeliveryCursor, listWebhookEndpoints, type WebhookDeliveryRecord, 
 import { refuse } from "../../services/types.js";
 import { checkFirst, readOrBadInput, toConnection } from "./connection.js";
 import { mutate, requireNodeId } from "./payload.js";
-
-/** Endpoints, their deliveries and their management: ADMIN only. */
-export const MANAGE_WEBHOOKS: ApiKeyRole[] = ["ADMIN"];
 
 const NO_ENDPOINT = { endpoint: null as WebhookEndpointRecord | null };
 
