@@ -2,11 +2,10 @@
 import "reflect-metadata";
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from "type-graphql";
 import { Node } from "../../../schema/node.js";
-import { MANAGE_KEYS, READ, requireRole, SUPPLIER_ORDERS } from "../auth-checker.js";
+import { MANAGE_KEYS, MANAGE_WEBHOOKS, READ, requireRole, SUPPLIER_ORDERS } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { fromGlobalId, type NodeTypeName } from "../node-id.js";
 import { apiKeysByIds } from "../../services/api-key.service.js";
-import { MANAGE_WEBHOOKS } from "./webhook.resolver.js";
 import { mayReadSupplierOrder } from "./supplier-order.resolver.js";
 
 @Resolver()
