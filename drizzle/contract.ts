@@ -56,14 +56,7 @@ export const STOCK_MOVEMENT_KINDS = ["INITIAL", "ADJUSTMENT", "RESTOCK", "SHIPME
 export type StockMovementKind = (typeof STOCK_MOVEMENT_KINDS)[number];
 
 /** The kinds of rows in the event log. */
-export const EVENT_TYPES = [
-  "STOCK_CHANGED",
-  "BACKLOG_CHANGED",
-  "RESTOCK_CHANGED",
-  "ORDER_CHANGED",
-  "API_KEY_REVOKED",
-  "SUPPLIER_ORDER_CHANGED",
-] as const;
+export const EVENT_TYPES = ["STOCK_CHANGED", "BACKLOG_CHANGED", "RESTOCK_CHANGED", "ORDER_CHANGED", "API_KEY_REVOKED", "SUPPLIER_ORDER_CHANGED"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Why a product's stock or backlog changed. */

@@ -3,7 +3,19 @@ import "reflect-metadata";
 import { Field, ID, InterfaceType } from "type-graphql";
 
 /** The object types that implement Node; a resolved source carries its name as `__typename`. */
-export type NodeTypeName = "Location" | "Product" | "Order" | "OrderLine" | "Backorder" | "Restock" | "ApiKey" | "Refund" | "WebhookEndpoint" | "WebhookDelivery" | "Supplier" | "SupplierOrder";
+export type NodeTypeName =
+  | "Location"
+  | "Product"
+  | "Order"
+  | "OrderLine"
+  | "Backorder"
+  | "Restock"
+  | "ApiKey"
+  | "Refund"
+  | "WebhookEndpoint"
+  | "WebhookDelivery"
+  | "Supplier"
+  | "SupplierOrder";
 
 @InterfaceType({
   description: "An object with an opaque global id.",

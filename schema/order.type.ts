@@ -71,7 +71,7 @@ export class OrderLine implements Node {
   @Field(() => Int, { description: "Units reserved on the shelf, not yet shipped." })
   allocated!: number;
 
-  @Field(() => Int, { description: "Units still waiting in the backlog." })
+  @Field(() => Int, { description: "Units still waiting: in the backlog, or at the supplier for a dropship line (supplierOrder)." })
   backordered!: number;
 
   @Field(() => Int)

@@ -16,7 +16,10 @@ import { Supplier } from "./supplier.type.js";
 
 const NOT_FOR_SUPPLIERS = "Refused to SUPPLIER keys (FORBIDDEN): they read this order's scalar fields only.";
 
-@ObjectType({ implements: Node, description: "A dropship order line at its supplier: one per line of a DROPSHIP product, opened with the customer's order." })
+@ObjectType({
+  implements: Node,
+  description: "A dropship order line at its supplier: one per line of a DROPSHIP product, opened with the customer's order.",
+})
 export class SupplierOrder implements Node {
   @Field(() => ID)
   id!: string;
@@ -76,7 +79,10 @@ export type SupplierOrderConnection = InstanceType<typeof SupplierOrderConnectio
 
 @InputType()
 export class SupplierOrderFilter {
-  @Field(() => ID, { nullable: true, description: "A Supplier's id. A SUPPLIER key's list is its own supplier's whatever this says: another supplier's id matches nothing." })
+  @Field(() => ID, {
+    nullable: true,
+    description: "A Supplier's id. A SUPPLIER key's list is its own supplier's whatever this says: another supplier's id matches nothing.",
+  })
   supplierId?: string | null;
 
   @Field(() => SupplierOrderStatus, { nullable: true })

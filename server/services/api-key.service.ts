@@ -85,7 +85,8 @@ export async function createApiKey(db: Database, input: CreateApiKeyInput): Prom
   const role = checkRole(checks, input.role, ["role"]);
   const supplierId = input.supplierId ?? null;
   if (role === "SUPPLIER" && supplierId === null) checks.fail(["supplierId"], "a SUPPLIER key needs the supplierId it acts for");
-  if (role !== undefined && role !== "SUPPLIER" && supplierId !== null) checks.fail(["supplierId"], `a ${role} key has no supplier: supplierId is for SUPPLIER keys`);
+  if (role !== undefined && role !== "SUPPLIER" && supplierId !== null)
+    checks.fail(["supplierId"], `a ${role} key has no supplier: supplierId is for SUPPLIER keys`);
   checks.throwIfAny();
   const secret = generateSecret();
   return inTransaction(db, async (tx) => {

@@ -67,7 +67,8 @@ function checkProductFields(checks: Checks, input: UpdateProductInput, creating:
   // Checked against the suppliers inside the transaction (checkSupplier): NOT_FOUND, as for any id.
   if (input.supplierId !== undefined) values.supplierId = input.supplierId;
   if (input.fulfillment !== undefined) {
-    if (!(FULFILLMENTS as readonly unknown[]).includes(input.fulfillment)) checks.fail(["fulfillment"], `fulfillment must be ${FULFILLMENTS.join(" or ")}`);
+    if (!(FULFILLMENTS as readonly unknown[]).includes(input.fulfillment))
+      checks.fail(["fulfillment"], `fulfillment must be ${FULFILLMENTS.join(" or ")}`);
     values.fulfillment = input.fulfillment;
   }
   return values;
@@ -121,7 +122,8 @@ export async function createProduct(db: Database, input: CreateProductInput): Pr
     input.initialStock === undefined || input.initialStock === null ? 0 : checks.int(input.initialStock, ["initialStock"], 0, LIMITS.quantity);
   checkMinMax(checks, values.minOrderQuantity ?? 1, values.maxOrderQuantity);
   checkDropshipSupplier(checks, values.fulfillment, values.supplierId);
-  if (values.fulfillment === "DROPSHIP" && initialStock! > 0) checks.fail(["initialStock"], "a DROPSHIP product has no stock of ours: initialStock must be 0");
+  if (values.fulfillment === "DROPSHIP" && initialStock! > 0)
+    checks.fail(["initialStock"], "a DROPSHIP product has no stock of ours: initialStock must be 0");
   checks.throwIfAny();
   try {
     return await inTransaction(db, async (tx) => {
@@ -169,11 +171,7 @@ export async function updateProduct(db: Database, id: number, input: UpdateProdu
         values.minOrderQuantity ?? current.minOrderQuantity,
         values.maxOrderQuantity === undefined ? current.maxOrderQuantity : values.maxOrderQuantity,
       );
-      checkDropshipSupplier(
-        after,
-        values.fulfillment ?? current.fulfillment,
-        values.supplierId === undefined ? current.supplierId : values.supplierId,
-      );
+      checkDropshipSupplier(after, values.fulfillment ?? current.fulfillment, values.supplierId === undefined ? current.supplierId : values.supplierId);
       after.throwIfAny();
       await checkSupplier(tx, values.supplierId);
       if (values.fulfillment === "DROPSHIP" && current.fulfillment !== "DROPSHIP") await refuseDropshipWithStock(tx, current);

@@ -14,7 +14,7 @@ import { freeStock } from "./location.query.js";
 import { expectedFor, planLine } from "./order-plan.js";
 import { Checks, LIMITS, MAX_AMOUNT_CENTS, requireId, toCents } from "./validation.js";
 
-const { products } = schema;
+const { products, suppliers } = schema;
 
 export interface Quote {
   quantity: number;
@@ -59,6 +59,7 @@ export async function quoteOrderLines(db: Executor, requests: readonly QuoteRequ
           sql`
           WITH outlook AS (${outlookQuery(ids)}), free AS (${freeStock(ids)})
           SELECT ${products}.*, o.units_ahead, o.orders_ahead, o.supply, o.now,
+            (SELECT ${suppliers.leadTimeDays} FROM ${suppliers} WHERE ${suppliers.id} = ${products.supplierId}) AS supplier_lead_time_days,
             coalesce((SELECT json_agg(json_build_array(f.location_id, f.free) ORDER BY f.free_through) FROM free f WHERE f.product_id = ${products.id}), '[]'::json) AS free
           FROM ${products} JOIN outlook o ON o.product_id = ${products.id}
           WHERE ${products.id} = ANY(${intArray(ids)})`,
@@ -91,14 +92,23 @@ function quote(row: Record<string, unknown> & OutlookRow & { free: [number, numb
   if (toCents(product.price) * BigInt(allocatable + waiting) > MAX_AMOUNT_CENTS) {
     return { quantity, allocatable: 0, backorderable: 0, refused: quantity, code: "INVALID_INPUT", position: null, expectedAt: null, etaSource: null };
   }
-  const expected = waiting > 0 ? expectedFor(outlook, product.leadTimeDays, waiting) : null;
+  // A dropship line waits at its supplier, not in the queue ("Dropship"): dated by the supplier's
+  // lead time from now, as its supplier order will be, with no place in the queue.
+  const dropship = product.fulfillment === "DROPSHIP";
+  const supplierLeadTime = row.supplier_lead_time_days === null || row.supplier_lead_time_days === undefined ? null : Number(row.supplier_lead_time_days);
+  const expected =
+    waiting === 0
+      ? null
+      : dropship
+        ? expectedFor({ ...outlook, unitsAhead: 0, supply: [] }, supplierLeadTime, waiting)
+        : expectedFor(outlook, product.leadTimeDays, waiting);
   return {
     quantity,
     allocatable,
     backorderable: waiting,
     refused: quantity - allocatable - waiting,
     code: plan.rejected?.code ?? plan.cuts[0]?.code ?? null,
-    position: waiting > 0 ? outlook.ordersAhead + 1 : null,
+    position: waiting > 0 && !dropship ? outlook.ordersAhead + 1 : null,
     expectedAt: expected?.at ?? null,
     etaSource: expected?.source ?? null,
   };

@@ -79,7 +79,8 @@ export async function acknowledgeSupplierOrder(db: Database, id: number, expecte
   const orderId = requireId(id, ["id"], "supplier order");
   const checks = new Checks();
   const at = checks.date(expectedShipAt, ["expectedShipAt"]);
-  if (at && at.getTime() < Date.now() - EXPECTED_AT_TOLERANCE_MS) checks.fail(["expectedShipAt"], "expectedShipAt is in the past: a ship date is from now on");
+  if (at && at.getTime() < Date.now() - EXPECTED_AT_TOLERANCE_MS)
+    checks.fail(["expectedShipAt"], "expectedShipAt is in the past: a ship date is from now on");
   else if (at && at.getTime() > Date.now() + SUPPLIER_ORDER_LIMITS.shipWithinDays * 86_400_000) {
     checks.fail(["expectedShipAt"], `expectedShipAt is at most ${SUPPLIER_ORDER_LIMITS.shipWithinDays} days from now`);
   }

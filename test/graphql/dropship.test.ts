@@ -20,7 +20,8 @@ const server = useTestServer(database, { delaySweepMs: 0 });
 const { gql, data } = server;
 const gid = toGlobalId;
 
-const SUPPLIER_ORDER_FIELDS = "id orderNumber customer sku productName quantity status expectedShipAt trackingNumber rejectReason createdAt acknowledgedAt shippedAt closedAt";
+const SUPPLIER_ORDER_FIELDS =
+  "id orderNumber customer sku productName quantity status expectedShipAt trackingNumber rejectReason createdAt acknowledgedAt shippedAt closedAt";
 const ACKNOWLEDGE = `mutation($id: ID!, $at: DateTime!) { acknowledgeSupplierOrder(id: $id, expectedShipAt: $at) { supplierOrder { ${SUPPLIER_ORDER_FIELDS} } ${USER_ERRORS} } }`;
 const SHIP = `mutation($id: ID!, $tracking: String) { shipSupplierOrder(id: $id, trackingNumber: $tracking) { supplierOrder { ${SUPPLIER_ORDER_FIELDS} } ${USER_ERRORS} } }`;
 const REJECT = `mutation($id: ID!, $reason: String!) { rejectSupplierOrder(id: $id, reason: $reason) { supplierOrder { ${SUPPLIER_ORDER_FIELDS} } ${USER_ERRORS} } }`;
@@ -52,7 +53,9 @@ describe("dropship products and their supplier orders", () => {
   it("creates a DROPSHIP product, and refuses one without a supplier or with stock", async () => {
     const supplier = await createSupplier(database.db, { name: uniqueSku("Maker") });
     const create = `mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id fulfillment supplier { id } } ${USER_ERRORS} } }`;
-    const made = await data(create, { input: { sku: uniqueSku("DS"), name: "Dropship", price: "1.00", fulfillment: "DROPSHIP", supplierId: gid("Supplier", supplier.id) } });
+    const made = await data(create, {
+      input: { sku: uniqueSku("DS"), name: "Dropship", price: "1.00", fulfillment: "DROPSHIP", supplierId: gid("Supplier", supplier.id) },
+    });
     expect(made.createProduct.product).toMatchObject({ fulfillment: "DROPSHIP", supplier: { id: gid("Supplier", supplier.id) } });
     const noSupplier = await data(create, { input: { sku: uniqueSku("DS"), name: "x", price: "1.00", fulfillment: "DROPSHIP" } });
     expect(noSupplier.createProduct).toMatchObject({ product: null, userErrors: [{ code: "INVALID_INPUT", field: ["input", "supplierId"] }] });
@@ -77,7 +80,10 @@ describe("dropship products and their supplier orders", () => {
 
     const shipAt = daysFromNow(2).toISOString();
     const acknowledged = await data(ACKNOWLEDGE, { id: supplierOrderId, at: shipAt });
-    expect(acknowledged.acknowledgeSupplierOrder).toMatchObject({ userErrors: [], supplierOrder: { status: "ACKNOWLEDGED", expectedShipAt: shipAt, sku: product.sku } });
+    expect(acknowledged.acknowledgeSupplierOrder).toMatchObject({
+      userErrors: [],
+      supplierOrder: { status: "ACKNOWLEDGED", expectedShipAt: shipAt, sku: product.sku },
+    });
     expect((await data(ORDER, { id: orderId })).order.expectedAt).toBe(shipAt);
     const again = await data(ACKNOWLEDGE, { id: supplierOrderId, at: daysFromNow(3).toISOString() });
     expect(again.acknowledgeSupplierOrder).toMatchObject({ supplierOrder: null, userErrors: [{ code: "INVALID_STATE", field: ["id"] }] });
@@ -85,7 +91,11 @@ describe("dropship products and their supplier orders", () => {
     const shipped = await data(SHIP, { id: supplierOrderId, tracking: "1Z-TRACK" });
     expect(shipped.shipSupplierOrder.supplierOrder).toMatchObject({ status: "SHIPPED", trackingNumber: "1Z-TRACK" });
     const after = await data(ORDER, { id: orderId });
-    expect(after.order).toMatchObject({ status: "SHIPPED", expectedAt: null, lines: [{ backordered: 0, shipped: 2, supplierOrder: { status: "SHIPPED" } }] });
+    expect(after.order).toMatchObject({
+      status: "SHIPPED",
+      expectedAt: null,
+      lines: [{ backordered: 0, shipped: 2, supplierOrder: { status: "SHIPPED" } }],
+    });
   });
 
   it("place → reject: the units are cancelled and refunded with SUPPLIER_REJECTED", async () => {
@@ -94,7 +104,11 @@ describe("dropship products and their supplier orders", () => {
     const rejected = await data(REJECT, { id: supplierOrderId, reason: "maker discontinued it" });
     expect(rejected.rejectSupplierOrder.supplierOrder).toMatchObject({ status: "REJECTED", rejectReason: "maker discontinued it" });
     const { order } = await data(ORDER, { id: orderId });
-    expect(order).toMatchObject({ status: "CANCELLED", lines: [{ cancelled: 3 }], refunds: [{ reason: "SUPPLIER_REJECTED", amount: { amount: "24.00" } }] });
+    expect(order).toMatchObject({
+      status: "CANCELLED",
+      lines: [{ cancelled: 3 }],
+      refunds: [{ reason: "SUPPLIER_REJECTED", amount: { amount: "24.00" } }],
+    });
   });
 
   it("refuses bad input with userErrors and changes nothing: a past ship date, an over-long tracking number, an empty reason, a bad id", async () => {
@@ -137,13 +151,22 @@ describe("a SUPPLIER key", () => {
     const listed = await data(LIST, {}, key);
     expect(listed.supplierOrders.nodes.map((node: { id: string }) => node.id)).toEqual([own.supplierOrderId]);
     expect(listed.supplierOrders.totalCount).toBe(1);
-    expect(listed.supplierOrders.nodes[0]).toMatchObject({ customer: "alice@example.com", sku: mine.product.sku, productName: "Test product", quantity: 1 });
+    expect(listed.supplierOrders.nodes[0]).toMatchObject({
+      customer: "alice@example.com",
+      sku: mine.product.sku,
+      productName: "Test product",
+      quantity: 1,
+    });
     const filtered = await data(LIST, { filter: { supplierId: gid("Supplier", theirs.supplier.id) } }, key);
     expect(filtered.supplierOrders).toMatchObject({ totalCount: 0, nodes: [] });
     const ownFilter = await data(LIST, { filter: { supplierId: gid("Supplier", mine.supplier.id), status: "OPEN" } }, key);
     expect(ownFilter.supplierOrders.nodes).toHaveLength(1);
 
-    expect((await data(NODE, { id: own.supplierOrderId }, key)).node).toEqual({ id: own.supplierOrderId, orderNumber: expect.any(String), status: "OPEN" });
+    expect((await data(NODE, { id: own.supplierOrderId }, key)).node).toEqual({
+      id: own.supplierOrderId,
+      orderNumber: expect.any(String),
+      status: "OPEN",
+    });
     expect((await data(NODE, { id: other.supplierOrderId }, key)).node).toBeNull();
 
     const before = await databaseDigest(database.db);
@@ -153,7 +176,10 @@ describe("a SUPPLIER key", () => {
       [REJECT, { id: other.supplierOrderId, reason: "not mine" }, "rejectSupplierOrder"],
     ] as const) {
       const answer = await data(query, variables, key);
-      expect(answer[field], field).toEqual({ supplierOrder: null, userErrors: [{ code: "NOT_FOUND", field: ["id"], message: "supplier order not found" }] });
+      expect(answer[field], field).toEqual({
+        supplierOrder: null,
+        userErrors: [{ code: "NOT_FOUND", field: ["id"], message: "supplier order not found" }],
+      });
     }
     expect(await databaseDigest(database.db)).toEqual(before);
 
@@ -186,7 +212,9 @@ describe("a SUPPLIER key", () => {
       expect(response.body.errors?.[0].extensions?.code, `${field}: ${response.text}`).toBe("FORBIDDEN");
     }
     // An ADMIN key walks the same fields.
-    const walked = await data(`query($id: ID!) { node(id: $id) { ... on SupplierOrder { orderLine { id } supplier { id } } } }`, { id: own.supplierOrderId });
+    const walked = await data(`query($id: ID!) { node(id: $id) { ... on SupplierOrder { orderLine { id } supplier { id } } } }`, {
+      id: own.supplierOrderId,
+    });
     expect(walked.node.supplier.id).toBe(gid("Supplier", mine.supplier.id));
   });
 

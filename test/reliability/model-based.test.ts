@@ -15,6 +15,11 @@
  * Every step is also checked against the event log: a change appends events in its own
  * transaction, a refusal or an idempotent replay appends none.
  *
+ * Dropship (docs/ARCHITECTURE.md, "Dropship"): each run also has a DROPSHIP product of a supplier
+ * with a 7-day lead time, ordered alone or beside a stocked product; its supplier orders are
+ * acknowledged, shipped and rejected, and stock of ours for it is refused. Every supplier order's
+ * status and expected ship date are compared too.
+ *
  * Time: restocks are expected in the year 2100 and lead times are 1-30 days, so no promise falls
  * due during a run and lateness depends only on the dates, not on the clock. The lead-time
  * fallback counts from a backorder's creation time, which the model takes from the database's
@@ -29,6 +34,9 @@ import { prioritizeBackorder } from "../../server/services/backlog.service.js";
 import { queuePlaces } from "../../server/services/backlog.query.js";
 import { createLocation } from "../../server/services/location.service.js";
 import { cancelOrder, cancelOrderLine, placeOrder, shipOrder } from "../../server/services/order.service.js";
+import { supplierOrdersByIds } from "../../server/services/supplier-order.query.js";
+import { acknowledgeSupplierOrder, rejectSupplierOrder, shipSupplierOrder } from "../../server/services/supplier-order.service.js";
+import { createSupplier } from "../../server/services/supplier.service.js";
 import { createProduct, updateProduct } from "../../server/services/product.service.js";
 import { cancelRestock, receiveRestock, rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
 import { adjustStock } from "../../server/services/stock.service.js";
@@ -69,7 +77,13 @@ interface Real {
   lines: Map<number, number>;
   backorders: Map<number, number>;
   restocks: Map<number, number>;
+  /** The run's DROPSHIP product (not among `productIds`: the stocked steps never name it). */
+  dropshipProductId: number;
+  supplierOrders: Map<number, number>;
 }
+
+/** The dropship product's supplier's lead time, in days. */
+const SUPPLIER_LEAD_DAYS = 7;
 
 // ---- what a run starts from ----
 
@@ -119,13 +133,25 @@ const TABLES = [
   "stock_levels",
   "products",
   "locations",
+  "supplier_orders",
+  "suppliers",
 ];
 
 /** Empties the database and builds the run's catalogue in it and in a new model. */
 async function setup(db: Database, products: ProductSetup[]): Promise<{ model: BackorderModel; real: Real }> {
   await db.execute(sql.raw(`TRUNCATE ${TABLES.join(", ")} RESTART IDENTITY CASCADE`));
   const model = new BackorderModel();
-  const real: Real = { db, productIds: [], locationIds: [], orders: new Map(), lines: new Map(), backorders: new Map(), restocks: new Map() };
+  const real: Real = {
+    db,
+    productIds: [],
+    locationIds: [],
+    orders: new Map(),
+    lines: new Map(),
+    backorders: new Map(),
+    restocks: new Map(),
+    dropshipProductId: 0,
+    supplierOrders: new Map(),
+  };
   for (const { code, priority } of LOCATIONS) {
     const location = await createLocation(db, { code, name: code, priority });
     real.locationIds.push(location.id);
@@ -158,6 +184,17 @@ async function setup(db: Database, products: ProductSetup[]): Promise<{ model: B
       model.level(product.id, real.locationIds[at]).onHand = setup.stock[at];
     }
   }
+  const supplier = await createSupplier(db, { name: "Dropship supplier", leadTimeDays: SUPPLIER_LEAD_DAYS });
+  const dropship = await createProduct(db, {
+    sku: "PD",
+    name: "Dropship product",
+    price: "10.00",
+    backorderPolicy: "ALLOW",
+    fulfillment: "DROPSHIP",
+    supplierId: supplier.id,
+  });
+  real.dropshipProductId = dropship.id;
+  model.addDropshipProduct(dropship.id, SUPPLIER_LEAD_DAYS);
   await expectAgreement(model, real, "setup");
   return { model, real };
 }
@@ -320,8 +357,97 @@ async function placeBoth(step: string, model: BackorderModel, real: Real, reques
       real.backorders.set(line.backorderId, dbBackorder.id);
     }
   }
+  const supplierOrders = await real.db
+    .select()
+    .from(schema.supplierOrders)
+    .where(sql`order_id = ${db.value.order.id}`);
+  for (const so of model.supplierOrders.filter((so) => so.orderId === orderId)) {
+    const dbOrder = supplierOrders.find((row) => row.orderLineId === real.lines.get(so.lineId));
+    if (!dbOrder) throw new Error(`${step}: the database has no supplier order for line #${so.lineId}`);
+    real.supplierOrders.set(so.id, dbOrder.id);
+  }
+  expect(supplierOrders.length, `${step}: supplier order count`).toBe(model.supplierOrders.filter((so) => so.orderId === orderId).length);
   expect(lines.length, `${step}: line count`).toBe(model.order(orderId)!.lineIds.length);
   expect(backorders.length, `${step}: backorder count`).toBe(model.order(orderId)!.lineIds.filter((id) => model.line(id)!.backorderId !== null).length);
+}
+
+/** An order with a line of the DROPSHIP product, and with `stocked` a line of a stocked product first (a mixed order). */
+class PlaceDropship extends Step {
+  constructor(
+    readonly customer: string,
+    readonly quantity: number,
+    readonly stocked: { product: number; quantity: number } | null,
+  ) {
+    super();
+  }
+  describe() {
+    return `placeDropship(${this.customer}: ${this.stocked ? `${lineText([this.stocked])} ` : ""}PDx${this.quantity})`;
+  }
+  async run(model: BackorderModel, real: Real) {
+    const request: PlaceOrderRequest = {
+      customer: this.customer,
+      lines: [
+        ...(this.stocked ? [{ productId: productId(real, this.stocked.product), quantity: this.stocked.quantity }] : []),
+        { productId: real.dropshipProductId, quantity: this.quantity },
+      ],
+    };
+    await placeBoth(this.describe(), model, real, request, (text) => (this.resolved = text));
+  }
+}
+
+/** The supplier's three acts on the n-th supplier order. */
+class SupplierAct extends Step {
+  constructor(
+    readonly act: "acknowledge" | "ship" | "reject",
+    readonly ref: number,
+    /** acknowledge: the ship date, days from now (negative: past, refused). */
+    readonly days: number,
+  ) {
+    super();
+  }
+  override check(model: Readonly<BackorderModel>) {
+    return this.ref < 0 || model.supplierOrders.length > 0;
+  }
+  describe() {
+    return `${this.act}SupplierOrder(supplierOrder@${this.ref}${this.act === "acknowledge" ? `, ${this.days} days` : ""})`;
+  }
+  async run(model: BackorderModel, real: Real) {
+    const id = resolve(model.supplierOrders.length, this.ref);
+    this.resolved = `supplier order #${id}`;
+    const dbSupplierOrderId = dbId(real.supplierOrders, id);
+    if (this.act === "acknowledge") {
+      const now = new Date();
+      const shipAt = new Date(now.getTime() + this.days * 86_400_000);
+      const db = await attempt(acknowledgeSupplierOrder(real.db, dbSupplierOrderId, shipAt));
+      expectSameOutcome(this.toString(), model.acknowledgeSupplierOrder(id, shipAt, now), db);
+    } else if (this.act === "ship") {
+      const db = await attempt(shipSupplierOrder(real.db, dbSupplierOrderId, "TRACK"));
+      expectSameOutcome(this.toString(), model.shipSupplierOrder(id), db);
+    } else {
+      const db = await attempt(rejectSupplierOrder(real.db, dbSupplierOrderId, "cannot supply"));
+      expectSameOutcome(this.toString(), model.rejectSupplierOrder(id), db);
+    }
+  }
+}
+
+/** Stock of ours for the DROPSHIP product: an adjustment or a restock, both refused. */
+class StockDropship extends Step {
+  constructor(readonly restock: boolean) {
+    super();
+  }
+  describe() {
+    return this.restock ? "scheduleRestock(PD: 2 on day 1)" : "adjustStock(PD: +2)";
+  }
+  async run(model: BackorderModel, real: Real) {
+    const productId = real.dropshipProductId;
+    if (this.restock) {
+      const input = { productId, quantity: 2, expectedAt: restockDate(1) };
+      expectSameOutcome(this.toString(), model.scheduleRestock(input), await attempt(scheduleRestock(real.db, input)));
+    } else {
+      const input = { productId, delta: 2, reason: "found some" };
+      expectSameOutcome(this.toString(), model.adjustStock(input), await attempt(adjustStock(real.db, input)));
+    }
+  }
 }
 
 class CancelOrder extends Step {
@@ -582,6 +708,22 @@ const placeOrderArb = fc
 const steps: fc.Arbitrary<Step>[] = [
   // Orders are what everything else acts on: they come up most often.
   ...Array.from({ length: 6 }, () => placeOrderArb),
+  // Dropship: an order with a dropship line (alone or beside a stocked one), the supplier's acts.
+  fc
+    .tuple(
+      fc.constantFrom(...CUSTOMERS),
+      fc.integer({ min: 1, max: 4 }),
+      fc.option(fc.record({ product: fc.nat(PRODUCTS - 1), quantity: fc.integer({ min: 1, max: 4 }) })),
+    )
+    .map(([customer, quantity, stocked]) => new PlaceDropship(customer, quantity, stocked)),
+  fc.tuple(fc.constantFrom(...CUSTOMERS), fc.integer({ min: 1, max: 4 })).map(([customer, quantity]) => new PlaceDropship(customer, quantity, null)),
+  fc
+    .tuple(ref, fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 20 }) }, { weight: 1, arbitrary: fc.constant(-2) }))
+    .map(([r, d]) => new SupplierAct("acknowledge", r, d)),
+  ref.map((r) => new SupplierAct("ship", r, 0)),
+  ref.map((r) => new SupplierAct("ship", r, 0)),
+  ref.map((r) => new SupplierAct("reject", r, 0)),
+  fc.boolean().map((restock) => new StockDropship(restock)),
   fc.constantFrom(...KEYS).map((k) => new RetryOrder(k)),
   ref.map((r) => new CancelOrder(r)),
   fc.tuple(ref, optional(fc.integer({ min: 1, max: 4 }))).map(([r, q]) => new CancelOrderLine(r, q)),
@@ -767,6 +909,28 @@ async function expectAgreement(model: BackorderModel, real: Real, step: string):
       status: restock.status,
       expectedAt: at(restock.expectedAt),
     });
+  }
+
+  const supplierOrderName = (modelId: number) => `supplier order #${modelId} (db ${real.supplierOrders.get(modelId)})`;
+  for (const so of model.supplierOrders) {
+    expected.set(supplierOrderName(so.id), { line: so.lineId, quantity: so.quantity, status: so.status, expectedShipAt: at(model.expectedShipAt(so)) });
+    count(`supplier order ${so.status}`);
+  }
+  const modelSupplierOrderOf = new Map([...real.supplierOrders].map(([m, d]) => [d, m]));
+  const dbSupplierOrders = await db.select({ id: schema.supplierOrders.id }).from(schema.supplierOrders);
+  for (const view of await supplierOrdersByIds(
+    db,
+    dbSupplierOrders.map((row) => row.id),
+  )) {
+    actual.set(
+      modelSupplierOrderOf.has(view!.id) ? supplierOrderName(modelSupplierOrderOf.get(view!.id)!) : `unexpected supplier order (db ${view!.id})`,
+      {
+        line: modelLineOf.get(view!.orderLineId) ?? -view!.orderLineId,
+        quantity: view!.quantity,
+        status: view!.status,
+        expectedShipAt: at(view!.shipBy),
+      },
+    );
   }
 
   for (const entry of queued.values()) {

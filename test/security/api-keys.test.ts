@@ -182,6 +182,17 @@ describe("npm run keys", () => {
       err: expect.stringContaining("--role must be one of ADMIN, OPERATOR, STOREFRONT, READER"),
     });
     expect(await cli(["create", "--role", "READER"])).toMatchObject({ code: 2, err: expect.stringContaining("--name is required") });
+    // A SUPPLIER key is bound to its supplier (docs/ARCHITECTURE.md, "Dropship"); no other key has one.
+    expect(await cli(["create", "--role", "SUPPLIER", "--name", "x"])).toMatchObject({ code: 2, err: expect.stringContaining("--supplier is required") });
+    expect(await cli(["create", "--role", "READER", "--name", "x", "--supplier", "1"])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("--supplier is only for --role SUPPLIER"),
+    });
+    expect(await cli(["create", "--role", "SUPPLIER", "--name", "x", "--supplier", "Zm9vOjE"])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("is not a supplier id"),
+    });
+    expect(await cli(["create", "--role", "SUPPLIER", "--name", "x", "--supplier", "999999"])).toMatchObject({ code: 1, err: "supplier not found" });
     expect(await cli(["revoke", "Zm9vOjE"])).toMatchObject({ code: 2, err: expect.stringContaining("is not an API key id") });
     expect(await cli(["rotate"])).toMatchObject({ code: 2, err: expect.stringContaining("unknown command rotate") });
     expect((await cli(["help"])).out).toContain("Usage: npm run keys -- <command>");

@@ -11,6 +11,7 @@ import { auditInvariants } from "../../server/services/audit.service.js";
 import { cancelOrder, cancelOrderLine, placeOrder, shipOrder } from "../../server/services/order.service.js";
 import { orderWaitingSummaries } from "../../server/services/order.query.js";
 import { createProduct, updateProduct } from "../../server/services/product.service.js";
+import { quoteOrderLines } from "../../server/services/quote.service.js";
 import { scheduleRestock } from "../../server/services/restock.service.js";
 import { adjustStock } from "../../server/services/stock.service.js";
 import { supplierOrdersByIds, listSupplierOrders } from "../../server/services/supplier-order.query.js";
@@ -75,7 +76,14 @@ describe("placing a dropship line", () => {
     expect(line).toMatchObject({ quantity: 3, allocated: 0, waiting: 3, shipped: 0, cancelled: 0 });
     const [supplierOrder, ...others] = await supplierOrdersOf(order.id);
     expect(others).toEqual([]);
-    expect(supplierOrder).toMatchObject({ supplierId: acme.id, orderLineId: line.id, productId: product.id, quantity: 3, status: "OPEN", expectedShipAt: null });
+    expect(supplierOrder).toMatchObject({
+      supplierId: acme.id,
+      orderLineId: line.id,
+      productId: product.id,
+      quantity: 3,
+      status: "OPEN",
+      expectedShipAt: null,
+    });
     const after = await tableCounts(db());
     expect(after.backorders).toBe(before.backorders);
     expect(after.allocations).toBe(before.allocations);
@@ -98,6 +106,16 @@ describe("placing a dropship line", () => {
     const { order } = await placeOrder(db(), { customer: "undated", lines: [{ productId: product.id, quantity: 1 }] });
     const [supplierOrder] = await supplierOrdersOf(order.id);
     expect((await supplierOrdersByIds(db(), [supplierOrder.id]))[0]!.shipBy).toBeNull();
+  });
+
+  it("quotes a dropship line as its order will be: all waiting at the supplier, dated by its lead time, no place in the queue", async () => {
+    const acme = await supplier(6);
+    const product = await dropshipProduct(acme.id);
+    const [quote] = await quoteOrderLines(db(), [{ productId: product.id, quantity: 4 }]);
+    expect(quote).toMatchObject({ allocatable: 0, backorderable: 4, refused: 0, code: null, position: null, etaSource: "LEAD_TIME" });
+    const at = (quote as { expectedAt: Date }).expectedAt.getTime();
+    expect(at).toBeGreaterThan(daysFromNow(6).getTime() - 60_000);
+    expect(at).toBeLessThanOrEqual(daysFromNow(6).getTime());
   });
 
   it("ignores the stock policy, limit and wait cap: those are about our supply", async () => {
@@ -267,7 +285,9 @@ describe("mixed orders", () => {
 describe("refusals: a coded error, nothing changed", () => {
   it("refuses stock of ours on a DROPSHIP product: initial stock, adjustments, restocks", async () => {
     const acme = await supplier();
-    const initial = await refusal(createProduct(db(), { sku: uniqueSku(), name: "x", price: "1.00", fulfillment: "DROPSHIP", supplierId: acme.id, initialStock: 3 }));
+    const initial = await refusal(
+      createProduct(db(), { sku: uniqueSku(), name: "x", price: "1.00", fulfillment: "DROPSHIP", supplierId: acme.id, initialStock: 3 }),
+    );
     expect(initial.issues[0]).toMatchObject({ code: "INVALID_INPUT", field: ["input", "initialStock"] });
     const noSupplier = await refusal(createProduct(db(), { sku: uniqueSku(), name: "x", price: "1.00", fulfillment: "DROPSHIP" }));
     expect(noSupplier.issues[0]).toMatchObject({ code: "INVALID_INPUT", field: ["input", "supplierId"] });
@@ -309,7 +329,10 @@ describe("refusals: a coded error, nothing changed", () => {
     const past = await refusal(acknowledgeSupplierOrder(db(), opened.id, new Date(Date.now() - DAY_MS)));
     expect(past.issues[0]).toMatchObject({ code: "INVALID_INPUT", field: ["expectedShipAt"] });
     expect((await refusal(acknowledgeSupplierOrder(db(), opened.id, daysFromNow(800)))).issues[0].field).toEqual(["expectedShipAt"]);
-    expect((await refusal(shipSupplierOrder(db(), opened.id, "x".repeat(201)))).issues[0]).toMatchObject({ code: "INVALID_INPUT", field: ["trackingNumber"] });
+    expect((await refusal(shipSupplierOrder(db(), opened.id, "x".repeat(201)))).issues[0]).toMatchObject({
+      code: "INVALID_INPUT",
+      field: ["trackingNumber"],
+    });
     expect((await refusal(rejectSupplierOrder(db(), opened.id, "   "))).issues[0]).toMatchObject({ code: "INVALID_INPUT", field: ["reason"] });
     expect((await refusal(rejectSupplierOrder(db(), opened.id, "y".repeat(501)))).issues[0].field).toEqual(["reason"]);
     // Another supplier's key: NOT_FOUND, as for an id of nothing.

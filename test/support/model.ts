@@ -57,6 +57,8 @@ export interface ProductRules {
 export interface ModelProduct extends ProductRules {
   id: number;
   priceCents: number;
+  /** A DROPSHIP product (docs/ARCHITECTURE.md, "Dropship"): its supplier's lead time; absent for a stocked one. */
+  dropship?: { leadTimeDays: number | null };
   /** Units waiting in the backlog. */
   backordered: number;
 }
@@ -108,6 +110,20 @@ export interface ModelBackorder {
   createdAt: Date;
   /** The ETA when the backorder was created; never changes. */
   promisedAt: Date | null;
+}
+
+export type SupplierOrderStatus = "OPEN" | "ACKNOWLEDGED" | "SHIPPED" | "REJECTED" | "CANCELLED";
+
+/** A dropship line's order at its supplier: the line's whole quantity. */
+export interface ModelSupplierOrder {
+  id: number;
+  orderId: number;
+  lineId: number;
+  quantity: number;
+  status: SupplierOrderStatus;
+  /** The acknowledged ship date. */
+  shipAt: Date | null;
+  createdAt: Date;
 }
 
 export interface ModelRestock {
@@ -175,6 +191,7 @@ export class BackorderModel {
   readonly lines: ModelLine[] = [];
   readonly backorders: ModelBackorder[] = [];
   readonly restocks: ModelRestock[] = [];
+  readonly supplierOrders: ModelSupplierOrder[] = [];
   /** idempotency key → the first request (normalised) and the order it placed. */
   readonly idempotencyKeys = new Map<string, { request: string; input: PlaceOrderRequest; orderId: number; issueCodes: RefusalCode[] }>();
   private readonly levels = new Map<string, ModelStockLevel>();
@@ -188,6 +205,21 @@ export class BackorderModel {
 
   addProduct(id: number, rules: ProductRules, priceCents = 1000): void {
     this.products.set(id, { id, priceCents, backordered: 0, ...rules });
+  }
+
+  /** A DROPSHIP product: no stock of ours, shipped by a supplier with this lead time. */
+  addDropshipProduct(id: number, supplierLeadTimeDays: number | null, priceCents = 1000): void {
+    this.products.set(id, {
+      id,
+      priceCents,
+      backordered: 0,
+      policy: "ALLOW",
+      backorderLimit: null,
+      minOrderQuantity: 1,
+      maxOrderQuantity: null,
+      leadTimeDays: null,
+      dropship: { leadTimeDays: supplierLeadTimeDays },
+    });
   }
 
   /** The default location: the lowest priority number. */
@@ -225,6 +257,19 @@ export class BackorderModel {
   }
   restock(id: number): ModelRestock | undefined {
     return this.restocks[id - 1];
+  }
+  supplierOrder(id: number): ModelSupplierOrder | undefined {
+    return this.supplierOrders[id - 1];
+  }
+  /** The line's supplier order while it is open (its units wait at the supplier). */
+  private openSupplierOrderOf(line: ModelLine): ModelSupplierOrder | undefined {
+    return this.supplierOrders.find((so) => so.lineId === line.id && (so.status === "OPEN" || so.status === "ACKNOWLEDGED"));
+  }
+  /** When the supplier will ship: the acknowledged date, else the order's time plus the supplier's lead time. */
+  expectedShipAt(so: ModelSupplierOrder): Date | null {
+    if (so.shipAt) return so.shipAt;
+    const lead = this.products.get(this.line(so.lineId)!.productId)!.dropship!.leadTimeDays;
+    return lead === null ? null : new Date(so.createdAt.getTime() + lead * DAY_MS);
   }
 
   // ---- placing orders (docs/ARCHITECTURE.md, "The rules", placeOrder and idempotency) ----
@@ -267,6 +312,8 @@ export class BackorderModel {
     const planned: { lineNumber: number; product: ModelProduct; take: Map<number, number>; allocated: number; waiting: number }[] = [];
     input.lines.forEach((line, i) => {
       const product = this.products.get(line.productId)!;
+      // A dropship line waits whole at its supplier: no stock, no policy, no limit.
+      if (product.dropship) return void planned.push({ lineNumber: i + 1, product, take: new Map(), allocated: 0, waiting: line.quantity });
       const take = new Map<number, number>();
       let allocated = 0;
       // Stock never jumps the queue: while anyone waits, nothing is available (invariant 2).
@@ -319,7 +366,17 @@ export class BackorderModel {
       order.lineIds.push(line.id);
       order.totalCents += line.quantity * plan.product.priceCents;
       for (const [locationId, units] of plan.take) this.level(plan.product.id, locationId).allocated += units;
-      if (plan.waiting > 0) {
+      if (plan.product.dropship) {
+        this.supplierOrders.push({
+          id: this.supplierOrders.length + 1,
+          orderId: order.id,
+          lineId: line.id,
+          quantity: line.quantity,
+          status: "OPEN",
+          shipAt: null,
+          createdAt,
+        });
+      } else if (plan.waiting > 0) {
         plan.product.backordered += plan.waiting;
         const backorder: ModelBackorder = {
           id: 0,
@@ -376,6 +433,8 @@ export class BackorderModel {
     if (open === 0) return no("INVALID_STATE");
     const units = quantity ?? open;
     if (units > open) return no("INVALID_INPUT");
+    // A dropship line is one supplier order: cancelled whole or not at all.
+    if (this.openSupplierOrderOf(line) && units < line.waiting) return no("INVALID_INPUT");
     const order = this.order(line.orderId)!;
     this.cancelUnits(order, [{ line, units }]);
     return ok(order);
@@ -388,7 +447,10 @@ export class BackorderModel {
       let allocated = units - waiting;
       line.waiting -= waiting;
       line.cancelled += units;
-      if (waiting > 0) {
+      const supplierOrder = this.openSupplierOrderOf(line);
+      if (supplierOrder) {
+        supplierOrder.status = "CANCELLED";
+      } else if (waiting > 0) {
         const backorder = this.backorder(line.backorderId!)!;
         backorder.remaining -= waiting;
         backorder.cancelled += waiting;
@@ -438,6 +500,7 @@ export class BackorderModel {
   scheduleRestock(input: { productId: number; locationId?: number; quantity: number; expectedAt: Date }): Outcome<ModelRestock> {
     if (!isCount(input.quantity, 1, MAX_QUANTITY)) return no("INVALID_INPUT");
     if (!this.products.has(input.productId)) return no("NOT_FOUND");
+    if (this.products.get(input.productId)!.dropship) return no("INVALID_STATE");
     const location = this.resolveLocation(input.locationId);
     if (!location) return no("NOT_FOUND");
     const restock: ModelRestock = {
@@ -487,6 +550,50 @@ export class BackorderModel {
     return ok({ restock, filled: this.fillBacklog(restock.productId) });
   }
 
+  // ---- dropship: the supplier's acts (docs/ARCHITECTURE.md, "Dropship") ----
+
+  private actable(id: number, from: readonly SupplierOrderStatus[]): Outcome<ModelSupplierOrder> {
+    const so = this.supplierOrder(id);
+    if (!so) return no("NOT_FOUND");
+    if (!from.includes(so.status)) return no("INVALID_STATE");
+    return ok(so);
+  }
+
+  /** OPEN → ACKNOWLEDGED with a ship date from now (a minute's tolerance) to 730 days ahead. */
+  acknowledgeSupplierOrder(id: number, shipAt: Date, now: Date): Outcome<ModelSupplierOrder> {
+    if (shipAt.getTime() < now.getTime() - 60_000 || shipAt.getTime() > now.getTime() + 730 * DAY_MS) return no("INVALID_INPUT");
+    const found = this.actable(id, ["OPEN"]);
+    if (found.ok) {
+      found.value.status = "ACKNOWLEDGED";
+      found.value.shipAt = shipAt;
+    }
+    return found;
+  }
+
+  /** OPEN or ACKNOWLEDGED → SHIPPED: the line's waiting units ship. */
+  shipSupplierOrder(id: number): Outcome<ModelSupplierOrder> {
+    const found = this.actable(id, ["OPEN", "ACKNOWLEDGED"]);
+    if (!found.ok) return found;
+    const line = this.line(found.value.lineId)!;
+    line.shipped += line.waiting;
+    line.waiting = 0;
+    found.value.status = "SHIPPED";
+    this.refreshStatus(this.order(line.orderId)!);
+    return found;
+  }
+
+  /** OPEN or ACKNOWLEDGED → REJECTED: the line's waiting units are cancelled. */
+  rejectSupplierOrder(id: number): Outcome<ModelSupplierOrder> {
+    const found = this.actable(id, ["OPEN", "ACKNOWLEDGED"]);
+    if (!found.ok) return found;
+    const line = this.line(found.value.lineId)!;
+    line.cancelled += line.waiting;
+    line.waiting = 0;
+    found.value.status = "REJECTED";
+    this.refreshStatus(this.order(line.orderId)!);
+    return found;
+  }
+
   // ---- stock and the queue ----
 
   /** A count correction at a location; a rise fills the backlog, a fall below allocated is refused. */
@@ -495,6 +602,7 @@ export class BackorderModel {
     if (input.safetyStock !== undefined && !isCount(input.safetyStock, 0, MAX_QUANTITY)) return no("INVALID_INPUT");
     if (input.delta === 0 && input.safetyStock === undefined) return no("INVALID_INPUT");
     if (!this.products.has(input.productId)) return no("NOT_FOUND");
+    if (this.products.get(input.productId)!.dropship) return no("INVALID_STATE");
     const location = this.resolveLocation(input.locationId);
     if (!location) return no("NOT_FOUND");
     const level = this.level(input.productId, location.id);

@@ -54,9 +54,17 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
   OPERATOR: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 20_000, refillPerSecond: 2_000, maxConnectionsPerKey: 50 }),
   STOREFRONT: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 10_000, refillPerSecond: 1_000, maxConnectionsPerKey: 20 }),
   READER: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 5_000, refillPerSecond: 250, maxConnectionsPerKey: 10 }),
-  // A supplier's shipping system polls its own orders: a page of 100 costs about 100 points. Its
-  // operations are few and small, and it has no subscription: a modest budget and few sockets.
-  SUPPLIER: Object.freeze({ ...COMMON_LIMITS, maxCost: 2_000, capacity: 5_000, refillPerSecond: 100, maxConnectionsPerKey: 2, maxSubscriptionsPerConnection: 10 }),
+  // A supplier's shipping system polls its own orders (a page of 100 costs about 100 points) and
+  // acts on a few: a READER's bucket refilled slower, few sockets, and no subscription to hold open.
+  // maxCost as every role's, so an operation is refused for its role (FORBIDDEN) before its price.
+  SUPPLIER: Object.freeze({
+    ...COMMON_LIMITS,
+    maxCost: 5_000,
+    capacity: 5_000,
+    refillPerSecond: 100,
+    maxConnectionsPerKey: 2,
+    maxSubscriptionsPerConnection: 10,
+  }),
   ANONYMOUS: Object.freeze({ ...COMMON_LIMITS, maxCost: 1_000, capacity: 2_000, refillPerSecond: 100, maxConnectionsPerKey: 1 }),
 });
 

@@ -35,7 +35,8 @@ export class ApiKeyResolver {
   @Mutation(() => CreateApiKeyPayload, { description: "Creates a key. Its secret is in this answer and nowhere else, ever." })
   createApiKey(@Arg("input", () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() context: Context) {
     return mutate(context, { apiKey: null as ApiKeyRecord | null, secret: null as string | null }, async () => {
-      const supplierId = input.supplierId === undefined || input.supplierId === null ? null : requireNodeId(input.supplierId, "Supplier", ["input", "supplierId"]);
+      const supplierId =
+        input.supplierId === undefined || input.supplierId === null ? null : requireNodeId(input.supplierId, "Supplier", ["input", "supplierId"]);
       const created = await createApiKey(context.db, { name: input.name, role: input.role, supplierId });
       context.logger.info("api key created", { createdApiKeyId: created.apiKey.id, role: created.apiKey.role, prefix: created.apiKey.prefix });
       return created;

@@ -13,7 +13,8 @@ export class NodeResolver {
   @Authorized(...READ, "SUPPLIER")
   @Query(() => Node, {
     nullable: true,
-    description: "Any object by its global id; null when there is none. A SUPPLIER key reads its own supplier's SupplierOrders only (another supplier's: null).",
+    description:
+      "Any object by its global id; null when there is none. A SUPPLIER key reads its own supplier's SupplierOrders only (another supplier's: null).",
   })
   async node(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<({ __typename: NodeTypeName } & object) | null> {
     const decoded = fromGlobalId(id);

@@ -37,7 +37,8 @@ export function mayReadSupplierOrder(context: Context, order: { supplierId: numb
 
 /** FORBIDDEN for a SUPPLIER key: the fields that lead from its orders to the rest of the data. */
 function refuseToSupplier(context: Context, field: string): void {
-  if (context.apiKey?.role === "SUPPLIER") throw forbiddenError(`Role SUPPLIER may not read SupplierOrder.${field}: it reads the order's own fields only.`);
+  if (context.apiKey?.role === "SUPPLIER")
+    throw forbiddenError(`Role SUPPLIER may not read SupplierOrder.${field}: it reads the order's own fields only.`);
 }
 
 /** The supplier order `id` names, through `act`, scoped to the request's supplier. */
@@ -104,11 +105,7 @@ export class SupplierOrderResolver {
     description:
       "OPEN → ACKNOWLEDGED with the supplier's ship date, the line's expected date from then on. INVALID_INPUT for a date past or more than 730 days ahead; INVALID_STATE when not OPEN (acknowledged once: the date is a commitment, its lateness measured against it).",
   })
-  acknowledgeSupplierOrder(
-    @Arg("id", () => ID) id: string,
-    @Arg("expectedShipAt", () => DateTimeScalar) expectedShipAt: Date,
-    @Ctx() context: Context,
-  ) {
+  acknowledgeSupplierOrder(@Arg("id", () => ID) id: string, @Arg("expectedShipAt", () => DateTimeScalar) expectedShipAt: Date, @Ctx() context: Context) {
     return actOn(context, id, (supplierOrderId, scope) => acknowledgeSupplierOrder(context.db, supplierOrderId, expectedShipAt, scope));
   }
 
