@@ -182,6 +182,19 @@ export async function settleBacklog(tx: Executor, productId: number, options: Fi
 }
 
 /**
+ * Takes the lock of a backorder's product (the backlog's mutex) and answers the backorder as it is
+ * under it; NOT_FOUND for an unknown one, INVALID_STATE unless it still waits (at `["id"]`).
+ */
+export async function lockWaitingBackorder(tx: Executor, backorderId: number): Promise<BackorderRecord> {
+  const [found] = await tx.select({ productId: backorders.productId }).from(backorders).where(eq(backorders.id, backorderId));
+  if (!found) refuse("NOT_FOUND", "backorder not found", ["id"]);
+  await lockProduct(tx, found.productId, ["id"]);
+  const [backorder] = await tx.select().from(backorders).where(eq(backorders.id, backorderId));
+  if (backorder.status !== "WAITING") refuse("INVALID_STATE", `backorder is ${backorder.status}, not WAITING`, ["id"]);
+  return backorder;
+}
+
+/**
  * Moves a waiting backorder in its product's queue: higher priority goes first. Units already
  * allocated stay where they are; the backlog is re-dated.
  */
@@ -191,14 +204,10 @@ export async function prioritizeBackorder(db: Database, id: number, priority: nu
   checks.throwIfAny();
   const backorderId = requireId(id, ["id"], "backorder");
   return inTransaction(db, async (tx) => {
-    const [found] = await tx.select({ productId: backorders.productId }).from(backorders).where(eq(backorders.id, backorderId));
-    if (!found) refuse("NOT_FOUND", "backorder not found", ["id"]);
-    await lockProduct(tx, found.productId, ["id"]);
-    const [backorder] = await tx.select().from(backorders).where(eq(backorders.id, backorderId));
-    if (backorder.status !== "WAITING") refuse("INVALID_STATE", `backorder is ${backorder.status}, not WAITING`, ["id"]);
+    const backorder = await lockWaitingBackorder(tx, backorderId);
     await tx.update(backorders).set({ priority }).where(eq(backorders.id, backorderId));
-    await recomputeEta(tx, found.productId);
-    await recordProductChanges(tx, [found.productId], "BACKORDER_PRIORITIZED");
+    await recomputeEta(tx, backorder.productId);
+    await recordProductChanges(tx, [backorder.productId], "BACKORDER_PRIORITIZED");
     const [updated] = await tx.select().from(backorders).where(eq(backorders.id, backorderId));
     return updated;
   });

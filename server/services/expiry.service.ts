@@ -10,9 +10,10 @@ import { type Database, type Executor, rows, schema } from "../../drizzle/db.js"
 import { intArray } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { expiredCondition, waitCountedFrom } from "./backorder-expiry.js";
+import { lockWaitingBackorder } from "./backlog.service.js";
 import { type CancelCause, cancelUnits } from "./order.service.js";
-import { lockProduct, lockProducts } from "./product.service.js";
-import { type BackorderRecord, refuse } from "./types.js";
+import { lockProducts } from "./product.service.js";
+import type { BackorderRecord } from "./types.js";
 import { requireId } from "./validation.js";
 
 const { backorders, orders, products } = schema;
@@ -142,11 +143,7 @@ export async function expireBackorders(db: Database, now: Date = new Date(), { b
 export async function keepWaiting(db: Database, id: number): Promise<BackorderRecord> {
   const backorderId = requireId(id, ["id"], "backorder");
   return inTransaction(db, async (tx) => {
-    const [found] = await tx.select({ productId: backorders.productId }).from(backorders).where(eq(backorders.id, backorderId));
-    if (!found) refuse("NOT_FOUND", "backorder not found", ["id"]);
-    await lockProduct(tx, found.productId, ["id"]);
-    const [backorder] = await tx.select().from(backorders).where(eq(backorders.id, backorderId));
-    if (backorder.status !== "WAITING") refuse("INVALID_STATE", `backorder is ${backorder.status}, not WAITING`, ["id"]);
+    const backorder = await lockWaitingBackorder(tx, backorderId);
     if (backorder.keepWaiting) return backorder;
     const [updated] = await tx.update(backorders).set({ keepWaiting: true }).where(eq(backorders.id, backorderId)).returning();
     return updated;
