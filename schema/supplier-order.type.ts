@@ -55,6 +55,12 @@ export class SupplierOrder implements Node {
   })
   expectedShipAt!: Date | null;
 
+  @Field(() => Boolean, {
+    description:
+      "Late to ship: OPEN or ACKNOWLEDGED, and expectedShipAt (the acknowledged date, else the lead time's) has passed. False without an expectedShipAt, and once closed.",
+  })
+  late!: boolean;
+
   @Field(() => String, { nullable: true, description: "The carrier's tracking number given when shipped." })
   trackingNumber!: string | null;
 
@@ -87,6 +93,13 @@ export class SupplierOrderFilter {
 
   @Field(() => SupplierOrderStatus, { nullable: true })
   status?: SupplierOrderStatus | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "Open orders only (OPEN or ACKNOWLEDGED), listed oldest first, the next to chase at the top: true those late to ship (SupplierOrder.late), false those on time. Null: every order, newest first.",
+  })
+  late?: boolean | null;
 }
 
 @ObjectType()

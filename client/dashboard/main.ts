@@ -15,6 +15,7 @@ import { type DashboardViews, type LiveDashboard, startLiveDashboard } from "./l
 import { MetricsPanel } from "./metrics-panel.view.js";
 import { productQueue } from "./product-queue.view.js";
 import { RefundsDuePanel } from "./refunds-due.view.js";
+import { SuppliersPanel } from "./suppliers.view.js";
 import { ReplenishmentList } from "./replenishment.view.js";
 import { StockTable } from "./stock-table.view.js";
 import { SummaryTiles } from "./summary.view.js";
@@ -61,6 +62,7 @@ const whatIf = new WhatIfForm(byId<HTMLFormElement>("what-if"));
 const plan = new ReplenishmentList(byId("replenishment"), (allowed) => whatIf.access(allowed));
 const refunds = new RefundsDuePanel(byId("refunds"));
 const webhooks = new WebhookHealthPanel(byId("webhooks"));
+const suppliers = new SuppliersPanel(byId("suppliers"));
 let session: LiveDashboard | undefined;
 const connection = new ConnectionView(
   byId("connection"),
@@ -88,6 +90,10 @@ const views: DashboardViews = {
     metrics.changed();
     plan.changed();
     whatIf.changed(productIds);
+    // No subscription carries supplier-order events; those that move an order (placing a dropship
+    // line, shipping, rejecting, cancelling) come with the order's event. An acknowledgement, and
+    // time making an order late, show at the card's poll.
+    if (orders) suppliers.changed();
   },
   refundsWritten() {
     refunds.changed();
@@ -118,6 +124,7 @@ async function start(key: string): Promise<void> {
   plan.connect(null);
   refunds.connect(null);
   webhooks.connect(null);
+  suppliers.connect(null);
   whatIf.connect(null, null);
   await previous?.stop();
   table.clear();
@@ -138,6 +145,7 @@ async function start(key: string): Promise<void> {
   plan.connect(session.query);
   refunds.connect(session.query);
   webhooks.connect(session.query);
+  suppliers.connect(session.query);
   whatIf.connect(session.query, httpOperations(key));
 }
 

@@ -122,6 +122,19 @@ export type SimulateRestockInput = {
   receiveNow?: boolean | null | undefined;
 };
 
+/** Where a dropship line's order at its supplier stands. */
+export type SupplierOrderStatus =
+  /** The supplier gave a ship date (expectedShipAt). */
+  | 'ACKNOWLEDGED'
+  /** The customer's units were cancelled. */
+  | 'CANCELLED'
+  /** Sent to the supplier, not acknowledged yet: dated by the supplier's lead time. */
+  | 'OPEN'
+  /** The supplier refused it: the line's units are cancelled and refunded (SUPPLIER_REJECTED). */
+  | 'REJECTED'
+  /** The supplier shipped it: the line's units are shipped. */
+  | 'SHIPPED';
+
 export type BacklogChangedSubscriptionVariables = Exact<{
   productIds?: Array<string | number> | string | number | null | undefined;
   after?: string | null | undefined;
@@ -209,6 +222,16 @@ export type DashboardSimulateRestockQueryVariables = Exact<{
 
 export type DashboardSimulateRestockQuery = { simulateRestock: { filledUnits: number, filledBackorders: number, remainingBackordered: number, delayedBefore: number, delayedAfter: number, affected: Array<{ filledUnits: number, expectedAtBefore: string | null, expectedAtAfter: string | null, delayedBefore: boolean, delayedAfter: boolean, backorder: { id: string, position: number | null, remaining: number, promisedAt: string | null, order: { id: string, number: string, customer: string } } }> } };
 
+export type DashboardSuppliersQueryVariables = Exact<{
+  suppliers: number;
+  orders: number;
+}>;
+
+
+export type DashboardSuppliersQuery = { suppliers: { pageInfo: { hasNextPage: boolean }, nodes: Array<{ id: string, name: string, leadTimeDays: number | null, onTimeRate: number | null, averageDelayDays: number | null }> }, late: { totalCount: number, totalCountPrecision: CountPrecision, pageInfo: { hasNextPage: boolean }, nodes: Array<{ id: string, orderNumber: string, sku: string, quantity: number, status: SupplierOrderStatus, late: boolean, expectedShipAt: string | null, createdAt: string, supplier: { id: string } }> }, onTime: { totalCount: number, totalCountPrecision: CountPrecision, pageInfo: { hasNextPage: boolean }, nodes: Array<{ id: string, orderNumber: string, sku: string, quantity: number, status: SupplierOrderStatus, late: boolean, expectedShipAt: string | null, createdAt: string, supplier: { id: string } }> } };
+
+export type DashboardSupplierOrderFragment = { id: string, orderNumber: string, sku: string, quantity: number, status: SupplierOrderStatus, late: boolean, expectedShipAt: string | null, createdAt: string, supplier: { id: string } };
+
 export type DashboardWebhookHealthQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -279,7 +302,21 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const DashboardSupplierOrderFragmentDoc = new TypedDocumentString(`
+    fragment DashboardSupplierOrder on SupplierOrder {
+  id
+  orderNumber
+  sku
+  quantity
+  status
+  late
+  expectedShipAt
+  createdAt
+  supplier {
+    id
+  }
+}
+    `, {"fragmentName":"DashboardSupplierOrder"}) as unknown as TypedDocumentString<DashboardSupplierOrderFragment, unknown>;
 export const BacklogChangedDocument = new TypedDocumentString(`
     subscription BacklogChanged($productIds: [ID!], $after: String) {
   backlogChanged(productIds: $productIds, after: $after) {
@@ -575,6 +612,54 @@ export const DashboardSimulateRestockDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DashboardSimulateRestockQuery, DashboardSimulateRestockQueryVariables>;
+export const DashboardSuppliersDocument = new TypedDocumentString(`
+    query DashboardSuppliers($suppliers: Int!, $orders: Int!) {
+  suppliers(first: $suppliers) {
+    pageInfo {
+      hasNextPage
+    }
+    nodes {
+      id
+      name
+      leadTimeDays
+      onTimeRate
+      averageDelayDays
+    }
+  }
+  late: supplierOrders(filter: {late: true}, first: $orders) {
+    totalCount
+    totalCountPrecision
+    pageInfo {
+      hasNextPage
+    }
+    nodes {
+      ...DashboardSupplierOrder
+    }
+  }
+  onTime: supplierOrders(filter: {late: false}, first: $orders) {
+    totalCount
+    totalCountPrecision
+    pageInfo {
+      hasNextPage
+    }
+    nodes {
+      ...DashboardSupplierOrder
+    }
+  }
+}
+    fragment DashboardSupplierOrder on SupplierOrder {
+  id
+  orderNumber
+  sku
+  quantity
+  status
+  late
+  expectedShipAt
+  createdAt
+  supplier {
+    id
+  }
+}`) as unknown as TypedDocumentString<DashboardSuppliersQuery, DashboardSuppliersQueryVariables>;
 export const DashboardWebhookHealthDocument = new TypedDocumentString(`
     query DashboardWebhookHealth {
   webhookHealth {

@@ -7,7 +7,7 @@
  *   ADMIN       everything, API keys and the invariant audit included
  *   OPERATOR    products, locations, stock, restocks, orders, backlog priorities; every read
  *   STOREFRONT  placeOrder, cancelOrder, cancelOrderLine; every read
- *   READER      reads and subscriptions; customer identifiers replaced by pseudonyms
+ *   READER      reads and subscriptions (supplier orders included); customer identifiers replaced by pseudonyms
  *   SUPPLIER    its own supplier's orders only (supplierOrders, node, acknowledge/ship/reject):
  *               none of the reads above, no subscription (docs/ARCHITECTURE.md, "Dropship")
  */
@@ -22,8 +22,14 @@ import type { ApiKeyRole } from "../services/types.js";
  * given reads on purpose.
  */
 export const READ: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"];
-/** Supplier orders: the operators, and a SUPPLIER key for its own supplier's (checked in the resolvers: others are NOT_FOUND). */
+/** Acting on supplier orders: the operators, and a SUPPLIER key for its own supplier's (checked in the resolvers: others are NOT_FOUND). */
 export const SUPPLIER_ORDERS: ApiKeyRole[] = ["ADMIN", "OPERATOR", "SUPPLIER"];
+/**
+ * Reading supplier orders (`supplierOrders`): every reading role (the dashboard's "Suppliers" card
+ * runs with a READER key, which sees customers' pseudonyms there as on orders), and a SUPPLIER
+ * key for its own supplier's (scoped in the resolver).
+ */
+export const SUPPLIER_ORDER_READS: ApiKeyRole[] = [...READ, "SUPPLIER"];
 /** Catalogue, locations, stock, restocks, shipping, backlog priorities. */
 export const OPERATE: ApiKeyRole[] = ["ADMIN", "OPERATOR"];
 /** Placing and cancelling orders: what a shop's storefront does. */

@@ -313,7 +313,9 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     cleanups.push(() => hub.stop());
     cleanups.push(watchInstance(metrics, { connection, hub, logger }));
     cleanups.push(keys.follow(hub));
-    // Webhooks: woken by the hub once it has read new order or restock events; stopped before the hub and the database.
+    // Webhooks: woken by the hub once it has read new order, restock or supplier-order events (a
+    // supplier order's CREATED shares its order's transaction, but a stamping batch can split
+    // them); stopped before the hub and the database.
     let webhooks: WebhookWorker | null = null;
     if (options.webhooks?.enabled ?? true) {
       const worker = (webhooks = new WebhookWorker(connection.db, {
@@ -323,7 +325,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
       }));
       await worker.start();
       const unlisten = hub.onEvent((event) => {
-        if (event.type === "ORDER_CHANGED" || event.type === "RESTOCK_CHANGED") worker.wake();
+        if (event.type === "ORDER_CHANGED" || event.type === "RESTOCK_CHANGED" || event.type === "SUPPLIER_ORDER_CHANGED") worker.wake();
       });
       cleanups.push(async () => {
         unlisten();

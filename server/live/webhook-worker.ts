@@ -29,9 +29,12 @@ export interface WebhookWorkerOptions {
   leaseMs?: number;
   /** The fallback poll. Default 1,000 ms. */
   pollMs?: number;
-  /** Attempts in flight at once on this instance. Default 16. */
+  /**
+   * Attempts in flight at once on this instance. Default 400: every endpoint there may be (at most
+   * 50) times `perEndpoint`, so endpoints that hang never take a healthy one's slots.
+   */
   maxInFlight?: number;
-  /** Attempts in flight at once to one endpoint on this instance. Default 2. */
+  /** Attempts in flight at once to one endpoint on this instance. Default 8 (two deliveries of one order never are). */
   perEndpoint?: number;
   /** Retry backoff: up to `baseMs` before the first retry, doubling, at most `capMs` (full jitter from `random`). */
   backoff?: { baseMs?: number; capMs?: number; random?: () => number };
@@ -88,8 +91,8 @@ export class WebhookWorker {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.leaseMs = Math.max(options.leaseMs ?? 2 * this.timeoutMs, this.timeoutMs + 1000);
     this.pollMs = options.pollMs ?? 1000;
-    this.maxInFlight = options.maxInFlight ?? 16;
-    this.perEndpoint = options.perEndpoint ?? 2;
+    this.maxInFlight = options.maxInFlight ?? 400;
+    this.perEndpoint = options.perEndpoint ?? 8;
     this.stopWaitMs = options.stopWaitMs ?? 5000;
     this.logger = options.logger ?? createLogger();
   }
@@ -179,8 +182,12 @@ export class WebhookWorker {
       if (!this.endpoints) return;
     }
     while (!this.closed && this.inFlight.size < this.maxInFlight) {
-      const busy = [...this.endpointLoad].filter(([, n]) => n >= this.perEndpoint).map(([id]) => id);
-      const claimed = await claimDueDeliveries(this.db, { limit: this.maxInFlight - this.inFlight.size, leaseMs: this.leaseMs, busyEndpointIds: busy });
+      const claimed = await claimDueDeliveries(this.db, {
+        limit: this.maxInFlight - this.inFlight.size,
+        leaseMs: this.leaseMs,
+        perEndpoint: this.perEndpoint,
+        endpointLoad: this.endpointLoad,
+      });
       if (claimed.length === 0) return;
       for (const delivery of claimed) this.begin(delivery);
     }
@@ -255,14 +262,15 @@ export class WebhookWorker {
       "content-type": "application/json",
       "user-agent": USER_AGENT,
     };
+    // A timer of our own rather than AbortSignal.any([AbortSignal.timeout(…), …]): on Node 20 the
+    // timeout signal inside `any` can be garbage-collected before it fires (nodejs/node#57736),
+    // and the attempt then hangs past its timeout and its lease.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, "TimeoutError")), this.timeoutMs);
+    const stop = () => abort.abort(new DOMException("the worker stopped", "AbortError"));
+    this.stopping.signal.addEventListener("abort", stop, { once: true });
     try {
-      const response = await fetch(delivery.url, {
-        method: "POST",
-        headers,
-        body: delivery.body,
-        redirect: "manual",
-        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopping.signal]),
-      });
+      const response = await fetch(delivery.url, { method: "POST", headers, body: delivery.body, redirect: "manual", signal: abort.signal });
       // The answer's body is not kept (it is the receiver's, of any size): only its status.
       await response.body?.cancel().catch(() => {});
       if (response.status >= 200 && response.status <= 299) return { status: response.status };
@@ -276,6 +284,9 @@ export class WebhookWorker {
       const text = [String((error as Error)?.message ?? error), cause?.code ?? cause?.message].filter(Boolean).join(": ");
       // Never the URL itself (its query may hold a token).
       return { error: text.split(delivery.url).join(where(delivery.url)) };
+    } finally {
+      clearTimeout(timer);
+      this.stopping.signal.removeEventListener("abort", stop);
     }
   }
 }

@@ -11,6 +11,7 @@ import { type Database, type Executor, rows, schema } from "../../drizzle/db.js"
 import { intArray, jsonb, toDate } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { queuePlaces } from "./backlog.query.js";
+import { shipBySql } from "./supplier-order.query.js";
 import { refuse } from "./types.js";
 import { requireId } from "./validation.js";
 import { encodeGlobalId } from "./global-id.js";
@@ -25,6 +26,8 @@ const {
   refunds,
   restocks,
   stockMovements,
+  supplierOrders,
+  suppliers,
   webhookDeliveries,
   webhookEndpoints,
   webhookLogPosition,
@@ -84,7 +87,7 @@ export interface WebhookBody {
 }
 
 /** The global id of a row, as the API shows it. */
-const globalId = (type: "Order" | "Refund" | "Restock" | "Product", id: number): string => encodeGlobalId(type, id);
+const globalId = (type: "Order" | "Refund" | "Restock" | "Product" | "Supplier" | "SupplierOrder", id: number): string => encodeGlobalId(type, id);
 
 const iso = (value: unknown): string | null => toDate(value)?.toISOString() ?? null;
 const int = (value: unknown): number => Number(value);
@@ -109,6 +112,7 @@ interface Message {
   orderId: number | null;
   source: SourceEvent;
   refundId?: number;
+  supplierOrderId?: number;
 }
 
 /**
@@ -124,6 +128,15 @@ function messagesOf(event: SourceEvent, backordered: ReadonlySet<number>): Messa
     return typeof refundId === "number" ? [{ ...base, eventId: `evt_${event.id}_refund`, type: "REFUND_DUE", refundId }] : [];
   };
   if (event.type === "RESTOCK_CHANGED") return event.payload.kind === "RECEIVED" && event.restockId !== null ? [main("RESTOCK_RECEIVED")] : [];
+  if (event.type === "SUPPLIER_ORDER_CHANGED") {
+    // Only the creation is news of its own: what a supplier's later acts mean to the customer
+    // (shipped, cancelled, refund due) comes through the order's ORDER_CHANGED events of the same
+    // transaction, and an acknowledgement moves only the expected date.
+    const supplierOrderId = event.payload.supplierOrderId;
+    return event.payload.kind === "CREATED" && event.orderId !== null && typeof supplierOrderId === "number"
+      ? [{ ...main("SUPPLIER_ORDER_CREATED"), supplierOrderId }]
+      : [];
+  }
   if (event.type !== "ORDER_CHANGED" || event.orderId === null) return [];
   switch (event.payload.kind) {
     case "PLACED":
@@ -152,6 +165,7 @@ interface BatchState {
   refunds: Map<number, Record<string, unknown>>;
   restocks: Map<number, Record<string, unknown>>;
   received: Map<number, number>;
+  supplierOrders: Map<number, Record<string, unknown>>;
 }
 
 function groupBy(found: Record<string, unknown>[], key: string): Map<number, Record<string, unknown>[]> {
@@ -167,11 +181,25 @@ function groupBy(found: Record<string, unknown>[], key: string): Map<number, Rec
 
 /**
  * Reads, in a handful of statements, the orders (with their lines, backorders and queue places),
- * refunds and restocks the batch's messages describe: their state now, which in normal running is
- * right after the events' commit.
+ * refunds, restocks and supplier orders the batch's messages describe: their state now, which in
+ * normal running is right after the events' commit.
  */
-async function readBatchState(tx: Executor, orderIds: number[], refundIds: number[], receipts: SourceEvent[]): Promise<BatchState> {
-  const state: BatchState = { orders: new Map(), lines: new Map(), backorders: new Map(), refunds: new Map(), restocks: new Map(), received: new Map() };
+async function readBatchState(
+  tx: Executor,
+  orderIds: number[],
+  refundIds: number[],
+  receipts: SourceEvent[],
+  supplierOrderIds: number[],
+): Promise<BatchState> {
+  const state: BatchState = {
+    orders: new Map(),
+    lines: new Map(),
+    backorders: new Map(),
+    refunds: new Map(),
+    restocks: new Map(),
+    received: new Map(),
+    supplierOrders: new Map(),
+  };
   if (orderIds.length > 0) {
     const [foundOrders, foundLines, foundBackorders] = await Promise.all([
       rows<Record<string, unknown>>(
@@ -242,6 +270,20 @@ async function readBatchState(tx: Executor, orderIds: number[], refundIds: numbe
     for (const row of foundRestocks) state.restocks.set(int(row.id), row);
     for (const row of foundReceived) state.received.set(int(row.event_id), int(row.units ?? 0));
   }
+  if (supplierOrderIds.length > 0) {
+    // The expected ship date as the API computes it (`shipBySql`): the acknowledged date, else
+    // the creation plus the supplier's lead time, else null.
+    const so = supplierOrders;
+    const found = await rows<Record<string, unknown>>(
+      tx,
+      sql`SELECT ${so.id} AS id, l.line_number, p.sku, p.name AS product_name, ${so.quantity} AS quantity, ${so.status} AS status,
+                 ${shipBySql(so, suppliers)} AS ship_by, ${so.createdAt} AS created_at, ${suppliers.id} AS supplier_id, ${suppliers.name} AS supplier_name
+          FROM ${so} JOIN ${suppliers} ON ${suppliers.id} = ${so.supplierId}
+          JOIN ${orderLines} l ON l.id = ${so.orderLineId} JOIN ${products} p ON p.id = ${so.productId}
+          WHERE ${so.id} = ANY(${intArray(supplierOrderIds)})`,
+    );
+    for (const row of found) state.supplierOrders.set(int(row.id), row);
+  }
   return state;
 }
 
@@ -271,6 +313,22 @@ function orderData(state: BatchState, orderId: number): Record<string, unknown> 
       shipped: int(line.shipped),
       cancelled: int(line.cancelled),
     })),
+  };
+}
+
+function supplierOrderData(state: BatchState, supplierOrderId: number): Record<string, unknown> {
+  const found = state.supplierOrders.get(supplierOrderId);
+  if (!found) return { id: globalId("SupplierOrder", supplierOrderId) };
+  return {
+    id: globalId("SupplierOrder", supplierOrderId),
+    lineNumber: int(found.line_number),
+    sku: found.sku,
+    productName: found.product_name,
+    quantity: int(found.quantity),
+    status: found.status,
+    expectedShipAt: iso(found.ship_by),
+    createdAt: iso(found.created_at),
+    supplier: { id: globalId("Supplier", int(found.supplier_id)), name: found.supplier_name },
   };
 }
 
@@ -349,6 +407,9 @@ function dataOf(message: Message, state: BatchState): Record<string, unknown> {
       if (typeof refundId === "number") data.refund = refundData(state, refundId);
       break;
     }
+    case "SUPPLIER_ORDER_CREATED":
+      data.supplierOrder = supplierOrderData(state, message.supplierOrderId!);
+      break;
     default:
   }
   return data;
@@ -413,7 +474,8 @@ export async function queueWebhookDeliveries(db: Database, { limit = FAN_OUT_BAT
         ...new Set(messages.flatMap((m) => (typeof m.source.payload.refundId === "number" && m.orderId !== null ? [m.source.payload.refundId] : []))),
       ];
       const receipts = messages.filter((m) => m.type === "RESTOCK_RECEIVED").map((m) => m.source);
-      const state = await readBatchState(tx, orderIds, refundIds, receipts);
+      const supplierOrderIds = [...new Set(messages.flatMap((m) => (m.supplierOrderId === undefined ? [] : [m.supplierOrderId])))];
+      const state = await readBatchState(tx, orderIds, refundIds, receipts, supplierOrderIds);
       const queued = messages.map((message, n) => ({
         n,
         source_id: message.source.id,
@@ -461,22 +523,32 @@ export interface ClaimOptions {
   limit: number;
   /** How long the claim holds a delivery: longer than an attempt can take (its timeout). */
   leaseMs: number;
-  /** Endpoints that already have as many attempts in flight here as they may: none of theirs is claimed. */
-  busyEndpointIds?: readonly number[];
+  /** Attempts each endpoint may have in flight here at once. Default 1. */
+  perEndpoint?: number;
+  /** Attempts in flight here now, by endpoint: an endpoint gets at most `perEndpoint` minus its load; a full one is skipped. */
+  endpointLoad?: ReadonlyMap<number, number>;
 }
 
 /**
  * Claims due deliveries in one statement (docs/ARCHITECTURE.md, "Webhooks"): PENDING, due, not
  * leased (or the lease lapsed: a killed worker), no earlier PENDING delivery of the same order to
- * the same endpoint (per-order order), the endpoint enabled and not busy; at most one per endpoint
- * per claim, so one endpoint's backlog cannot fill a claim. `FOR UPDATE SKIP LOCKED`: two workers
+ * the same endpoint (per-order order: two deliveries of one order are never in flight together),
+ * the endpoint enabled and not full; per endpoint at most the slots it has free here, so one
+ * endpoint's backlog cannot fill a claim. `FOR UPDATE SKIP LOCKED`: two workers
  * never claim the same row. The claim sets the lease and counts the attempt before it is made, so
  * a crash during the attempt is an attempt spent, and the delivery is due again when the lease lapses.
  */
-export async function claimDueDeliveries(db: Database, { limit, leaseMs, busyEndpointIds = [] }: ClaimOptions): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(
+  db: Database,
+  { limit, leaseMs, perEndpoint = 1, endpointLoad = new Map() }: ClaimOptions,
+): Promise<ClaimedDelivery[]> {
   const n = Math.max(0, Math.min(Math.trunc(limit), 1000));
   if (n === 0) return [];
   const lease = Math.max(1, Math.min(Math.trunc(leaseMs), 86_400_000));
+  const slots = Math.max(1, Math.min(Math.trunc(perEndpoint), 100));
+  const loaded = [...endpointLoad].filter(([, load]) => load > 0);
+  const busyEndpointIds = loaded.filter(([, load]) => load >= slots).map(([id]) => id);
+  const load = loaded.filter(([, used]) => used < slots);
   const d = alias(webhookDeliveries, "d");
   const found = await rows<Record<string, unknown>>(
     db,
@@ -493,9 +565,13 @@ export async function claimDueDeliveries(db: Database, { limit, leaseMs, busyEnd
       ORDER BY d.next_attempt_at, d.id
       LIMIT ${n * 8}
       FOR UPDATE OF d SKIP LOCKED
+    ), used AS (
+      SELECT * FROM unnest(${intArray(load.map(([id]) => id))}, ${intArray(load.map(([, used]) => used))}) AS u(endpoint_id, n)
     ), chosen AS (
-      SELECT id FROM (SELECT id, next_attempt_at, row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS k FROM candidates) c
-      WHERE k = 1 ORDER BY next_attempt_at, id LIMIT ${n}
+      SELECT id FROM (SELECT c.id, c.next_attempt_at, c.endpoint_id,
+                             row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at, c.id) AS k FROM candidates c) c
+      LEFT JOIN used u ON u.endpoint_id = c.endpoint_id
+      WHERE c.k <= ${slots} - coalesce(u.n, 0) ORDER BY c.next_attempt_at, c.id LIMIT ${n}
     )
     UPDATE ${webhookDeliveries} ${d}
     SET locked_until = now() + ${lease} * interval '1 millisecond', attempts = ${d.attempts} + 1, last_attempt_at = now()

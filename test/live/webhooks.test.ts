@@ -13,11 +13,14 @@ import { toGlobalId } from "../../server/graphql/node-id.js";
 import { expireBackorders } from "../../server/services/expiry.service.js";
 import { cancelOrderWithRefund, placeOrder, shipOrder } from "../../server/services/order.service.js";
 import { receiveRestock, rescheduleRestock, scheduleRestock } from "../../server/services/restock.service.js";
+import { supplierOrdersByIds } from "../../server/services/supplier-order.query.js";
+import { acknowledgeSupplierOrder, rejectSupplierOrder, shipSupplierOrder } from "../../server/services/supplier-order.service.js";
+import { createSupplier } from "../../server/services/supplier.service.js";
 import { backoffMs, queueWebhookDeliveries, redeliverWebhooks, WEBHOOK_TYPE_NAMES } from "../../server/services/webhook-delivery.service.js";
 import { signWebhook } from "../../server/services/webhook-signature.js";
 import { Webhook } from "standardwebhooks";
 import type { WebhookEventType } from "../../drizzle/contract.js";
-import { daysFromNow, newProduct } from "../support/catalogue.js";
+import { daysFromNow, newProduct, uniqueSku } from "../support/catalogue.js";
 import { useFreshDatabase } from "../support/database.js";
 import { useTestServer } from "../support/http.js";
 import { refusal } from "../support/refusal.js";
@@ -32,7 +35,15 @@ const database = useFreshDatabase();
 const server = useTestServer(database, {
   live: { pollMs: 200 },
   // random 1: every backoff is its ceiling, so the test can check the spacing exactly.
-  webhooks: { timeoutMs: TIMEOUT_MS, maxAttempts: MAX_ATTEMPTS, pollMs: 100, backoff: { baseMs: BASE_MS, capMs: 2000, random: () => 1 } },
+  // Few slots (2 per endpoint, 4 in all), so that a dead endpoint holding its own would starve another without the per-endpoint cap.
+  webhooks: {
+    timeoutMs: TIMEOUT_MS,
+    maxAttempts: MAX_ATTEMPTS,
+    pollMs: 100,
+    perEndpoint: 2,
+    maxInFlight: 4,
+    backoff: { baseMs: BASE_MS, capMs: 2000, random: () => 1 },
+  },
 });
 
 const ALL = Object.keys(WEBHOOK_TYPE_NAMES) as WebhookEventType[];
@@ -249,6 +260,102 @@ describe("what each change delivers", () => {
     await queueWebhookDeliveries(database.db);
     expect(await deliveriesOf(id)).toEqual(before);
     await disable(id);
+  });
+});
+
+describe("dropship", () => {
+  it("a dropship line: supplier_order.created with its supplier order; rejected: order.cancelled and refund.due; shipped: order.shipped", async () => {
+    const all = await endpoint();
+    const only = await endpoint(["SUPPLIER_ORDER_CREATED"]);
+    const { db } = database;
+    const acme = await createSupplier(db, { name: uniqueSku("Acme"), leadTimeDays: 5 });
+    const product = await newProduct(db, { fulfillment: "DROPSHIP", supplierId: acme.id, price: "25.00" });
+    const { order: rejected } = await placeOrder(db, { customer: "rae@example.com", lines: [{ productId: product.id, quantity: 2 }] });
+    const { order: shipped } = await placeOrder(db, { customer: "sam@example.com", lines: [{ productId: product.id, quantity: 1 }] });
+    const supplierOrderOf = async (orderId: number) => {
+      const [row] = await db
+        .select()
+        .from(schema.supplierOrders)
+        .where(sql`${schema.supplierOrders.orderId} = ${orderId}`);
+      return row;
+    };
+    const [toReject, toShip] = [await supplierOrderOf(rejected.id), await supplierOrderOf(shipped.id)];
+    // The bodies are fixed when queued: wait for both creations before the supplier acts.
+    await only.receiver.until((r) => new Set(r.filter((x) => x.answered === 200).map((x) => x.id)).size === 2);
+    await rejectSupplierOrder(db, toReject.id, "discontinued by the maker");
+    await acknowledgeSupplierOrder(db, toShip.id, daysFromNow(2));
+    await shipSupplierOrder(db, toShip.id, "1Z999AA10123456784");
+    await all.receiver.until((r) => new Set(r.filter((x) => x.answered === 200).map((x) => x.id)).size === 5);
+    await server.app.webhooks!.settled();
+
+    expectStableBodies([...all.receiver.requests, ...only.receiver.requests]);
+    const got = firstDeliveries(all.receiver);
+    const ofOrder = (orderId: number) => got.filter((r) => r.body.data.order?.id === toGlobalId("Order", orderId));
+    // A dropship line has no backorder: no order.backordered; an acknowledgement is no webhook.
+    expect(ofOrder(rejected.id).map((r) => r.body.type)).toEqual(["supplier_order.created", "order.cancelled", "refund.due"]);
+    expect(ofOrder(shipped.id).map((r) => r.body.type)).toEqual(["supplier_order.created", "order.shipped"]);
+    expect(got).toHaveLength(5);
+    // The other endpoint subscribed to the creations only: the same two, the same bytes.
+    const created = firstDeliveries(only.receiver);
+    expect(created.map((r) => r.body.type)).toEqual(["supplier_order.created", "supplier_order.created"]);
+    expect(created.map((r) => r.raw).sort()).toEqual(
+      ofOrder(rejected.id)
+        .concat(ofOrder(shipped.id))
+        .filter((r) => r.body.type === "supplier_order.created")
+        .map((r) => r.raw)
+        .sort(),
+    );
+
+    const [view] = await supplierOrdersByIds(db, [toReject.id]);
+    const createdOf = ofOrder(rejected.id)[0];
+    expect(createdOf.id).toMatch(/^evt_\d+$/);
+    expect(createdOf.body.data).toEqual({
+      order: expect.objectContaining({
+        id: toGlobalId("Order", rejected.id),
+        number: rejected.number,
+        customer: "rae@example.com",
+        status: "AWAITING_STOCK",
+        total: { amount: "50.00", currencyCode: "USD" },
+      }),
+      lines: [
+        expect.objectContaining({ lineNumber: 1, sku: product.sku, name: product.name, quantity: 2, allocated: 0, waiting: 2, shipped: 0, cancelled: 0 }),
+      ],
+      supplierOrder: {
+        id: toGlobalId("SupplierOrder", toReject.id),
+        lineNumber: 1,
+        sku: product.sku,
+        productName: product.name,
+        quantity: 2,
+        status: "OPEN",
+        // Not acknowledged yet: the creation plus the supplier's 5 days, as the API computes it.
+        expectedShipAt: view!.shipBy!.toISOString(),
+        createdAt: toReject.createdAt.toISOString(),
+        supplier: { id: toGlobalId("Supplier", acme.id), name: acme.name },
+      },
+    });
+    expect(Date.parse(createdOf.body.data.supplierOrder.expectedShipAt) - toReject.createdAt.getTime()).toBeCloseTo(5 * 86_400_000, -1);
+
+    const [cancelled, due] = ofOrder(rejected.id).slice(1);
+    const refundPart = { amount: { amount: "50.00", currencyCode: "USD" }, reason: "SUPPLIER_REJECTED", status: "PENDING" };
+    expect(cancelled.body.data.order).toMatchObject({ id: toGlobalId("Order", rejected.id), status: "CANCELLED" });
+    expect(cancelled.body.data.lines[0]).toMatchObject({ waiting: 0, cancelled: 2 });
+    expect(cancelled.body.data.refund).toMatchObject(refundPart);
+    expect(due.body.data.refund).toMatchObject({
+      ...refundPart,
+      lines: [{ lineNumber: 1, sku: product.sku, quantity: 2, amount: { amount: "50.00", currencyCode: "USD" } }],
+    });
+    expect(due.id).toBe(`${cancelled.id}_refund`);
+
+    const [, shippedBody] = ofOrder(shipped.id);
+    expect(shippedBody.body.data.order).toMatchObject({ id: toGlobalId("Order", shipped.id), customer: "sam@example.com", status: "SHIPPED" });
+    expect(shippedBody.body.data.lines).toEqual([expect.objectContaining({ sku: product.sku, quantity: 1, waiting: 0, shipped: 1 })]);
+
+    // Queued with the order's id, so the claim keeps them in order with the order's other deliveries.
+    const queued = await deliveriesOf(all.id);
+    expect(queued.filter((d) => d.event_type === "SUPPLIER_ORDER_CREATED").map((d) => d.order_id)).toEqual([rejected.id, shipped.id]);
+    expect(queued.every((d) => d.status === "DELIVERED")).toBe(true);
+    await disable(all.id);
+    await disable(only.id);
   });
 });
 

@@ -2,7 +2,7 @@
 import "reflect-metadata";
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from "type-graphql";
 import { Node } from "../../../schema/node.js";
-import { MANAGE_KEYS, MANAGE_WEBHOOKS, READ, requireRole, SUPPLIER_ORDERS } from "../auth-checker.js";
+import { MANAGE_KEYS, MANAGE_WEBHOOKS, READ, requireRole, SUPPLIER_ORDER_READS } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { fromGlobalId, type NodeTypeName } from "../node-id.js";
 import { apiKeysByIds } from "../../services/api-key.service.js";
@@ -23,7 +23,7 @@ export class NodeResolver {
     if (decoded.type === "ApiKey") requireRole(context, MANAGE_KEYS, "read API keys");
     if (decoded.type === "WebhookEndpoint" || decoded.type === "WebhookDelivery") requireRole(context, MANAGE_WEBHOOKS, "read webhooks");
     // A SUPPLIER key reads supplier orders and nothing else ("Dropship"); by the id's type, before any lookup.
-    requireRole(context, decoded.type === "SupplierOrder" ? [...READ, ...SUPPLIER_ORDERS] : READ, `read a ${decoded.type}`);
+    requireRole(context, decoded.type === "SupplierOrder" ? SUPPLIER_ORDER_READS : READ, `read a ${decoded.type}`);
     const { loaders } = context;
     const load: Record<NodeTypeName, (id: number) => Promise<object | null>> = {
       Location: (key) => loaders.location.load(key),

@@ -12,7 +12,7 @@ import { OrderLine } from "../../../schema/order.type.js";
 import { DateTimeScalar } from "../../../schema/scalars.js";
 import { SupplierOrder, SupplierOrderConnection, SupplierOrderFilter, SupplierOrderPayload } from "../../../schema/supplier-order.type.js";
 import { Supplier } from "../../../schema/supplier.type.js";
-import { forbiddenError, seesCustomers, SUPPLIER_ORDERS } from "../auth-checker.js";
+import { forbiddenError, seesCustomers, SUPPLIER_ORDER_READS, SUPPLIER_ORDERS } from "../auth-checker.js";
 import type { Context } from "../context.js";
 import { decodeId, toGlobalId } from "../node-id.js";
 import { customerPseudonym } from "../../services/customer-pseudonym.service.js";
@@ -78,9 +78,10 @@ export class SupplierOrderResolver {
     return order.shipBy;
   }
 
-  @Authorized(...SUPPLIER_ORDERS)
+  @Authorized(...SUPPLIER_ORDER_READS)
   @Query(() => SupplierOrderConnection, {
-    description: "Supplier orders, newest first. A SUPPLIER key sees its own supplier's only (a filter naming another supplier matches nothing).",
+    description:
+      "Supplier orders, newest first (with filter.late: the open ones, oldest first). A SUPPLIER key sees its own supplier's only (a filter naming another supplier matches nothing); a READER key sees customers' pseudonyms, as on Order.",
   })
   async supplierOrders(
     @Ctx() context: Context,
@@ -97,7 +98,9 @@ export class SupplierOrderResolver {
       if (named === null || (scope !== null && named !== scope)) return emptyConnection();
       supplierId = named;
     }
-    return toConnection(await readOrBadInput(() => listSupplierOrders(context.db, { supplierId, status: filter?.status }, { first, after })));
+    return toConnection(
+      await readOrBadInput(() => listSupplierOrders(context.db, { supplierId, status: filter?.status, late: filter?.late }, { first, after })),
+    );
   }
 
   @Authorized(...SUPPLIER_ORDERS)
