@@ -1,7 +1,7 @@
 /** The command line of `npm run bench`. */
 import { parseArgs } from "node:util";
 
-export const SCENARIOS = ["orders", "hot-product", "restock-fill", "fan-out", "query-cost", "scale"] as const;
+export const SCENARIOS = ["orders", "hot-product", "restock-fill", "fan-out", "query-cost", "webhooks", "scale"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Run only when named with --scenario: `scale` loads 10,000,000 orders (gigabytes, about a quarter of an hour). */
 const ON_REQUEST: readonly ScenarioName[] = ["scale"];
@@ -47,8 +47,8 @@ export const USAGE = `npm run bench -- [options]
                           else ${DEFAULT_DATABASE_URL}); databases bo_bench_* are created and dropped
   --pglite                embedded PGlite: runs only the single-connection figures
   --keep-databases        leave the bench databases in place
-  --clients N             concurrent clients (default 32; hot-product uses half)
-  --products N            products for the orders scenario (default 1000)
+  --clients N             concurrent clients (default 32; hot-product and webhooks use half)
+  --products N            products for the orders and webhooks scenarios (default 1000)
   --duration S            measured seconds per phase (default 20, quick 5)
   --warmup S              warm-up seconds per phase (default 3, quick 1.5)
   --rounds N              server/baseline phases, alternating (default 2, quick 1)

@@ -16,6 +16,7 @@ import { hotProductScenario, ordersScenario } from "./scenarios/orders.scenario.
 import { queryCostScenario } from "./scenarios/query-cost.scenario.js";
 import { restockFillScenario, restockFillOnPglite } from "./scenarios/restock-fill.scenario.js";
 import { scaleScenario } from "./scenarios/scale.scenario.js";
+import { webhooksScenario } from "./scenarios/webhooks.scenario.js";
 import { killAllServers, type ServerProcess, startServer } from "./server-process.js";
 
 const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
@@ -24,6 +25,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
   "restock-fill": restockFillScenario,
   "fan-out": fanOutScenario,
   "query-cost": queryCostScenario,
+  webhooks: webhooksScenario,
   scale: scaleScenario,
 };
 
