@@ -501,9 +501,10 @@ export const webhookDeliveries = pgTable(
   },
   (t) => [
     unique("webhook_deliveries_event_key").on(t.endpointId, t.eventId),
-    // Due work, oldest first.
-    index("webhook_deliveries_due_idx")
-      .on(t.nextAttemptAt, t.id)
+    // An endpoint's due work, oldest first: a claim reads each endpoint's own range, so one
+    // endpoint's backlog (a dead receiver's) is never walked to reach another's.
+    index("webhook_deliveries_endpoint_due_idx")
+      .on(t.endpointId, t.nextAttemptAt, t.id)
       .where(sql`${t.status} = 'PENDING'`),
     // Per-order ordering: an earlier pending delivery of the same order to the same endpoint goes first.
     index("webhook_deliveries_order_idx")

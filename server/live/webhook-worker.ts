@@ -30,11 +30,16 @@ export interface WebhookWorkerOptions {
   /** The fallback poll. Default 1,000 ms. */
   pollMs?: number;
   /**
-   * Attempts in flight at once on this instance. Default 400: every endpoint there may be (at most
-   * 50) times `perEndpoint`, so endpoints that hang never take a healthy one's slots.
+   * Attempts in flight at once on this instance. Default 1,600: every endpoint there may be (at
+   * most 50) times `perEndpoint`, so endpoints that hang never take a healthy one's slots.
    */
   maxInFlight?: number;
-  /** Attempts in flight at once to one endpoint on this instance. Default 8 (two deliveries of one order never are). */
+  /**
+   * Attempts in flight at once to one endpoint on this instance. Default 32: a claim and a record
+   * per delivery cost two round trips under load, so the slots of one endpoint bound its rate
+   * (8 kept one endpoint at about 250 a second, behind the orders; two deliveries of one order
+   * are never in flight together, whatever this is).
+   */
   perEndpoint?: number;
   /** Retry backoff: up to `baseMs` before the first retry, doubling, at most `capMs` (full jitter from `random`). */
   backoff?: { baseMs?: number; capMs?: number; random?: () => number };
@@ -48,6 +53,11 @@ const DEFAULT_WEBHOOK_MAX_ATTEMPTS = 8;
 const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
 const USER_AGENT = "backorder-engine-webhooks/1";
+
+/** The default of `perEndpoint` (see there); the bench reads it to know what a dead endpoint can be sent. */
+export const DEFAULT_SLOTS_PER_ENDPOINT = 32;
+/** The default of `maxInFlight`: the most endpoints there can be (webhook-endpoint.service.ts) times the slots of each. */
+const DEFAULT_MAX_IN_FLIGHT = 50 * DEFAULT_SLOTS_PER_ENDPOINT;
 
 /** What a log line may say about where it was sent: scheme, host and path; never the query (it may carry a token). */
 function where(url: string): string {
@@ -70,12 +80,22 @@ export class WebhookWorker {
   private readonly logger: Logger;
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly endpointLoad = new Map<number, number>();
-  /** Aborts attempts still in flight when `stop` gives up waiting: their lease hands them to a later claim. */
-  private readonly stopping = new AbortController();
-  private running: Promise<void> | null = null;
-  private again = false;
-  /** Whether the next pass reads the log (new events were heard, or the poll asks). */
-  private logPending = true;
+  /** The attempts in flight, aborted when `stop` gives up waiting: their lease hands them to a later claim. */
+  private readonly aborts = new Set<AbortController>();
+  private stopped = false;
+  /**
+   * Reading the log into deliveries and claiming them are two loops, each one pass at a time
+   * (calls while a pass runs coalesce into one more): a claim never waits for a fan-out, so a
+   * fast endpoint's slots are refilled as soon as its answers come, however busy the log is.
+   */
+  private readonly fanOut = new Serial(
+    () => this.fanOutPass(),
+    (error) => this.failed("fan-out", error),
+  );
+  private readonly claims = new Serial(
+    () => this.claimPass(),
+    (error) => this.failed("claim", error),
+  );
   /** Whether an enabled endpoint existed at the last look: without one, a hub wake-up costs no statement. */
   private endpoints = false;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -91,8 +111,8 @@ export class WebhookWorker {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.leaseMs = Math.max(options.leaseMs ?? 2 * this.timeoutMs, this.timeoutMs + 1000);
     this.pollMs = options.pollMs ?? 1000;
-    this.maxInFlight = options.maxInFlight ?? 400;
-    this.perEndpoint = options.perEndpoint ?? 8;
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.perEndpoint = options.perEndpoint ?? DEFAULT_SLOTS_PER_ENDPOINT;
     this.stopWaitMs = options.stopWaitMs ?? 5000;
     this.logger = options.logger ?? createLogger();
   }
@@ -105,22 +125,23 @@ export class WebhookWorker {
   /** Starts the loop: a first pass (awaited, so that a start is quiet after it), then on every wake-up and poll. */
   async start(): Promise<void> {
     this.poll();
-    await this.running;
+    await this.fanOut.idle();
+    await this.claims.idle();
     this.pollTimer = setInterval(() => this.poll(), this.pollMs);
     this.pollTimer.unref();
   }
 
   /** New events are in the log (the hub heard them): read them into deliveries soon. Calls coalesce. */
   wake(): void {
-    this.logPending = true;
-    if (this.endpoints) this.run();
+    if (this.endpoints && !this.closed) this.fanOut.run();
   }
 
   /** The poll: a full pass whatever the last look said (an endpoint may have been created, a lease lapsed). */
   poll(): void {
-    this.logPending = true;
+    if (this.closed) return;
     this.endpoints = true;
-    this.run();
+    this.fanOut.run();
+    this.claims.run();
   }
 
   /**
@@ -132,7 +153,8 @@ export class WebhookWorker {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.running?.catch(() => {});
+    await this.fanOut.idle();
+    await this.claims.idle();
     const all = Promise.allSettled([...this.inFlight.values()]);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.stopWaitMs)));
@@ -140,48 +162,37 @@ export class WebhookWorker {
     clearTimeout(timer);
     if (this.inFlight.size > 0) {
       this.logger.info("webhook worker stopped with attempts in flight; their leases hand them to a later claim", { inFlight: this.inFlight.size });
-      this.stopping.abort();
+      this.stopped = true;
+      for (const abort of this.aborts) abort.abort(new DOMException("the worker stopped", "AbortError"));
       await all;
     }
   }
 
   /** Resolves once no pass is running and no attempt is in flight (tests). */
   async settled(): Promise<void> {
-    while (this.running || this.inFlight.size > 0) {
-      await this.running;
+    while (this.fanOut.busy || this.claims.busy || this.inFlight.size > 0) {
+      await this.fanOut.idle();
+      await this.claims.idle();
       await Promise.allSettled([...this.inFlight.values()]);
     }
   }
 
-  private run(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
-      .catch((error: unknown) => {
-        this.logPending = true;
-        this.logger.warn("webhook worker pass failed", { error: serializeError(error) });
-      })
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.run();
-        }
-      });
+  private failed(what: string, error: unknown): void {
+    this.logger.warn(`webhook worker ${what} pass failed`, { error: serializeError(error) });
   }
 
-  /** Reads new events into deliveries, then fills the free slots with due deliveries. */
-  private async pass(): Promise<void> {
-    if (this.logPending) {
-      this.logPending = false;
-      this.endpoints = await hasEnabledWebhookEndpoints(this.db);
-      while ((await queueWebhookDeliveries(this.db, { limit: FAN_OUT_BATCH })) >= FAN_OUT_BATCH && !this.closed);
-      if (!this.endpoints) return;
-    }
-    while (!this.closed && this.inFlight.size < this.maxInFlight) {
+  /** Reads new events into deliveries; then, if it queued any, claims. */
+  private async fanOutPass(): Promise<void> {
+    if (this.closed) return;
+    this.endpoints = await hasEnabledWebhookEndpoints(this.db);
+    let queued = 0;
+    for (let n = FAN_OUT_BATCH; n >= FAN_OUT_BATCH && !this.closed; queued += n) n = await queueWebhookDeliveries(this.db, { limit: FAN_OUT_BATCH });
+    if (this.endpoints && queued > 0) this.claims.run();
+  }
+
+  /** Fills the free slots with due deliveries. */
+  private async claimPass(): Promise<void> {
+    while (!this.closed && this.endpoints && this.inFlight.size < this.maxInFlight) {
       const claimed = await claimDueDeliveries(this.db, {
         limit: this.maxInFlight - this.inFlight.size,
         leaseMs: this.leaseMs,
@@ -209,7 +220,7 @@ export class WebhookWorker {
         if (load > 0) this.endpointLoad.set(delivery.endpointId, load);
         else this.endpointLoad.delete(delivery.endpointId);
         // A slot came free, and the order's next delivery may be unblocked.
-        this.run();
+        this.claims.run();
       });
     this.inFlight.set(delivery.id, attempt);
   }
@@ -217,7 +228,7 @@ export class WebhookWorker {
   private async attempt(delivery: ClaimedDelivery): Promise<void> {
     const started = performance.now();
     const result = await this.send(delivery);
-    if (this.stopping.signal.aborted) return;
+    if (this.stopped) return;
     const recorded = await recordDeliveryAttempt(this.db, delivery, result, { maxAttempts: this.maxAttempts, ...this.options.backoff });
     const fields = {
       deliveryId: delivery.id,
@@ -248,7 +259,7 @@ export class WebhookWorker {
       () => {
         this.retryTimer = null;
         this.retryAt = Number.POSITIVE_INFINITY;
-        this.run();
+        this.claims.run();
       },
       Math.max(0, at - Date.now()) + 5,
     );
@@ -267,8 +278,7 @@ export class WebhookWorker {
     // and the attempt then hangs past its timeout and its lease.
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, "TimeoutError")), this.timeoutMs);
-    const stop = () => abort.abort(new DOMException("the worker stopped", "AbortError"));
-    this.stopping.signal.addEventListener("abort", stop, { once: true });
+    this.aborts.add(abort);
     try {
       const response = await fetch(delivery.url, { method: "POST", headers, body: delivery.body, redirect: "manual", signal: abort.signal });
       // The answer's body is not kept (it is the receiver's, of any size): only its status.
@@ -286,7 +296,43 @@ export class WebhookWorker {
       return { error: text.split(delivery.url).join(where(delivery.url)) };
     } finally {
       clearTimeout(timer);
-      this.stopping.signal.removeEventListener("abort", stop);
+      this.aborts.delete(abort);
     }
+  }
+}
+
+/** One pass of `work` at a time; a call while one runs makes exactly one more after it. */
+class Serial {
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly work: () => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  run(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.work()
+      .catch(this.onError)
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.run();
+        }
+      });
+  }
+
+  /** Resolves when no pass runs (one asked for meanwhile included). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
   }
 }

@@ -553,31 +553,33 @@ export async function claimDueDeliveries(
   const found = await rows<Record<string, unknown>>(
     db,
     sql`
-    WITH candidates AS (
-      SELECT d.id, d.endpoint_id, d.next_attempt_at
-      FROM ${webhookDeliveries} d JOIN ${webhookEndpoints} e ON e.id = d.endpoint_id
-      WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
-        AND (d.locked_until IS NULL OR d.locked_until < now())
-        AND e.enabled AND NOT (d.endpoint_id = ANY(${intArray(busyEndpointIds)}))
-        AND (d.order_id IS NULL OR NOT EXISTS (
-          SELECT 1 FROM ${webhookDeliveries} p
-          WHERE p.status = 'PENDING' AND p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.id < d.id))
-      ORDER BY d.next_attempt_at, d.id
-      LIMIT ${n * 8}
-      FOR UPDATE OF d SKIP LOCKED
-    ), used AS (
+    WITH used AS (
       SELECT * FROM unnest(${intArray(load.map(([id]) => id))}, ${intArray(load.map(([, used]) => used))}) AS u(endpoint_id, n)
     ), chosen AS (
-      SELECT id FROM (SELECT c.id, c.next_attempt_at, c.endpoint_id,
-                             row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at, c.id) AS k FROM candidates c) c
-      LEFT JOIN used u ON u.endpoint_id = c.endpoint_id
-      WHERE c.k <= ${slots} - coalesce(u.n, 0) ORDER BY c.next_attempt_at, c.id LIMIT ${n}
+      -- Per enabled endpoint with a free slot, its own oldest due deliveries (one range of
+      -- webhook_deliveries_endpoint_due_idx each: at most 50 endpoints).
+      SELECT c.id FROM ${webhookEndpoints} e
+      LEFT JOIN used u ON u.endpoint_id = e.id
+      CROSS JOIN LATERAL (
+        SELECT d.id, d.next_attempt_at FROM ${webhookDeliveries} d
+        WHERE d.endpoint_id = e.id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+          AND (d.locked_until IS NULL OR d.locked_until < now())
+          AND (d.order_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM ${webhookDeliveries} p
+            WHERE p.status = 'PENDING' AND p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.id < d.id))
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT ${slots} - coalesce(u.n, 0)
+        FOR UPDATE OF d SKIP LOCKED
+      ) c
+      WHERE e.enabled AND NOT (e.id = ANY(${intArray(busyEndpointIds)}))
+      ORDER BY c.next_attempt_at, c.id
+      LIMIT ${n}
     )
     UPDATE ${webhookDeliveries} ${d}
     SET locked_until = now() + ${lease} * interval '1 millisecond', attempts = ${d.attempts} + 1, last_attempt_at = now()
     FROM chosen c, ${webhookEndpoints} e
     WHERE ${d.id} = c.id AND e.id = ${d.endpointId}
-    RETURNING ${d.id}, ${d.endpointId}, ${d.eventId}, ${d.eventType}, ${d.orderId}, ${d.payload}, ${d.attempts},
+    RETURNING ${d.id}, ${d.endpointId}, ${d.eventId}, ${d.eventType}, ${d.orderId}, ${d.payload}::text AS payload, ${d.attempts},
               (extract(epoch FROM ${d.lockedUntil}) * 1000000)::bigint::text AS lease, e.url, e.secret`,
   );
   return found

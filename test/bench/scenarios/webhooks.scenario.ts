@@ -30,6 +30,7 @@ import { status, step } from "../progress.js";
 import { generator, type ScenarioContext } from "../scenario.js";
 import { cpuMs } from "../server-process.js";
 import { type HealthyReceiver, startDeadReceiver, startHealthyReceiver } from "../webhook-receivers.js";
+import { DEFAULT_SLOTS_PER_ENDPOINT } from "../../../server/live/webhook-worker.js";
 
 const PLACE_ORDER = `mutation Place($input: PlaceOrderInput!) {
   placeOrder(input: $input) { order { id } userErrors { code message } }
@@ -340,15 +341,15 @@ export async function webhooksScenario(context: ScenarioContext): Promise<void> 
     baselineName: bare,
     baseline: delivery("none", 50),
   });
-  // The worker holds at most 2 attempts at one endpoint (docs/ARCHITECTURE.md, "Webhooks"), each
-  // ended by WEBHOOK_TIMEOUT_MS: over the time it had, the dead endpoint can see that many.
+  // The worker holds at most DEFAULT_SLOTS_PER_ENDPOINT attempts at one endpoint (docs/ARCHITECTURE.md,
+  // "Webhooks"), each ended by WEBHOOK_TIMEOUT_MS: over the time it had, the dead endpoint can see that many.
   context.record({
     name: "attempts at the dead endpoint",
     unit: "",
     value: sum("endpoints", (m) => m.deadRequests),
-    baselineName: "2 slots ÷ timeout",
-    baseline: Math.floor((2 * sum("endpoints", (m) => m.deadMs)) / TIMEOUT_MS),
-    note: "requests the dead receiver got from the endpoints' creation to the end of the drain, beside how many 2 attempts at a time, each given up after WEBHOOK_TIMEOUT_MS, make in that time: far fewer means an attempt is held past its timeout",
+    baselineName: `${DEFAULT_SLOTS_PER_ENDPOINT} slots ÷ timeout`,
+    baseline: Math.floor((DEFAULT_SLOTS_PER_ENDPOINT * sum("endpoints", (m) => m.deadMs)) / TIMEOUT_MS),
+    note: `requests the dead receiver got from the endpoints' creation to the end of the drain, beside how many ${DEFAULT_SLOTS_PER_ENDPOINT} attempts at a time, each given up after WEBHOOK_TIMEOUT_MS, make in that time: far fewer means an attempt is held past its timeout`,
   });
   context.record({
     name: "webhooks lost",
