@@ -9,12 +9,15 @@ import {
   type OrderChangeKind as OrderChangeKindValue,
   RESTOCK_CHANGE_KINDS,
   type RestockChangeKind as RestockChangeKindValue,
+  SUPPLIER_ORDER_CHANGE_KINDS,
+  type SupplierOrderChangeKind as SupplierOrderChangeKindValue,
 } from "../drizzle/contract.js";
-import { OrderStatus } from "./enums.js";
+import { OrderStatus, SupplierOrderStatus } from "./enums.js";
 import { Order } from "./order.type.js";
 import { Product, StockSummary } from "./product.type.js";
 import { Restock } from "./restock.type.js";
 import { DateTimeScalar } from "./scalars.js";
+import { SupplierOrder } from "./supplier-order.type.js";
 
 export const ChangeReason = enumOf(CHANGE_REASONS);
 export type ChangeReason = ChangeReasonValue;
@@ -22,6 +25,8 @@ export const RestockChangeKind = enumOf(RESTOCK_CHANGE_KINDS);
 export type RestockChangeKind = RestockChangeKindValue;
 export const OrderChangeKind = enumOf(ORDER_CHANGE_KINDS);
 export type OrderChangeKind = OrderChangeKindValue;
+export const SupplierOrderChangeKind = enumOf(SUPPLIER_ORDER_CHANGE_KINDS);
+export type SupplierOrderChangeKind = SupplierOrderChangeKindValue;
 
 registerEnumType(ChangeReason, { name: "ChangeReason", description: "The operation that changed a product's stock or backlog." });
 registerEnumType(RestockChangeKind, { name: "RestockChangeKind" });
@@ -30,6 +35,14 @@ registerEnumType(OrderChangeKind, {
   valuesConfig: {
     BACKORDER_FILLED: { description: "Waiting units of the order were allocated from a restock or released stock." },
     DELAYED: { description: "A waiting backorder of the order became late: its expected date passed its promise, or became unknown." },
+  },
+});
+registerEnumType(SupplierOrderChangeKind, {
+  name: "SupplierOrderChangeKind",
+  valuesConfig: {
+    CREATED: { description: "A dropship line was placed: its supplier order opened." },
+    ACKNOWLEDGED: { description: "The supplier acknowledged it with a ship date: the line's expected date from then on." },
+    CANCELLED: { description: "The customer's order or line was cancelled while the supplier order was open." },
   },
 });
 
@@ -98,4 +111,18 @@ export class OrderChange extends LogEntry {
 
   @Field(() => OrderStatus, { description: "The order's status right after this change." })
   status!: OrderStatus;
+}
+
+@ObjectType({ description: "A dropship line's supplier order was opened, acknowledged, shipped, rejected or cancelled." })
+export class SupplierOrderChange extends LogEntry {
+  @Field(() => SupplierOrder, {
+    description: "The supplier order, read when the event is delivered (its `expectedShipAt` is the acknowledged date after ACKNOWLEDGED).",
+  })
+  supplierOrder!: SupplierOrder;
+
+  @Field(() => SupplierOrderChangeKind)
+  kind!: SupplierOrderChangeKind;
+
+  @Field(() => SupplierOrderStatus, { description: "The supplier order's status right after this change." })
+  status!: SupplierOrderStatus;
 }

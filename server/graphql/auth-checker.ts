@@ -8,8 +8,8 @@
  *   OPERATOR    products, locations, stock, restocks, orders, backlog priorities; every read
  *   STOREFRONT  placeOrder, cancelOrder, cancelOrderLine; every read
  *   READER      reads and subscriptions (supplier orders included); customer identifiers replaced by pseudonyms
- *   SUPPLIER    its own supplier's orders only (supplierOrders, node, acknowledge/ship/reject):
- *               none of the reads above, no subscription (docs/ARCHITECTURE.md, "Dropship")
+ *   SUPPLIER    its own supplier's orders only (supplierOrders, node, acknowledge/ship/reject,
+ *               supplierOrderChanged): none of the reads above (docs/ARCHITECTURE.md, "Dropship")
  */
 import { GraphQLError } from "graphql";
 import type { AuthChecker } from "type-graphql";
@@ -25,7 +25,7 @@ export const READ: ApiKeyRole[] = ["ADMIN", "OPERATOR", "STOREFRONT", "READER"];
 /** Acting on supplier orders: the operators, and a SUPPLIER key for its own supplier's (checked in the resolvers: others are NOT_FOUND). */
 export const SUPPLIER_ORDERS: ApiKeyRole[] = ["ADMIN", "OPERATOR", "SUPPLIER"];
 /**
- * Reading supplier orders (`supplierOrders`): every reading role (the dashboard's "Suppliers" card
+ * Reading supplier orders (`supplierOrders`, `supplierOrderChanged`): every reading role (the dashboard's "Suppliers" card
  * runs with a READER key, which sees customers' pseudonyms there as on orders), and a SUPPLIER
  * key for its own supplier's (scoped in the resolver).
  */

@@ -12,12 +12,17 @@ import { refuse, type SupplierOrderChangeKind } from "./types.js";
 
 const { events, orderLines, products, supplierOrders } = schema;
 
-/** The SUPPLIER_ORDER_CHANGED event of each supplier order `ids` selects, as it is now: `{ kind, supplierOrderId, orderId, status }`. */
+/**
+ * The SUPPLIER_ORDER_CHANGED event of each supplier order `ids` selects, as it is now:
+ * `{ kind, supplierOrderId, supplierId, orderId, status }`. The supplier is in the payload so the
+ * live feed can keep a SUPPLIER key's subscription to its own supplier without a read per event
+ * (docs/ARCHITECTURE.md, "Dropship"; a supplier order's supplier never changes).
+ */
 function changesInsert(ids: SQL, kind: SupplierOrderChangeKind): SQL {
   return sql`
     INSERT INTO ${events} (${names(events.type, events.orderId, events.payload)})
     SELECT 'SUPPLIER_ORDER_CHANGED', c.order_id,
-           jsonb_build_object('kind', ${kind}::text, 'supplierOrderId', c.id, 'orderId', c.order_id, 'status', c.status)
+           jsonb_build_object('kind', ${kind}::text, 'supplierOrderId', c.id, 'supplierId', c.supplier_id, 'orderId', c.order_id, 'status', c.status)
       FROM ${ids} c ORDER BY c.id`;
 }
 
@@ -25,7 +30,9 @@ function changesInsert(ids: SQL, kind: SupplierOrderChangeKind): SQL {
 export async function recordSupplierOrderChanges(tx: Executor, ids: readonly number[], kind: SupplierOrderChangeKind): Promise<void> {
   if (ids.length === 0) return;
   const so = supplierOrders;
-  await tx.execute(changesInsert(sql`(SELECT ${so.id}, ${so.orderId}, ${so.status} FROM ${so} WHERE ${so.id} = ANY(${intArray([...ids])}))`, kind));
+  await tx.execute(
+    changesInsert(sql`(SELECT ${so.id}, ${so.supplierId}, ${so.orderId}, ${so.status} FROM ${so} WHERE ${so.id} = ANY(${intArray([...ids])}))`, kind),
+  );
 }
 
 /**
@@ -44,7 +51,7 @@ export async function openSupplierOrders(tx: Executor, orderId: number): Promise
         FROM ${orderLines} ${l} JOIN ${products} ${p} ON ${p.id} = ${l.productId}
        WHERE ${l.orderId} = ${orderId}::int AND ${p.fulfillment} = 'DROPSHIP'
        ORDER BY ${l.lineNumber}
-      RETURNING ${so.id}, ${so.orderId}, ${so.status}
+      RETURNING ${so.id}, ${so.supplierId}, ${so.orderId}, ${so.status}
     )
     ${changesInsert(sql`opened`, "CREATED")}`);
 }
@@ -72,7 +79,7 @@ export async function cancelOpenSupplierOrders(tx: Executor, lineIds: readonly n
       UPDATE ${so} SET ${name(so.status)} = 'CANCELLED', ${name(so.closedAt)} = now()
         FROM closing c
        WHERE ${so.id} = c.id AND NOT EXISTS (SELECT 1 FROM closing WHERE left_waiting > 0)
-      RETURNING ${so.id}, ${so.orderId}, ${so.status}
+      RETURNING ${so.id}, ${so.supplierId}, ${so.orderId}, ${so.status}
     ), logged AS (${changesInsert(sql`closed`, "CANCELLED")})
     SELECT (SELECT count(*) FROM closing WHERE left_waiting > 0)::int AS partial, (SELECT count(*) FROM closed)::int AS closed`,
   );

@@ -122,6 +122,7 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
       backlogChanged: sig("BacklogChange!", { productIds: "[ID!]", after: "String" }),
       restockChanged: sig("RestockChange!", { productIds: "[ID!]", after: "String" }),
       orderChanged: sig("OrderChange!", { orderIds: "[ID!]", customer: "String", after: "String" }),
+      supplierOrderChanged: sig("SupplierOrderChange!", { supplierId: "ID", after: "String" }),
     });
   });
 
@@ -152,6 +153,13 @@ describe("the fixed names of the GraphQL contract (docs/ARCHITECTURE.md)", () =>
     expect(fieldTypes("OrderChange", ["order", "kind", "cursor", "at"])).toEqual({
       order: "Order!",
       kind: expect.stringMatching(/!$/),
+      cursor: "String!",
+      at: "DateTime!",
+    });
+    expect(fieldTypes("SupplierOrderChange", ["supplierOrder", "kind", "status", "cursor", "at"])).toEqual({
+      supplierOrder: "SupplierOrder!",
+      kind: "SupplierOrderChangeKind!",
+      status: "SupplierOrderStatus!",
       cursor: "String!",
       at: "DateTime!",
     });

@@ -3,8 +3,9 @@
  * the schema, sent over HTTP with a key of each role. An allowed role gets no FORBIDDEN and the
  * operation does its work (a mutation answers without userErrors); a denied role gets exactly one
  * FORBIDDEN error, no data, and the database is exactly as before. Every subscription is allowed
- * to every role over WebSocket and delivers to it, but SUPPLIER, which is refused every one. A root
- * field missing from the matrix fails the run: a new operation must say who may use it.
+ * to every role over WebSocket and delivers to it, but SUPPLIER, which is refused every one except
+ * supplierOrderChanged (its own supplier's). A root field missing from the matrix fails the run: a
+ * new operation must say who may use it.
  *
  * SUPPLIER keys (docs/ARCHITECTURE.md, "Dropship") run through the same matrix: they may run the
  * supplier-order operations (on their own supplier's orders, the fixtures here) and nothing else.
@@ -393,7 +394,15 @@ const SUBSCRIPTIONS: Record<string, { roles: ApiKeyRole[]; query: string }> = {
   backlogChanged: { roles: ALL, query: "subscription($ids: [ID!], $after: String) { backlogChanged(productIds: $ids, after: $after) { backordered } }" },
   restockChanged: { roles: ALL, query: "subscription($ids: [ID!], $after: String) { restockChanged(productIds: $ids, after: $after) { kind } }" },
   orderChanged: { roles: ALL, query: "subscription($after: String) { orderChanged(after: $after) { kind order { number customer } } }" },
+  supplierOrderChanged: {
+    roles: [...ALL, "SUPPLIER"],
+    query: "subscription($after: String) { supplierOrderChanged(after: $after) { kind status supplierOrder { orderNumber customer expectedShipAt } } }",
+  },
 };
+
+/** The variables of a subscription of the matrix: product ids for the product-scoped ones. */
+const subscriptionVariables = (field: string, ids: string[], after?: string) =>
+  field === "orderChanged" || field === "supplierOrderChanged" ? { after } : { ids, after };
 
 describe("the matrix", () => {
   it("names every query, mutation and subscription of the schema", () => {
@@ -464,25 +473,28 @@ describe("over HTTP", () => {
 });
 
 describe("over WebSocket", () => {
-  it.each(ROLES.map((role) => [role]))("%s may open every subscription and receives its events", async (role) => {
+  it.each(MATRIX_ROLES.map((role) => [role]))("%s may open every subscription allowed to it and receives its events", async (role) => {
     const watched = await newProduct(database.db);
     const ids = [gid("Product", watched.id)];
-    const { eventCursor: after } = await server.data("{ eventCursor }", {}, { key: keys[role].secret });
+    // A SUPPLIER key may not read eventCursor (it reads its supplier orders only): the admin's cursor is the same.
+    const { eventCursor: after } = await server.data("{ eventCursor }", {}, { key: keys[role === "SUPPLIER" ? "ADMIN" : role].secret });
     const open: Collected[] = [];
     try {
       const subscriptions = Object.fromEntries(
         await Promise.all(
-          Object.entries(SUBSCRIPTIONS).map(async ([field, { query, roles }]) => {
-            expect(roles).toContain(role);
-            const variables = field === "orderChanged" ? { after } : { ids, after };
-            const collected = await collect(server.url, query, variables, { key: keys[role].secret });
-            open.push(collected);
-            return [field, collected] as const;
-          }),
+          Object.entries(SUBSCRIPTIONS)
+            .filter(([, { roles }]) => roles.includes(role))
+            .map(async ([field, { query }]) => {
+              const variables = subscriptionVariables(field, ids, after);
+              const collected = await collect(server.url, query, variables, { key: keys[role].secret });
+              open.push(collected);
+              return [field, collected] as const;
+            }),
         ),
       );
       await placeOrder(database.db, { customer: "ws@example.com", lines: [{ productId: watched.id, quantity: 1 }] });
       await scheduleRestock(database.db, { productId: watched.id, quantity: 2, expectedAt: daysFromNow(4) });
+      await supplierOrder();
       for (const [field, collected] of Object.entries(subscriptions)) {
         await waitFor(() => collected.events.length > 0 || collected.errors.length > 0, `${role} ${field}`);
         expect(collected.errors, `${role} ${field}`).toEqual([]);
@@ -495,7 +507,8 @@ describe("over WebSocket", () => {
 });
 
 describe("over WebSocket: SUPPLIER keys and the supplier-order operations", () => {
-  it.each(Object.keys(SUBSCRIPTIONS).map((field) => [field]))("SUPPLIER may not open %s: FORBIDDEN", async (field) => {
+  const refusedToSupplier = Object.keys(SUBSCRIPTIONS).filter((field) => !SUBSCRIPTIONS[field].roles.includes("SUPPLIER"));
+  it.each(refusedToSupplier.map((field) => [field]))("SUPPLIER may not open %s: FORBIDDEN", async (field) => {
     const connection = await connectWith(wsUrl(server.url), keys.SUPPLIER.secret);
     try {
       const watched = await newProduct(database.db);

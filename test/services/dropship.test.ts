@@ -91,7 +91,9 @@ describe("placing a dropship line", () => {
     expect(await stockOf(db(), product.id)).toEqual({ onHand: 0, allocated: 0, backordered: 0 });
     const [{ waiting_orders }] = await rows<{ waiting_orders: number }>(db(), sql`SELECT waiting_orders FROM products WHERE id = ${product.id}`);
     expect(Number(waiting_orders)).toBe(0);
-    expect(await supplierEvents(order.id)).toEqual([{ kind: "CREATED", supplierOrderId: supplierOrder.id, orderId: order.id, status: "OPEN" }]);
+    expect(await supplierEvents(order.id)).toEqual([
+      { kind: "CREATED", supplierOrderId: supplierOrder.id, supplierId: acme.id, orderId: order.id, status: "OPEN" },
+    ]);
     // Dated by the supplier's lead time from the supplier order's creation, until acknowledged.
     const [view] = await supplierOrdersByIds(db(), [supplierOrder.id]);
     expect(view!.shipBy!.getTime()).toBe(supplierOrder.createdAt.getTime() + 5 * DAY_MS);
@@ -192,7 +194,13 @@ describe("the supplier's acts", () => {
     const [closed] = await supplierOrdersOf(order.id);
     expect(closed).toMatchObject({ id: opened.id, status: "CANCELLED" });
     expect(closed.closedAt).toBeInstanceOf(Date);
-    expect((await supplierEvents(order.id)).at(-1)).toEqual({ kind: "CANCELLED", supplierOrderId: opened.id, orderId: order.id, status: "CANCELLED" });
+    expect((await supplierEvents(order.id)).at(-1)).toEqual({
+      kind: "CANCELLED",
+      supplierOrderId: opened.id,
+      supplierId: acme.id,
+      orderId: order.id,
+      status: "CANCELLED",
+    });
     const [refund] = await db().select().from(schema.refunds).where(eq(schema.refunds.orderId, order.id));
     expect(refund).toMatchObject({ reason: "CANCELLED", amount: "50.00" });
   });

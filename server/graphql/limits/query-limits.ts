@@ -55,7 +55,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
   STOREFRONT: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 10_000, refillPerSecond: 1_000, maxConnectionsPerKey: 20 }),
   READER: Object.freeze({ ...COMMON_LIMITS, maxCost: 5_000, capacity: 5_000, refillPerSecond: 250, maxConnectionsPerKey: 10 }),
   // A supplier's shipping system polls its own orders (a page of 100 costs about 100 points) and
-  // acts on a few: a READER's bucket refilled slower, few sockets, and no subscription to hold open.
+  // acts on a few: a READER's bucket refilled slower, few sockets, one kind of subscription (supplierOrderChanged).
   // maxCost as every role's, so an operation is refused for its role (FORBIDDEN) before its price.
   SUPPLIER: Object.freeze({
     ...COMMON_LIMITS,

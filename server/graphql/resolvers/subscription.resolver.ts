@@ -14,8 +14,10 @@ import {
   RestockChange,
   type RestockChangeKind,
   StockChange,
+  SupplierOrderChange,
+  type SupplierOrderChangeKind,
 } from "../../../schema/subscription.type.js";
-import { READ, refuseCustomerFilter } from "../auth-checker.js";
+import { READ, refuseCustomerFilter, SUPPLIER_ORDER_READS } from "../auth-checker.js";
 import { type Context, refreshLoaders } from "../context.js";
 import { fromEventCursor, toEventCursor } from "../../services/event-cursor.js";
 import { decodeId, type NodeTypeName } from "../node-id.js";
@@ -23,8 +25,11 @@ import { type LoggedEvent, latestSeq, MAX_EVENTS_BACK, positionBack, stampEvents
 import { ordersByIds } from "../../services/order.query.js";
 import { productsByIds } from "../../services/product.query.js";
 import { restocksByIds } from "../../services/restock.query.js";
-import type { EventType, OrderStatus, StockSnapshot } from "../../services/types.js";
+import { supplierOrdersByIds } from "../../services/supplier-order.query.js";
+import { suppliersByIds } from "../../services/supplier.query.js";
+import type { EventType, OrderStatus, StockSnapshot, SupplierOrderStatus } from "../../services/types.js";
 import { badUserInput, checkLength } from "./connection.js";
+import { supplierScopeOf } from "./supplier-order.resolver.js";
 
 const MAX_IDS = 1000;
 
@@ -125,6 +130,21 @@ const productFields = (event: LoggedEvent) => ({
 });
 
 const dateOrNull = (value: unknown) => (typeof value === "string" ? new Date(value) : null);
+
+/**
+ * The supplier whose events a supplierOrderChanged subscription receives, null for every one. A
+ * SUPPLIER key's is its own whatever `supplierId` says: naming another supplier (or anything but
+ * its own id) subscribes to nothing, -1 matching no event, the answer for an id of nothing, so ids
+ * tell it nothing (docs/ARCHITECTURE.md, "Dropship"). The other roles' unknown ids are refused,
+ * as the other subscriptions refuse theirs.
+ */
+async function subscribedSupplier(context: Context, supplierId: string | null | undefined): Promise<number | null> {
+  const scope = supplierScopeOf(context).supplierId ?? null;
+  if (supplierId === undefined || supplierId === null) return scope;
+  if (scope !== null) return decodeId(supplierId, "Supplier") === scope ? scope : -1;
+  const [named] = (await existingIds([supplierId], "Supplier", "supplierId", (dbIds) => suppliersByIds(context.db, dbIds)))!;
+  return named;
+}
 
 @Resolver()
 export class SubscriptionResolver {
@@ -242,6 +262,36 @@ export class SubscriptionResolver {
         status: event.payload.status as OrderStatus,
       },
       { name: "order", load: (db) => oneOf(ordersByIds(db, [event.orderId!])) },
+    );
+  }
+
+  @Authorized(...SUPPLIER_ORDER_READS)
+  @Subscription(() => SupplierOrderChange, {
+    description:
+      "Supplier orders (of `supplierId`, or of every supplier) were opened, acknowledged, shipped, rejected or cancelled. " +
+      "A SUPPLIER key receives its own supplier's only (a `supplierId` of another supplier receives nothing); a READER key sees customers' pseudonyms, as on supplierOrders.",
+    subscribe: async ({ args, context }: SubscribeData<{ supplierId?: string | null; after?: string | null }>) => {
+      const supplierId = await subscribedSupplier(context, args.supplierId);
+      const after = await cursorPosition(context, args.after);
+      return liveEvents(context, "SUPPLIER_ORDER_CHANGED", (event) => supplierId === null || event.payload.supplierId === supplierId, after);
+    },
+  })
+  async supplierOrderChanged(
+    @Root() event: LoggedEvent,
+    @Ctx() context: Context,
+    @Arg("supplierId", () => ID, { nullable: true }) _supplierId?: string | null,
+    @Arg("after", () => String, { nullable: true }) _after?: string | null,
+  ) {
+    return logEntry(
+      event,
+      context,
+      {
+        kind: event.payload.kind as SupplierOrderChangeKind,
+        status: event.payload.status as SupplierOrderStatus,
+      },
+      // Read once per event for every subscriber of this instance: no per-key check here, the
+      // feed (subscribe above) is what keeps a SUPPLIER key to its own supplier's events.
+      { name: "supplierOrder", load: (db) => oneOf(supplierOrdersByIds(db, [event.payload.supplierOrderId as number])) },
     );
   }
 }
