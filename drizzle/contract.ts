@@ -19,7 +19,7 @@ export const BACKORDER_STATUSES = ["WAITING", "FILLED", "CANCELLED"] as const;
 export type BackorderStatus = (typeof BACKORDER_STATUSES)[number];
 
 /** PARTIALLY_RECEIVED: some units have arrived, the rest are still expected (0 < received < quantity). */
-/** Why money is owed back (section 12.2): units cancelled by the shop or customer, expired, or refused by a supplier. */
+/** Why money is owed back (docs/ARCHITECTURE.md, "Refunds"): units cancelled by the shop or customer, expired, or refused by a supplier. */
 export const REFUND_REASONS = ["CANCELLED", "EXPIRED", "SUPPLIER_REJECTED"] as const;
 export type RefundReason = (typeof REFUND_REASONS)[number];
 
@@ -80,12 +80,12 @@ export type ChangeReason = (typeof CHANGE_REASONS)[number];
 export const RESTOCK_CHANGE_KINDS = ["SCHEDULED", "RESCHEDULED", "RECEIVED", "CANCELLED"] as const;
 export type RestockChangeKind = (typeof RESTOCK_CHANGE_KINDS)[number];
 
-/** EXPIRED: waiting units cancelled by the expiry sweep, `autoCancelAfterDays` past their promise (section 12.2). */
+/** EXPIRED: waiting units cancelled by the expiry sweep, `autoCancelAfterDays` past their promise (docs/ARCHITECTURE.md, "Expiry of stale backorders"). */
 export const ORDER_CHANGE_KINDS = ["PLACED", "ALLOCATED", "BACKORDER_FILLED", "DELAYED", "SHIPPED", "CANCELLED", "EXPIRED"] as const;
 export type OrderChangeKind = (typeof ORDER_CHANGE_KINDS)[number];
 
 /**
- * What a webhook endpoint can subscribe to (section 12.2): the customer-facing changes, mapped
+ * What a webhook endpoint can subscribe to (docs/ARCHITECTURE.md, "Webhooks"): the customer-facing changes, mapped
  * from the event log by the delivery worker. Sent as `type` in the lower-case dotted form of
  * Standard Webhooks (`ORDER_DELAYED` → "order.delayed").
  */
@@ -106,7 +106,7 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const DELIVERY_STATUSES = ["PENDING", "DELIVERED", "FAILED"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** How a product reaches the customer (section 12.3): from our stock, or shipped by its supplier (no stock of ours). */
+/** How a product reaches the customer (docs/ARCHITECTURE.md, "Dropship"): from our stock, or shipped by its supplier (no stock of ours). */
 export const FULFILLMENTS = ["STOCKED", "DROPSHIP"] as const;
 export type Fulfillment = (typeof FULFILLMENTS)[number];
 

@@ -56,7 +56,7 @@ export const locations = pgTable(
   (t) => [uniqueIndex("locations_code_key").on(t.code)],
 );
 
-/** Who makes or ships a product (section 12.3): its lead time, and a history of restocks that tells how reliable its dates are. */
+/** Who makes or ships a product (docs/ARCHITECTURE.md, "Suppliers and honest ranges"): its lead time, and a history of restocks that tells how reliable its dates are. */
 export const suppliers = pgTable(
   "suppliers",
   {
@@ -407,7 +407,7 @@ export const events = pgTable(
 );
 
 /**
- * A dropship order line at its supplier (section 12.3): written with the customer's order, in the
+ * A dropship order line at its supplier (docs/ARCHITECTURE.md, "Dropship"): written with the customer's order, in the
  * same transaction; the line's units wait here (not in the backlog) until the supplier ships them,
  * rejects them, or the customer cancels.
  */
@@ -452,7 +452,7 @@ export const supplierOrders = pgTable(
 );
 
 /**
- * Where the shop wants customer-facing changes POSTed (section 12.2). `secret` is the endpoint's
+ * Where the shop wants customer-facing changes POSTed (docs/ARCHITECTURE.md, "Webhooks"). `secret` is the endpoint's
  * `whsec_…` signing key: shown once at creation, kept to sign every delivery.
  */
 export const webhookEndpoints = pgTable(

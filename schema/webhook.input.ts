@@ -1,4 +1,4 @@
-/** The inputs of createWebhookEndpoint and updateWebhookEndpoint (DESIGN.md 12.2). */
+/** The inputs of createWebhookEndpoint and updateWebhookEndpoint (docs/ARCHITECTURE.md, "Webhooks"). */
 import "reflect-metadata";
 import { Field, InputType } from "type-graphql";
 import { WebhookEventType } from "./webhook.type.js";

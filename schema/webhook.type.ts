@@ -1,6 +1,6 @@
 /**
- * Webhook endpoints, their deliveries and their health (docs/ARCHITECTURE.md, "Webhooks";
- * DESIGN.md 12.2). The endpoint's signing secret is never a field: it is shown once, in
+ * Webhook endpoints, their deliveries and their health (docs/ARCHITECTURE.md, "Webhooks").
+ * The endpoint's signing secret is never a field: it is shown once, in
  * CreateWebhookEndpointPayload. WebhookHealth is for dashboards (every role): it names an
  * endpoint by its origin only, since a URL's path or query can carry a token.
  */

@@ -105,7 +105,7 @@ function parseLogRetention(variable: string, value: string | undefined, fallback
   return Number(value);
 }
 
-/** The defaults of WEBHOOK_MAX_ATTEMPTS and WEBHOOK_TIMEOUT_MS (DESIGN.md 12.2). */
+/** The defaults of WEBHOOK_MAX_ATTEMPTS and WEBHOOK_TIMEOUT_MS (docs/ARCHITECTURE.md, "Webhooks"). */
 export const DEFAULT_WEBHOOK_MAX_ATTEMPTS = 8;
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 

@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints (docs/ARCHITECTURE.md, "Webhooks"; DESIGN.md 12.2): where the shop wants its
+ * Webhook endpoints (docs/ARCHITECTURE.md, "Webhooks"): where the shop wants its
  * customer-facing changes POSTed, with the secret each delivery is signed with. Created with a new
  * random secret that is answered once; the API never reads it back (only the delivery worker does).
  */

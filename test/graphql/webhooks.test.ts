@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints over real HTTP (docs/ARCHITECTURE.md, "Webhooks"; DESIGN.md 12.2): the secret
+ * Webhook endpoints over real HTTP (docs/ARCHITECTURE.md, "Webhooks"): the secret
  * is answered once and by nothing after; endpoints, deliveries and their mutations are ADMIN's;
  * deliveries page newest first with a status filter, a page of endpoints with theirs in a fixed
  * number of statements; webhookHealth gives every role its figures without URL paths; and

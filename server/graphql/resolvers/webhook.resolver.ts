@@ -1,5 +1,5 @@
 /**
- * Webhooks (docs/ARCHITECTURE.md, "Webhooks"; DESIGN.md 12.2): endpoints and their deliveries
+ * Webhooks (docs/ARCHITECTURE.md, "Webhooks"): endpoints and their deliveries
  * (ADMIN only: a URL can carry a token, and the deliveries say what the shop's customers were
  * told), the mutations that manage them, and the health figures every role may read.
  */
