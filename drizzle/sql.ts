@@ -31,3 +31,12 @@ export function name(column: AnyPgColumn): SQL {
 export function names(...columns: AnyPgColumn[]): SQL {
   return sql.join(columns.map(name), sql`, `);
 }
+
+/**
+ * An instant as text to the microsecond in UTC ("2026-12-02T05:48:22.123456Z"), which sorts as the
+ * instant does: what keyset cursors over a timestamp carry, so a page never splits rows that share
+ * a millisecond.
+ */
+export function cursorInstant(instant: AnyPgColumn | SQL): SQL {
+  return sql`to_char(${instant} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}

@@ -18,7 +18,7 @@ import {
   toPage,
   toRecord,
 } from "../../drizzle/paging.js";
-import { intArray } from "../../drizzle/sql.js";
+import { intArray, cursorInstant } from "../../drizzle/sql.js";
 import type { RefundLineRecord, RefundRecord } from "./refund.service.js";
 
 const { refundLines, refunds } = schema;
@@ -75,7 +75,7 @@ export async function refundLinesByRefunds(db: Executor, refundIds: readonly num
  */
 const PENDING_CURSOR = ["text", "int"] as const;
 const NEWEST_CURSOR = ["int"] as const;
-const SORT_AT = sql`to_char(${refunds.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const SORT_AT = cursorInstant(refunds.createdAt);
 
 type SortedRefund = RefundRecord & { sortAt: string };
 

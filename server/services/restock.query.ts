@@ -18,7 +18,7 @@ import {
   toPage,
   toRecord,
 } from "../../drizzle/paging.js";
-import { jsonb } from "../../drizzle/sql.js";
+import { jsonb, cursorInstant } from "../../drizzle/sql.js";
 import type { RestockRecord, RestockStatus } from "./types.js";
 
 const { restocks } = schema;
@@ -40,7 +40,7 @@ export interface RestockPageRequest {
 
 /** Restock cursors are (expected_at as exact UTC text, id): microseconds survive the round trip. */
 const RESTOCK_CURSOR = ["text", "int"] as const;
-const SORT_AT = sql`to_char(${x.expectedAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const SORT_AT = cursorInstant(x.expectedAt);
 
 /** Checks a restocks cursor without running anything; INVALID_INPUT (field `after`) when it is not one. */
 export function checkRestockCursor(after: string | null | undefined): void {

@@ -9,7 +9,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Executor, rows, schema } from "../../drizzle/db.js";
 import { boundedCount, boundedResult, decodeCursor, lazyCount, type Page, type PageArgs, pageSize, toPage, toRecord } from "../../drizzle/paging.js";
-import { intArray, toDate } from "../../drizzle/sql.js";
+import { intArray, toDate, cursorInstant } from "../../drizzle/sql.js";
 import type { SupplierOrderRecord, SupplierOrderStatus } from "./types.js";
 
 const { orders, products, supplierOrders, suppliers } = schema;
@@ -120,7 +120,7 @@ export async function listSupplierOrders(db: Executor, filter: SupplierOrderFilt
 
 /** The open list's cursor: (created_at as exact UTC text, id), as refund.query.ts's pending list. */
 const OPEN_CURSOR = ["text", "int"] as const;
-const SORT_AT = sql.raw(`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+const SORT_AT = cursorInstant(sql.raw("created_at"));
 
 /**
  * The open supplier orders late to ship (`late`) or on time, oldest first by (created_at, id): the
