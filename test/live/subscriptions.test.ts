@@ -245,6 +245,9 @@ describe("expired cursors", () => {
 
   /** Prunes every event up to and including position `upTo` (a month old now), as a week's retention would. */
   async function pruneUpTo(upTo: number): Promise<void> {
+    // The stamper numbers committed events in the background: wait until it has passed `upTo`,
+    // or the newest event (never pruned) could still be `upTo` itself.
+    await waitFor(async () => (await latestSeq(database.db)) > upTo, `events stamped past position ${upTo}`);
     await database.db.execute(sql`UPDATE events SET created_at = created_at - interval '30 days' WHERE seq <= ${upTo}`);
     await pruneEvents(database.db, new Date(Date.now() - 7 * DAY_MS));
     const [{ oldest }] = await rows<{ oldest: number }>(database.db, sql`SELECT min(seq) AS oldest FROM events`);
