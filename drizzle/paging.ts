@@ -5,7 +5,7 @@
  * (docs/ARCHITECTURE.md, "Counting").
  */
 import { getTableColumns, sql, type SQLWrapper } from "drizzle-orm";
-import type { PgTable } from "drizzle-orm/pg-core";
+import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { type CountPrecision, DomainError } from "./contract.js";
 import { type Executor, rows } from "./db.js";
 
@@ -144,9 +144,21 @@ export async function boundedCount(db: Executor, matching: SQLWrapper, bound: nu
  */
 export function toRecord<TTable extends PgTable>(table: TTable, row: Record<string, unknown>): TTable["$inferSelect"] {
   const record: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(table))) {
+  for (const [key, column] of columnEntries(table)) {
     const value = row[column.name];
     record[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
   }
   return record as TTable["$inferSelect"];
+}
+
+const entriesByTable = new WeakMap<PgTable, [string, PgColumn][]>();
+
+/** A table's (property, column) pairs, listed once: getTableColumns copies them on every call, and a page converts hundreds of rows. */
+function columnEntries(table: PgTable): [string, PgColumn][] {
+  let entries = entriesByTable.get(table);
+  if (!entries) {
+    entries = Object.entries(getTableColumns(table));
+    entriesByTable.set(table, entries);
+  }
+  return entries;
 }

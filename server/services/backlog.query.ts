@@ -73,11 +73,11 @@ function queueAhead(product: SQL | Column, priority: SQL | Column, id: SQL | Col
 }
 
 function toQueued(row: Record<string, unknown>): QueuedBackorder {
-  return {
-    ...toRecord(backorders, row),
-    position: row.position === null || row.position === undefined ? null : Number(row.position),
-    unitsAhead: row.units_ahead === null || row.units_ahead === undefined ? null : Number(row.units_ahead),
-  };
+  // Set on the record rather than spread into a copy: a page converts every row it reads.
+  const queued = toRecord(backorders, row) as QueuedBackorder;
+  queued.position = row.position === null || row.position === undefined ? null : Number(row.position);
+  queued.unitsAhead = row.units_ahead === null || row.units_ahead === undefined ? null : Number(row.units_ahead);
+  return queued;
 }
 
 /**

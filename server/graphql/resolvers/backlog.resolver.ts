@@ -21,10 +21,15 @@ import { mutate, requireNodeId } from "./payload.js";
 /** A backorder as resolvers see it: read from a queue page (place known) or on its own (place loaded). */
 type BackorderSource = BackorderRecord | QueuedBackorder;
 
-async function queuePlace(backorder: BackorderSource, context: Context) {
-  if ("position" in backorder) return { position: backorder.position, unitsAhead: backorder.unitsAhead };
-  if (backorder.status !== "WAITING") return { position: null, unitsAhead: null };
-  return (await context.loaders.queuePlace.load(backorder.id)) ?? { position: null, unitsAhead: null };
+const NO_PLACE = { position: null, unitsAhead: null };
+
+/**
+ * The place of a backorder not read from a queue page (one read from a page carries it: the
+ * fields below answer it without a promise, since a page of backorders asks for them by the hundred).
+ */
+async function loadQueuePlace(backorder: BackorderRecord, context: Context) {
+  if (backorder.status !== "WAITING") return NO_PLACE;
+  return (await context.loaders.queuePlace.load(backorder.id)) ?? NO_PLACE;
 }
 
 @Resolver(() => Backorder)
@@ -50,13 +55,15 @@ export class BackorderResolver {
   }
 
   @FieldResolver(() => Int, { nullable: true })
-  async position(@Root() backorder: BackorderSource, @Ctx() context: Context): Promise<number | null> {
-    return (await queuePlace(backorder, context)).position;
+  position(@Root() backorder: BackorderSource, @Ctx() context: Context): number | null | Promise<number | null> {
+    if ("position" in backorder) return backorder.position;
+    return loadQueuePlace(backorder, context).then((place) => place.position);
   }
 
   @FieldResolver(() => Int, { nullable: true })
-  async unitsAhead(@Root() backorder: BackorderSource, @Ctx() context: Context): Promise<number | null> {
-    return (await queuePlace(backorder, context)).unitsAhead;
+  unitsAhead(@Root() backorder: BackorderSource, @Ctx() context: Context): number | null | Promise<number | null> {
+    if ("unitsAhead" in backorder) return backorder.unitsAhead;
+    return loadQueuePlace(backorder, context).then((place) => place.unitsAhead);
   }
 
   @FieldResolver(() => Boolean)
