@@ -50,6 +50,12 @@ export interface Config {
   webhookMaxAttempts: number;
   /** WEBHOOK_TIMEOUT_MS: how long one attempt waits for the receiver's answer. */
   webhookTimeoutMs: number;
+  /**
+   * WEBHOOK_ALLOW_PRIVATE_URLS: whether webhook URLs may point at loopback, private, link-local or
+   * other non-public addresses (a receiver on the same machine or network); off, such URLs are
+   * refused and no delivery connects to such an address (docs/ARCHITECTURE.md, "Webhooks").
+   */
+  webhookAllowPrivateUrls: boolean;
 }
 
 /** Reads a boolean variable: true/false, 1/0, yes/no, on/off; `fallback` when unset or empty. */
@@ -226,5 +232,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { see
     webhookWorker: parseBoolean("WEBHOOK_WORKER", env.WEBHOOK_WORKER, true),
     webhookMaxAttempts: parseBoundedInteger("WEBHOOK_MAX_ATTEMPTS", env.WEBHOOK_MAX_ATTEMPTS, DEFAULT_WEBHOOK_MAX_ATTEMPTS, 1, 50, "attempts"),
     webhookTimeoutMs: parseBoundedInteger("WEBHOOK_TIMEOUT_MS", env.WEBHOOK_TIMEOUT_MS, DEFAULT_WEBHOOK_TIMEOUT_MS, 100, 300_000, "milliseconds"),
+    webhookAllowPrivateUrls: parseBoolean("WEBHOOK_ALLOW_PRIVATE_URLS", env.WEBHOOK_ALLOW_PRIVATE_URLS, false),
   };
 }

@@ -14,7 +14,7 @@
  * stderr that names the variable, and exit code 2 (configuration) or 1; the address is tried
  * before the slow work, so a clash shows at once.
  *
- * `npm start` runs `exec node --import tsx server/cli/main.ts`: `exec` makes this process the one
+ * `npm start` runs `exec node --max-semi-space-size=64 --import tsx server/cli/main.ts`: `exec` makes this process the one
  * npm started and signals (dash keeps itself between npm and its command otherwise, and a SIGTERM
  * npm forwards ends the shell, not the server). The app's modules are imported after the checks
  * (they take seconds to load), so a refusal comes within a second or two.
@@ -136,7 +136,12 @@ async function main(config: Config): Promise<void> {
     idempotencyKeyRetentionHours: config.idempotencyKeyRetentionHours,
     lostDemandRetentionDays: config.lostDemandRetentionDays,
     webhookDeliveryRetentionDays: config.webhookDeliveryRetentionDays,
-    webhooks: { enabled: config.webhookWorker, maxAttempts: config.webhookMaxAttempts, timeoutMs: config.webhookTimeoutMs },
+    webhooks: {
+      enabled: config.webhookWorker,
+      maxAttempts: config.webhookMaxAttempts,
+      timeoutMs: config.webhookTimeoutMs,
+      allowPrivateUrls: config.webhookAllowPrivateUrls,
+    },
     logger,
     bootstrapAdminKey: config.bootstrapAdminKey,
     prepare: async (db) => {

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "../../drizzle/db.js";
 import type { ApiKeyRole } from "../services/types.js";
 import type { LoggedEvent } from "../services/event-log.service.js";
+import type { WebhookUrlOptions } from "../services/webhook-endpoint.service.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 import type { Logger } from "../logger.js";
 
@@ -38,6 +39,8 @@ export interface Context {
   liveEvents?: LiveEvents;
   /** Told of a key this request revoked, so the transport's key cache forgets it before the answer goes out. */
   onApiKeyRevoked?: (apiKeyId: number) => void;
+  /** Where a webhook endpoint's URL may point (WEBHOOK_ALLOW_PRIVATE_URLS); absent: public addresses only. */
+  webhookUrls?: WebhookUrlOptions;
   /** Replaced after every mutation (see `refreshLoaders`). */
   loaders: Loaders;
   requestId: string;
@@ -50,6 +53,7 @@ export interface ContextOptions {
   clientAddress?: string;
   liveEvents?: LiveEvents;
   onApiKeyRevoked?: (apiKeyId: number) => void;
+  webhookUrls?: WebhookUrlOptions;
   logger: Logger;
   /** Default: a new UUID. */
   requestId?: string;
@@ -64,6 +68,7 @@ export function createContext(options: ContextOptions): Context {
     clientAddress: options.clientAddress,
     liveEvents: options.liveEvents,
     onApiKeyRevoked: options.onApiKeyRevoked,
+    webhookUrls: options.webhookUrls,
     loaders: createLoaders(options.db),
     requestId,
     logger: options.logger.child(options.apiKey ? { requestId, apiKeyId: options.apiKey.id } : { requestId }),

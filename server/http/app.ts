@@ -121,7 +121,8 @@ export interface AppOptions {
   /**
    * The webhook delivery worker (docs/ARCHITECTURE.md, "Webhooks"): WEBHOOK_MAX_ATTEMPTS,
    * WEBHOOK_TIMEOUT_MS; `enabled: false` (WEBHOOK_WORKER=false) runs none on this instance. Its
-   * poll is the event hub's (`live.pollMs`), at least 1 s, unless given.
+   * poll is the event hub's (`live.pollMs`), at least 1 s, unless given. `allowPrivateUrls`
+   * (WEBHOOK_ALLOW_PRIVATE_URLS) also governs the URLs the API accepts, worker or not.
    */
   webhooks?: WebhookWorkerOptions & { enabled?: boolean };
 }
@@ -205,6 +206,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     const budget = new CostBudget();
     // Active keys, so a request does not look its key up; trusted once the event hub follows revocations.
     const keys = new ApiKeyCache(connection.db);
+    // Where endpoint URLs may point, for the mutations over HTTP and over WebSocket alike.
+    const webhookUrls = { allowPrivateUrls: options.webhooks?.allowPrivateUrls ?? false };
     const app = express();
     const httpServer = http.createServer(app);
     // Idle keep-alive sockets live longer than a client's or a load balancer's (60 s is common):
@@ -264,6 +267,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
             apiKey: res.locals.apiKey,
             clientAddress: req.ip,
             onApiKeyRevoked: (id) => keys.forget(id),
+            webhookUrls,
           }),
       }),
     ];
@@ -344,6 +348,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
         budget,
         maxBudgetWaitMs: options.live?.maxBudgetWaitMs,
         metrics,
+        webhookUrls,
       }),
     );
     /** Runs `task` every `ms` (0: never), never two at once; closing waits for a running one. */

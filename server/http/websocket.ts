@@ -32,6 +32,7 @@ import type { Database } from "../../drizzle/db.js";
 import { createContext } from "../graphql/context.js";
 import { SUBSCRIBER_TOO_SLOW, type EventHub } from "../live/event-hub.js";
 import { toEventCursor } from "../services/event-cursor.js";
+import type { WebhookUrlOptions } from "../services/webhook-endpoint.service.js";
 import { formatError, isExposedError } from "../graphql/error-masking.js";
 import { isDatabaseUnavailable, SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE } from "../graphql/database-unavailable.js";
 import { type Logger, serializeError } from "../logger.js";
@@ -72,6 +73,8 @@ export interface WebSocketOptions {
   maxBudgetWaitMs?: number;
   /** Counts refusals and reports the connections and their send buffers at each scrape (/metrics). */
   metrics?: Metrics;
+  /** Where a webhook endpoint's URL may point (WEBHOOK_ALLOW_PRIVATE_URLS), for the mutations sent over the socket. */
+  webhookUrls?: WebhookUrlOptions;
 }
 
 /** One running operation of a connection: what it paid, its object meter, its last event. */
@@ -297,6 +300,7 @@ export function attachWebSocket(options: WebSocketOptions): () => Promise<void> 
           db: options.db,
           apiKey: keyOf.get(socket),
           logger: options.logger,
+          webhookUrls: options.webhookUrls,
           requestId,
           liveEvents: async (accepts, after) => {
             const events = await options.hub.stream(accepts, after, (error) => {

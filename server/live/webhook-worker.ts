@@ -19,12 +19,19 @@ import {
   recordDeliveryAttempt,
 } from "../services/webhook-delivery.service.js";
 import { signWebhook } from "../services/webhook-signature.js";
+import { createWebhookAgents, postWebhook } from "./webhook-post.js";
 
 export interface WebhookWorkerOptions {
   /** WEBHOOK_MAX_ATTEMPTS: attempts before a delivery is FAILED (the dead letter). Default 8. */
   maxAttempts?: number;
   /** WEBHOOK_TIMEOUT_MS: an attempt without an answer within this is failed. Default 10,000. */
   timeoutMs?: number;
+  /**
+   * WEBHOOK_ALLOW_PRIVATE_URLS: connect to whatever address an endpoint's host is or resolves to.
+   * Default false: an attempt whose host is or resolves to a non-public address fails without
+   * being sent (webhook-post.ts).
+   */
+  allowPrivateUrls?: boolean;
   /** How long a claim holds a delivery; longer than an attempt can take. Default twice the timeout, at least the timeout + 1 s. */
   leaseMs?: number;
   /** The fallback poll. Default 1,000 ms. */
@@ -78,6 +85,9 @@ export class WebhookWorker {
   private readonly perEndpoint: number;
   private readonly stopWaitMs: number;
   private readonly logger: Logger;
+  private readonly allowPrivateUrls: boolean;
+  /** This worker's keep-alive connections, closed by `stop`. */
+  private readonly agents = createWebhookAgents();
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly endpointLoad = new Map<number, number>();
   /** The attempts in flight, aborted when `stop` gives up waiting: their lease hands them to a later claim. */
@@ -115,6 +125,7 @@ export class WebhookWorker {
     this.perEndpoint = options.perEndpoint ?? DEFAULT_SLOTS_PER_ENDPOINT;
     this.stopWaitMs = options.stopWaitMs ?? 5000;
     this.logger = options.logger ?? createLogger();
+    this.allowPrivateUrls = options.allowPrivateUrls ?? false;
   }
 
   /** Attempts in flight on this instance now. */
@@ -166,6 +177,8 @@ export class WebhookWorker {
       for (const abort of this.aborts) abort.abort(new DOMException("the worker stopped", "AbortError"));
       await all;
     }
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 
   /** Resolves once no pass is running and no attempt is in flight (tests). */
@@ -266,7 +279,10 @@ export class WebhookWorker {
     this.retryTimer.unref();
   }
 
-  /** One POST: a 2xx is success; a redirect, another status, no answer in time or a network error is a failure. */
+  /**
+   * One POST: a 2xx is success; a redirect, another status, no answer in time, a network error or
+   * a host that is or resolves to a non-public address (unless allowed) is a failure.
+   */
   private async send(delivery: ClaimedDelivery): Promise<AttemptResult> {
     const headers = {
       ...signWebhook(delivery.secret, delivery.eventId, Date.now() / 1000, delivery.body),
@@ -280,16 +296,17 @@ export class WebhookWorker {
     const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, "TimeoutError")), this.timeoutMs);
     this.aborts.add(abort);
     try {
-      const response = await fetch(delivery.url, { method: "POST", headers, body: delivery.body, redirect: "manual", signal: abort.signal });
-      // The answer's body is not kept (it is the receiver's, of any size): only its status.
-      await response.body?.cancel().catch(() => {});
-      if (response.status >= 200 && response.status <= 299) return { status: response.status };
-      const redirect = response.status >= 300 && response.status <= 399 ? " (redirects are not followed)" : "";
-      return { status: response.status, error: `HTTP ${response.status}${redirect}` };
+      const options = { headers, body: delivery.body, signal: abort.signal, agents: this.agents, allowPrivate: this.allowPrivateUrls };
+      const status = await postWebhook(new URL(delivery.url), options);
+      if (status >= 200 && status <= 299) return { status };
+      const redirect = status >= 300 && status <= 399 ? " (redirects are not followed)" : "";
+      return { status, error: `HTTP ${status}${redirect}` };
     } catch (error) {
-      const name = (error as Error)?.name;
-      if (name === "TimeoutError") return { error: `no answer within ${this.timeoutMs} ms` };
-      if (name === "AbortError") return { error: "aborted: the worker stopped" };
+      // The request's error on an abort is an AbortError whatever the reason: the signal says which.
+      if (abort.signal.aborted) {
+        const reason = (abort.signal.reason as Error | undefined)?.name;
+        return { error: reason === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : "aborted: the worker stopped" };
+      }
       const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
       const text = [String((error as Error)?.message ?? error), cause?.code ?? cause?.message].filter(Boolean).join(": ");
       // Never the URL itself (its query may hold a token).

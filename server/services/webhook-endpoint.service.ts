@@ -8,6 +8,7 @@ import { eq, sql } from "drizzle-orm";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../drizzle/contract.js";
 import { type Database, rows, schema } from "../../drizzle/db.js";
 import { inTransaction } from "../../drizzle/transaction.js";
+import { nonPublicHost } from "./public-address.js";
 import { refuse } from "./types.js";
 import { Checks, requireId } from "./validation.js";
 
@@ -49,6 +50,15 @@ export interface UpdateWebhookEndpointInput {
   enabled?: boolean | null;
 }
 
+/** Where an endpoint's URL may point. */
+export interface WebhookUrlOptions {
+  /**
+   * WEBHOOK_ALLOW_PRIVATE_URLS: accept a URL whose host is a loopback, private, link-local or
+   * otherwise non-public IP address, or `localhost`. Default false (docs/ARCHITECTURE.md, "Webhooks").
+   */
+  allowPrivateUrls?: boolean;
+}
+
 /** An endpoint as created: the record, and its secret, which the API never shows again. */
 export interface CreatedWebhookEndpoint {
   endpoint: WebhookEndpointRecord;
@@ -65,9 +75,11 @@ export function generateWebhookSecret(): string {
  * (they would travel in every request and show in every list), no fragment (never sent), no
  * whitespace or control characters (the URL parser would drop them silently, so what is stored
  * would not be what was typed), at most {@link WEBHOOK_LIMITS.url} characters before and after
- * normalization. Each problem is an INVALID_INPUT on `field`.
+ * normalization; unless `allowPrivate`, not `localhost` nor an IP address that is not public (a
+ * name is not resolved here: what it resolves to may change, so the worker checks each
+ * connection's address). Each problem is an INVALID_INPUT on `field`.
  */
-function checkUrl(checks: Checks, value: unknown, field: string[]): string | undefined {
+function checkUrl(checks: Checks, value: unknown, field: string[], allowPrivate = false): string | undefined {
   if (typeof value !== "string") return void checks.fail(field, "url must be a string");
   const text = value.trim();
   if (text.length === 0) return void checks.fail(field, "url must not be empty");
@@ -84,6 +96,8 @@ function checkUrl(checks: Checks, value: unknown, field: string[]): string | und
   if (url.username !== "" || url.password !== "") return void checks.fail(field, "url must not contain a user name or password");
   if (text.includes("#")) return void checks.fail(field, "url must not have a fragment (#…)");
   if (url.hostname === "") return void checks.fail(field, "url must name a host");
+  const nonPublic = allowPrivate ? undefined : nonPublicHost(url.hostname);
+  if (nonPublic) return void checks.fail(field, `url must point at a public address: ${nonPublic}`);
   if (url.href.length > WEBHOOK_LIMITS.url) return void checks.fail(field, `url must be at most ${WEBHOOK_LIMITS.url} characters`);
   return url.href;
 }
@@ -106,12 +120,17 @@ function checkEvents(checks: Checks, value: unknown, field: string[]): WebhookEv
 
 /**
  * Creates an endpoint with a new secret, enabled. INVALID_INPUT (on `input.url`, `input.events`)
- * for a bad URL or event list; INVALID_STATE when {@link WEBHOOK_LIMITS.endpoints} exist already.
+ * for a bad URL (one pointing at a non-public address included, unless `options` allow it) or
+ * event list; INVALID_STATE when {@link WEBHOOK_LIMITS.endpoints} exist already.
  * The answered secret is the only copy the API ever gives out.
  */
-export async function createWebhookEndpoint(db: Database, input: CreateWebhookEndpointInput): Promise<CreatedWebhookEndpoint> {
+export async function createWebhookEndpoint(
+  db: Database,
+  input: CreateWebhookEndpointInput,
+  options: WebhookUrlOptions = {},
+): Promise<CreatedWebhookEndpoint> {
   const checks = new Checks(["input"]);
-  const url = checkUrl(checks, input?.url, ["url"]);
+  const url = checkUrl(checks, input?.url, ["url"], options.allowPrivateUrls);
   const events = checkEvents(checks, input?.events, ["events"]);
   checks.throwIfAny();
   const secret = generateWebhookSecret();
@@ -133,11 +152,16 @@ export async function createWebhookEndpoint(db: Database, input: CreateWebhookEn
  * INVALID_INPUT as {@link createWebhookEndpoint} for the URL and events; NOT_FOUND (on `id`) for
  * an endpoint that does not exist. Checked before anything is read.
  */
-export async function updateWebhookEndpoint(db: Database, id: number, input: UpdateWebhookEndpointInput): Promise<WebhookEndpointRecord> {
+export async function updateWebhookEndpoint(
+  db: Database,
+  id: number,
+  input: UpdateWebhookEndpointInput,
+  options: WebhookUrlOptions = {},
+): Promise<WebhookEndpointRecord> {
   const endpointId = requireId(id, ["id"], "webhook endpoint");
   const checks = new Checks(["input"]);
   const changes: { url?: string; events?: WebhookEventType[]; enabled?: boolean } = {};
-  if (input?.url !== undefined && input.url !== null) changes.url = checkUrl(checks, input.url, ["url"]);
+  if (input?.url !== undefined && input.url !== null) changes.url = checkUrl(checks, input.url, ["url"], options.allowPrivateUrls);
   if (input?.events !== undefined && input.events !== null) changes.events = checkEvents(checks, input.events, ["events"]);
   if (input?.enabled !== undefined && input.enabled !== null) {
     if (typeof input.enabled === "boolean") changes.enabled = input.enabled;

@@ -3,7 +3,9 @@
  * is answered once and by nothing after; endpoints, deliveries and their mutations are ADMIN's;
  * deliveries page newest first with a status filter, a page of endpoints with theirs in a fixed
  * number of statements; webhookHealth gives every role its figures without URL paths; and
- * redeliverWebhooks queues again exactly the deliveries after a cursor.
+ * redeliverWebhooks queues again exactly the deliveries after a cursor. URLs pointing inside
+ * (loopback, private, link-local, localhost) are refused unless the server allows them
+ * (WEBHOOK_ALLOW_PRIVATE_URLS).
  */
 import { eq, sql } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +17,7 @@ import { createWebhookEndpoint } from "../../server/services/webhook-endpoint.se
 import { createRoleKeys, databaseDigest, type RoleKey } from "../support/access.js";
 import { useFreshDatabase } from "../support/database.js";
 import { useTestServer } from "../support/http.js";
+import { collect } from "../support/live.js";
 
 const database = useFreshDatabase();
 // No worker: the deliveries these tests insert stay as they are written. The hub polls rarely so
@@ -136,6 +139,72 @@ describe("createWebhookEndpoint", () => {
       expect(node.text).not.toContain("hooks.example.com");
     }
     expect(await database.db.$count(webhookEndpoints)).toBe(1);
+  });
+});
+
+describe("URLs that point inside", () => {
+  const INSIDE: [string, string][] = [
+    ["http://127.0.0.1:8080/hooks", "127.0.0.1 is loopback"],
+    ["http://[::1]/hooks", "::1 is loopback"],
+    ["http://169.254.169.254/latest/meta-data/", "169.254.169.254 is link-local"],
+    ["http://10.1.2.3/hooks", "10.1.2.3 is private"],
+    ["http://localhost:3000/hooks", "localhost is loopback"],
+  ];
+  const UPDATE = `mutation($id: ID!, $input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(id: $id, input: $input) {
+    endpoint { url } userErrors { code field message } } }`;
+
+  it("are refused by create and update as INVALID_INPUT on input.url, and nothing is written", async () => {
+    const made = await endpoint();
+    const id = toGlobalId("WebhookEndpoint", made.id);
+    const before = await databaseDigest(database.db);
+    for (const [url, why] of INSIDE) {
+      const userErrors = [{ code: "INVALID_INPUT", field: ["input", "url"], message: `url must point at a public address: ${why}` }];
+      expect((await data(CREATE, { input: { url, events: ["ORDER_SHIPPED"] } })).createWebhookEndpoint, url).toEqual({
+        endpoint: null,
+        secret: null,
+        userErrors,
+      });
+      expect((await data(UPDATE, { id, input: { url } })).updateWebhookEndpoint, url).toEqual({ endpoint: null, userErrors });
+    }
+    expect(await databaseDigest(database.db)).toEqual(before);
+  });
+
+  it("a public IP literal and a name (not resolved) are accepted", async () => {
+    for (const url of ["https://93.184.216.34/in", "https://hooks.example.com/in"]) {
+      const answer = (await data(CREATE, { input: { url, events: ["ORDER_SHIPPED"] } })).createWebhookEndpoint;
+      expect(answer, url).toMatchObject({ endpoint: { url }, userErrors: [] });
+    }
+  });
+
+  it("are refused over WebSocket too", async () => {
+    const over = await collect(server.url, CREATE, { input: { url: "http://127.0.0.1:8080/hooks", events: ["ORDER_SHIPPED"] } });
+    await over.ended;
+    expect(over.events).toEqual([
+      {
+        endpoint: null,
+        secret: null,
+        userErrors: [{ code: "INVALID_INPUT", field: ["input", "url"], message: "url must point at a public address: 127.0.0.1 is loopback" }],
+      },
+    ]);
+    await over.dispose();
+    expect(await database.db.$count(webhookEndpoints)).toBe(0);
+  });
+
+  describe("on a server with WEBHOOK_ALLOW_PRIVATE_URLS", () => {
+    const permissive = useTestServer(database, { webhooks: { enabled: false, allowPrivateUrls: true }, live: { pollMs: 3_600_000 } });
+
+    it("are accepted by create and update, over HTTP and WebSocket", async () => {
+      for (const [url] of INSIDE) {
+        const created = (await permissive.data(CREATE, { input: { url, events: ["ORDER_SHIPPED"] } })).createWebhookEndpoint;
+        expect(created, url).toMatchObject({ endpoint: { url }, userErrors: [] });
+        const updated = (await permissive.data(UPDATE, { id: created.endpoint.id, input: { url: "http://192.168.1.10/in" } })).updateWebhookEndpoint;
+        expect(updated, url).toEqual({ endpoint: { url: "http://192.168.1.10/in" }, userErrors: [] });
+      }
+      const over = await collect(permissive.url, CREATE, { input: { url: "http://127.0.0.1:8080/ws", events: ["ORDER_SHIPPED"] } });
+      await over.ended;
+      expect(over.events).toMatchObject([{ endpoint: { url: "http://127.0.0.1:8080/ws" }, userErrors: [] }]);
+      await over.dispose();
+    });
   });
 });
 

@@ -142,20 +142,24 @@ describe("a PostgreSQL server that cannot be used (describeConnectionFailure)", 
   });
 });
 
-describe("WEBHOOK_WORKER, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS", () => {
-  it("default to a worker on, 8 attempts and 10 s", () => {
+describe("WEBHOOK_WORKER, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS, WEBHOOK_ALLOW_PRIVATE_URLS", () => {
+  it("default to a worker on, 8 attempts, 10 s and public addresses only", () => {
     const config = loadConfig({});
-    expect([config.webhookWorker, config.webhookMaxAttempts, config.webhookTimeoutMs]).toEqual([true, 8, 10_000]);
+    expect([config.webhookWorker, config.webhookMaxAttempts, config.webhookTimeoutMs, config.webhookAllowPrivateUrls]).toEqual([true, 8, 10_000, false]);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: " " }).webhookAllowPrivateUrls).toBe(false);
   });
 
   it("read their values within the bounds", () => {
-    const config = loadConfig({ WEBHOOK_WORKER: "off", WEBHOOK_MAX_ATTEMPTS: " 1 ", WEBHOOK_TIMEOUT_MS: "300000" });
-    expect([config.webhookWorker, config.webhookMaxAttempts, config.webhookTimeoutMs]).toEqual([false, 1, 300_000]);
+    const config = loadConfig({ WEBHOOK_WORKER: "off", WEBHOOK_MAX_ATTEMPTS: " 1 ", WEBHOOK_TIMEOUT_MS: "300000", WEBHOOK_ALLOW_PRIVATE_URLS: "true" });
+    expect([config.webhookWorker, config.webhookMaxAttempts, config.webhookTimeoutMs, config.webhookAllowPrivateUrls]).toEqual([false, 1, 300_000, true]);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: "Yes" }).webhookAllowPrivateUrls).toBe(true);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: "0" }).webhookAllowPrivateUrls).toBe(false);
     expect(loadConfig({ WEBHOOK_MAX_ATTEMPTS: "50", WEBHOOK_TIMEOUT_MS: "100" })).toMatchObject({ webhookMaxAttempts: 50, webhookTimeoutMs: 100 });
   });
 
   it("refuse anything else, naming the variable and the bounds", () => {
     expect(() => loadConfig({ WEBHOOK_WORKER: "sometimes" })).toThrow('WEBHOOK_WORKER must be true or false, got "sometimes"');
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: "10.0.0.0/8" })).toThrow('WEBHOOK_ALLOW_PRIVATE_URLS must be true or false, got "10.0.0.0/8"');
     for (const value of ["0", "51", "-1", "2.5", "many", "1e1"]) {
       expect(() => loadConfig({ WEBHOOK_MAX_ATTEMPTS: value }), value).toThrow(
         new ConfigError(`WEBHOOK_MAX_ATTEMPTS must be a whole number of attempts from 1 to 50, got "${value}"`),

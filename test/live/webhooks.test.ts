@@ -37,6 +37,8 @@ const server = useTestServer(database, {
   // random 1: every backoff is its ceiling, so the test can check the spacing exactly.
   // Few slots (2 per endpoint, 4 in all), so that a dead endpoint holding its own would starve another without the per-endpoint cap.
   webhooks: {
+    // The receivers are on 127.0.0.1 (test/live/webhook-ssrf.test.ts has the guard on).
+    allowPrivateUrls: true,
     timeoutMs: TIMEOUT_MS,
     maxAttempts: MAX_ATTEMPTS,
     pollMs: 100,

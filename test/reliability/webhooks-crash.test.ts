@@ -14,8 +14,11 @@ import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 import { newWebhookSecret, type ReceivedRequest, startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 
-/** Small, so that a killed server's leases (twice the timeout, at least the timeout + 1 s) lapse soon. */
-const ENV = { WEBHOOK_TIMEOUT_MS: "1000", SEED_DEMO: "false" };
+/**
+ * WEBHOOK_TIMEOUT_MS small, so that a killed server's leases (twice the timeout, at least the
+ * timeout + 1 s) lapse soon; private URLs allowed: the receivers are on 127.0.0.1.
+ */
+const ENV = { WEBHOOK_TIMEOUT_MS: "1000", WEBHOOK_ALLOW_PRIVATE_URLS: "true", SEED_DEMO: "false" };
 
 function expectStableBodies(requests: ReceivedRequest[]) {
   const bodies = new Map<string, string>();

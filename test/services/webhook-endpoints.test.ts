@@ -2,7 +2,9 @@
  * Webhook endpoints through the services, on a real database (docs/ARCHITECTURE.md, "Webhooks"):
  * creation answers a Standard Webhooks secret and stores it; every bad URL or event list is an
  * INVALID_INPUT on its field with nothing written; updates change only what is given; deleting
- * takes the deliveries with it; at most 50 endpoints exist, also when created concurrently.
+ * takes the deliveries with it; at most 50 endpoints exist, also when created concurrently. A URL
+ * whose host is localhost or a non-public IP literal is refused unless WEBHOOK_ALLOW_PRIVATE_URLS
+ * allows it; names are not resolved.
  */
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
@@ -107,6 +109,68 @@ describe("createWebhookEndpoint", () => {
     const [first] = await database.db.select().from(webhookEndpoints).limit(1);
     await deleteWebhookEndpoint(database.db, first.id);
     await create("https://hooks.example.com/again");
+  });
+});
+
+describe("URLs that point inside (WEBHOOK_ALLOW_PRIVATE_URLS off)", () => {
+  // [URL as typed, what the message says]: the URL parser's canonical host is what is judged.
+  const inside: [string, string][] = [
+    ["http://127.0.0.1:8080/hooks", "127.0.0.1 is loopback"],
+    ["http://127.1/", "127.0.0.1 is loopback"],
+    ["http://0x7f000001/", "127.0.0.1 is loopback"],
+    ["http://2130706433/", "127.0.0.1 is loopback"],
+    ["http://[::1]/", "::1 is loopback"],
+    ["http://[::ffff:127.0.0.1]:9000/", "::ffff:7f00:1 is loopback"],
+    ["http://169.254.169.254/latest/meta-data/", "169.254.169.254 is link-local"],
+    ["http://10.1.2.3/", "10.1.2.3 is private"],
+    ["https://192.168.1.10/in", "192.168.1.10 is private"],
+    ["https://172.31.0.1/in", "172.31.0.1 is private"],
+    ["http://100.64.0.1/", "100.64.0.1 is carrier-grade NAT"],
+    ["http://0.0.0.0:8080/", "0.0.0.0 is unspecified"],
+    ["http://[fd00::1]/", "fd00::1 is private"],
+    ["http://[fe80::1]/", "fe80::1 is link-local"],
+    ["http://224.0.0.1/", "224.0.0.1 is multicast"],
+    ["http://localhost:3000/hooks", "localhost is loopback"],
+    ["http://LOCALHOST./hooks", "localhost. is loopback"],
+    ["https://api.localhost/hooks", "api.localhost is loopback"],
+  ];
+  it.each(inside)("refuses %s at creation with INVALID_INPUT on input.url and writes nothing", async (url, why) => {
+    const before = await databaseDigest(database.db);
+    const error = await refusal(create(url));
+    expect(error.issues).toEqual([{ code: "INVALID_INPUT", field: ["input", "url"], message: `url must point at a public address: ${why}` }]);
+    expect(await databaseDigest(database.db)).toEqual(before);
+  });
+
+  it("refuses them at update too, and changes nothing", async () => {
+    const { endpoint } = await create("https://hooks.example.com/in");
+    const before = await databaseDigest(database.db);
+    for (const [url, why] of inside) {
+      const error = await refusal(updateWebhookEndpoint(database.db, endpoint.id, { url, enabled: false }));
+      expect(error.issues, url).toEqual([{ code: "INVALID_INPUT", field: ["input", "url"], message: `url must point at a public address: ${why}` }]);
+    }
+    expect(await databaseDigest(database.db)).toEqual(before);
+  });
+
+  it("accepts public IP literals and names, without resolving them", async () => {
+    for (const url of [
+      "https://93.184.216.34/in",
+      "https://[2606:4700:4700::1111]/in",
+      "https://hooks.example.com/in",
+      "https://localhost.example.com/in",
+    ]) {
+      expect((await create(url)).endpoint.url, url).toBe(url);
+    }
+    const { endpoint } = await create("https://hooks.example.com/moving");
+    expect((await updateWebhookEndpoint(database.db, endpoint.id, { url: "https://93.184.216.34/moved" })).url).toBe("https://93.184.216.34/moved");
+  });
+
+  it("accepts every one of them when allowed (a receiver on the same machine or network)", async () => {
+    const allowed = { allowPrivateUrls: true };
+    for (const [url] of inside) {
+      const { endpoint } = await createWebhookEndpoint(database.db, { url, events: ["ORDER_SHIPPED"] }, allowed);
+      expect(endpoint.url, url).toBe(new URL(url).href);
+      expect((await updateWebhookEndpoint(database.db, endpoint.id, { url: "http://10.0.0.5/in" }, allowed)).url).toBe("http://10.0.0.5/in");
+    }
   });
 });
 

@@ -95,7 +95,7 @@ export class WebhookEndpointResolver {
   })
   createWebhookEndpoint(@Arg("input", () => CreateWebhookEndpointInput) input: CreateWebhookEndpointInput, @Ctx() context: Context) {
     return mutate(context, { ...NO_ENDPOINT, secret: null as string | null }, async () => {
-      const created = await createWebhookEndpoint(context.db, { url: input.url, events: input.events });
+      const created = await createWebhookEndpoint(context.db, { url: input.url, events: input.events }, context.webhookUrls);
       // The origin only: a URL's path or query may carry the receiver's token.
       context.logger.info("webhook endpoint created", { webhookEndpointId: created.endpoint.id, origin: new URL(created.endpoint.url).origin });
       return created;
@@ -110,7 +110,7 @@ export class WebhookEndpointResolver {
     @Ctx() context: Context,
   ) {
     return mutate(context, NO_ENDPOINT, async () => ({
-      endpoint: await updateWebhookEndpoint(context.db, requireNodeId(id, "WebhookEndpoint", ["id"]), input),
+      endpoint: await updateWebhookEndpoint(context.db, requireNodeId(id, "WebhookEndpoint", ["id"]), input, context.webhookUrls),
     }));
   }
 

@@ -241,7 +241,8 @@ export async function webhooksScenario(context: ScenarioContext): Promise<void> 
   context.defer(() => healthy.close());
   const dead = await startDeadReceiver();
   context.defer(() => dead.close());
-  const server = await context.startServer({ databaseUrl: url, env: { WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS) } });
+  // Private URLs allowed: the receivers are on 127.0.0.1.
+  const server = await context.startServer({ databaseUrl: url, env: { WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS), WEBHOOK_ALLOW_PRIVATE_URLS: "true" } });
   const client = new GraphQLClient(server.url, clients + 1);
   context.defer(() => client.close());
   const poster = new http.Agent({ keepAlive: true, maxSockets: clients, maxFreeSockets: clients });
