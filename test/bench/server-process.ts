@@ -12,6 +12,14 @@ import { BENCH_QUERY_LIMITS, BENCH_SECRET, ensureBenchKey } from "./bench-access
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const START_DEADLINE_MS = 60_000;
+
+/**
+ * The heap flags `npm start` gives node (package.json), read from there so the bench runs the
+ * server as it is run; the baselines (bare Apollo) get them too, so the flags favour neither.
+ */
+const START_HEAP_FLAGS: string[] =
+  (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start.match(/--max-[a-z-]+=\d+/g) ??
+  [];
 const STOP_DEADLINE_MS = 20_000;
 
 export interface ServerProcess {
@@ -81,7 +89,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   delete env.PGLITE_DIR;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   if (options.pgliteDir) env.PGLITE_DIR = options.pgliteDir;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? "server/cli/main.ts"], {
+  const child = spawn(process.execPath, [...START_HEAP_FLAGS, ...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? "server/cli/main.ts"], {
     cwd: repoRoot,
     env,
     stdio: ["ignore", "pipe", "pipe"],
