@@ -1,7 +1,7 @@
 /**
  * The webhook delivery loop of one instance (docs/ARCHITECTURE.md, "Webhooks"). After the event
  * hub reads new events (a commit here, a NOTIFY from another instance, its poll) it reads them into
- * deliveries (`queueWebhookDeliveries`), then claims due deliveries with a lease and POSTs each
+ * deliveries (`fanOutWebhookBatch`), then claims due deliveries with a lease and POSTs each
  * one, signed, outside any transaction: a business transaction never waits for a receiver. At most
  * `maxInFlight` attempts at once and `perEndpoint` per endpoint, so a slow or dead endpoint holds
  * its own slots and no one else's. A poll covers what no wake-up announces: retries coming due,
@@ -14,8 +14,7 @@ import {
   type ClaimedDelivery,
   claimDueDeliveries,
   FAN_OUT_BATCH,
-  hasEnabledWebhookEndpoints,
-  queueWebhookDeliveries,
+  fanOutWebhookBatch,
   recordDeliveryAttempt,
 } from "../services/webhook-delivery.service.js";
 import { signWebhook } from "../services/webhook-signature.js";
@@ -196,10 +195,12 @@ export class WebhookWorker {
 
   /** Reads new events into deliveries; then, if it queued any, claims. */
   private async fanOutPass(): Promise<void> {
-    if (this.closed) return;
-    this.endpoints = await hasEnabledWebhookEndpoints(this.db);
     let queued = 0;
-    for (let n = FAN_OUT_BATCH; n >= FAN_OUT_BATCH && !this.closed; queued += n) n = await queueWebhookDeliveries(this.db, { limit: FAN_OUT_BATCH });
+    for (let n = FAN_OUT_BATCH; n >= FAN_OUT_BATCH && !this.closed; queued += n) {
+      const batch = await fanOutWebhookBatch(this.db, { limit: FAN_OUT_BATCH });
+      this.endpoints = batch.endpoints;
+      n = batch.read;
+    }
     if (this.endpoints && queued > 0) this.claims.run();
   }
 

@@ -424,13 +424,34 @@ function dataOf(message: Message, state: BatchState): Record<string, unknown> {
  * A crash before the commit leaves everything as it was; the rerun makes the same `event_id`s.
  * Returns how many events it read (a full batch: call again).
  */
-export async function queueWebhookDeliveries(db: Database, { limit = FAN_OUT_BATCH }: { limit?: number } = {}): Promise<number> {
+export async function queueWebhookDeliveries(db: Database, options: { limit?: number } = {}): Promise<number> {
+  return (await fanOutWebhookBatch(db, options)).read;
+}
+
+/** What one fan-out batch did. */
+export interface FanOutBatch {
+  /** Events read from the log (a full batch: call again). */
+  read: number;
+  /** Whether an endpoint is enabled (read in the same round trip as the position): without one, the worker has nothing to claim. */
+  endpoints: boolean;
+}
+
+/**
+ * {@link queueWebhookDeliveries}, also answering whether any endpoint is enabled. The position and
+ * the endpoints are read together, and the deliveries and the new position written together (a
+ * transaction's statements sent without waiting share a round trip): a fan-out is on the way from
+ * an event to its receiver, and every round trip there waits its turn in a busy event loop.
+ */
+export async function fanOutWebhookBatch(db: Database, { limit = FAN_OUT_BATCH }: { limit?: number } = {}): Promise<FanOutBatch> {
   const batch = Math.max(1, Math.min(Math.trunc(limit) || FAN_OUT_BATCH, 10_000));
   return db.transaction(async (tx) => {
-    const [position] = await rows<{ seq: number | string }>(tx, sql`SELECT seq FROM ${webhookLogPosition} WHERE id = 1 FOR UPDATE SKIP LOCKED`);
-    if (!position) return 0;
+    const [[position], endpoints] = await Promise.all([
+      rows<{ seq: number | string }>(tx, sql`SELECT seq FROM ${webhookLogPosition} WHERE id = 1 FOR UPDATE SKIP LOCKED`),
+      rows<{ events: string[] | string }>(tx, sql`SELECT events FROM ${webhookEndpoints} WHERE enabled`),
+    ]);
+    const enabled = endpoints.length > 0;
+    if (!position) return { read: 0, endpoints: enabled };
     const after = int(position.seq);
-    const endpoints = await rows<{ events: string[] | string }>(tx, sql`SELECT events FROM ${webhookEndpoints} WHERE enabled`);
     const subscribed = new Set(endpoints.flatMap((row) => (Array.isArray(row.events) ? row.events : String(row.events).replace(/[{}]/g, "").split(","))));
     if (subscribed.size === 0) {
       // Nobody listens: move past the batch without reading its payloads.
@@ -440,14 +461,14 @@ export async function queueWebhookDeliveries(db: Database, { limit = FAN_OUT_BAT
                  moved AS (UPDATE ${webhookLogPosition} SET seq = (SELECT max(seq) FROM batch) WHERE id = 1 AND EXISTS (SELECT 1 FROM batch) RETURNING 1)
             SELECT count(*) AS n FROM batch`,
       );
-      return int(moved?.n ?? 0);
+      return { read: int(moved?.n ?? 0), endpoints: enabled };
     }
     const found = await rows<Record<string, unknown>>(
       tx,
       sql`SELECT id, seq, type, order_id, restock_id, payload, created_at FROM ${events}
           WHERE seq > ${after} ORDER BY seq LIMIT ${batch}`,
     );
-    if (found.length === 0) return 0;
+    if (found.length === 0) return { read: 0, endpoints: enabled };
     const source: SourceEvent[] = found.map((row) => ({
       id: int(row.id),
       seq: int(row.seq),
@@ -468,6 +489,7 @@ export async function queueWebhookDeliveries(db: Database, { limit = FAN_OUT_BAT
       for (const row of withBackorders) backordered.add(int(row.order_id));
     }
     const messages = source.flatMap((event) => messagesOf(event, backordered)).filter((message) => subscribed.has(message.type));
+    const move = () => tx.execute(sql`UPDATE ${webhookLogPosition} SET seq = ${lastSeq} WHERE id = 1`);
     if (messages.length > 0) {
       const orderIds = [...new Set(messages.filter((m) => m.type !== "RESTOCK_RECEIVED").map((m) => m.orderId!))];
       const refundIds = [
@@ -487,7 +509,7 @@ export async function queueWebhookDeliveries(db: Database, { limit = FAN_OUT_BAT
       }));
       // One statement for the whole batch: each message to every endpoint that wants it. Ids are
       // given in the messages' (log) order, which the per-order ordering of the claim relies on.
-      await tx.execute(sql`
+      const insert = tx.execute(sql`
         INSERT INTO ${webhookDeliveries} (endpoint_id, event_id, event_type, event_seq, order_id, payload)
         SELECT e.id, m.event_id, m.event_type, m.event_seq, m.order_id, m.payload
         FROM jsonb_to_recordset(${jsonb(queued)}) AS m(n int, source_id bigint, event_id text, event_type text, event_seq bigint, order_id int, payload jsonb)
@@ -495,9 +517,9 @@ export async function queueWebhookDeliveries(db: Database, { limit = FAN_OUT_BAT
         JOIN ${webhookEndpoints} e ON e.enabled AND m.event_type = ANY(e.events) AND e.created_at <= ev.created_at
         ORDER BY m.n, e.id
         ON CONFLICT (endpoint_id, event_id) DO NOTHING`);
-    }
-    await tx.execute(sql`UPDATE ${webhookLogPosition} SET seq = ${lastSeq} WHERE id = 1`);
-    return source.length;
+      await Promise.all([insert, move()]);
+    } else await move();
+    return { read: source.length, endpoints: enabled };
   });
 }
 
@@ -674,10 +696,4 @@ export async function recordDeliveryAttempt(
     RETURNING ${d.status}, ${d.nextAttemptAt}`,
   );
   return row ? { status: row.status, nextAttemptAt: toDate(row.next_attempt_at)! } : null;
-}
-
-/** Whether any endpoint is enabled: without one, the worker has nothing to claim. */
-export async function hasEnabledWebhookEndpoints(db: Executor): Promise<boolean> {
-  const [row] = await rows<{ found: boolean }>(db, sql`SELECT EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE enabled) AS found`);
-  return row?.found === true || (row?.found as unknown) === "t";
 }
