@@ -160,7 +160,9 @@ describe("supplierOrderChanged", () => {
     const mine = await dropshipSupplier();
     const theirs = await dropshipSupplier();
     const { secret } = await createApiKey(database.db, { name: "live supplier", role: "SUPPLIER", supplierId: mine.supplier.id });
-    const after = await cursorNow();
+    // The supplier's portal reads its own starting point (eventCursor is open to SUPPLIER keys).
+    const after = (await server.data("{ eventCursor }", {}, { key: secret })).eventCursor;
+    expect(after).toBe(await cursorNow());
     const own = await subscribe({ after }, secret);
     const named = subscribeOn(own.client, { supplierId: mine.supplierId, after });
     const another = subscribeOn(own.client, { supplierId: theirs.supplierId, after });
@@ -210,6 +212,23 @@ describe("supplierOrderChanged", () => {
       { key: secret },
     );
     expect(listed.supplierOrders.nodes).toEqual([{ id: supplierOrderId, customer }]);
+  });
+
+  it("lets a SUPPLIER key step back with eventCursor(back:) and replay its own recent changes only", async () => {
+    const mine = await dropshipSupplier();
+    const theirs = await dropshipSupplier();
+    const { secret } = await createApiKey(database.db, { name: "supplier history", role: "SUPPLIER", supplierId: mine.supplier.id });
+    const a = await dropshipOrder(mine.productId);
+    const b = await dropshipOrder(theirs.productId);
+    await acknowledge(b.supplierOrderId, daysFromNow(2));
+    // Far enough back to cover both orders and the acknowledgement, whatever else they logged.
+    const { eventCursor } = await server.data("{ eventCursor(back: 200) }", {}, { key: secret });
+    const history = await subscribe({ after: eventCursor }, secret);
+    await waitFor(() => history.events.some((e) => e.supplierOrder.id === a.supplierOrderId), "my order's CREATED, replayed");
+    const own = await dropshipOrder(mine.productId);
+    await waitFor(() => history.events.some((e) => e.supplierOrder.id === own.supplierOrderId), "a live change after the replay");
+    expect(history.errors).toEqual([]);
+    expect(history.events.map((e) => e.supplierOrder.id)).not.toContain(b.supplierOrderId);
   });
 
   it("replays from `after`: every change since the cursor first, then the live ones", async () => {

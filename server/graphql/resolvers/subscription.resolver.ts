@@ -148,7 +148,10 @@ async function subscribedSupplier(context: Context, supplierId: string | null | 
 
 @Resolver()
 export class SubscriptionResolver {
-  @Authorized(...READ)
+  // SUPPLIER too: a supplier's portal loads its orders, then subscribes to supplierOrderChanged
+  // after this cursor. A position in the log says nothing about what is in it, and whatever a
+  // cursor replays passes the subscription's own filter (its supplier's orders only).
+  @Authorized(...SUPPLIER_ORDER_READS)
   @Query(() => String, {
     description:
       "The cursor of the newest event in the log. Read it before you load a snapshot, then subscribe with `after` set to it: you miss nothing that happens after the snapshot. " +
