@@ -11,7 +11,7 @@ import { lookup as dnsLookup } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
-import { nonPublicKind } from "../services/public-address.js";
+import { bareHost, nonPublicKind } from "../services/public-address.js";
 
 /** Bytes of an answer's body read (so its connection can serve the next attempt); a longer body is dropped with its connection. */
 const DRAIN_LIMIT = 64 * 1024;
@@ -70,7 +70,7 @@ export interface PostOptions {
  * with a {@link PrivateAddressError} (the request was never sent), a network error, or the abort.
  */
 export function postWebhook(url: URL, options: PostOptions): Promise<number> {
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = bareHost(url.hostname);
   const kind = !options.allowPrivate && isIP(host) !== 0 ? nonPublicKind(host) : undefined;
   if (kind) return Promise.reject(new PrivateAddressError(host, host, kind));
   const secure = url.protocol === "https:";

@@ -17,6 +17,7 @@ import {
   fanOutWebhookBatch,
   recordDeliveryAttempt,
 } from "../services/webhook-delivery.service.js";
+import { WEBHOOK_LIMITS } from "../services/webhook-endpoint.service.js";
 import { signWebhook } from "../services/webhook-signature.js";
 import { createWebhookAgents, postWebhook } from "./webhook-post.js";
 
@@ -62,8 +63,8 @@ const USER_AGENT = "backorder-engine-webhooks/1";
 
 /** The default of `perEndpoint` (see there); the bench reads it to know what a dead endpoint can be sent. */
 export const DEFAULT_SLOTS_PER_ENDPOINT = 32;
-/** The default of `maxInFlight`: the most endpoints there can be (webhook-endpoint.service.ts) times the slots of each. */
-const DEFAULT_MAX_IN_FLIGHT = 50 * DEFAULT_SLOTS_PER_ENDPOINT;
+/** The default of `maxInFlight`: the most endpoints there can be times the slots of each. */
+const DEFAULT_MAX_IN_FLIGHT = WEBHOOK_LIMITS.endpoints * DEFAULT_SLOTS_PER_ENDPOINT;
 
 /** What a log line may say about where it was sent: scheme, host and path; never the query (it may carry a token). */
 function where(url: string): string {

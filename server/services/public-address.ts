@@ -107,11 +107,16 @@ export function nonPublicKind(address: string): AddressKind | undefined {
  * checked again at each connection.
  */
 export function nonPublicHost(hostname: string): string | undefined {
-  const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
+  const host = bareHost(hostname);
   if (isIP(host) === 0) {
     const name = host.toLowerCase().replace(/\.$/, "");
     return name === "localhost" || name.endsWith(".localhost") ? `${hostname} is loopback` : undefined;
   }
   const kind = nonPublicKind(host);
   return kind && `${host} is ${kind}`;
+}
+
+/** A URL's `hostname` without the brackets of an IPv6 literal: what `isIP` and `dns.lookup` take. */
+export function bareHost(hostname: string): string {
+  return hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
 }
