@@ -4,6 +4,7 @@
  */
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 import { parseQueryLimits, type QueryLimits } from "./graphql/limits/query-limits.js";
+import { DEFAULT_READ_CACHE_MAX_AGE_MS } from "./graphql/read-cache.js";
 
 /**
  * A variable with a value the server cannot run with. The message names the variable and says
@@ -56,6 +57,11 @@ export interface Config {
    * refused and no delivery connects to such an address (docs/ARCHITECTURE.md, "Webhooks").
    */
   webhookAllowPrivateUrls: boolean;
+  /**
+   * READ_CACHE_MAX_AGE_MS: how long the read cache may serve an answer again while the database
+   * has committed nothing since it was read (docs/ARCHITECTURE.md, "The read cache"); 0: off.
+   */
+  readCacheMaxAgeMs: number;
 }
 
 /** Reads a boolean variable: true/false, 1/0, yes/no, on/off; `fallback` when unset or empty. */
@@ -233,5 +239,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: { see
     webhookMaxAttempts: parseBoundedInteger("WEBHOOK_MAX_ATTEMPTS", env.WEBHOOK_MAX_ATTEMPTS, DEFAULT_WEBHOOK_MAX_ATTEMPTS, 1, 50, "attempts"),
     webhookTimeoutMs: parseBoundedInteger("WEBHOOK_TIMEOUT_MS", env.WEBHOOK_TIMEOUT_MS, DEFAULT_WEBHOOK_TIMEOUT_MS, 100, 300_000, "milliseconds"),
     webhookAllowPrivateUrls: parseBoolean("WEBHOOK_ALLOW_PRIVATE_URLS", env.WEBHOOK_ALLOW_PRIVATE_URLS, false),
+    readCacheMaxAgeMs: parseBoundedInteger("READ_CACHE_MAX_AGE_MS", env.READ_CACHE_MAX_AGE_MS, DEFAULT_READ_CACHE_MAX_AGE_MS, 0, 60_000, "milliseconds"),
   };
 }

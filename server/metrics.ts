@@ -59,6 +59,8 @@ export class Metrics {
   readonly eventHub: { lag: Gauge; position: Gauge; subscribers: Gauge; queuedEvents: Gauge; maxQueuedEvents: Gauge };
   readonly webSocket: { connections: Gauge; bufferedBytes: Gauge; maxBufferedBytes: Gauge };
   readonly lockWaits: Gauge;
+  /** Cacheable queries over HTTP, by whether the read cache answered them. */
+  readonly readCache: Counter<"outcome">;
   private pool: PoolGauges | undefined;
   private readonly probes = new Set<() => Promise<void> | void>();
   private readonly operationNames = new Set<string>();
@@ -94,6 +96,12 @@ export class Metrics {
       name: "backorder_budget_refusals_total",
       help: "Operations refused by the query limits or the cost budget, by reason (the error code, or BUDGET_WAIT_EXCEEDED for a subscriber closed with 4413) and transport.",
       labelNames: ["reason", "transport"],
+      registers,
+    });
+    this.readCache = new Counter({
+      name: "backorder_read_cache_requests_total",
+      help: "Queries the read cache may answer, by outcome: hit (served again, nothing committed since it was read) or miss (run).",
+      labelNames: ["outcome"],
       registers,
     });
     this.eventHub = {
@@ -166,6 +174,10 @@ export class Metrics {
   /** Counts one refusal. */
   countRefusal(reason: RefusalReason, transport: Transport): void {
     this.refusals.inc({ reason, transport });
+  }
+
+  countReadCache(outcome: "hit" | "miss"): void {
+    this.readCache.inc({ outcome });
   }
 
   /**

@@ -136,6 +136,7 @@ async function main(config: Config): Promise<void> {
     idempotencyKeyRetentionHours: config.idempotencyKeyRetentionHours,
     lostDemandRetentionDays: config.lostDemandRetentionDays,
     webhookDeliveryRetentionDays: config.webhookDeliveryRetentionDays,
+    readCacheMaxAgeMs: config.readCacheMaxAgeMs,
     webhooks: {
       enabled: config.webhookWorker,
       maxAttempts: config.webhookMaxAttempts,

@@ -39,6 +39,8 @@ import { requestLogPlugin } from "./request-log.plugin.js";
 import { databaseUnavailablePlugin, isDatabaseUnavailable, RETRY_AFTER_SECONDS, serviceUnavailableError } from "../graphql/database-unavailable.js";
 import { callerOf, type QueryLimits, type QueryLimitsOverride, resolveQueryLimits } from "../graphql/limits/query-limits.js";
 import { queryLimitsPlugin } from "../graphql/limits/query-limits.plugin.js";
+import { readCachePlugin } from "../graphql/read-cache.js";
+import { CommitClock } from "../../drizzle/commit-clock.js";
 import { CostBudget } from "../graphql/limits/cost-budget.js";
 import { meterSchemaObjects } from "../graphql/limits/object-meter.js";
 import { markOverdueBackorders } from "../services/eta.service.js";
@@ -125,6 +127,12 @@ export interface AppOptions {
    * (WEBHOOK_ALLOW_PRIVATE_URLS) also governs the URLs the API accepts, worker or not.
    */
   webhooks?: WebhookWorkerOptions & { enabled?: boolean };
+  /**
+   * READ_CACHE_MAX_AGE_MS: the read cache (docs/ARCHITECTURE.md, "The read cache") serves an answer
+   * again while the database has committed nothing since it was read, for at most this long.
+   * Default 1,000; 0: off.
+   */
+  readCacheMaxAgeMs?: number;
 }
 
 export interface App {
@@ -242,6 +250,12 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
           budget,
           caller: (context) => callerOf(context.apiKey, context.clientAddress),
           onRefusal: (reason) => metrics.countRefusal(reason, "http"),
+        }),
+        // After the query limits, whose checks and charge a served answer passes too.
+        readCachePlugin({
+          clock: new CommitClock(connection.db),
+          maxAgeMs: options.readCacheMaxAgeMs,
+          onLookup: (outcome) => metrics.countReadCache(outcome),
         }),
         // After the query limits: it reads the response as they leave it (the outcome of a refusal).
         requestLogPlugin(logger, metrics),

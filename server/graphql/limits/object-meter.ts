@@ -55,6 +55,16 @@ export function meterObjects(context: object, maxObjects: number): ObjectMeter {
   return meter;
 }
 
+/**
+ * Registers for `context` a meter that has already counted `counted`: an answer served again
+ * without running (server/graphql/read-cache.ts) is charged what its execution was.
+ */
+export function replayTally(context: object, counted: { objects: number; work: number }): void {
+  const meter = new ObjectMeter(Number.POSITIVE_INFINITY);
+  Object.assign(meter.tally(), counted);
+  meters.set(context, meter);
+}
+
 /** The meter registered for `context`, if any. */
 export function meterOf(context: unknown): ObjectMeter | undefined {
   return context !== null && typeof context === "object" ? meters.get(context) : undefined;

@@ -21,7 +21,7 @@
 import { type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener, HeaderMap } from "@apollo/server";
 import type { DocumentNode, GraphQLError } from "graphql";
 import { CostBudget } from "./cost-budget.js";
-import { meterObjects, type ObjectMeter, responseTooLarge } from "./object-meter.js";
+import { meterObjects, meterOf, type ObjectMeter, responseTooLarge } from "./object-meter.js";
 import { actualCost, measureOperation, type OperationCost } from "./query-cost.js";
 
 /** An operation that never got measured (refused before, or no operation): nothing unseen to charge. */
@@ -106,9 +106,11 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
         async executionDidStart({ contextValue: context }) {
           meter = meterObjects(context, limits.maxObjects);
         },
-        async willSendResponse({ response }) {
+        async willSendResponse({ response, contextValue: context }) {
           const result = response.body.kind === "single" ? response.body.singleResult : response.body.initialResult;
           let actual: number | undefined;
+          // Not run but served again (server/graphql/read-cache.ts): the count it replayed.
+          meter ??= meterOf(context);
           if (meter) {
             const tally = meter.tally();
             actual = actualCost(measured ?? NOT_MEASURED, result.data, tally);

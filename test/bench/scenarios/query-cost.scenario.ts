@@ -82,7 +82,8 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
   const proxyPort = await counter.listen();
   const proxied = new URL(url);
   proxied.port = String(proxyPort);
-  const counted = await context.startServer({ databaseUrl: proxied.toString() });
+  // The read cache off: this counts what one execution sends.
+  const counted = await context.startServer({ databaseUrl: proxied.toString(), env: { READ_CACHE_MAX_AGE_MS: "0" } });
   const countingClient = new GraphQLClient(counted.url, 1);
   context.defer(() => countingClient.close());
 
@@ -129,17 +130,23 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
   if (page.products.nodes.length !== 20 || page.products.nodes.some((node) => node.backlog.nodes.length === 0)) {
     throw new Error("products(first: 20) did not return 20 products, each with a backlog");
   }
+  // The same page with the read cache off: what one execution costs (context, no target).
+  const uncachedServer = await context.startServer({ databaseUrl: url, env: { READ_CACHE_MAX_AGE_MS: "0" } });
+  const uncachedClient = new GraphQLClient(uncachedServer.url, options.clients);
+  context.defer(() => uncachedClient.close());
   const bare = await context.startServer({ script: "test/bench/bare-apollo.server.ts" });
   const bareClient = new GraphQLClient(bare.url, options.clients);
   context.defer(() => bareClient.close());
   const loads = [
     { kind: "reads", label: "products(first: 20)", query: READS, client, pid: server.pid },
+    { kind: "uncached", label: "products(first: 20), read cache off", query: READS, client: uncachedClient, pid: uncachedServer.pid },
     { kind: "trivial", label: "{ __typename }", query: TRIVIAL, client, pid: server.pid },
     { kind: "bare", label: "bare Apollo { hello }", query: HELLO, client: bareClient, pid: bare.pid },
   ] as const;
   type Kind = (typeof loads)[number]["kind"];
   type Measured = { rate: number; latencies: number[]; cpuPerRequestMs: number };
-  const measured: Record<Kind, Measured[]> = { reads: [], trivial: [], bare: [] };
+  const measured: Record<Kind, Measured[]> = { reads: [], uncached: [], trivial: [], bare: [] };
+  const lookupsAtStart = await readCacheLookups(server.url);
   for (let round = 0; round < options.rounds; round++) {
     for (const load of loads) {
       const label = `${load.label}, round ${round + 1}`;
@@ -165,6 +172,9 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
       measured[load.kind].push({ ...result, cpuPerRequestMs });
     }
   }
+  const lookups = await readCacheLookups(server.url);
+  const hits = lookups.hit - lookupsAtStart.hit;
+  const misses = lookups.miss - lookupsAtStart.miss;
   const rate = (kind: Kind) => measured[kind].reduce((sum, r) => sum + r.rate, 0) / measured[kind].length;
   const p50 = (kind: Kind) =>
     percentile(
@@ -181,7 +191,17 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
     baselineName: "{ __typename }",
     baseline: rate("trivial"),
     target: { on: "ratio", op: ">=", bound: READS_TARGET },
-    note: `the page: ${READS}`,
+    note:
+      `the page: ${READS}; answered by the read cache (docs/ARCHITECTURE.md, "The read cache") ${hits} times and run ${misses} times ` +
+      "(a commit anywhere in the cluster, such as the cost budgets' sync every 250 ms, ends the kept answer)",
+  });
+  context.record({
+    name: "products(first: 20) with the read cache off requests/s",
+    unit: "1/s",
+    value: rate("uncached"),
+    baselineName: "{ __typename }",
+    baseline: rate("trivial"),
+    note: "READ_CACHE_MAX_AGE_MS=0: every request runs its three statements and resolvers",
   });
   context.record({
     name: "{ __typename } with an API key requests/s",
@@ -215,6 +235,14 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
     note: cpuNote,
   });
   context.record({
+    name: "products(first: 20) with the read cache off server CPU per request",
+    unit: "ms",
+    value: cpu("uncached"),
+    baselineName: "{ __typename }",
+    baseline: cpu("trivial"),
+    note: cpuNote,
+  });
+  context.record({
     name: "{ __typename } server CPU per request",
     unit: "ms",
     value: cpu("trivial"),
@@ -222,4 +250,11 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
     baseline: cpu("bare"),
     note: cpuNote,
   });
+}
+
+/** The read cache's counters of the server at `url`, from its GET /metrics. */
+async function readCacheLookups(url: string): Promise<{ hit: number; miss: number }> {
+  const text = await fetch(url.replace(/\/graphql$/, "/metrics")).then((response) => response.text());
+  const count = (outcome: string) => Number(new RegExp(`^backorder_read_cache_requests_total\\{outcome="${outcome}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  return { hit: count("hit"), miss: count("miss") };
 }
