@@ -121,6 +121,15 @@ function stdoutInBatches(): (line: string) => void {
 let sharedStdout: ((line: string) => void) | undefined;
 
 /** Makes a JSON-lines logger. */
+/** Whether every field is a string, a number, a boolean or null (nothing for the replacer to do). */
+function flat(fields: LogFields): boolean {
+  for (const key in fields) {
+    const value = fields[key];
+    if (value !== null && value !== undefined && typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") return false;
+  }
+  return true;
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = parseLogLevel(options.level ?? process.env.LOG_LEVEL);
   const write = options.write ?? (sharedStdout ??= stdoutInBatches());
@@ -131,10 +140,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     let line: string;
     try {
       // An Error anywhere in the fields is serialized (and redacted) the same way: JSON.stringify
-      // alone would copy its enumerable fields, PGlite's `params` among them.
-      line = JSON.stringify(entry, (_key, value: unknown) =>
-        typeof value === "bigint" ? value.toString() : value instanceof Error ? serializeError(value) : value,
-      );
+      // alone would copy its enumerable fields, PGlite's `params` among them. Fields of plain
+      // values (a request's line) need no replacer, which JSON.stringify calls for every key.
+      line = flat(entry)
+        ? JSON.stringify(entry)
+        : JSON.stringify(entry, (_key, value: unknown) =>
+            typeof value === "bigint" ? value.toString() : value instanceof Error ? serializeError(value) : value,
+          );
     } catch {
       line = JSON.stringify({ time: entry.time, level: at, msg: message, note: "fields were not serializable" });
     }

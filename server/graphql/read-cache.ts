@@ -18,7 +18,13 @@
  * still passes the guards, the cost limits and the budget (they run before this plugin's hook),
  * and is charged what its execution was charged: the tally of objects and work is kept with it.
  */
-import { type ApolloServerPlugin, type GraphQLResponse, HeaderMap } from "@apollo/server";
+import {
+  type ApolloServerPlugin,
+  type GraphQLRequestContextResponseForOperation,
+  type GraphQLRequestContextWillSendResponse,
+  type GraphQLResponse,
+  HeaderMap,
+} from "@apollo/server";
 import { type DocumentNode, type FormattedExecutionResult, Kind, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import type { CommitClock } from "../../drizzle/commit-clock.js";
 import type { Context } from "./context.js";
@@ -114,107 +120,146 @@ function keyOfVariables(variables: Record<string, unknown> | undefined): string 
 
 export function readCachePlugin(options: ReadCacheOptions): ApolloServerPlugin<Context> {
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_READ_CACHE_MAX_AGE_MS;
-  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-  const maxObjects = options.maxObjects ?? DEFAULT_MAX_OBJECTS;
-  const heard = options.onLookup ?? (() => {});
-  const entries = new Map<string, Entry>();
-  let keptObjects = 0;
-  const drop = (key: string, entry: Entry) => {
-    entries.delete(key);
-    keptObjects -= entry.objects;
-  };
-  const keep = (key: string, entry: Entry) => {
-    const old = entries.get(key);
-    if (old) drop(key, old);
-    entries.set(key, entry);
-    keptObjects += entry.objects;
-    // Least recently used first: Map keeps insertion order, and a hit is re-inserted.
-    for (const [oldest, value] of entries) {
-      if (entries.size <= maxEntries && keptObjects <= maxObjects) break;
-      drop(oldest, value);
-    }
-  };
-  // Executions under way, by key: a request that misses with the same reading waits for the one
-  // running rather than running the same statements again (a write ends every kept answer at
-  // once, and the requests after it would otherwise all run).
-  const running = new Map<string, { reading: string; kept: Promise<Entry | undefined> }>();
-  const fresh = (entry: Entry | undefined, reading: string, readAt: number): entry is Entry =>
-    entry !== undefined && entry.reading === reading && readAt - entry.readAt < maxAgeMs;
   if (maxAgeMs <= 0) return {};
+  const cache = new ReadCache(
+    options.clock,
+    maxAgeMs,
+    options.maxEntries ?? DEFAULT_MAX_ENTRIES,
+    options.maxObjects ?? DEFAULT_MAX_OBJECTS,
+    options.onLookup,
+  );
   return {
     async requestDidStart() {
-      let key: string | undefined;
-      let reading: string | undefined;
-      let readAt = 0;
-      // Set when this request runs the execution the others with its key and reading wait for.
-      let settle: ((entry: Entry | undefined) => void) | undefined;
-      const serve = (entry: Entry, contextValue: Context): GraphQLResponse => {
-        replayTally(contextValue, { objects: entry.objects, work: entry.work });
-        heard("hit");
-        return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: "single", singleResult: { data: entry.data } } };
-      };
-      return {
-        async responseForOperation({ document, operation, queryHash, request, contextValue }) {
-          // No operation (an unknown operationName): the execution refuses it.
-          if (!contextValue.apiKey || !operation || !isCacheableQuery(document, operation)) return null;
-          const variables = keyOfVariables(request.variables);
-          if (variables === undefined) return null;
-          try {
-            readAt = performance.now();
-            reading = await options.clock.now();
-          } catch {
-            // The database did not answer: the execution will say so.
-            return null;
-          }
-          key = `${contextValue.apiKey.id}\n${queryHash}\n${operation.name?.value ?? ""}\n${variables}`;
-          const entry = entries.get(key);
-          if (fresh(entry, reading, readAt)) {
-            entries.delete(key);
-            entries.set(key, entry);
-            return serve(entry, contextValue);
-          }
-          const under = running.get(key);
-          if (under && under.reading === reading) {
-            // Never longer than an execution of its own could take: past that, it runs.
-            let timer: ReturnType<typeof setTimeout> | undefined;
-            const kept = await Promise.race([under.kept, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), MAX_WAIT_MS)))]);
-            clearTimeout(timer);
-            if (fresh(kept, reading, readAt)) return serve(kept, contextValue);
-          } else {
-            const at = key;
-            const kept = new Promise<Entry | undefined>((resolve) => (settle = resolve)).finally(() => {
-              if (running.get(at)?.kept === kept) running.delete(at);
-            });
-            running.set(at, { reading, kept });
-          }
-          heard("miss");
-          return null;
-        },
-        async willSendResponse({ response, contextValue }) {
-          if (!settle) return;
-          const done = settle;
-          const entry = keepable(response.body.kind === "single" ? response.body.singleResult : undefined, contextValue);
-          if (!entry || key === undefined) return done(undefined);
-          const at = key;
-          // After the answer: its reading is taken once every statement of the execution is done.
-          options.clock.now().then(
-            (after) => {
-              const unchanged = after === entry.reading;
-              if (unchanged) keep(at, entry);
-              done(unchanged ? entry : undefined);
-            },
-            () => done(undefined),
-          );
-        },
-      };
-
-      function keepable(result: FormattedExecutionResult | undefined, contextValue: Context): Entry | undefined {
-        if (reading === undefined || !result) return undefined;
-        const { data, errors } = result;
-        const tally = meterOf(contextValue)?.tally();
-        if (!data || errors?.length || !tally || tally.stopped || tally.objects > maxObjects) return undefined;
-        return { reading, readAt, data, objects: tally.objects, work: tally.work };
-      }
+      return new CacheableRequest(cache);
     },
   };
+}
+
+/** The answers kept, least recently served first, and the executions under way. */
+class ReadCache {
+  private readonly entries = new Map<string, Entry>();
+  private keptObjects = 0;
+  /**
+   * Executions under way, by key: a request that misses with the same reading waits for the one
+   * running rather than running the same statements again (a write ends every kept answer at
+   * once, and the requests after it would otherwise all run).
+   */
+  readonly running = new Map<string, { reading: string; kept: Promise<Entry | undefined> }>();
+
+  constructor(
+    readonly clock: CommitClock,
+    private readonly maxAgeMs: number,
+    private readonly maxEntries: number,
+    readonly maxObjects: number,
+    readonly heard: (outcome: ReadCacheOutcome) => void = () => {},
+  ) {}
+
+  /** Whether `entry` may be served to a request whose reading is `reading`, taken at `readAt`. */
+  fresh(entry: Entry | undefined, reading: string, readAt: number): entry is Entry {
+    return entry !== undefined && entry.reading === reading && readAt - entry.readAt < this.maxAgeMs;
+  }
+
+  /** The answer kept under `key` (marked as just served). */
+  get(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry) {
+      // Map keeps insertion order: re-inserted, it is the most recently served.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  keep(key: string, entry: Entry): void {
+    const old = this.entries.get(key);
+    if (old) this.drop(key, old);
+    this.entries.set(key, entry);
+    this.keptObjects += entry.objects;
+    for (const [oldest, value] of this.entries) {
+      if (this.entries.size <= this.maxEntries && this.keptObjects <= this.maxObjects) break;
+      this.drop(oldest, value);
+    }
+  }
+
+  private drop(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    this.keptObjects -= entry.objects;
+  }
+}
+
+/** One request's way through the cache: Apollo calls these hooks as its methods. */
+class CacheableRequest {
+  private key: string | undefined;
+  private reading: string | undefined;
+  private readAt = 0;
+  /** Set when this request runs the execution the others with its key and reading wait for. */
+  private settle: ((entry: Entry | undefined) => void) | undefined;
+
+  constructor(private readonly cache: ReadCache) {}
+
+  async responseForOperation({ document, operation, queryHash, request, contextValue }: GraphQLRequestContextResponseForOperation<Context>) {
+    // No operation (an unknown operationName): the execution refuses it.
+    if (!contextValue.apiKey || !operation || !isCacheableQuery(document, operation)) return null;
+    const variables = keyOfVariables(request.variables);
+    if (variables === undefined) return null;
+    const { cache } = this;
+    let reading: string;
+    try {
+      this.readAt = performance.now();
+      reading = this.reading = await cache.clock.now();
+    } catch {
+      // The database did not answer: the execution will say so.
+      return null;
+    }
+    const key = (this.key = `${contextValue.apiKey.id}\n${queryHash}\n${operation.name?.value ?? ""}\n${variables}`);
+    const entry = cache.get(key);
+    if (cache.fresh(entry, reading, this.readAt)) return this.serve(entry, contextValue);
+    const under = cache.running.get(key);
+    if (under && under.reading === reading) {
+      // Never longer than an execution of its own could take: past that, it runs.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const kept = await Promise.race([under.kept, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), MAX_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (cache.fresh(kept, reading, this.readAt)) return this.serve(kept, contextValue);
+    } else {
+      const kept = new Promise<Entry | undefined>((resolve) => (this.settle = resolve)).finally(() => {
+        if (cache.running.get(key)?.kept === kept) cache.running.delete(key);
+      });
+      cache.running.set(key, { reading, kept });
+    }
+    cache.heard("miss");
+    return null;
+  }
+
+  async willSendResponse({ response, contextValue }: GraphQLRequestContextWillSendResponse<Context>) {
+    const done = this.settle;
+    if (!done) return;
+    const entry = this.keepable(response.body.kind === "single" ? response.body.singleResult : undefined, contextValue);
+    const key = this.key;
+    if (!entry || key === undefined) return done(undefined);
+    // After the answer: its reading is taken once every statement of the execution is done.
+    this.cache.clock.now().then(
+      (after) => {
+        const unchanged = after === entry.reading;
+        if (unchanged) this.cache.keep(key, entry);
+        done(unchanged ? entry : undefined);
+      },
+      () => done(undefined),
+    );
+  }
+
+  private serve(entry: Entry, contextValue: Context): GraphQLResponse {
+    replayTally(contextValue, { objects: entry.objects, work: entry.work });
+    this.cache.heard("hit");
+    return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: "single", singleResult: { data: entry.data } } };
+  }
+
+  private keepable(result: FormattedExecutionResult | undefined, contextValue: Context): Entry | undefined {
+    const { reading, readAt } = this;
+    if (reading === undefined || !result) return undefined;
+    const { data, errors } = result;
+    const tally = meterOf(contextValue)?.tally();
+    if (!data || errors?.length || !tally || tally.stopped || tally.objects > this.cache.maxObjects) return undefined;
+    return { reading, readAt, data, objects: tally.objects, work: tally.work };
+  }
 }

@@ -28,7 +28,8 @@ const PRODUCT = `query Page($sku: String!) { product(sku: $sku) { id name stock 
 /** The read cache's counters of `of`, from GET /metrics. */
 async function lookups(of: TestServer): Promise<{ hit: number; miss: number }> {
   const text = await fetch(of.url.replace(/\/graphql$/, "/metrics")).then((response) => response.text());
-  const count = (outcome: string) => Number(new RegExp(`^backorder_read_cache_requests_total\\{outcome="${outcome}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  const count = (outcome: string) =>
+    Number(new RegExp(`^backorder_read_cache_requests_total\\{outcome="${outcome}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
   return { hit: count("hit"), miss: count("miss") };
 }
 
@@ -124,7 +125,8 @@ describe("over HTTP", () => {
     const second = await untilHit(server, () => server.gql(PRODUCT, { sku }));
     expect(second.body.data).toEqual(first.body.data);
     expect(second.body.data.product.stock.available).toBe(5);
-    const cost = (response: typeof first) => (response.body as { extensions: { cost: { requested: number; actual: number; charged: number } } }).extensions.cost;
+    const cost = (response: typeof first) =>
+      (response.body as { extensions: { cost: { requested: number; actual: number; charged: number } } }).extensions.cost;
     expect(cost(second).actual).toBe(cost(first).actual);
     expect(cost(second).charged).toBe(cost(first).charged);
     expect(cost(second).requested).toBe(cost(first).requested);

@@ -19,7 +19,7 @@
  * the operation ran; `charged` is what the request cost in the end (at least the minimum).
  */
 import { type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener, HeaderMap } from "@apollo/server";
-import type { DocumentNode, GraphQLError } from "graphql";
+import type { DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode } from "graphql";
 import { CostBudget } from "./cost-budget.js";
 import { meterObjects, meterOf, type ObjectMeter, responseTooLarge } from "./object-meter.js";
 import { actualCost, measureOperation, type OperationCost } from "./query-cost.js";
@@ -63,6 +63,26 @@ function retryAfterHeader(waitSeconds: number): number {
   return Math.max(1, Math.ceil(Math.min(waitSeconds, 86_400)));
 }
 
+/**
+ * What an operation without variables costs depends on its document alone, and Apollo hands every
+ * request of the same text the same parsed document: measured once per operation node.
+ */
+const measuredWithoutVariables = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, OperationCost>>();
+
+function measuredOnce(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | undefined,
+): OperationCost {
+  if (operation.variableDefinitions?.length) return measureOperation(schema, document, operation, variables ?? {});
+  let ofSchema = measuredWithoutVariables.get(schema);
+  if (!ofSchema) measuredWithoutVariables.set(schema, (ofSchema = new WeakMap()));
+  let measured = ofSchema.get(operation);
+  if (!measured) ofSchema.set(operation, (measured = measureOperation(schema, document, operation)));
+  return measured;
+}
+
 /** The plugin; one per server, holding the buckets of its callers. */
 export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLimitsPluginOptions<TContext>): ApolloServerPlugin<TContext> {
   const budget = options.budget ?? new CostBudget();
@@ -88,7 +108,7 @@ export function queryLimitsPlugin<TContext extends BaseContext>(options: QueryLi
         async didResolveOperation({ schema, document, operation, request }) {
           if (unpaid) throw unpaid;
           if (!operation) return;
-          measured = measureOperation(schema, document, operation, request.variables ?? {});
+          measured = measuredOnce(schema, document, operation, request.variables);
           requested = measured.cost;
           const refusal = limitError(measured, caller.role, limits, { status: 400 });
           if (refusal) {

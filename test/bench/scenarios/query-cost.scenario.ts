@@ -255,6 +255,7 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
 /** The read cache's counters of the server at `url`, from its GET /metrics. */
 async function readCacheLookups(url: string): Promise<{ hit: number; miss: number }> {
   const text = await fetch(url.replace(/\/graphql$/, "/metrics")).then((response) => response.text());
-  const count = (outcome: string) => Number(new RegExp(`^backorder_read_cache_requests_total\\{outcome="${outcome}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  const count = (outcome: string) =>
+    Number(new RegExp(`^backorder_read_cache_requests_total\\{outcome="${outcome}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
   return { hit: count("hit"), miss: count("miss") };
 }
