@@ -15,7 +15,9 @@ import {
   claimDueDeliveries,
   FAN_OUT_BATCH,
   fanOutWebhookBatch,
-  recordDeliveryAttempt,
+  recordDeliveryAttempts,
+  type AttemptToRecord,
+  type RecordedAttempt,
 } from "../services/webhook-delivery.service.js";
 import { WEBHOOK_LIMITS } from "../services/webhook-endpoint.service.js";
 import { signWebhook } from "../services/webhook-signature.js";
@@ -105,6 +107,10 @@ export class WebhookWorker {
   private readonly claims = new Serial(
     () => this.claimPass(),
     (error) => this.failed("claim", error),
+  );
+  /** Attempts that finished, recorded together while the last record is on its way. */
+  private readonly records = new Batches<AttemptToRecord, RecordedAttempt | null>((attempts) =>
+    recordDeliveryAttempts(this.db, attempts, { maxAttempts: this.maxAttempts, ...this.options.backoff }),
   );
   /** Whether an enabled endpoint existed at the last look: without one, a hub wake-up costs no statement. */
   private endpoints = false;
@@ -244,7 +250,7 @@ export class WebhookWorker {
     const started = performance.now();
     const result = await this.send(delivery);
     if (this.stopped) return;
-    const recorded = await recordDeliveryAttempt(this.db, delivery, result, { maxAttempts: this.maxAttempts, ...this.options.backoff });
+    const recorded = await this.records.add({ claim: delivery, result });
     const fields = {
       deliveryId: delivery.id,
       endpointId: delivery.endpointId,
@@ -353,5 +359,40 @@ class Serial {
   /** Resolves when no pass runs (one asked for meanwhile included). */
   async idle(): Promise<void> {
     while (this.running) await this.running;
+  }
+}
+
+/** The most attempts one record statement takes. */
+const MAX_RECORD_BATCH = 500;
+
+/**
+ * Hands items to `write` in batches: the first at once, and those that come while a batch is on its
+ * way together after it. Under load one statement records many attempts; alone, one waits for nothing.
+ */
+class Batches<Item, Answer> {
+  private readonly queue: { item: Item; resolve: (answer: Answer) => void; reject: (error: unknown) => void }[] = [];
+  private writing = false;
+
+  constructor(private readonly write: (items: Item[]) => Promise<Answer[]>) {}
+
+  add(item: Item): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.writing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_RECORD_BATCH);
+      try {
+        const answers = await this.write(batch.map((entry) => entry.item));
+        batch.forEach((entry, i) => entry.resolve(answers[i]));
+      } catch (error) {
+        for (const entry of batch) entry.reject(error);
+      }
+    }
+    this.writing = false;
   }
 }

@@ -666,34 +666,48 @@ export interface RecordedAttempt {
   nextAttemptAt: Date;
 }
 
+/** One attempt to record: the claim it was made under and what came of it. */
+export interface AttemptToRecord {
+  claim: Pick<ClaimedDelivery, "id" | "attempts" | "lease">;
+  result: AttemptResult;
+}
+
 /**
- * Records an attempt's outcome, in one statement: a 2xx is DELIVERED; anything else is FAILED
+ * Records attempts' outcomes, all in one statement: a 2xx is DELIVERED; anything else is FAILED
  * after the last attempt, else PENDING again after the backoff. The lease is cleared, the answer's
  * status and a bounded error kept. Only while the claim is still this one (same attempt count and
  * lease): a lease that lapsed and was claimed again, or a redelivery, is not overwritten by a late
- * answer. Returns null then.
+ * answer. Answers, in the order given, how each delivery was left; null where the claim was no
+ * longer this one. One statement for many saves a commit (a flush of the WAL) per attempt: the
+ * worker records what finished while its last record was on its way together.
  */
-export async function recordDeliveryAttempt(
-  db: Database,
-  claim: Pick<ClaimedDelivery, "id" | "attempts" | "lease">,
-  result: AttemptResult,
-  options: RecordOptions,
-): Promise<RecordedAttempt | null> {
-  const delivered = result.status !== undefined && result.status >= 200 && result.status <= 299;
-  const final = !delivered && claim.attempts >= options.maxAttempts;
-  const status = delivered ? "DELIVERED" : final ? "FAILED" : "PENDING";
-  const delay = delivered || final ? 0 : backoffMs(claim.attempts, options);
-  const error = delivered ? null : boundedError(result.error ?? `HTTP ${result.status ?? "no answer"}`);
-  const responseStatus = result.status === undefined ? null : Math.trunc(result.status);
+export async function recordDeliveryAttempts(db: Database, attempts: readonly AttemptToRecord[], options: RecordOptions): Promise<(RecordedAttempt | null)[]> {
+  if (attempts.length === 0) return [];
+  const values = attempts.map(({ claim, result }) => {
+    const delivered = result.status !== undefined && result.status >= 200 && result.status <= 299;
+    const final = !delivered && claim.attempts >= options.maxAttempts;
+    const status = delivered ? "DELIVERED" : final ? "FAILED" : "PENDING";
+    return {
+      id: claim.id,
+      attempts: claim.attempts,
+      lease: claim.lease,
+      status,
+      delay: delivered || final ? 0 : backoffMs(claim.attempts, options),
+      error: delivered ? null : boundedError(result.error ?? `HTTP ${result.status ?? "no answer"}`),
+      response_status: result.status === undefined ? null : Math.trunc(result.status),
+    };
+  });
   const d = webhookDeliveries;
-  const [row] = await rows<{ status: RecordedAttempt["status"]; next_attempt_at: unknown }>(
+  const found = await rows<{ id: unknown; status: RecordedAttempt["status"]; next_attempt_at: unknown }>(
     db,
     sql`
-    UPDATE ${d} SET status = ${status}, locked_until = NULL, response_status = ${responseStatus}::int, last_error = ${error}::text,
-      next_attempt_at = CASE WHEN ${status} = 'PENDING' THEN now() + ${delay} * interval '1 millisecond' ELSE ${d.nextAttemptAt} END
-    WHERE ${d.id} = ${claim.id} AND ${d.attempts} = ${claim.attempts}
-      AND (extract(epoch FROM ${d.lockedUntil}) * 1000000)::bigint::text = ${claim.lease}
-    RETURNING ${d.status}, ${d.nextAttemptAt}`,
+    UPDATE ${d} SET status = v.status, locked_until = NULL, response_status = v.response_status, last_error = v.error,
+      next_attempt_at = CASE WHEN v.status = 'PENDING' THEN now() + v.delay * interval '1 millisecond' ELSE ${d.nextAttemptAt} END
+    FROM jsonb_to_recordset(${jsonb(values)}) AS v(id bigint, attempts int, lease text, status text, delay bigint, error text, response_status int)
+    WHERE ${d.id} = v.id AND ${d.attempts} = v.attempts
+      AND (extract(epoch FROM ${d.lockedUntil}) * 1000000)::bigint::text = v.lease
+    RETURNING ${d.id}, ${d.status}, ${d.nextAttemptAt}`,
   );
-  return row ? { status: row.status, nextAttemptAt: toDate(row.next_attempt_at)! } : null;
+  const byId = new Map(found.map((row) => [int(row.id), { status: row.status, nextAttemptAt: toDate(row.next_attempt_at)! }]));
+  return attempts.map(({ claim }) => byId.get(claim.id) ?? null);
 }
