@@ -227,7 +227,19 @@ export class WebhookWorker {
 
   private begin(delivery: ClaimedDelivery): void {
     this.endpointLoad.set(delivery.endpointId, (this.endpointLoad.get(delivery.endpointId) ?? 0) + 1);
-    const attempt = this.attempt(delivery)
+    // The endpoint's slot bounds the POSTs open to it: it comes free when the answer does, not
+    // after the record (a round trip more). The delivery stays leased and PENDING until recorded,
+    // so neither it nor its order's next delivery can be claimed meanwhile.
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      const load = (this.endpointLoad.get(delivery.endpointId) ?? 1) - 1;
+      if (load > 0) this.endpointLoad.set(delivery.endpointId, load);
+      else this.endpointLoad.delete(delivery.endpointId);
+      this.claims.run();
+    };
+    const attempt = this.attempt(delivery, release)
       .catch((error: unknown) =>
         this.logger.warn("webhook attempt could not be recorded; its lease hands it to a later claim", {
           deliveryId: delivery.id,
@@ -237,18 +249,17 @@ export class WebhookWorker {
       )
       .finally(() => {
         this.inFlight.delete(delivery.id);
-        const load = (this.endpointLoad.get(delivery.endpointId) ?? 1) - 1;
-        if (load > 0) this.endpointLoad.set(delivery.endpointId, load);
-        else this.endpointLoad.delete(delivery.endpointId);
-        // A slot came free, and the order's next delivery may be unblocked.
+        release();
+        // The order's next delivery may be unblocked.
         this.claims.run();
       });
     this.inFlight.set(delivery.id, attempt);
   }
 
-  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+  private async attempt(delivery: ClaimedDelivery, answered: () => void): Promise<void> {
     const started = performance.now();
     const result = await this.send(delivery);
+    answered();
     if (this.stopped) return;
     const recorded = await this.records.add({ claim: delivery, result });
     const fields = {
