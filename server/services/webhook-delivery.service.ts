@@ -681,7 +681,11 @@ export interface AttemptToRecord {
  * longer this one. One statement for many saves a commit (a flush of the WAL) per attempt: the
  * worker records what finished while its last record was on its way together.
  */
-export async function recordDeliveryAttempts(db: Database, attempts: readonly AttemptToRecord[], options: RecordOptions): Promise<(RecordedAttempt | null)[]> {
+export async function recordDeliveryAttempts(
+  db: Database,
+  attempts: readonly AttemptToRecord[],
+  options: RecordOptions,
+): Promise<(RecordedAttempt | null)[]> {
   if (attempts.length === 0) return [];
   const values = attempts.map(({ claim, result }) => {
     const delivered = result.status !== undefined && result.status >= 200 && result.status <= 299;
