@@ -20,7 +20,8 @@
  * start to its receipt.
  */
 import http from "node:http";
-import { connect } from "../../../drizzle/db.js";
+import { sql } from "drizzle-orm";
+import { connect, type Database } from "../../../drizzle/db.js";
 import { signWebhook } from "../../../server/services/webhook-signature.js";
 import { createCatalogue } from "../catalogue.js";
 import { GraphQLClient } from "../graphql-client.js";
@@ -86,6 +87,8 @@ interface Bench {
   deadRequests: () => number;
   /** Bare POSTs sent so far, for their ids. */
   posted: number;
+  /** The bench's own connection to the scenario's database. */
+  db: Database;
 }
 
 async function createEndpoint(client: GraphQLClient, url: string): Promise<{ id: string; secret: string }> {
@@ -154,6 +157,11 @@ async function phase(bench: Bench, side: Side, round: number, secret: string): P
   const label = `${SIDE_LABEL[side]}, round ${round + 1}`;
   // Each worker draws SKUs from its own seeded sequence: in a round, both sides order the same products in the same order.
   const randoms = Array.from({ length: bench.clients }, (_, w) => generator((round + 1) * 1000 + w + 1));
+  // What autovacuum does within its naptime (a minute) on a running database: without it every
+  // statement is planned by the statistics of the empty tables the run began with, and counting a
+  // backorder's place walks every waiting backorder of every product (40 places at 5,000 waiting:
+  // 15 ms, against 0.75 ms once analyzed), so the webhooks' payloads slow as the run goes on.
+  await bench.db.execute(sql`ANALYZE`);
   const begun = now();
   let endpoints: { id: string }[] = [];
   if (side === "none") bench.healthy.useSecret(secret);
@@ -261,6 +269,7 @@ export async function webhooksScenario(context: ScenarioContext): Promise<void> 
   step(`first webhook arrived, verified (${Buffer.byteLength(body)} bytes)`);
 
   const bench: Bench = {
+    db: connection.db,
     context,
     clients,
     skus,
