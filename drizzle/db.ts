@@ -66,6 +66,15 @@ export interface ConnectOptions {
 type PostgresClient = postgres.Sql | postgres.TransactionSql;
 
 /**
+ * Starts a statement that is not prepared: PostgreSQL plans it for its parameters every time. For
+ * statements over a queue whose size swings (empty while all is well, thousands when a receiver is
+ * down): a prepared statement's generic plan, chosen while the table was empty, is kept until the
+ * table is next analyzed, and a claim planned as a sequential scan of an empty table took seconds
+ * once it held 15,000 rows.
+ */
+export const PLANNED_EACH_TIME = "/* planned each time */";
+
+/**
  * The client as drizzle should see it: every statement prepared. drizzle's postgres.js driver
  * passes `{ prepare: false }` for each query it builds (unless the query was given a name), so
  * PostgreSQL would parse and plan every statement anew (measured: planning the nested reads'
@@ -80,7 +89,7 @@ function preparing<T extends PostgresClient>(client: T): T {
     get(target, property, receiver) {
       if (property === "unsafe") {
         return (query: string, parameters?: unknown[], options?: postgres.UnsafeQueryOptions) =>
-          target.unsafe(query, parameters as never, { ...options, prepare: true });
+          target.unsafe(query, parameters as never, { ...options, prepare: !query.startsWith(PLANNED_EACH_TIME) });
       }
       if (property === "begin" || property === "savepoint") {
         const open = Reflect.get(target, property, receiver) as (...args: unknown[]) => unknown;

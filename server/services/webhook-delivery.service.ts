@@ -7,7 +7,7 @@
 import { sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { WebhookEventType } from "../../drizzle/contract.js";
-import { type Database, type Executor, rows, schema } from "../../drizzle/db.js";
+import { type Database, type Executor, PLANNED_EACH_TIME, rows, schema } from "../../drizzle/db.js";
 import { intArray, jsonb, toDate } from "../../drizzle/sql.js";
 import { inTransaction } from "../../drizzle/transaction.js";
 import { queuePlaces } from "./backlog.query.js";
@@ -574,7 +574,7 @@ export async function claimDueDeliveries(
   const d = alias(webhookDeliveries, "d");
   const found = await rows<Record<string, unknown>>(
     db,
-    sql`
+    sql`${sql.raw(PLANNED_EACH_TIME)}
     WITH used AS (
       SELECT * FROM unnest(${intArray(load.map(([id]) => id))}, ${intArray(load.map(([, used]) => used))}) AS u(endpoint_id, n)
     ), chosen AS (
