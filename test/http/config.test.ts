@@ -172,3 +172,20 @@ describe("WEBHOOK_WORKER, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS, WEBHOOK_ALLO
     }
   });
 });
+
+describe("READ_CACHE_MAX_AGE_MS", () => {
+  it("defaults to 1 s, and reads 0 (off) to 60 s", () => {
+    expect(loadConfig({}).readCacheMaxAgeMs).toBe(1_000);
+    expect(loadConfig({ READ_CACHE_MAX_AGE_MS: " " }).readCacheMaxAgeMs).toBe(1_000);
+    expect(loadConfig({ READ_CACHE_MAX_AGE_MS: "0" }).readCacheMaxAgeMs).toBe(0);
+    expect(loadConfig({ READ_CACHE_MAX_AGE_MS: " 60000 " }).readCacheMaxAgeMs).toBe(60_000);
+  });
+
+  it("refuses anything else, naming the variable and the bounds", () => {
+    for (const value of ["-1", "60001", "1.5", "1s", "off"]) {
+      expect(() => loadConfig({ READ_CACHE_MAX_AGE_MS: value }), value).toThrow(
+        new ConfigError(`READ_CACHE_MAX_AGE_MS must be a whole number of milliseconds from 0 to 60000, got "${value}"`),
+      );
+    }
+  });
+});
