@@ -237,9 +237,11 @@ export class WebhookWorker {
       const load = (this.endpointLoad.get(delivery.endpointId) ?? 1) - 1;
       if (load > 0) this.endpointLoad.set(delivery.endpointId, load);
       else this.endpointLoad.delete(delivery.endpointId);
-      this.claims.run();
     };
-    const attempt = this.attempt(delivery, release)
+    const attempt = this.attempt(delivery, () => {
+      release();
+      this.claims.run();
+    })
       .catch((error: unknown) =>
         this.logger.warn("webhook attempt could not be recorded; its lease hands it to a later claim", {
           deliveryId: delivery.id,
@@ -250,7 +252,7 @@ export class WebhookWorker {
       .finally(() => {
         this.inFlight.delete(delivery.id);
         release();
-        // The order's next delivery may be unblocked.
+        // A slot came free (if the attempt never got an answer), and the order's next delivery may be unblocked.
         this.claims.run();
       });
     this.inFlight.set(delivery.id, attempt);

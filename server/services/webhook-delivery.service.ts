@@ -415,19 +415,6 @@ function dataOf(message: Message, state: BatchState): Record<string, unknown> {
   return data;
 }
 
-/**
- * Reads the log after the worker's position into deliveries (docs/ARCHITECTURE.md, "Webhooks"):
- * in one transaction, takes the position row (`FOR UPDATE SKIP LOCKED`: when another instance is
- * at it, answers 0 at once), reads up to `limit` events in `seq` order, maps them to webhook
- * messages, writes one delivery per (message, enabled endpoint subscribed to its type and created
- * no later than the event) with `ON CONFLICT DO NOTHING`, and moves the position past the batch.
- * A crash before the commit leaves everything as it was; the rerun makes the same `event_id`s.
- * Returns how many events it read (a full batch: call again).
- */
-export async function queueWebhookDeliveries(db: Database, options: { limit?: number } = {}): Promise<number> {
-  return (await fanOutWebhookBatch(db, options)).read;
-}
-
 /** What one fan-out batch did. */
 export interface FanOutBatch {
   /** Events read from the log (a full batch: call again). */
@@ -437,10 +424,16 @@ export interface FanOutBatch {
 }
 
 /**
- * {@link queueWebhookDeliveries}, also answering whether any endpoint is enabled. The position and
- * the endpoints are read together, and the deliveries and the new position written together (a
- * transaction's statements sent without waiting share a round trip): a fan-out is on the way from
- * an event to its receiver, and every round trip there waits its turn in a busy event loop.
+ * Reads the log after the worker's position into deliveries (docs/ARCHITECTURE.md, "Webhooks"):
+ * in one transaction, takes the position row (`FOR UPDATE SKIP LOCKED`: when another instance is
+ * at it, reads nothing at once), reads up to `limit` events in `seq` order, maps them to webhook
+ * messages, writes one delivery per (message, enabled endpoint subscribed to its type and created
+ * no later than the event) with `ON CONFLICT DO NOTHING`, and moves the position past the batch.
+ * A crash before the commit leaves everything as it was; the rerun makes the same `event_id`s.
+ * The position and the endpoints are read together, and the deliveries and the new position
+ * written together (a transaction's statements sent without waiting share a round trip): a
+ * fan-out is on the way from an event to its receiver, and every round trip there waits its turn
+ * in a busy event loop.
  */
 export async function fanOutWebhookBatch(db: Database, { limit = FAN_OUT_BATCH }: { limit?: number } = {}): Promise<FanOutBatch> {
   const batch = Math.max(1, Math.min(Math.trunc(limit) || FAN_OUT_BATCH, 10_000));
@@ -702,7 +695,7 @@ export async function recordDeliveryAttempts(
     };
   });
   const d = webhookDeliveries;
-  const found = await rows<{ id: unknown; status: RecordedAttempt["status"]; next_attempt_at: unknown }>(
+  const found = await rows<{ id: unknown; attempts: unknown; status: RecordedAttempt["status"]; next_attempt_at: unknown }>(
     db,
     sql`
     UPDATE ${d} SET status = v.status, locked_until = NULL, response_status = v.response_status, last_error = v.error,
@@ -710,8 +703,11 @@ export async function recordDeliveryAttempts(
     FROM jsonb_to_recordset(${jsonb(values)}) AS v(id bigint, attempts int, lease text, status text, delay bigint, error text, response_status int)
     WHERE ${d.id} = v.id AND ${d.attempts} = v.attempts
       AND (extract(epoch FROM ${d.lockedUntil}) * 1000000)::bigint::text = v.lease
-    RETURNING ${d.id}, ${d.status}, ${d.nextAttemptAt}`,
+    RETURNING ${d.id}, ${d.attempts}, ${d.status}, ${d.nextAttemptAt}`,
   );
-  const byId = new Map(found.map((row) => [int(row.id), { status: row.status, nextAttemptAt: toDate(row.next_attempt_at)! }]));
-  return attempts.map(({ claim }) => byId.get(claim.id) ?? null);
+  // By claim, not by delivery: a delivery claimed again after its lease lapsed may be in one batch
+  // twice, and only the claim whose token matched was recorded.
+  const claimOf = (id: unknown, attempts: unknown) => `${int(id)}/${int(attempts)}`;
+  const recorded = new Map(found.map((row) => [claimOf(row.id, row.attempts), { status: row.status, nextAttemptAt: toDate(row.next_attempt_at)! }]));
+  return attempts.map(({ claim }) => recorded.get(claimOf(claim.id, claim.attempts)) ?? null);
 }

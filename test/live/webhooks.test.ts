@@ -16,7 +16,7 @@ import { receiveRestock, rescheduleRestock, scheduleRestock } from "../../server
 import { supplierOrdersByIds } from "../../server/services/supplier-order.query.js";
 import { acknowledgeSupplierOrder, rejectSupplierOrder, shipSupplierOrder } from "../../server/services/supplier-order.service.js";
 import { createSupplier } from "../../server/services/supplier.service.js";
-import { backoffMs, queueWebhookDeliveries, redeliverWebhooks, WEBHOOK_TYPE_NAMES } from "../../server/services/webhook-delivery.service.js";
+import { backoffMs, fanOutWebhookBatch, redeliverWebhooks, WEBHOOK_TYPE_NAMES } from "../../server/services/webhook-delivery.service.js";
 import { signWebhook } from "../../server/services/webhook-signature.js";
 import { Webhook } from "standardwebhooks";
 import type { WebhookEventType } from "../../drizzle/contract.js";
@@ -259,7 +259,7 @@ describe("what each change delivers", () => {
     const [first] = await rows<{ seq: number }>(database.db, sql`SELECT min(seq) AS seq FROM ${schema.events} WHERE order_id = ${order.id}`);
     await server.app.webhooks!.settled();
     await database.db.execute(sql`UPDATE ${schema.webhookLogPosition} SET seq = ${Number(first.seq) - 1}`);
-    await queueWebhookDeliveries(database.db);
+    await fanOutWebhookBatch(database.db);
     expect(await deliveriesOf(id)).toEqual(before);
     await disable(id);
   });

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connect, schema } from "../../drizzle/db.js";
 import { createWebhookEndpoint, deleteWebhookEndpoint, updateWebhookEndpoint, WEBHOOK_LIMITS } from "../../server/services/webhook-endpoint.service.js";
 import { deliveryCounts, deliveryPages, webhookHealth } from "../../server/services/webhook.query.js";
+import { claimDueDeliveries, recordDeliveryAttempts } from "../../server/services/webhook-delivery.service.js";
 import { databaseDigest } from "../support/access.js";
 import { describeOnPostgres, useFreshDatabase } from "../support/database.js";
 import { refusal } from "../support/refusal.js";
@@ -289,6 +290,37 @@ describe("reading deliveries", () => {
     expect(health.endpoints[0].oldestPendingAt).toBeInstanceOf(Date);
     expect(JSON.stringify(health)).not.toContain("s3cret");
     expect(health).toMatchObject({ pending: 2, failed: 2 });
+  });
+});
+
+describe("recordDeliveryAttempts", () => {
+  it("records a batch by claim: each delivery's outcome, and null for a claim no longer held", async () => {
+    const { endpoint } = await create("https://hooks.example.com/batch");
+    await deliveries(endpoint.id, ["PENDING", "PENDING", "PENDING"]);
+    const claimed = await claimDueDeliveries(database.db, { limit: 10, leaseMs: 60_000, perEndpoint: 10 });
+    expect(claimed).toHaveLength(3);
+    const [ok, failing, lapsed] = claimed;
+    // The third was claimed once before: an answer under that first claim (one attempt fewer) is
+    // late, and comes in the same batch as the answer under its current claim.
+    const stale = { ...lapsed, attempts: lapsed.attempts - 1 };
+    const recorded = await recordDeliveryAttempts(
+      database.db,
+      [
+        { claim: ok, result: { status: 204 } },
+        { claim: failing, result: { status: 500 } },
+        { claim: stale, result: { status: 200 } },
+        { claim: lapsed, result: { error: "no answer within 2000 ms" } },
+      ],
+      { maxAttempts: 8, random: () => 0 },
+    );
+    expect(recorded.map((r) => r?.status ?? null)).toEqual(["DELIVERED", "PENDING", null, "PENDING"]);
+    const rows = await database.db.select().from(webhookDeliveries).orderBy(webhookDeliveries.id);
+    expect(rows.map((row) => [row.status, row.responseStatus, row.lastError, row.lockedUntil])).toEqual([
+      ["DELIVERED", 204, null, null],
+      ["PENDING", 500, "HTTP 500", null],
+      ["PENDING", null, "no answer within 2000 ms", null],
+    ]);
+    expect(await recordDeliveryAttempts(database.db, [], { maxAttempts: 8 })).toEqual([]);
   });
 });
 
