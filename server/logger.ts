@@ -120,7 +120,6 @@ function stdoutInBatches(): (line: string) => void {
 
 let sharedStdout: ((line: string) => void) | undefined;
 
-/** Makes a JSON-lines logger. */
 /** Whether every field is a string, a number, a boolean or null (nothing for the replacer to do). */
 function flat(fields: LogFields): boolean {
   for (const key in fields) {
@@ -130,6 +129,7 @@ function flat(fields: LogFields): boolean {
   return true;
 }
 
+/** Makes a JSON-lines logger. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = parseLogLevel(options.level ?? process.env.LOG_LEVEL);
   const write = options.write ?? (sharedStdout ??= stdoutInBatches());

@@ -80,6 +80,15 @@ interface Entry {
  * `__typename`, and one at least is not `__typename` (which is answered from memory).
  */
 export function isCacheableQuery(document: DocumentNode, operation: OperationDefinitionNode): boolean {
+  // Apollo hands every request of the same text the same parsed document: decided once per operation.
+  let cacheable = decided.get(operation);
+  if (cacheable === undefined) decided.set(operation, (cacheable = readsOnly(document, operation)));
+  return cacheable;
+}
+
+const decided = new WeakMap<OperationDefinitionNode, boolean>();
+
+function readsOnly(document: DocumentNode, operation: OperationDefinitionNode): boolean {
   if (operation.operation !== "query") return false;
   const fragments = new Map<string, SelectionSetNode>();
   for (const definition of document.definitions) {

@@ -90,10 +90,26 @@ describe("the commit clock", () => {
   });
 
   it("shares one reading among callers that ask together", async () => {
-    const clock = new CommitClock(database.db);
+    // The test's own database, its statements counted on their way (each still runs there).
+    let statements = 0;
+    const counted = new Proxy(database.db, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property !== "execute" || typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          statements += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const clock = new CommitClock(counted);
     // The first sends a reading; the seven asking while it is on its way share the next one.
     const readings = await Promise.all(Array.from({ length: 8 }, () => clock.now()));
+    expect(statements).toBe(2);
     expect(readings.slice(2).every((reading) => reading === readings[1])).toBe(true);
+    // Asked once both have answered: a statement of its own.
+    await clock.now();
+    expect(statements).toBe(3);
   });
 });
 
