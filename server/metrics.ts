@@ -45,6 +45,9 @@ export function outcomeLabel(code: unknown): string {
   return typeof code === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : "ERROR";
 }
 
+/** The ways into /graphql over HTTP (server/http/graphql-http.ts). */
+export type GraphQLHttpPath = "direct" | "express";
+
 /** One instance's metrics. Creating it costs a few objects; the process metrics start with the first scrape. */
 export class Metrics {
   readonly registry = new Registry();
@@ -61,6 +64,9 @@ export class Metrics {
   readonly lockWaits: Gauge;
   /** Cacheable queries over HTTP, by whether the read cache answered them. */
   readonly readCache: Counter<"outcome">;
+  /** Requests to /graphql over HTTP, by the way in: direct or through Express (graphql-http.ts). */
+  readonly graphqlHttpRequests: Counter<"path">;
+  private readonly graphqlHttpPaths: Record<GraphQLHttpPath, Counter.Internal>;
   private pool: PoolGauges | undefined;
   private readonly probes = new Set<() => Promise<void> | void>();
   private readonly operationNames = new Set<string>();
@@ -104,6 +110,14 @@ export class Metrics {
       labelNames: ["outcome"],
       registers,
     });
+    this.graphqlHttpRequests = new Counter({
+      name: "backorder_graphql_http_requests_total",
+      help: "Requests to /graphql over HTTP, by path: direct (a plain JSON POST of up to 64 KB, answered without Express) or express (any other).",
+      labelNames: ["path"],
+      registers,
+    });
+    // Label children made once: a request counts without hashing its labels.
+    this.graphqlHttpPaths = { direct: this.graphqlHttpRequests.labels("direct"), express: this.graphqlHttpRequests.labels("express") };
     this.eventHub = {
       lag: gauge(
         "backorder_event_hub_lag_events",
@@ -178,6 +192,10 @@ export class Metrics {
 
   countReadCache(outcome: "hit" | "miss"): void {
     this.readCache.inc({ outcome });
+  }
+
+  countGraphQLHttp(path: GraphQLHttpPath): void {
+    this.graphqlHttpPaths[path].inc();
   }
 
   /**

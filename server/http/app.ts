@@ -7,13 +7,11 @@
  *   GET  /readyz    200 when the database answers and the migrations are applied, else 503
  *   GET  /metrics   Prometheus text format (server/http/metrics-endpoint.ts); METRICS_TOKEN guards it when set
  */
-import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
-import { expressMiddleware } from "@as-integrations/express5";
 import { sql } from "drizzle-orm";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { GraphQLSchema } from "graphql";
@@ -36,7 +34,7 @@ import { pagesRouter } from "./pages.js";
 import { securityHeaders } from "./security-headers.js";
 import { REQUEST_PARSE_OPTIONS, requestGuardsPlugin, requestValidationRules } from "../graphql/limits/request-guards.js";
 import { requestLogPlugin } from "./request-log.plugin.js";
-import { databaseUnavailablePlugin, isDatabaseUnavailable, RETRY_AFTER_SECONDS, serviceUnavailableError } from "../graphql/database-unavailable.js";
+import { databaseUnavailablePlugin } from "../graphql/database-unavailable.js";
 import { callerOf, type QueryLimits, type QueryLimitsOverride, resolveQueryLimits } from "../graphql/limits/query-limits.js";
 import { queryLimitsPlugin } from "../graphql/limits/query-limits.plugin.js";
 import { readCachePlugin } from "../graphql/read-cache.js";
@@ -51,6 +49,7 @@ import { type PrunedLogs, pruneLogs } from "../services/log-retention.service.js
 import { attachWebSocket } from "./websocket.js";
 import { ApiKeyCache } from "./api-key-cache.js";
 import { requireApiKey } from "./authentication.js";
+import { assignRequestId, GraphQLHttp, sendHttpError } from "./graphql-http.js";
 import { ensureApiKey } from "../services/api-key.service.js";
 import { Metrics } from "../metrics.js";
 import { metricsEndpoint, timeServiceCalls, watchInstance } from "./metrics-endpoint.js";
@@ -81,8 +80,8 @@ export interface AppOptions {
   /** BOOTSTRAP_ADMIN_KEY: an ADMIN API key with this secret is made sure to exist at start. */
   bootstrapAdminKey?: string;
   logger?: Logger;
-  /** Largest JSON body accepted on /graphql. Default 1mb. */
-  bodyLimit?: string;
+  /** Largest JSON body accepted on /graphql, in bytes. Default 1 MiB. */
+  bodyLimitBytes?: number;
   /** More Apollo plugins. */
   plugins?: ApolloServerPlugin<Context>[];
   /** Depth, cost and cost-per-second limits per role, over the defaults (server/graphql/limits/query-limits.ts). */
@@ -170,12 +169,9 @@ export interface App {
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
 const HOUR_MS = 3_600_000;
 
-/** Request ids: the caller's X-Request-Id when it is sane, else a new UUID; echoed back. */
-function requestId(req: Request, res: Response, next: NextFunction): void {
-  const given = req.get("x-request-id");
-  const id = given && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
-  res.locals.requestId = id;
-  res.setHeader("x-request-id", id);
+/** Express's request ids (graphql-http.ts): `res.locals.requestId`. */
+function expressRequestId(req: Request, res: Response, next: NextFunction): void {
+  res.locals.requestId = assignRequestId(req, res);
   next();
 }
 
@@ -217,7 +213,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     // Where endpoint URLs may point, for the mutations over HTTP and over WebSocket alike.
     const webhookUrls = { allowPrivateUrls: options.webhooks?.allowPrivateUrls ?? false };
     const app = express();
-    const httpServer = http.createServer(app);
+    // Its request listener is added once Apollo, which needs the server to drain it, has started.
+    const httpServer = http.createServer();
     // Idle keep-alive sockets live longer than a client's or a load balancer's (60 s is common):
     // with Node's 5 s, a client reusing a socket the server was closing got ECONNRESET (seen in
     // the test suite under load). The headers timeout must stay above it.
@@ -267,24 +264,28 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     app.disable("x-powered-by");
     // First: every answer carries them, the 404s and the error handler's included.
     app.use(securityHeaders());
-    app.use(requestId);
+    app.use(expressRequestId);
+    const bodyLimitBytes = options.bodyLimitBytes ?? 1024 * 1024;
+    const onApiKeyRevoked = (id: number) => keys.forget(id);
+    const graphqlHttp = new GraphQLHttp({
+      apollo,
+      keys,
+      logger,
+      bodyLimitBytes,
+      onRequest: (path) => metrics.countGraphQLHttp(path),
+      context: (req, requestId, apiKey) =>
+        createContext({ db: connection.db, logger, requestId, apiKey, clientAddress: req.socket.remoteAddress, onApiKeyRevoked, webhookUrls }),
+    });
     const graphql = [
       // The key first: a request without one is refused before its body is read.
       requireApiKey({ keys, logger }),
-      express.json({ limit: options.bodyLimit ?? "1mb" }),
-      expressMiddleware(apollo, {
-        context: async ({ req, res }) =>
-          createContext({
-            db: connection.db,
-            logger,
-            requestId: res.locals.requestId as string,
-            apiKey: res.locals.apiKey,
-            clientAddress: req.ip,
-            onApiKeyRevoked: (id) => keys.forget(id),
-            webhookUrls,
-          }),
-      }),
+      express.json({ limit: bodyLimitBytes }),
+      graphqlHttp.express,
     ];
+    // A plain JSON POST /graphql is answered without Express (graphql-http.ts); the rest goes to it.
+    httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (!graphqlHttp.serveDirect(req, res)) app(req, res);
+    });
     // POST /graphql, the API's hot path, goes straight to it; a GET may be a browser asking for the explorer (pages.ts).
     app.post("/graphql", ...graphql);
     app.use(pagesRouter());
@@ -310,20 +311,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     });
     // Body-parser refusals (too large, not JSON) and anything else: JSON, no stack.
     app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-      // The API key look-up found the database gone: 503, as from a resolver.
-      if (isDatabaseUnavailable(error)) {
-        logger.warn("database unavailable", { requestId: res.locals.requestId, error: serializeError(error) });
-        res
-          .status(503)
-          .set("Retry-After", String(RETRY_AFTER_SECONDS))
-          .json({ errors: [serviceUnavailableError()] });
-        return;
-      }
-      const status = (error as { status?: number }).status ?? 500;
-      if (status >= 500) logger.error("http error", { requestId: res.locals.requestId, error: serializeError(error) });
-      const message = status >= 500 ? "Internal server error" : (error as Error).message;
-      const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
-      res.status(status).json({ errors: [{ message, extensions: { code } }] });
+      sendHttpError(res, error, logger, res.locals.requestId as string | undefined);
     });
 
     const hub = new EventHub(connection, { logger, ...options.live });

@@ -10,7 +10,9 @@
  * which keys exist. A key anywhere else (query string, cookie, body) is not looked at. The secret
  * is never logged: log lines carry the key's id.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { sendJson } from "./json-response.js";
 import type { Database } from "../../drizzle/db.js";
 import { type ApiKeyCache, authenticatedKey } from "./api-key-cache.js";
 import { UNAUTHENTICATED_MESSAGE } from "../graphql/auth-checker.js";
@@ -50,8 +52,8 @@ export async function authenticateAuthorization(db: Database, value: unknown, op
 }
 
 /** Answers 401 UNAUTHENTICATED. */
-export function refuseUnauthenticated(res: Response): void {
-  res.status(401).set("WWW-Authenticate", 'Bearer realm="backorder-engine"').json(UNAUTHENTICATED_BODY);
+export function refuseUnauthenticated(res: ServerResponse): void {
+  sendJson(res, 401, UNAUTHENTICATED_BODY, { "WWW-Authenticate": 'Bearer realm="backorder-engine"' });
 }
 
 /**
@@ -61,26 +63,43 @@ export function refuseUnauthenticated(res: Response): void {
  * the look-up): the look-up's round trip paces the parsing of large bodies, which cached requests
  * start at once. An API request is a few kilobytes: this costs it nothing.
  */
-const LARGE_BODY_BYTES = 64 * 1024;
+export const LARGE_BODY_BYTES = 64 * 1024;
+
+export interface RequestKeyOptions {
+  keys: ApiKeyCache;
+  logger: Logger;
+}
+
+/**
+ * The key of a request to /graphql, or null (missing, malformed, unknown or revoked) once the
+ * refusal is logged: the caller answers it with {@link refuseUnauthenticated}. Rejects only when
+ * the database cannot answer (a 503, not a 401: the key may well be fine).
+ */
+export async function requestKey(req: IncomingMessage, requestId: string, options: RequestKeyOptions): Promise<AuthenticatedKey | null> {
+  const secret = secretFromAuthorization(req.headers.authorization);
+  // A large body is looked up in the database, as every request was before the cache (see LARGE_BODY_BYTES).
+  const fresh = Number(req.headers["content-length"] ?? 0) > LARGE_BODY_BYTES || req.headers["transfer-encoding"] !== undefined;
+  const key = secret === null ? null : await options.keys.authenticate(secret, { fresh });
+  if (!key) {
+    options.logger.info("request refused: no valid API key", {
+      requestId,
+      method: req.method,
+      authorization: req.headers.authorization === undefined ? "missing" : "invalid",
+    });
+  }
+  return key;
+}
 
 /**
  * Express middleware for /graphql: lets a request with a valid key through with the key in
  * `res.locals.apiKey`, answers 401 to anything else. A database failure goes to the error
- * handler (500, logged), not to 401: the key may well be fine.
+ * handler (503, logged), not to 401.
  */
-export function requireApiKey(options: { keys: ApiKeyCache; logger: Logger }): RequestHandler {
+export function requireApiKey(options: RequestKeyOptions): RequestHandler {
   // Express 5 sends a rejected promise to the error handler.
   return async (req: Request, res: Response, next: NextFunction) => {
-    const secret = secretFromAuthorization(req.headers.authorization);
-    // A large body is looked up in the database, as every request was before the cache (see LARGE_BODY_BYTES).
-    const fresh = Number(req.headers["content-length"] ?? 0) > LARGE_BODY_BYTES || req.headers["transfer-encoding"] !== undefined;
-    const key = secret === null ? null : await options.keys.authenticate(secret, { fresh });
+    const key = await requestKey(req, res.locals.requestId as string, options);
     if (!key) {
-      options.logger.info("request refused: no valid API key", {
-        requestId: res.locals.requestId,
-        method: req.method,
-        authorization: req.headers.authorization === undefined ? "missing" : "invalid",
-      });
       refuseUnauthenticated(res);
       return;
     }

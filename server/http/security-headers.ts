@@ -5,6 +5,7 @@
  * Every policy says `frame-ancestors 'none'`: no page of this server may be framed (the explorer
  * holds an API key), and X-Frame-Options says the same to browsers without CSP 2.
  */
+import type { ServerResponse } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 
 /** The policy of every response that is not a page: JSON, scripts, stylesheets, 404s. */
@@ -41,12 +42,17 @@ export function pagePolicy(options: PagePolicyOptions = {}): string {
 }
 
 /** Express middleware: the headers every response carries; pages replace the CSP with theirs. */
+/** Sets the API's security headers on a response (Express's or a bare `node:http` one). */
+export function setSecurityHeaders(res: ServerResponse): void {
+  res.setHeader("Content-Security-Policy", API_CONTENT_SECURITY_POLICY);
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("X-Frame-Options", "DENY");
+  res.setHeader("Referrer-Policy", "no-referrer");
+}
+
 export function securityHeaders(): RequestHandler {
   return (_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader("Content-Security-Policy", API_CONTENT_SECURITY_POLICY);
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    res.setHeader("X-Frame-Options", "DENY");
-    res.setHeader("Referrer-Policy", "no-referrer");
+    setSecurityHeaders(res);
     next();
   };
 }
