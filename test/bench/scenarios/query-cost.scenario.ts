@@ -137,15 +137,20 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
   const bare = await context.startServer({ script: "test/bench/bare-apollo.server.ts" });
   const bareClient = new GraphQLClient(bare.url, options.clients);
   context.defer(() => bareClient.close());
+  // The floor under both: Apollo on node:http with nothing in between (context, no target).
+  const bareHttp = await context.startServer({ script: "test/bench/bare-apollo.server.ts", env: { BARE_TRANSPORT: "node-http" } });
+  const bareHttpClient = new GraphQLClient(bareHttp.url, options.clients);
+  context.defer(() => bareHttpClient.close());
   const loads = [
     { kind: "reads", label: "products(first: 20)", query: READS, client, pid: server.pid },
     { kind: "uncached", label: "products(first: 20), read cache off", query: READS, client: uncachedClient, pid: uncachedServer.pid },
     { kind: "trivial", label: "{ __typename }", query: TRIVIAL, client, pid: server.pid },
     { kind: "bare", label: "bare Apollo { hello }", query: HELLO, client: bareClient, pid: bare.pid },
+    { kind: "bareHttp", label: "bare Apollo on node:http { hello }", query: HELLO, client: bareHttpClient, pid: bareHttp.pid },
   ] as const;
   type Kind = (typeof loads)[number]["kind"];
   type Measured = { rate: number; latencies: number[]; cpuPerRequestMs: number };
-  const measured: Record<Kind, Measured[]> = { reads: [], uncached: [], trivial: [], bare: [] };
+  const measured: Record<Kind, Measured[]> = { reads: [], uncached: [], trivial: [], bare: [], bareHttp: [] };
   const lookupsAtStart = await readCacheLookups(server.url);
   for (let round = 0; round < options.rounds; round++) {
     for (const load of loads) {
@@ -210,7 +215,17 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
     baselineName: "bare Apollo { hello }",
     baseline: rate("bare"),
     target: { on: "ratio", op: ">=", bound: HTTP_LAYER_TARGET },
-    note: "bare Apollo: @apollo/server on @as-integrations/express5 with one field, in its own process (test/bench/bare-apollo.server.ts)",
+    note:
+      "bare Apollo: @apollo/server on @as-integrations/express5 with one field, in its own process (test/bench/bare-apollo.server.ts); " +
+      "our plain JSON POSTs skip Express (server/http/graphql-http.ts), so the next row sets them beside Apollo on node:http",
+  });
+  context.record({
+    name: "{ __typename } with an API key beside Apollo on node:http requests/s",
+    unit: "1/s",
+    value: rate("trivial"),
+    baselineName: "bare Apollo on node:http { hello }",
+    baseline: rate("bareHttp"),
+    note: "context, no target: the same bare Apollo with no Express, reading the body and writing the answer itself (BARE_TRANSPORT=node-http)",
   });
   context.record({
     name: "products(first: 20) p50 latency",
@@ -248,6 +263,14 @@ export async function queryCostScenario(context: ScenarioContext): Promise<void>
     value: cpu("trivial"),
     baselineName: "bare Apollo { hello }",
     baseline: cpu("bare"),
+    note: cpuNote,
+  });
+  context.record({
+    name: "{ __typename } server CPU per request beside Apollo on node:http",
+    unit: "ms",
+    value: cpu("trivial"),
+    baselineName: "bare Apollo on node:http { hello }",
+    baseline: cpu("bareHttp"),
     note: cpuNote,
   });
 }
