@@ -29,6 +29,7 @@ import { type DocumentNode, type FormattedExecutionResult, Kind, type OperationD
 import type { CommitClock } from "../../drizzle/commit-clock.js";
 import type { Context } from "./context.js";
 import { meterOf, replayTally } from "./limits/object-meter.js";
+import { countReturnedObjects } from "./limits/query-cost.js";
 
 /** Root fields whose answers are read from the database alone (a storefront's and a back office's reads). */
 export const CACHEABLE_ROOTS: ReadonlySet<string> = new Set([
@@ -269,6 +270,7 @@ class CacheableRequest {
     const { data, errors } = result;
     const tally = meterOf(contextValue)?.tally();
     if (!data || errors?.length || !tally || tally.stopped || tally.objects > this.cache.maxObjects) return undefined;
-    return { reading, readAt, data, objects: tally.objects, work: tally.work };
+    // Counted once here, as the settlement counts a response (actualCost): a hit replays the count.
+    return { reading, readAt, data, objects: Math.max(tally.objects, countReturnedObjects(data)), work: tally.work };
   }
 }

@@ -28,6 +28,11 @@ export interface ObjectTally {
   work: number;
   /** Set once the count passed the cap: everything after fails. */
   stopped: boolean;
+  /**
+   * Set on a replayed count ({@link replayTally}): `objects` already counts every object of the
+   * response, so the settlement (actualCost, query-cost.ts) does not walk the response again.
+   */
+  complete?: boolean;
 }
 
 /** The counts of executions under one context. */
@@ -61,7 +66,7 @@ export function meterObjects(context: object, maxObjects: number): ObjectMeter {
  */
 export function replayTally(context: object, counted: { objects: number; work: number }): void {
   const meter = new ObjectMeter(Number.POSITIVE_INFINITY);
-  Object.assign(meter.tally(), counted);
+  Object.assign(meter.tally(), counted, { complete: true });
   meters.set(context, meter);
 }
 

@@ -558,9 +558,11 @@ function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): Gr
 export function actualCost(
   measured: Pick<OperationCost, "introspectionCost" | "introspectionKeys">,
   data: unknown,
-  tally?: { objects: number; work: number },
+  tally?: { objects: number; work: number; complete?: boolean },
 ): number {
-  return Math.max(tally?.objects ?? 0, countReturnedObjects(data, measured.introspectionKeys)) + measured.introspectionCost + (tally?.work ?? 0);
+  // A replayed count (the read cache's) already holds the response's objects: not walked again.
+  const objects = tally?.complete ? tally.objects : Math.max(tally?.objects ?? 0, countReturnedObjects(data, measured.introspectionKeys));
+  return objects + measured.introspectionCost + (tally?.work ?? 0);
 }
 
 /**
