@@ -10,10 +10,13 @@ import type { StatementCount, StatementCounter } from "./statement-counter.js";
  * What the server does on its own beside the request in a counting window: the event hub stamping
  * and reading the log (every statement it sends names the log's `seq`, or is an advisory lock, a
  * NOTIFY or a LISTEN; the pruning of old rows takes an advisory lock too), the cost-budget sync
- * (`cost_budgets`), the delay sweep (marks backorders `delayed`), and postgres.js's type look-up
- * on a new connection. A transaction with any of these is the server's, not the request's.
+ * (`cost_budgets`), the delay sweep (marks backorders `delayed`), the webhook worker's passes
+ * (its position in the log, the endpoints, the deliveries: a poll a second even with no endpoint),
+ * and postgres.js's type look-up on a new connection. A transaction with any of these is the
+ * server's, not the request's.
  */
-const NOT_THE_REQUEST = /"seq"|pg_try_advisory|pg_advisory|pg_notify|^\s*(un)?listen\b|pg_catalog\.pg_type|"cost_budgets"|SET "delayed" = true/i;
+const NOT_THE_REQUEST =
+  /"seq"|pg_try_advisory|pg_advisory|pg_notify|^\s*(un)?listen\b|pg_catalog\.pg_type|"cost_budgets"|SET "delayed" = true|"?webhook_(log_position|endpoints|deliveries)\b/i;
 /** The per-request API key look-up (and its occasional last-used stamp): the HTTP layer's, not placeOrder's. */
 const AUTHENTICATION = /"api_keys"/i;
 
