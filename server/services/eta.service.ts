@@ -68,26 +68,28 @@ export async function recomputeEta(tx: Executor, productId: number, options: Rec
           + sum(remaining) OVER (ORDER BY priority DESC, id) AS cum
       FROM tail t
     ), dated AS (
-      SELECT kind, id, min(expected_at) OVER (ORDER BY cum DESC, kind ROWS UNBOUNDED PRECEDING) AS eta
+      -- The backorders' own columns ride along with the merge, so it is not joined back to the
+      -- queue by id (two sorts of the whole backlog and a merge join, about a fifth of the time).
+      SELECT kind, id, created_at, promised_at, delayed, min(expected_at) OVER (ORDER BY cum DESC, kind ROWS UNBOUNDED PRECEDING) AS eta
       FROM (
-        SELECT 0 AS kind, NULL::int AS id, cum, expected_at FROM supply
+        SELECT 0 AS kind, NULL::int AS id, NULL::timestamptz AS created_at, NULL::timestamptz AS promised_at, NULL::boolean AS delayed, cum, expected_at FROM supply
         UNION ALL
-        SELECT 1, id, cum, NULL::timestamptz FROM queue
+        SELECT 1, id, created_at, promised_at, delayed, cum, NULL::timestamptz FROM queue
       ) merged
     ), fresh AS (
       -- A lead time is counted in 24-hour days, not calendar days of the session's time zone
       -- (which move by an hour across a daylight-saving change): expectedFor in order-plan.ts,
       -- the quote's twin of this rule, counts the same.
-      SELECT q.id, q.delayed AS was_late,
-        CASE WHEN q.id = ANY(${promise}) THEN e.at ELSE q.promised_at END AS promised_at, e.at, e.source
-      FROM queue q
-      JOIN dated d ON d.kind = 1 AND d.id = q.id
+      SELECT d.id, d.delayed AS was_late,
+        CASE WHEN d.id = ANY(${promise}) THEN e.at ELSE d.promised_at END AS promised_at, e.at, e.source
+      FROM dated d
       CROSS JOIN product p
       CROSS JOIN LATERAL (SELECT
         CASE WHEN d.eta IS NOT NULL THEN d.eta
-             WHEN p.lead_time_days IS NOT NULL THEN q.created_at + p.lead_time_days * interval '24 hours' END AS at,
+             WHEN p.lead_time_days IS NOT NULL THEN d.created_at + p.lead_time_days * interval '24 hours' END AS at,
         CASE WHEN d.eta IS NOT NULL THEN 'RESTOCK'
              WHEN p.lead_time_days IS NOT NULL THEN 'LEAD_TIME' ELSE 'UNKNOWN' END AS source) e
+      WHERE d.kind = 1
     ), judged AS (
       SELECT f.*, ${lateCondition({ promisedAt: sql`f.promised_at`, expectedAt: sql`f.at` })} AS late
       FROM fresh f
