@@ -286,7 +286,8 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (!graphqlHttp.serveDirect(req, res)) app(req, res);
     });
-    // POST /graphql, the API's hot path, goes straight to it; a GET may be a browser asking for the explorer (pages.ts).
+    // A POST /graphql the direct path left (a large or compressed body, a query string) goes to the
+    // GraphQL chain before the pages; a GET may be a browser asking for the explorer (pages.ts).
     app.post("/graphql", ...graphql);
     app.use(pagesRouter());
     app.use(dashboardRouter({ logger }));

@@ -41,7 +41,6 @@ export function pagePolicy(options: PagePolicyOptions = {}): string {
   ].join("; ");
 }
 
-/** Express middleware: the headers every response carries; pages replace the CSP with theirs. */
 /** Sets the API's security headers on a response (Express's or a bare `node:http` one). */
 export function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader("Content-Security-Policy", API_CONTENT_SECURITY_POLICY);
@@ -50,6 +49,7 @@ export function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader("Referrer-Policy", "no-referrer");
 }
 
+/** Express middleware: the headers every response carries; pages replace the CSP with theirs. */
 export function securityHeaders(): RequestHandler {
   return (_req: Request, res: Response, next: NextFunction) => {
     setSecurityHeaders(res);
